@@ -1,0 +1,18 @@
+//! Warden: an LLM security gateway that runs inside Envoy as a proxy-wasm filter.
+//!
+//! Everything except `host/` is plain Rust that builds and is tested natively; `host/` is the only
+//! code that talks to the proxy-wasm ABI.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod config;
+pub mod error;
+pub mod exchange;
+pub mod meter;
+pub mod providers;
+pub mod routes;
+pub mod stream;
+pub mod view;
+
+#[cfg(target_arch = "wasm32")]
+mod host;

@@ -1,0 +1,4 @@
+pub mod error;
+pub mod request;
+pub mod response;
+pub mod stream;

@@ -1,0 +1,3 @@
+pub mod request;
+pub mod response;
+pub mod stream;

@@ -1,0 +1,82 @@
+//! Incremental framing of provider streams. These modules cut bytes into frames and know nothing of
+//! what the frames mean; a provider's `stream.rs` gives them meaning.
+//!
+//! Every decoder keeps this contract, whatever the chunking of its input:
+//! - the concatenation of the `raw` bytes of every frame it yields, followed by the bytes `finish`
+//!   returns, is exactly the input (so pass-through is byte-exact);
+//! - the frames it yields do not depend on where the input was cut;
+//! - buffered state is capped: a frame larger than the cap is `StreamError::FrameTooLarge`.
+
+pub mod eventstream;
+pub mod json_array;
+pub mod sse;
+
+/// One frame of a provider stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// SSE `event:` field; eventstream `:event-type` (or `:exception-type` for exception frames);
+    /// `None` for JSON-array elements and SSE events without an `event:` line.
+    pub name: Option<String>,
+    /// SSE data lines joined with `\n`; eventstream payload; the JSON text of an array element.
+    pub data: Vec<u8>,
+    /// The exact input bytes that made this frame (separators and comments included).
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("stream frame of {actual} bytes exceeds the limit of {limit} bytes")]
+    FrameTooLarge { actual: usize, limit: usize },
+    #[error("eventstream {which} CRC mismatch (expected {expected:#010x}, computed {computed:#010x})")]
+    Crc { which: &'static str, expected: u32, computed: u32 },
+    #[error("malformed stream: {0}")]
+    Malformed(&'static str),
+}
+
+/// Largest frame any decoder buffers (a single stream event; whole streams are never buffered).
+pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
+/// The framing a stream uses on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Sse,
+    JsonArray,
+    EventStream,
+}
+
+/// A decoder for any of the three framings.
+#[derive(Debug)]
+pub enum Decoder {
+    Sse(sse::Decoder),
+    JsonArray(json_array::Decoder),
+    EventStream(eventstream::Decoder),
+}
+
+impl Decoder {
+    pub fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Sse => Decoder::Sse(sse::Decoder::new(MAX_FRAME_BYTES)),
+            Framing::JsonArray => Decoder::JsonArray(json_array::Decoder::new(MAX_FRAME_BYTES)),
+            Framing::EventStream => Decoder::EventStream(eventstream::Decoder::new(MAX_FRAME_BYTES)),
+        }
+    }
+
+    /// Feeds a chunk; complete frames are appended to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Frame>) -> Result<(), StreamError> {
+        match self {
+            Decoder::Sse(d) => d.push(chunk, out),
+            Decoder::JsonArray(d) => d.push(chunk, out),
+            Decoder::EventStream(d) => d.push(chunk, out),
+        }
+    }
+
+    /// Ends the input. Frames completed by the end are appended to `out`; the bytes that belong to
+    /// no frame (a closing `]`, a trailing partial frame of a cut stream) are returned.
+    pub fn finish(&mut self, out: &mut Vec<Frame>) -> Result<Vec<u8>, StreamError> {
+        match self {
+            Decoder::Sse(d) => d.finish(out),
+            Decoder::JsonArray(d) => d.finish(out),
+            Decoder::EventStream(d) => d.finish(out),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end harness: real Envoy, the warden module, a mock provider.
