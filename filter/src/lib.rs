@@ -2,7 +2,7 @@
 //!
 //! Everything except `host/` is plain Rust that builds and is tested natively; `host/` is the only
 //! code that talks to the proxy-wasm ABI.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod config;

@@ -1,1 +1,89 @@
-//! Plugin configuration.
+//! Plugin configuration (DESIGN §4.5): parsed once in `on_configure`, strict (unknown keys are
+//! errors) and every error names the path of the offending value.
+
+mod validate;
+
+use crate::meter::prices::Price;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub use validate::ConfigError;
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_profile_id")]
+    pub default_profile: String,
+    pub profiles: BTreeMap<String, Profile>,
+    /// `provider:model` → price; overrides the built-in table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderSettings>,
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+/// A profile groups the settings one set of agents runs under. Policies, TOON, optimisation and
+/// limits are added to it by the features that use them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// Upstream path prefix for the OpenAI-compatible family and Azure (e.g. `/openai/v1`).
+    pub base_path: Option<String>,
+    /// Bedrock only: how the upstream call is authenticated.
+    pub auth: Option<BedrockAuth>,
+    /// Bedrock only: the AWS region (used for SigV4).
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BedrockAuth {
+    /// The client's `Authorization: Bearer <Bedrock API key>` is passed through.
+    ApiKey,
+}
+
+fn default_profile_id() -> String {
+    "default".to_string()
+}
+
+fn default_max_body_bytes() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+impl Config {
+    /// Parses and validates the plugin configuration (JSON). An empty configuration is an error:
+    /// at least one profile must be declared.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let mut path = e.path().to_string();
+            if path == "." {
+                path.clear();
+            }
+            let message = e.into_inner().to_string();
+            // serde reports a missing field at its parent; point at the field itself.
+            if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+                path = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+            }
+            ConfigError { path, message }
+        })?;
+        de.end().map_err(|e| ConfigError { path: String::new(), message: e.to_string() })?;
+        validate::validate(&config)?;
+        Ok(config)
+    }
+
+    pub fn provider_settings(&self, provider: crate::providers::Provider) -> Option<&ProviderSettings> {
+        self.providers.get(provider.name())
+    }
+}
+
+#[cfg(test)]
+mod tests;

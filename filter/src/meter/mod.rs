@@ -1,1 +1,5 @@
-//! Tokens, prices, cost.
+//! Token usage, prices and cost.
+
+pub mod prices;
+pub mod metrics;
+pub mod record;

@@ -1,1 +1,263 @@
-//! Route classification.
+//! Route classification (DESIGN §4.1): which provider and API a client path addresses, under which
+//! profile, and the upstream path it is rewritten to.
+
+use crate::config::Config;
+use crate::error::WardenError;
+use crate::providers::Provider;
+use crate::view::Api;
+
+#[cfg(test)]
+mod tests;
+
+/// First segments of provider API paths. A segment after the provider that is one of these starts
+/// the API path; otherwise it names a profile. Config validation rejects profile ids among them.
+pub const RESERVED_SEGMENTS: &[&str] = &[
+    "v1", "v1beta", "v1alpha", "v2", "chat", "responses", "embeddings", "models", "model", "converse", "converse-stream",
+    "openai", "files", "batches", "uploads", "images", "audio", "moderations", "fine_tuning", "vector_stores",
+    "assistants", "threads", "realtime", "conversations", "completions",
+];
+
+/// A classified request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub provider: Provider,
+    pub profile: String,
+    /// `None`: a path under the provider the gateway forwards without looking at the body.
+    pub api: Option<Api>,
+    /// Path and query to send upstream. For the Bedrock body-`modelId` form it is completed once the
+    /// body is read (see `UpstreamPath::BedrockBodyModel`).
+    pub upstream: UpstreamPath,
+    /// The model named in the URL (Gemini, Bedrock path form).
+    pub path_model: Option<String>,
+    /// The route itself says the response streams (Gemini `:streamGenerateContent`, Bedrock
+    /// `/converse-stream`).
+    pub stream_by_route: bool,
+    /// Gemini stream framing: SSE with `alt=sse`, a JSON array otherwise.
+    pub gemini_sse: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamPath {
+    Fixed(String),
+    /// `/model/{modelId from the body}/{action}` + query.
+    BedrockBodyModel { action: &'static str, query: String },
+}
+
+impl UpstreamPath {
+    /// The final path, given the model id found in the body when the route needs one.
+    pub fn resolve(&self, body_model: Option<&str>) -> Option<String> {
+        match self {
+            UpstreamPath::Fixed(p) => Some(p.clone()),
+            UpstreamPath::BedrockBodyModel { action, query } => {
+                body_model.map(|m| format!("/model/{}/{action}{query}", percent_encode_segment(m)))
+            }
+        }
+    }
+}
+
+/// Percent-encodes a path segment the way AWS SDKs encode a model id (`:` → `%3A`).
+pub fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The upstream base path of the OpenAI-wire providers.
+fn default_base_path(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Groq => "/openai/v1",
+        Provider::OpenRouter => "/api/v1",
+        Provider::ZhipuAi => "/api/paas/v4",
+        Provider::Perplexity => "",
+        Provider::Azure => "/openai/v1",
+        _ => "/v1",
+    }
+}
+
+fn base_path(config: &Config, provider: Provider) -> String {
+    config
+        .provider_settings(provider)
+        .and_then(|s| s.base_path.clone())
+        .unwrap_or_else(|| default_base_path(provider).to_string())
+}
+
+fn not_found(method: &str, path: &str, hint: impl Into<String>) -> WardenError {
+    WardenError::UnknownRoute { method: method.to_string(), path: path.to_string(), hint: hint.into() }
+}
+
+/// Classifies `method path?query`.
+pub fn classify(config: &Config, method: &str, full_path: &str) -> Result<Route, WardenError> {
+    let (path, query) = match full_path.find('?') {
+        Some(i) => (full_path.get(..i).unwrap_or(""), full_path.get(i..).unwrap_or("")),
+        None => (full_path, ""),
+    };
+    let providers_hint = || {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        format!("Warden serves /v1/{{provider}}/[{{profile}}/]… with provider one of: {}", names.join(", "))
+    };
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(not_found(method, path, providers_hint()));
+    };
+    let (provider_seg, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some(provider) = Provider::from_name(provider_seg) else {
+        return Err(not_found(method, path, providers_hint()));
+    };
+    let mut segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let mut profile = config.default_profile.clone();
+    if let Some(first) = segments.first().copied() {
+        if config.profiles.contains_key(first) {
+            profile = first.to_string();
+            segments.remove(0);
+        } else if !RESERVED_SEGMENTS.contains(&first) && segments.len() > 1 {
+            let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+            return Err(WardenError::UnknownProfile { profile: first.to_string(), known: known.join(", ") });
+        }
+    }
+    let api_path = segments.join("/");
+    let mut route = Route {
+        provider,
+        profile,
+        api: None,
+        upstream: UpstreamPath::Fixed(String::new()),
+        path_model: None,
+        stream_by_route: false,
+        gemini_sse: false,
+    };
+    let post = method.eq_ignore_ascii_case("POST");
+    let get = method.eq_ignore_ascii_case("GET");
+    match provider {
+        Provider::OpenAi => {
+            let api_path = api_path.strip_prefix("v1/").unwrap_or(&api_path);
+            route.api = openai_api(api_path, post, get, true);
+            route.upstream = UpstreamPath::Fixed(format!("/v1/{api_path}{query}"));
+        }
+        Provider::Azure => {
+            if api_path.starts_with("openai/") {
+                route.api = openai_api(suffix_api(&api_path), post, get, true);
+                route.upstream = UpstreamPath::Fixed(format!("/{api_path}{query}"));
+            } else {
+                let api_path = api_path.strip_prefix("v1/").unwrap_or(&api_path);
+                route.api = openai_api(api_path, post, get, true);
+                route.upstream = UpstreamPath::Fixed(format!("{}/{api_path}{query}", base_path(config, provider)));
+            }
+        }
+        Provider::Anthropic => {
+            route.api = match api_path.as_str() {
+                "v1/messages" if post => Some(Api::Messages),
+                "v1/models" if get => Some(Api::Models),
+                _ => None,
+            };
+            route.upstream = UpstreamPath::Fixed(format!("/{api_path}{query}"));
+        }
+        Provider::Gemini => {
+            classify_gemini(&mut route, &api_path, query, post);
+        }
+        Provider::Bedrock => {
+            classify_bedrock(&mut route, &segments, query, post);
+        }
+        Provider::Cohere => {
+            if post && (api_path == "v2/chat" || api_path == "chat") {
+                route.api = Some(Api::Chat);
+                route.upstream = UpstreamPath::Fixed(format!("/v2/chat{query}"));
+            } else {
+                route.upstream = UpstreamPath::Fixed(format!("/{api_path}{query}"));
+            }
+        }
+        _ => {
+            let api_path = api_path.strip_prefix("v1/").unwrap_or(&api_path);
+            route.api = openai_api(api_path, post, get, false);
+            route.upstream = UpstreamPath::Fixed(format!("{}/{api_path}{query}", base_path(config, provider)));
+        }
+    }
+    Ok(route)
+}
+
+/// The trailing API of an Azure deployment path (`openai/deployments/{d}/chat/completions`).
+fn suffix_api(path: &str) -> &str {
+    ["chat/completions", "responses", "embeddings"].into_iter().find(|s| path.ends_with(s)).unwrap_or("")
+}
+
+fn openai_api(api_path: &str, post: bool, get: bool, has_responses: bool) -> Option<Api> {
+    match api_path {
+        "chat/completions" if post => Some(Api::ChatCompletions),
+        "responses" if post && has_responses => Some(Api::Responses),
+        "embeddings" if post => Some(Api::Embeddings),
+        "models" if get => Some(Api::Models),
+        _ => None,
+    }
+}
+
+fn classify_gemini(route: &mut Route, api_path: &str, query: &str, post: bool) {
+    route.upstream = UpstreamPath::Fixed(format!("/{api_path}{query}"));
+    // {version}/models/{model}:{action}
+    let mut parts = api_path.splitn(3, '/');
+    let (Some(version), Some("models"), Some(model_action)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    if !version.starts_with("v1") || !post {
+        return;
+    }
+    let Some((model, action)) = model_action.rsplit_once(':') else {
+        return;
+    };
+    if model.is_empty() || model.contains('/') {
+        return;
+    }
+    match action {
+        "generateContent" => {}
+        "streamGenerateContent" => {
+            route.stream_by_route = true;
+            route.gemini_sse = query.trim_start_matches('?').split('&').any(|kv| kv == "alt=sse");
+        }
+        _ => return,
+    }
+    route.api = Some(Api::GenerateContent);
+    route.path_model = Some(percent_decode(model));
+}
+
+fn classify_bedrock(route: &mut Route, segments: &[&str], query: &str, post: bool) {
+    let path = segments.join("/");
+    route.upstream = UpstreamPath::Fixed(format!("/{path}{query}"));
+    if !post {
+        return;
+    }
+    match segments {
+        ["model", model, action @ ("converse" | "converse-stream")] => {
+            route.api = Some(Api::Converse);
+            route.path_model = Some(percent_decode(model));
+            route.stream_by_route = *action == "converse-stream";
+        }
+        [action @ ("converse" | "converse-stream")] => {
+            route.api = Some(Api::Converse);
+            route.stream_by_route = *action == "converse-stream";
+            let action = if route.stream_by_route { "converse-stream" } else { "converse" };
+            route.upstream = UpstreamPath::BedrockBodyModel { action, query: query.to_string() };
+        }
+        _ => {}
+    }
+}

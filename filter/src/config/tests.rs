@@ -1,0 +1,78 @@
+use super::*;
+
+fn parse(json: &str) -> Result<Config, ConfigError> {
+    Config::from_json(json.as_bytes())
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = parse(r#"{"profiles":{"default":{}}}"#).unwrap();
+    assert_eq!(c.default_profile, "default");
+    assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    assert!(c.prices.is_empty());
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_path() {
+    let e = parse(r#"{"profiles":{"ops":{"tool_polices":[]}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.ops.tool_polices");
+    assert!(e.message.contains("tool_polices"), "{e}");
+    let e = parse(r#"{"profiles":{"default":{}},"prices":{"openai:gpt-5":{"input":1,"output":2,"cahce_read":1}}}"#).unwrap_err();
+    assert_eq!(e.path, "prices.openai:gpt-5.cahce_read");
+}
+
+#[test]
+fn wrong_types_name_the_path() {
+    let e = parse(r#"{"profiles":{"default":{}},"max_body_bytes":"big"}"#).unwrap_err();
+    assert_eq!(e.path, "max_body_bytes");
+}
+
+#[test]
+fn profiles_are_required() {
+    assert_eq!(parse(r#"{}"#).unwrap_err().path, "profiles");
+    assert_eq!(parse(r#"{"profiles":{}}"#).unwrap_err().path, "profiles");
+}
+
+#[test]
+fn default_profile_must_exist() {
+    let e = parse(r#"{"default_profile":"ops","profiles":{"default":{}}}"#).unwrap_err();
+    assert_eq!(e.path, "default_profile");
+}
+
+#[test]
+fn profile_ids_that_collide_with_api_segments_are_rejected() {
+    let e = parse(r#"{"profiles":{"default":{},"v1":{}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.v1");
+    let e = parse(r#"{"profiles":{"default":{},"chat":{}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.chat");
+}
+
+#[test]
+fn price_keys_must_name_a_provider_and_model() {
+    assert_eq!(parse(r#"{"profiles":{"default":{}},"prices":{"gpt-5":{"input":1,"output":1}}}"#).unwrap_err().path, "prices.gpt-5");
+    assert_eq!(parse(r#"{"profiles":{"default":{}},"prices":{"nope:x":{"input":1,"output":1}}}"#).unwrap_err().path, "prices.nope:x");
+    assert_eq!(
+        parse(r#"{"profiles":{"default":{}},"prices":{"openai:x":{"input":-1,"output":1}}}"#).unwrap_err().path,
+        "prices.openai:x.input"
+    );
+    // Bedrock ids contain ':' themselves; the key splits at the first one.
+    let c = parse(r#"{"profiles":{"default":{}},"prices":{"bedrock:anthropic.claude-3-haiku-20240307-v1:0":{"input":0.25,"output":1.25}}}"#).unwrap();
+    assert_eq!(c.prices.len(), 1);
+}
+
+#[test]
+fn provider_settings_are_checked() {
+    assert_eq!(parse(r#"{"profiles":{"default":{}},"providers":{"nope":{}}}"#).unwrap_err().path, "providers.nope");
+    assert_eq!(
+        parse(r#"{"profiles":{"default":{}},"providers":{"groq":{"base_path":"openai/v1"}}}"#).unwrap_err().path,
+        "providers.groq.base_path"
+    );
+    assert_eq!(parse(r#"{"profiles":{"default":{}},"providers":{"openai":{"region":"x"}}}"#).unwrap_err().path, "providers.openai");
+    let c = parse(r#"{"profiles":{"default":{}},"providers":{"bedrock":{"auth":"api_key","region":"us-east-1"}}}"#).unwrap();
+    assert!(c.providers.contains_key("bedrock"));
+}
+
+#[test]
+fn trailing_garbage_is_an_error() {
+    assert!(parse(r#"{"profiles":{"default":{}}} x"#).is_err());
+}

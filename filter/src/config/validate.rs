@@ -1,0 +1,74 @@
+//! Checks that serde cannot express: cross-references, reserved names, value ranges.
+
+use super::Config;
+use crate::providers::Provider;
+use crate::routes::RESERVED_SEGMENTS;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid plugin configuration at {}: {message}", if path.is_empty() { "the top level" } else { path.as_str() })]
+pub struct ConfigError {
+    /// Where the problem is, e.g. `profiles.ops.tool_policies[2].operator`; empty for the top level.
+    pub path: String,
+    pub message: String,
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { path: path.into(), message: message.into() }
+}
+
+pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+    if config.profiles.is_empty() {
+        return Err(err("profiles", "declare at least one profile, e.g. {\"profiles\": {\"default\": {}}}"));
+    }
+    if !config.profiles.contains_key(&config.default_profile) {
+        let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+        return Err(err(
+            "default_profile",
+            format!("'{}' is not a declared profile (declared: {})", config.default_profile, known.join(", ")),
+        ));
+    }
+    for id in config.profiles.keys() {
+        let path = format!("profiles.{id}");
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            return Err(err(path, "profile ids are URL path segments: use letters, digits, '-', '_' or '.'"));
+        }
+        if RESERVED_SEGMENTS.contains(&id.as_str()) {
+            return Err(err(path, format!("'{id}' collides with a provider API path segment; pick another id")));
+        }
+    }
+    for (key, price) in &config.prices {
+        let path = format!("prices.{key}");
+        let Some((provider, model)) = key.split_once(':') else {
+            return Err(err(path, "price keys are 'provider:model', e.g. \"openai:gpt-5\""));
+        };
+        if Provider::from_name(provider).is_none() || model.is_empty() {
+            return Err(err(path, format!("unknown provider '{provider}' or empty model in price key")));
+        }
+        for (field, value) in [("input", Some(price.input)), ("output", Some(price.output)), ("cache_read", price.cache_read), ("cache_write", price.cache_write)] {
+            if let Some(v) = value {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(err(format!("{path}.{field}"), "prices are non-negative USD per million tokens"));
+                }
+            }
+        }
+    }
+    for (name, settings) in &config.providers {
+        let path = format!("providers.{name}");
+        let Some(provider) = Provider::from_name(name) else {
+            let known: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+            return Err(err(path, format!("unknown provider (known: {})", known.join(", "))));
+        };
+        if let Some(base) = &settings.base_path {
+            if !(base.is_empty() || base.starts_with('/')) || base.ends_with('/') {
+                return Err(err(format!("{path}.base_path"), "a base path starts with '/' and does not end with '/' (or is empty)"));
+            }
+        }
+        if provider != Provider::Bedrock && (settings.auth.is_some() || settings.region.is_some()) {
+            return Err(err(path, "'auth' and 'region' apply to bedrock only"));
+        }
+    }
+    if config.max_body_bytes == 0 {
+        return Err(err("max_body_bytes", "must be greater than zero"));
+    }
+    Ok(())
+}

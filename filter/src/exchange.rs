@@ -1,1 +1,0 @@
-//! Per-request logic.

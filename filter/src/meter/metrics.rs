@@ -1,0 +1,52 @@
+//! Metric names. proxy-wasm metrics have no labels, so labels are encoded in the name the Istio
+//! way (`tag=.=value;.;`) and Envoy's `stats_tags` extractors (regex `(<tag>=\.=(.*?);\.;)`) turn
+//! them back into Prometheus labels. The tags go before the metric name so that, once every tag is
+//! extracted, exactly the metric name remains.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Histogram,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub name: String,
+    pub kind: Kind,
+    pub value: u64,
+}
+
+/// `tag=.=value;.;…name`. Values are made safe for the encoding (no `;`, `=` or `.` runs that
+/// could be read as separators; Envoy stat names also reject some bytes).
+pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (tag, value) in labels {
+        out.push_str(tag);
+        out.push_str("=.=");
+        out.extend(value.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') { c } else { '_' }));
+        out.push_str(";.;");
+    }
+    out.push_str(name);
+    out
+}
+
+pub fn counter(name: &str, labels: &[(&str, &str)], value: u64) -> Update {
+    Update { name: encode(name, labels), kind: Kind::Counter, value }
+}
+
+pub fn histogram(name: &str, labels: &[(&str, &str)], value: u64) -> Update {
+    Update { name: encode(name, labels), kind: Kind::Histogram, value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_first_and_unsafe_characters_are_replaced() {
+        assert_eq!(
+            encode("warden_requests_total", &[("provider", "openai"), ("model", "gpt 5;x")]),
+            "provider=.=openai;.;model=.=gpt_5_x;.;warden_requests_total"
+        );
+    }
+}
