@@ -122,25 +122,40 @@ fn recorded_thinking_is_not_text() {
 #[test]
 fn cache_usage_from_message_start_survives_and_message_delta_overwrites_what_it_carries() {
     let frames = [
-        frame(Some("message_start"), json!({"type": "message_start", "message": {"model": "m", "usage": {
+        frame(
+            Some("message_start"),
+            json!({"type": "message_start", "message": {"model": "m", "usage": {
             "input_tokens": 5, "output_tokens": 1, "cache_read_input_tokens": 1000,
-            "cache_creation_input_tokens": 200}}})),
-        frame(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-            "usage": {"output_tokens": 40, "cache_creation_input_tokens": 250}})),
+            "cache_creation_input_tokens": 200}}}),
+        ),
+        frame(
+            Some("message_delta"),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 40, "cache_creation_input_tokens": 250}}),
+        ),
     ];
     let fold = fold(&frames);
-    assert_eq!(fold.response().usage, Some(Usage { input: 5, output: 40, cache_read: 1000, cache_write: 250, reasoning: 0 }));
+    assert_eq!(
+        fold.response().usage,
+        Some(Usage { input: 5, output: 40, cache_read: 1000, cache_write: 250, reasoning: 0 })
+    );
 }
 
 #[test]
 fn parallel_tool_calls_are_assembled_by_block_index() {
     let start = |i: u64, id: &str, name: &str| {
-        frame(Some("content_block_start"), json!({"type": "content_block_start", "index": i,
-            "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}))
+        frame(
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": i,
+            "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+        )
     };
     let delta = |i: u64, s: &str| {
-        frame(Some("content_block_delta"), json!({"type": "content_block_delta", "index": i,
-            "delta": {"type": "input_json_delta", "partial_json": s}}))
+        frame(
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": i,
+            "delta": {"type": "input_json_delta", "partial_json": s}}),
+        )
     };
     let stop = |i: u64| frame(Some("content_block_stop"), json!({"type": "content_block_stop", "index": i}));
     let frames = [
@@ -177,10 +192,16 @@ fn event_type_is_taken_from_data_when_the_event_name_is_missing() {
 #[test]
 fn error_event_closes_open_calls_and_is_the_finish_reason() {
     let frames = [
-        frame(Some("content_block_start"), json!({"type": "content_block_start", "index": 0,
-            "content_block": {"type": "tool_use", "id": "a", "name": "t", "input": {}}})),
-        frame(Some("content_block_delta"), json!({"type": "content_block_delta", "index": 0,
-            "delta": {"type": "input_json_delta", "partial_json": "{}"}})),
+        frame(
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": "a", "name": "t", "input": {}}}),
+        ),
+        frame(
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
+        ),
         frame(Some("error"), json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
     ];
     let fold = fold(&frames);
