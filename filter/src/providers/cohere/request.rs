@@ -1,6 +1,134 @@
-use crate::view;
-use serde_json::Value;
+//! Cohere v2 chat request (`POST /v2/chat`) → neutral view.
 
-pub fn parse(_body: &Value) -> view::Request {
-    view::Request::default() // HELPER: replace
+use crate::providers::json;
+use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub fn parse(body: &Value) -> view::Request {
+    let messages = json::array_at(body, "messages");
+    // Tool messages name their call only by id; every call in the history is known up front.
+    let names = tool_call_names(messages);
+
+    let mut req = view::Request {
+        model: json::str_at(body, "model").map(str::to_string),
+        stream: json::bool_at(body, "stream"),
+        tools: json::array_at(body, "tools").iter().filter_map(tool_decl).collect(),
+        ..view::Request::default()
+    };
+
+    for (i, msg) in messages.iter().enumerate() {
+        match json::str_at(msg, "role") {
+            Some("system") => req.messages.push(Message { role: Role::System, text: text_parts(msg.get("content")) }),
+            Some("assistant") => {
+                req.messages.push(Message { role: Role::Assistant, text: assistant_text(msg) });
+                req.tool_calls.extend(json::array_at(msg, "tool_calls").iter().map(tool_call));
+            }
+            Some("tool") => {
+                let content = result_text(msg.get("content"));
+                let call_id = json::str_at(msg, "tool_call_id");
+                req.tool_results.push(ToolResult {
+                    pointer: format!("/messages/{i}/content"),
+                    call_id: call_id.map(str::to_string),
+                    tool_name: call_id.and_then(|id| names.get(id)).map(|n| n.to_string()),
+                    content: content.clone(),
+                    // v2 tool messages carry no error flag; errors come back as ordinary content.
+                    is_error: false,
+                });
+                req.messages.push(Message { role: Role::Tool, text: content });
+            }
+            _ => req.messages.push(Message { role: Role::User, text: text_parts(msg.get("content")) }),
+        }
+    }
+    req
 }
+
+/// Content that is a string or a list of `{type:"text", text}` parts; other parts (images,
+/// thinking) are not text.
+fn text_parts(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => {
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter(|p| json::str_at(p, "type") == Some("text"))
+                .filter_map(|p| json::str_at(p, "text"))
+                .collect();
+            texts.join("\n")
+        }
+        _ => String::new(),
+    }
+}
+
+/// An assistant turn's text; a tool-calling turn usually has no content but a `tool_plan`,
+/// which the model reads back as part of the conversation.
+fn assistant_text(msg: &Value) -> String {
+    let content = text_parts(msg.get("content"));
+    match json::str_at(msg, "tool_plan").filter(|p| !p.is_empty()) {
+        Some(plan) if content.is_empty() => plan.to_string(),
+        Some(plan) => format!("{plan}\n{content}"),
+        None => content,
+    }
+}
+
+/// A tool message's content as text: a string as is; each part's text, or a document's `data`
+/// (as is when a string, else as JSON); one part unwrapped, several joined with newlines.
+fn result_text(content: Option<&Value>) -> String {
+    let Some(Value::Array(parts)) = content else {
+        return json::result_text(content);
+    };
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|part| match json::str_at(part, "type") {
+            Some("text") => json::str_at(part, "text").unwrap_or_default().to_string(),
+            Some("document") => match part.get("document").and_then(|d| d.get("data")) {
+                Some(Value::String(s)) => s.clone(),
+                Some(data) => data.to_string(),
+                None => part.to_string(),
+            },
+            _ => part.to_string(),
+        })
+        .collect();
+    texts.join("\n")
+}
+
+fn tool_call_names(messages: &[Value]) -> HashMap<&str, &str> {
+    let mut names = HashMap::new();
+    for msg in messages.iter().filter(|m| json::str_at(m, "role") == Some("assistant")) {
+        for call in json::array_at(msg, "tool_calls") {
+            let name = call.get("function").and_then(|f| json::str_at(f, "name"));
+            if let (Some(id), Some(name)) = (json::str_at(call, "id"), name) {
+                names.insert(id, name);
+            }
+        }
+    }
+    names
+}
+
+/// Shared with the response parser: `{id, type:"function", function:{name, arguments}}`, where
+/// `arguments` is a JSON string (an object is accepted too).
+pub(crate) fn tool_call(call: &Value) -> ToolCall {
+    let function = call.get("function");
+    let arguments = match function.and_then(|f| f.get("arguments")) {
+        Some(Value::String(text)) => json::parse_arguments(text),
+        other => json::object_or_empty(other),
+    };
+    ToolCall {
+        id: json::str_at(call, "id").map(str::to_string),
+        name: function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string(),
+        arguments,
+    }
+}
+
+fn tool_decl(tool: &Value) -> Option<ToolDecl> {
+    let function = tool.get("function")?;
+    Some(ToolDecl {
+        name: json::str_at(function, "name")?.to_string(),
+        description: json::str_at(function, "description").map(str::to_string),
+        parameters: function.get("parameters").cloned(),
+    })
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

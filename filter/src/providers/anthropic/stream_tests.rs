@@ -1,0 +1,220 @@
+use super::Fold;
+use crate::providers::FrameAction;
+use crate::stream::Frame;
+use crate::view::Usage;
+use serde_json::{json, Value};
+
+fn fixture_text(name: &str) -> String {
+    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
+    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
+    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
+    std::fs::read_to_string(format!("{beside_clone}{name}"))
+        .or_else(|_| std::fs::read_to_string(format!("{beside_worktree}{name}")))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Test-only SSE splitter (the real decoder lives in `stream::sse`): events end at a blank line.
+fn sse_frames(text: &str) -> Vec<Frame> {
+    text.split_inclusive("\n\n")
+        .filter_map(|event| {
+            let mut name = None;
+            let mut data = Vec::new();
+            for line in event.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = Some(v.trim_start().to_string());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            (!data.is_empty()).then(|| Frame {
+                name,
+                data: data.join("\n").into_bytes(),
+                raw: event.as_bytes().to_vec(),
+            })
+        })
+        .collect()
+}
+
+fn fold(frames: &[Frame]) -> Fold {
+    let mut fold = Fold::new();
+    for frame in frames {
+        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
+    }
+    fold
+}
+
+fn fold_file(name: &str) -> Fold {
+    fold(&sse_frames(&fixture_text(name)))
+}
+
+fn frame(name: Option<&str>, data: Value) -> Frame {
+    let data = data.to_string().into_bytes();
+    Frame { name: name.map(str::to_string), raw: data.clone(), data }
+}
+
+#[test]
+fn recorded_tool_use_arguments_are_assembled_from_deltas() {
+    let fold = fold_file("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse");
+    let resp = fold.response();
+
+    assert_eq!(resp.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!(resp.tool_calls[0].id.as_deref(), Some("toolu_018acGYLtfR52q9yDbWaEdQZ"));
+    assert_eq!(resp.tool_calls[0].name, "get_weather");
+    assert_eq!(resp.tool_calls[0].arguments, json!({"location": "San Francisco, CA", "units": "f"}));
+    assert_eq!(resp.text, "");
+    assert_eq!(resp.finish_reason.as_deref(), Some("tool_use"));
+    assert_eq!(resp.usage, Some(Usage { input: 656, output: 74, ..Usage::default() }));
+}
+
+#[test]
+fn recorded_snapshot_stream_body_folds_like_the_extracted_file() {
+    let all: Value =
+        serde_json::from_str(&fixture_text("anthropic-messages/anthropic-sdk-py__runner-stream-tools__555fb399.json"))
+            .unwrap();
+    let turn2 = fold(&sse_frames(all[1]["response"]["body"].as_str().unwrap()));
+    let extracted = fold_file("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.response.sse");
+
+    assert_eq!(turn2.response(), extracted.response());
+    assert!(turn2.response().tool_calls.is_empty());
+    assert_eq!(turn2.response().finish_reason.as_deref(), Some("end_turn"));
+    assert!(!turn2.response().text.is_empty());
+}
+
+#[test]
+fn recorded_text_stream_concatenates_deltas() {
+    let fold = fold_file("anthropic-messages/agw__anthropic-stream_basic.sse");
+    let resp = fold.response();
+
+    assert_eq!(resp.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+    assert_eq!(resp.text, "Hi there! How are you doing today? Is there anything I can help you with?");
+    assert_eq!(resp.finish_reason.as_deref(), Some("end_turn"));
+    assert_eq!(resp.usage, Some(Usage { input: 15, output: 21, ..Usage::default() }));
+}
+
+#[test]
+fn stream_cut_by_max_tokens_mid_arguments_keeps_the_call_with_empty_arguments() {
+    let fold = fold_file("anthropic-messages/anthropic-sdk-py__incomplete_partial_json_response.sse");
+    let resp = fold.response();
+
+    assert_eq!(resp.model.as_deref(), Some("claude-3-7-sonnet-20250219"));
+    assert!(resp.text.starts_with("I'll create a comprehensive tax guide"));
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!(resp.tool_calls[0].id.as_deref(), Some("toolu_01EKqbqmZrGRXy18eN7m9kvY"));
+    assert_eq!(resp.tool_calls[0].name, "make_file");
+    assert_eq!(resp.tool_calls[0].arguments, json!({}));
+    assert_eq!(resp.finish_reason.as_deref(), Some("max_tokens"));
+    // message_delta carries only output_tokens here; input comes from message_start.
+    assert_eq!(resp.usage, Some(Usage { input: 450, output: 124, ..Usage::default() }));
+}
+
+#[test]
+fn recorded_thinking_is_not_text() {
+    let fold = fold_file("anthropic-messages/extracted/pydantic-ai__anthropic_thinking_stream.i0.response.sse");
+    let resp = fold.response();
+
+    assert_eq!(resp.model.as_deref(), Some("claude-sonnet-4-20250514"));
+    assert!(!resp.text.contains("straightforward question"));
+    assert!(resp.text.ends_with("when crossing streets."));
+    assert_eq!(resp.usage, Some(Usage { input: 43, output: 282, ..Usage::default() }));
+}
+
+#[test]
+fn cache_usage_from_message_start_survives_and_message_delta_overwrites_what_it_carries() {
+    let frames = [
+        frame(
+            Some("message_start"),
+            json!({"type": "message_start", "message": {"model": "m", "usage": {
+            "input_tokens": 5, "output_tokens": 1, "cache_read_input_tokens": 1000,
+            "cache_creation_input_tokens": 200}}}),
+        ),
+        frame(
+            Some("message_delta"),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 40, "cache_creation_input_tokens": 250}}),
+        ),
+    ];
+    let fold = fold(&frames);
+    assert_eq!(
+        fold.response().usage,
+        Some(Usage { input: 5, output: 40, cache_read: 1000, cache_write: 250, reasoning: 0 })
+    );
+}
+
+#[test]
+fn parallel_tool_calls_are_assembled_by_block_index() {
+    let start = |i: u64, id: &str, name: &str| {
+        frame(
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": i,
+            "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+        )
+    };
+    let delta = |i: u64, s: &str| {
+        frame(
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": i,
+            "delta": {"type": "input_json_delta", "partial_json": s}}),
+        )
+    };
+    let stop = |i: u64| frame(Some("content_block_stop"), json!({"type": "content_block_stop", "index": i}));
+    let frames = [
+        start(1, "a", "first"),
+        start(2, "b", "second"),
+        delta(2, "{\"y\":"),
+        delta(1, "{\"x\":"),
+        delta(1, "1}"),
+        delta(2, "2}"),
+        stop(2),
+        stop(1),
+        start(3, "c", "third"),
+        stop(3),
+    ];
+    let fold = fold(&frames);
+    let calls = &fold.response().tool_calls;
+    assert_eq!(calls.len(), 3);
+    assert_eq!((calls[0].name.as_str(), &calls[0].arguments), ("first", &json!({"x": 1})));
+    assert_eq!((calls[1].name.as_str(), &calls[1].arguments), ("second", &json!({"y": 2})));
+    assert_eq!((calls[2].name.as_str(), &calls[2].arguments), ("third", &json!({})));
+}
+
+#[test]
+fn event_type_is_taken_from_data_when_the_event_name_is_missing() {
+    let frames = [
+        frame(None, json!({"type": "message_start", "message": {"model": "m"}})),
+        frame(None, json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}})),
+    ];
+    let fold = fold(&frames);
+    assert_eq!(fold.response().model.as_deref(), Some("m"));
+    assert_eq!(fold.response().text, "hi");
+}
+
+#[test]
+fn error_event_closes_open_calls_and_is_the_finish_reason() {
+    let frames = [
+        frame(
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": "a", "name": "t", "input": {}}}),
+        ),
+        frame(
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
+        ),
+        frame(Some("error"), json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+    ];
+    let fold = fold(&frames);
+    assert_eq!(fold.response().finish_reason.as_deref(), Some("overloaded_error"));
+    assert_eq!(fold.response().tool_calls.len(), 1);
+}
+
+#[test]
+fn frames_that_are_not_json_are_forwarded_and_ignored() {
+    let mut fold = Fold::new();
+    let junk = Frame { name: Some("ping".into()), data: b"\xff{not json".to_vec(), raw: Vec::new() };
+    assert_eq!(fold.on_frame(&junk), FrameAction::Forward);
+    let odd = frame(Some("content_block_delta"), json!({"delta": "x", "index": "zero"}));
+    assert_eq!(fold.on_frame(&odd), FrameAction::Forward);
+    assert_eq!(fold.response(), &crate::view::Response::default());
+}
