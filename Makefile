@@ -1,0 +1,60 @@
+# Warden — build, test and demo. `make setup && make demo` runs it; `make test` tests everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+export WARDEN_VENV := $(abspath $(VENV))
+export WARDEN_WASM := $(abspath dist/warden.wasm)
+CARGO ?= cargo
+FUZZ_SECONDS ?= 10
+
+.PHONY: help setup build wasm test unit e2e clients fuzz-smoke lint fmt demo bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs)
+	bash scripts/setup.sh
+
+.work/setup.stamp: scripts/setup.sh requirements-dev.txt
+	bash scripts/setup.sh
+	touch $@
+
+build: ## build the native crates (filter as rlib, e2e harness, mock provider)
+	$(CARGO) build --locked --workspace --bins
+
+wasm: .work/setup.stamp ## build the filter module into dist/warden.wasm
+	bash scripts/build-wasm.sh
+
+unit: ## unit, golden and property tests (native)
+	$(CARGO) test --locked -p warden-filter
+
+e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider
+	$(CARGO) test --locked -p warden-e2e -- --test-threads=2
+
+clients: wasm ## the official Python SDKs driven through Envoy
+	$(CARGO) build --locked -p warden-e2e --bins
+	$(VENV)/bin/python -m pytest -q tests/clients
+
+fuzz-smoke: ## a short run of every fuzz target
+	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+lint: ## clippy with the panic-freedom lints, rustfmt check
+	$(CARGO) clippy --locked -p warden-filter --all-targets -- -D warnings
+	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
+	$(CARGO) fmt --all -- --check
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+test: .work/setup.stamp ## everything CI runs: lint, unit, wasm, e2e, SDK clients, fuzz smoke
+	$(MAKE) lint unit e2e clients fuzz-smoke
+
+demo: wasm ## run Envoy + warden against the mock provider and print example calls
+	$(CARGO) build --locked -p warden-e2e --bins
+	bash scripts/demo.sh
+
+bench: wasm ## plain Envoy vs Envoy + warden against the same mock (numbers for BENCHMARKS.md)
+	bash scripts/bench.sh
+
+clean:
+	rm -rf dist .work target/wasm32-wasip1
