@@ -38,7 +38,7 @@ fn tool_use_names(body: &Value) -> HashMap<&str, &str> {
     array_at(body, "messages")
         .iter()
         .flat_map(|m| array_at(m, "content"))
-        .filter_map(|block| block.get("toolUse"))
+        .filter_map(|block| block.get("toolUse").filter(|t| t.is_object()))
         .filter_map(|tu| Some((str_at(tu, "toolUseId")?, str_at(tu, "name")?)))
         .collect()
 }
@@ -54,14 +54,14 @@ fn parse_message(message: &Value, i: usize, names: &HashMap<&str, &str>, req: &m
         if let Some(text) = str_at(block, "text") {
             texts.push(text);
         }
-        if let Some(tu) = block.get("toolUse") {
+        if let Some(tu) = block.get("toolUse").filter(|t| t.is_object()) {
             req.tool_calls.push(view::ToolCall {
                 id: str_at(tu, "toolUseId").map(str::to_string),
                 name: str_at(tu, "name").unwrap_or_default().to_string(),
                 arguments: object_or_empty(tu.get("input")),
             });
         }
-        if let Some(tr) = block.get("toolResult") {
+        if let Some(tr) = block.get("toolResult").filter(|t| t.is_object()) {
             let call_id = str_at(tr, "toolUseId");
             let result = view::ToolResult {
                 pointer: format!("/messages/{i}/content/{j}/toolResult/content"),

@@ -16,7 +16,7 @@ pub fn parse(body: &Value) -> view::Response {
         if let Some(text) = str_at(block, "text") {
             response.text.push_str(text);
         }
-        if let Some(tu) = block.get("toolUse") {
+        if let Some(tu) = block.get("toolUse").filter(|t| t.is_object()) {
             response.tool_calls.push(view::ToolCall {
                 id: str_at(tu, "toolUseId").map(str::to_string),
                 name: str_at(tu, "name").unwrap_or_default().to_string(),

@@ -48,7 +48,7 @@ impl Fold {
         let index = event.get("contentBlockIndex").and_then(Value::as_u64).unwrap_or(0);
         match name {
             "contentBlockStart" => {
-                if let Some(tu) = event.get("start").and_then(|s| s.get("toolUse")) {
+                if let Some(tu) = event.get("start").and_then(|s| s.get("toolUse")).filter(|t| t.is_object()) {
                     self.start_tool(index, tu);
                 }
             }

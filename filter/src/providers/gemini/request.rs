@@ -52,14 +52,14 @@ fn parse_content(content: &Value, base: &str, req: &mut view::Request) {
                 texts.push(text);
             }
         }
-        if let Some(call) = first_at(part, &["functionCall", "function_call"]) {
+        if let Some(call) = first_at(part, &["functionCall", "function_call"]).filter(|c| c.is_object()) {
             req.tool_calls.push(view::ToolCall {
                 id: str_at(call, "id").map(str::to_string),
                 name: str_at(call, "name").unwrap_or_default().to_string(),
                 arguments: object_or_empty(call.get("args")),
             });
         }
-        if let Some((key, fr)) = first_key(part, &["functionResponse", "function_response"]) {
+        if let Some((key, fr)) = first_key(part, &["functionResponse", "function_response"]).filter(|(_, fr)| fr.is_object()) {
             let result = tool_result(fr, &format!("{base}/parts/{j}/{}/response", pointer_token(key)));
             result_texts.push(result.content.clone());
             req.tool_results.push(result);

@@ -26,7 +26,7 @@ pub fn apply_chunk(response: &mut view::Response, chunk: &Value) {
                     response.text.push_str(text);
                 }
             }
-            if let Some(call) = first_at(part, &["functionCall", "function_call"]) {
+            if let Some(call) = first_at(part, &["functionCall", "function_call"]).filter(|c| c.is_object()) {
                 response.tool_calls.push(view::ToolCall {
                     id: str_at(call, "id").map(str::to_string),
                     name: str_at(call, "name").unwrap_or_default().to_string(),
