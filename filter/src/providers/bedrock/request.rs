@@ -13,24 +13,16 @@ pub fn parse(body: &Value) -> view::Request {
         stream: false,
         ..view::Request::default()
     };
-    req.system = array_at(body, "system")
-        .iter()
-        .filter_map(|block| str_at(block, "text"))
-        .map(str::to_string)
-        .collect();
+    req.system =
+        array_at(body, "system").iter().filter_map(|block| str_at(block, "text")).map(str::to_string).collect();
     // Results name only the call id; the tool name comes from the matching `toolUse`, wherever in
     // the history it is.
     let names = tool_use_names(body);
     for (i, message) in array_at(body, "messages").iter().enumerate() {
         parse_message(message, i, &names, &mut req);
     }
-    req.tools = body
-        .get("toolConfig")
-        .map(|c| array_at(c, "tools"))
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(tool_decl)
-        .collect();
+    req.tools =
+        body.get("toolConfig").map(|c| array_at(c, "tools")).unwrap_or(&[]).iter().filter_map(tool_decl).collect();
     req
 }
 

@@ -6,11 +6,7 @@ use serde_json::Value;
 
 pub fn parse(body: &Value) -> view::Response {
     let mut response = view::Response::default();
-    let content = body
-        .get("output")
-        .and_then(|o| o.get("message"))
-        .map(|m| array_at(m, "content"))
-        .unwrap_or(&[]);
+    let content = body.get("output").and_then(|o| o.get("message")).map(|m| array_at(m, "content")).unwrap_or(&[]);
     for block in content {
         // `reasoningContent` blocks are the model's reasoning, not its answer.
         if let Some(text) = str_at(block, "text") {

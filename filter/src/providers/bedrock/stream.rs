@@ -83,7 +83,12 @@ impl Fold {
     fn start_tool(&mut self, index: u64, tu: &Value) {
         // A repeated start for the same index replaces the earlier, unfinished one.
         self.close(|b| b.index == index);
-        self.open.push(OpenToolBlock { index, call: self.response.tool_calls.len(), input: String::new(), overflowed: false });
+        self.open.push(OpenToolBlock {
+            index,
+            call: self.response.tool_calls.len(),
+            input: String::new(),
+            overflowed: false,
+        });
         self.response.tool_calls.push(view::ToolCall {
             id: tu.get("toolUseId").and_then(Value::as_str).map(str::to_string),
             name: tu.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -112,11 +117,13 @@ impl Fold {
 
     /// Parses the arguments of the open blocks that `which` selects and forgets them.
     fn close(&mut self, which: impl Fn(&OpenToolBlock) -> bool) {
-        let (closing, still_open): (Vec<_>, Vec<_>) = std::mem::take(&mut self.open).into_iter().partition(|b| which(b));
+        let (closing, still_open): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.open).into_iter().partition(|b| which(b));
         self.open = still_open;
         for block in closing {
             if let Some(call) = self.response.tool_calls.get_mut(block.call) {
-                call.arguments = if block.overflowed { Value::Object(Map::new()) } else { parse_arguments(&block.input) };
+                call.arguments =
+                    if block.overflowed { Value::Object(Map::new()) } else { parse_arguments(&block.input) };
             }
         }
     }

@@ -2,7 +2,9 @@
 //! flag live in the URL, so the caller fills them from the route. Google's REST API accepts every
 //! field in lowerCamel or snake_case (SDKs send both), so each field is looked up in both spellings.
 
-use crate::providers::json::{array_at, bool_at, first_at, first_key, object_or_empty, pointer_token, result_text, str_at};
+use crate::providers::json::{
+    array_at, bool_at, first_at, first_key, object_or_empty, pointer_token, result_text, str_at,
+};
 use crate::view::{self, Role};
 use serde_json::Value;
 
@@ -59,7 +61,9 @@ fn parse_content(content: &Value, base: &str, req: &mut view::Request) {
                 arguments: object_or_empty(call.get("args")),
             });
         }
-        if let Some((key, fr)) = first_key(part, &["functionResponse", "function_response"]).filter(|(_, fr)| fr.is_object()) {
+        if let Some((key, fr)) =
+            first_key(part, &["functionResponse", "function_response"]).filter(|(_, fr)| fr.is_object())
+        {
             let result = tool_result(fr, &format!("{base}/parts/{j}/{}/response", pointer_token(key)));
             result_texts.push(result.content.clone());
             req.tool_results.push(result);

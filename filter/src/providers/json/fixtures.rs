@@ -239,7 +239,7 @@ impl Yaml {
                 Value::Null
             };
         }
-        self.scalar(&rest.to_string(), indent)
+        self.scalar(rest, indent)
     }
 
     /// A scalar whose first line is `first`; continuation lines are those indented past `indent`.

@@ -52,7 +52,9 @@ fn gemini_3_call_with_arguments_is_folded() {
 
 #[test]
 fn sse_stream_with_crlf_separators_is_folded() {
-    let frames = fixtures::sse_frames(&fixtures::read("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse"));
+    let frames = fixtures::sse_frames(&fixtures::read(
+        "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse",
+    ));
     assert_eq!(frames.len(), 2);
     let resp = fold(&frames);
 
@@ -73,11 +75,13 @@ fn single_event_sse_stream_is_folded() {
 
 #[test]
 fn calls_from_several_chunks_are_all_kept() {
-    let chunk = |name: &str| Frame {
+    let chunk = |name: &str| {
+        Frame {
         name: None,
         data: serde_json::to_vec(&json!({"candidates": [{"content": {"parts": [{"functionCall": {"id": name, "name": name, "args": {"n": 1}}}]}}]}))
             .unwrap(),
         raw: Vec::new(),
+    }
     };
     let resp = fold(&[chunk("a"), chunk("b")]);
     let ids: Vec<Option<&str>> = resp.tool_calls.iter().map(|c| c.id.as_deref()).collect();
