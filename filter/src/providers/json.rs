@@ -78,10 +78,26 @@ pub fn result_text(content: Option<&Value>) -> String {
     }
 }
 
+/// The first of `keys` present in `v`, with the key that matched. Google's REST API accepts both
+/// the lowerCamel and the snake_case spelling of every request field, and a JSON pointer into the
+/// body must name the spelling the client actually used.
+pub fn first_key<'a, 'k>(v: &'a Value, keys: &[&'k str]) -> Option<(&'k str, &'a Value)> {
+    let obj = v.as_object()?;
+    keys.iter().find_map(|k| obj.get(*k).map(|found| (*k, found)))
+}
+
+/// The value of the first of `keys` present in `v`.
+pub fn first_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    first_key(v, keys).map(|(_, found)| found)
+}
+
 /// Escapes one reference token of a JSON pointer (RFC 6901).
 pub fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {
@@ -100,6 +116,15 @@ mod tests {
         assert_eq!(result_text(Some(&json!([{"type":"text","text":"hi"}]))), "hi");
         assert_eq!(result_text(Some(&json!("plain"))), "plain");
         assert_eq!(result_text(Some(&json!({"a":1}))), "{\"a\":1}");
+    }
+
+    #[test]
+    fn first_key_reports_the_spelling_that_was_used() {
+        let v = json!({"function_call": {"name": "f"}});
+        let (key, found) = first_key(&v, &["functionCall", "function_call"]).unwrap();
+        assert_eq!(key, "function_call");
+        assert_eq!(found, &json!({"name": "f"}));
+        assert!(first_at(&json!([1]), &["a"]).is_none());
     }
 
     #[test]

@@ -1,0 +1,193 @@
+use super::*;
+use crate::providers::json::fixtures;
+use crate::view::{ToolCall, Usage};
+use serde_json::json;
+
+fn fold_frames(frames: &[Frame]) -> view::Response {
+    let mut fold = Fold::new();
+    for frame in frames {
+        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
+    }
+    fold.response().clone()
+}
+
+fn fold_file(rel: &str) -> view::Response {
+    fold_frames(&fixtures::eventstream_frames(&fixtures::read(rel)))
+}
+
+fn event(name: &str, data: Value) -> Frame {
+    Frame { name: Some(name.to_string()), data: serde_json::to_vec(&data).unwrap(), raw: Vec::new() }
+}
+
+#[test]
+fn text_stream_is_folded_with_usage_from_metadata() {
+    let resp = fold_file("bedrock/agw__bedrock-basic.eventstream.bin");
+
+    assert!(resp.text.starts_with("\nOnce upon a time, there was a little boy named Jack"));
+    assert!(resp.text.ends_with("everyone loved to hear his stories about the birds he had helped."));
+    assert!(resp.text.contains("One day, Jack and his friends"), "deltas are joined without separators");
+    assert_eq!(resp.model, None);
+    assert!(resp.tool_calls.is_empty());
+    assert_eq!(resp.finish_reason.as_deref(), Some("end_turn"));
+    assert_eq!(resp.usage, Some(Usage { input: 15, output: 142, ..Usage::default() }));
+}
+
+#[test]
+fn tool_use_stream_gives_the_call_with_parsed_arguments() {
+    let resp = fold_file("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i0.response.eventstream.bin");
+
+    assert_eq!(
+        resp.tool_calls,
+        [ToolCall {
+            id: Some("tooluse_lAG_zP8QRHmSYOwZzzaCqA".into()),
+            name: "get_temperature".into(),
+            arguments: json!({"city": "Paris"}),
+        }]
+    );
+    assert_eq!(resp.finish_reason.as_deref(), Some("tool_use"));
+    assert_eq!(resp.usage, Some(Usage { input: 471, output: 91, ..Usage::default() }));
+    // The client sent the folded text back verbatim in its next request.
+    let next = fixtures::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json");
+    assert_eq!(next.pointer("/messages/1/content/0/text").and_then(Value::as_str), Some(resp.text.as_str()));
+}
+
+#[test]
+fn answer_after_a_tool_result_is_folded() {
+    let resp = fold_file("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.response.eventstream.bin");
+
+    assert_eq!(resp.text, "The current temperature in Paris, the capital of France, is 30°C.");
+    assert_eq!(resp.usage, Some(Usage { input: 577, output: 18, ..Usage::default() }));
+}
+
+#[test]
+fn reasoning_deltas_are_not_answer_text() {
+    let resp = fold_file("bedrock/extracted/pydantic-ai__bedrock_thinking_stream.i0.response.eventstream.bin");
+
+    assert_eq!(resp.text, "Hello! It's nice to meet you. How can I help you today?");
+    assert_eq!(resp.usage, Some(Usage { input: 36, output: 73, ..Usage::default() }));
+}
+
+#[test]
+fn a_stream_cut_by_max_tokens_reports_it() {
+    let resp = fold_file("bedrock/plano__converse-stream-text.eventstream.bin");
+
+    assert!(resp.text.starts_with("# Binary Search"));
+    assert_eq!(resp.finish_reason.as_deref(), Some("max_tokens"));
+    assert_eq!(resp.usage, Some(Usage { input: 19, output: 500, ..Usage::default() }));
+}
+
+#[test]
+fn invoke_model_chunk_events_are_not_converse_and_fold_to_nothing() {
+    // InvokeModelWithResponseStream wraps model-native events in base64 `chunk` payloads; that API
+    // is not Converse, so its frames pass through without being read.
+    let frames = fixtures::eventstream_frames(&fixtures::read(
+        "bedrock/agw__bedrock-invoke-with-response-stream.eventstream.bin",
+    ));
+    assert!(frames.iter().all(|f| f.name.as_deref() == Some("chunk")));
+    assert_eq!(fold_frames(&frames), view::Response::default());
+}
+
+#[test]
+fn tool_input_is_assembled_from_many_deltas() {
+    // Synthetic: the recorded tool-use streams send the input in one delta.
+    let mut frames = vec![
+        event("messageStart", json!({"role": "assistant"})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "Let me look."}})),
+        event("contentBlockStop", json!({"contentBlockIndex": 0})),
+        event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t1", "name": "search"}}}),
+        ),
+    ];
+    for fragment in ["{\"que", "ry\": \"rust ", "eventstream\", \"li", "mit\": 5", "}"] {
+        frames.push(event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": fragment}}}),
+        ));
+    }
+    frames.push(event("contentBlockStop", json!({"contentBlockIndex": 1})));
+    frames.push(event("messageStop", json!({"stopReason": "tool_use"})));
+    frames.push(event("metadata", json!({"usage": {"inputTokens": 10, "outputTokens": 20, "cacheReadInputTokens": 3, "cacheWriteInputTokens": 4}})));
+    let resp = fold_frames(&frames);
+
+    assert_eq!(resp.text, "Let me look.");
+    assert_eq!(
+        resp.tool_calls,
+        [ToolCall {
+            id: Some("t1".into()),
+            name: "search".into(),
+            arguments: json!({"query": "rust eventstream", "limit": 5})
+        }]
+    );
+    assert_eq!(resp.usage, Some(Usage { input: 10, output: 20, cache_read: 3, cache_write: 4, reasoning: 0 }));
+}
+
+#[test]
+fn interleaved_tool_blocks_keep_their_own_input() {
+    let resp = fold_frames(&[
+        event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "a", "name": "one"}}}),
+        ),
+        event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "b", "name": "two"}}}),
+        ),
+        event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{\"b\":"}}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"a\":1}"}}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "2}"}}})),
+        event("contentBlockStop", json!({"contentBlockIndex": 1})),
+        event("contentBlockStop", json!({"contentBlockIndex": 0})),
+    ]);
+    let args: Vec<&Value> = resp.tool_calls.iter().map(|c| &c.arguments).collect();
+    assert_eq!(args, [&json!({"a": 1}), &json!({"b": 2})]);
+}
+
+#[test]
+fn a_call_is_listed_from_its_start_and_completed_by_message_stop() {
+    let mut fold = Fold::new();
+    fold.on_frame(&event(
+        "contentBlockStart",
+        json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "a", "name": "one"}}}),
+    ));
+    fold.on_frame(&event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"x\":true}"}}}),
+    ));
+    assert_eq!(fold.response().tool_calls[0].name, "one");
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({}), "arguments are parsed when the block ends");
+
+    fold.on_frame(&event("messageStop", json!({"stopReason": "tool_use"})));
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({"x": true}));
+}
+
+#[test]
+fn exceptions_and_strays_are_forwarded_and_ignored() {
+    let resp = fold_frames(&[
+        event("contentBlockDelta", json!({"contentBlockIndex": 4, "delta": {"toolUse": {"input": "{\"orphan\":1}"}}})),
+        event("contentBlockStop", json!({"contentBlockIndex": 4})),
+        event("throttlingException", json!({"message": "Too many requests, please wait before trying again."})),
+        Frame { name: None, data: b"{}".to_vec(), raw: Vec::new() },
+        Frame { name: Some("metadata".into()), data: b"not json".to_vec(), raw: Vec::new() },
+        event("contentBlockStart", json!({"contentBlockIndex": 0, "start": {"toolUse": "bad"}})),
+    ]);
+    assert_eq!(resp, view::Response::default());
+}
+
+#[test]
+fn oversized_tool_input_reads_as_empty_arguments() {
+    let mut fold = Fold::new();
+    fold.on_frame(&event(
+        "contentBlockStart",
+        json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "a", "name": "big"}}}),
+    ));
+    let chunk = "x".repeat(MAX_TOOL_INPUT_BYTES / 2 + 1);
+    for fragment in ["{\"k\":\"", chunk.as_str(), chunk.as_str(), "\"}"] {
+        fold.on_frame(&event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": fragment}}}),
+        ));
+    }
+    fold.on_frame(&event("contentBlockStop", json!({"contentBlockIndex": 0})));
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({}));
+}
