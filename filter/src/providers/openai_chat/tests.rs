@@ -452,3 +452,96 @@ fn groq_usage_under_x_groq_is_folded() {
     assert_eq!(fold.on_frame(&data_frame(chunk)), FrameAction::Forward);
     assert_eq!(fold.response().usage, Some(Usage { input: 10, output: 3, ..Usage::default() }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input
+
+mod properties {
+    use super::super::test_support::arb_wire_json;
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_parses_without_panicking_and_pointers_stay_inside_it(body in arb_wire_json()) {
+            let req = request::parse(&body);
+            for result in &req.tool_results {
+                let parent = result.pointer.trim_end_matches("/content");
+                prop_assert!(body.pointer(parent).is_some(), "{} is inside the body", parent);
+            }
+            response::parse(&body);
+            response::parse_embeddings(&body);
+            let mut forced = body.clone();
+            let asked = request::force_include_usage(&mut forced);
+            if body.get("stream") == Some(&Value::Bool(true)) {
+                prop_assert_eq!(forced.pointer("/stream_options/include_usage"), Some(&Value::Bool(true)));
+            } else {
+                prop_assert!(asked);
+                prop_assert_eq!(&forced, &body);
+            }
+        }
+
+        #[test]
+        fn streamed_argument_views_always_match_their_raw_text(
+            chunks in proptest::collection::vec(arb_wire_json(), 0..12),
+            hide in any::<bool>(),
+        ) {
+            let mut fold = stream::Fold::new(hide);
+            for chunk in &chunks {
+                let action = fold.on_frame(&data_frame(&chunk.to_string()));
+                prop_assert!(action == FrameAction::Forward || (hide && is_usage_only_chunk(&data_frame(&chunk.to_string()))));
+            }
+            for (i, call) in fold.response().tool_calls.iter().enumerate() {
+                let raw = fold.raw_arguments(i).unwrap_or_default();
+                prop_assert!(
+                    call.arguments == crate::providers::json::parse_arguments(raw)
+                        || call.arguments == crate::providers::json::custom_input(raw),
+                    "{:?} vs {:?}", call.arguments, raw
+                );
+            }
+        }
+
+        #[test]
+        fn tool_call_deltas_in_any_order_keep_views_equal_to_their_raw_text(
+            deltas in proptest::collection::vec((
+                0u64..3,
+                proptest::option::of(proptest::sample::select(vec!["a", "b", "c"])),
+                proptest::option::of(proptest::sample::select(vec!["f", "g"])),
+                proptest::sample::select(vec!["{", "}", "\"", "\\", "[", "]", ":", ",", "\"k\"", "1", " ", "x", "{\"k\":1}"]),
+                any::<bool>(),
+            ), 0..24),
+        ) {
+            let mut fold = stream::Fold::new(false);
+            for (index, id, name, piece, custom) in deltas {
+                let mut call = if custom {
+                    json!({"index": index, "type": "custom", "custom": {"input": piece}})
+                } else {
+                    json!({"index": index, "function": {"arguments": piece}})
+                };
+                if let Some(id) = id {
+                    call["id"] = json!(id);
+                }
+                if let Some(name) = name {
+                    call[if custom { "custom" } else { "function" }]["name"] = json!(name);
+                }
+                let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]});
+                fold.on_frame(&data_frame(&chunk.to_string()));
+            }
+            for (i, call) in fold.response().tool_calls.iter().enumerate() {
+                let raw = fold.raw_arguments(i).unwrap_or_default();
+                prop_assert!(
+                    call.arguments == crate::providers::json::parse_arguments(raw)
+                        || call.arguments == crate::providers::json::custom_input(raw),
+                    "{:?} vs {:?}", call.arguments, raw
+                );
+            }
+        }
+
+        #[test]
+        fn random_bytes_are_forwarded(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut fold = stream::Fold::new(true);
+            let frame = Frame { name: None, raw: data.clone(), data };
+            fold.on_frame(&frame);
+        }
+    }
+}
