@@ -96,6 +96,128 @@ pub fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// An owned copy of a string field.
+pub fn string_at(v: &Value, key: &str) -> Option<String> {
+    str_at(v, key).map(str::to_owned)
+}
+
+/// Arguments that are usually a JSON string but that some OpenAI-compatible servers send as an
+/// object already; anything else is `{}`.
+pub fn arguments_value(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(text)) => parse_arguments(text),
+        other => object_or_empty(other),
+    }
+}
+
+/// The arguments view of a free-form ("custom") tool call: its input is arbitrary text, not JSON, so
+/// it is exposed under one key that policies can address.
+pub fn custom_input(text: &str) -> Value {
+    let mut args = Map::new();
+    args.insert("input".to_owned(), Value::String(text.to_owned()));
+    Value::Object(args)
+}
+
+/// Tool-call arguments arriving as JSON text in pieces (stream deltas). It keeps the raw text and
+/// tracks, in one pass over each piece, whether the text so far is a single closed JSON object, so
+/// a stream fold can keep a parsed view current without re-parsing the whole text on every delta.
+/// At any moment the view equals `parse_arguments(raw())`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartialArguments {
+    raw: String,
+    /// Open `{`/`[` minus closers seen outside strings.
+    depth: u32,
+    in_string: bool,
+    /// The previous character inside a string was an unescaped backslash.
+    escaped: bool,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Shape {
+    /// Only whitespace so far.
+    #[default]
+    Empty,
+    Open,
+    /// The top-level object closed; only whitespace after it so far.
+    Closed,
+    /// Cannot become a single JSON object any more.
+    Invalid,
+}
+
+impl PartialArguments {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Appends a piece. Returns the new parsed view when it may have changed (the object just
+    /// closed, or text after it made the whole invalid); `None` when the view stays as it was.
+    pub fn push(&mut self, piece: &str) -> Option<Value> {
+        self.raw.push_str(piece);
+        let before = self.shape;
+        for c in piece.chars() {
+            self.step(c);
+        }
+        match (before, self.shape) {
+            (Shape::Closed, Shape::Closed) => None,
+            (_, Shape::Closed) => Some(parse_arguments(&self.raw)),
+            (Shape::Closed, Shape::Invalid) => Some(Value::Object(Map::new())),
+            _ => None,
+        }
+    }
+
+    /// The parsed view now (parses the raw text; prefer the value `push` returns in hot paths).
+    pub fn parsed(&self) -> Value {
+        match self.shape {
+            Shape::Closed => parse_arguments(&self.raw),
+            _ => Value::Object(Map::new()),
+        }
+    }
+
+    fn step(&mut self, c: char) {
+        match self.shape {
+            Shape::Invalid => {}
+            Shape::Empty => {
+                if c == '{' {
+                    self.shape = Shape::Open;
+                    self.depth = 1;
+                } else if !c.is_whitespace() {
+                    self.shape = Shape::Invalid;
+                }
+            }
+            Shape::Closed => {
+                if !c.is_whitespace() {
+                    self.shape = Shape::Invalid;
+                }
+            }
+            Shape::Open if self.in_string => {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == '\\' {
+                    self.escaped = true;
+                } else if c == '"' {
+                    self.in_string = false;
+                }
+            }
+            Shape::Open => match c {
+                '"' => self.in_string = true,
+                '{' | '[' => self.depth = self.depth.saturating_add(1),
+                '}' | ']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        self.shape = Shape::Closed;
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures;
 
@@ -130,5 +252,48 @@ mod tests {
     #[test]
     fn pointer_tokens_are_escaped() {
         assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
+    }
+
+    #[test]
+    fn arguments_given_as_an_object_are_kept() {
+        assert_eq!(arguments_value(Some(&json!({"a":1}))), json!({"a":1}));
+        assert_eq!(arguments_value(Some(&json!("{\"a\":1}"))), json!({"a":1}));
+        assert_eq!(arguments_value(Some(&json!(3))), json!({}));
+        assert_eq!(arguments_value(None), json!({}));
+    }
+
+    #[test]
+    fn partial_arguments_match_a_full_parse_after_every_piece() {
+        let pieces = ["  {\"", "a\":", "{\"b\":\"}\\\"", "[\"},", "\"c\":[1,{}]", "}", " ", "\n", "x"];
+        let mut partial = PartialArguments::new();
+        let mut view = json!({});
+        for piece in pieces {
+            if let Some(v) = partial.push(piece) {
+                view = v;
+            }
+            assert_eq!(view, parse_arguments(partial.raw()), "after {:?}", partial.raw());
+            assert_eq!(partial.parsed(), view);
+        }
+        assert_eq!(partial.raw(), "  {\"a\":{\"b\":\"}\\\"[\"},\"c\":[1,{}]} \nx");
+    }
+
+    #[test]
+    fn partial_arguments_view_is_the_object_once_it_closes() {
+        let mut partial = PartialArguments::new();
+        assert_eq!(partial.push("{\"q\":\"a{b\""), None);
+        assert_eq!(partial.push("}"), Some(json!({"q":"a{b"})));
+        assert_eq!(partial.push("  "), None);
+    }
+
+    #[test]
+    fn text_that_does_not_start_an_object_never_parses() {
+        let mut partial = PartialArguments::new();
+        assert_eq!(partial.push("[{}]"), None);
+        assert_eq!(partial.parsed(), json!({}));
+    }
+
+    #[test]
+    fn custom_tool_input_is_exposed_under_input() {
+        assert_eq!(custom_input("*** patch"), json!({"input":"*** patch"}));
     }
 }

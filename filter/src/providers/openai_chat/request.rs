@@ -1,8 +1,135 @@
-use crate::view;
-use serde_json::Value;
+//! Chat Completions requests (OpenAI and the OpenAI-compatible family).
 
-pub fn parse(_body: &Value) -> view::Request {
-    view::Request::default() // HELPER: replace
+use crate::providers::json::{self, array_at, str_at, string_at};
+use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use serde_json::{Map, Value};
+
+pub fn parse(body: &Value) -> view::Request {
+    let mut req = view::Request {
+        model: string_at(body, "model"),
+        stream: body.get("stream").and_then(Value::as_bool) == Some(true),
+        tools: declared_tools(body),
+        ..Default::default()
+    };
+    for (i, msg) in array_at(body, "messages").iter().enumerate() {
+        read_message(&mut req, i, msg);
+    }
+    // Results name their call by id only; the name comes from whichever assistant turn made the call.
+    for result in &mut req.tool_results {
+        if result.tool_name.is_none() {
+            result.tool_name = result
+                .call_id
+                .as_deref()
+                .and_then(|id| req.tool_calls.iter().find(|c| c.id.as_deref() == Some(id)))
+                .map(|c| c.name.clone());
+        }
+    }
+    req
+}
+
+fn read_message(req: &mut view::Request, i: usize, msg: &Value) {
+    let content = msg.get("content");
+    match str_at(msg, "role").unwrap_or_default() {
+        "system" | "developer" => req.messages.push(Message { role: Role::System, text: json::text_of(content) }),
+        "user" => req.messages.push(Message { role: Role::User, text: json::text_of(content) }),
+        "assistant" => {
+            req.messages.push(Message { role: Role::Assistant, text: json::text_of(content) });
+            req.tool_calls.extend(array_at(msg, "tool_calls").iter().filter_map(tool_call));
+            if let Some(legacy) = msg.get("function_call").and_then(legacy_function_call) {
+                req.tool_calls.push(legacy);
+            }
+        }
+        // `function` is the legacy form of `tool`: it names the function instead of a call id.
+        role @ ("tool" | "function") => {
+            let text = json::result_text(content);
+            req.messages.push(Message { role: Role::Tool, text: text.clone() });
+            req.tool_results.push(ToolResult {
+                pointer: format!("/messages/{i}/content"),
+                call_id: string_at(msg, "tool_call_id"),
+                tool_name: if role == "function" { string_at(msg, "name") } else { None },
+                content: text,
+                is_error: false,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// One entry of `tool_calls` (request history or response message): a function call, or a custom
+/// (free-form input) tool call.
+pub(crate) fn tool_call(call: &Value) -> Option<ToolCall> {
+    let id = string_at(call, "id");
+    if str_at(call, "type") == Some("custom") {
+        let custom = call.get("custom")?;
+        return Some(ToolCall {
+            id,
+            name: string_at(custom, "name")?,
+            arguments: json::custom_input(str_at(custom, "input").unwrap_or_default()),
+        });
+    }
+    let function = call.get("function")?;
+    Some(ToolCall {
+        id,
+        name: string_at(function, "name")?,
+        arguments: json::arguments_value(function.get("arguments")),
+    })
+}
+
+/// The pre-`tools` single `function_call` of an assistant message.
+pub(crate) fn legacy_function_call(call: &Value) -> Option<ToolCall> {
+    Some(ToolCall { id: None, name: string_at(call, "name")?, arguments: json::arguments_value(call.get("arguments")) })
+}
+
+fn declared_tools(body: &Value) -> Vec<ToolDecl> {
+    let mut tools: Vec<ToolDecl> = array_at(body, "tools")
+        .iter()
+        .filter_map(|tool| match str_at(tool, "type") {
+            Some("function") => tool.get("function").and_then(function_decl),
+            Some("custom") => {
+                let custom = tool.get("custom")?;
+                Some(ToolDecl {
+                    name: string_at(custom, "name")?,
+                    description: string_at(custom, "description"),
+                    parameters: None,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    // Legacy `functions` declarations.
+    tools.extend(array_at(body, "functions").iter().filter_map(function_decl));
+    tools
+}
+
+fn function_decl(function: &Value) -> Option<ToolDecl> {
+    Some(ToolDecl {
+        name: string_at(function, "name")?,
+        description: string_at(function, "description"),
+        parameters: function.get("parameters").cloned(),
+    })
+}
+
+/// Makes a streaming request ask for the final usage chunk (`stream_options.include_usage`), which
+/// metering needs, keeping the client's other `stream_options` and every other field in place.
+///
+/// Returns `true` when the client had asked for usage itself, so the usage chunk must reach it;
+/// `false` when the gateway added the flag, so the stream fold should drop that chunk. Bodies that
+/// do not stream (or are not objects) are left untouched and return `true`: there is nothing to hide.
+pub fn force_include_usage(body: &mut Value) -> bool {
+    let Some(obj) = body.as_object_mut() else { return true };
+    if obj.get("stream").and_then(Value::as_bool) != Some(true) {
+        return true;
+    }
+    let options = obj.entry("stream_options").or_insert_with(|| Value::Object(Map::new()));
+    if !options.is_object() {
+        *options = Value::Object(Map::new());
+    }
+    let Some(options) = options.as_object_mut() else { return true };
+    let asked = options.get("include_usage").and_then(Value::as_bool) == Some(true);
+    if !asked {
+        options.insert("include_usage".to_owned(), Value::Bool(true));
+    }
+    asked
 }
 
 pub fn force_include_usage(_body: &mut Value) -> bool {
