@@ -131,7 +131,3 @@ pub fn force_include_usage(body: &mut Value) -> bool {
     }
     asked
 }
-
-pub fn force_include_usage(_body: &mut Value) -> bool {
-    true // HELPER: replace
-}
