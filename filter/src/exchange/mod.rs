@@ -5,6 +5,8 @@ mod identity;
 mod response_stream;
 
 #[cfg(test)]
+mod pipeline_tests;
+#[cfg(test)]
 mod tests;
 
 pub use identity::Identity;
