@@ -2,9 +2,7 @@ use super::{encode, Decoder};
 use crate::stream::{Frame, StreamError, MAX_FRAME_BYTES};
 use proptest::prelude::*;
 
-#[path = "support.rs"]
-mod support;
-use support::*;
+use crate::stream::sse::test_support::*;
 
 fn decoder() -> Decoder {
     Decoder::new(MAX_FRAME_BYTES)
