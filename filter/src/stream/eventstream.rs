@@ -125,7 +125,7 @@ fn checked_prelude(prelude: &[u8]) -> Result<usize, StreamError> {
     if expected != computed {
         return Err(StreamError::Crc { which: "prelude", expected, computed });
     }
-    let total = usize::try_from(be_u32(prelude.get(..4))?).map_err(|_| StreamError::Malformed("eventstream length overflows usize"))?;
+    let total = be_usize(prelude.get(..4))?;
     if total < OVERHEAD {
         return Err(StreamError::Malformed("eventstream message shorter than its 16-byte framing"));
     }
@@ -145,9 +145,7 @@ pub fn decode_message(raw: &[u8]) -> Result<Message, StreamError> {
     if expected != computed {
         return Err(StreamError::Crc { which: "message", expected, computed });
     }
-    let headers_len = usize::try_from(be_u32(raw.get(4..8))?)
-        .map_err(|_| StreamError::Malformed("eventstream headers length overflows usize"))?;
-    let headers_end = PRELUDE.saturating_add(headers_len);
+    let headers_end = PRELUDE.saturating_add(be_usize(raw.get(4..8))?);
     if headers_end > crc_at {
         return Err(StreamError::Malformed("eventstream headers run past the message"));
     }
@@ -206,6 +204,10 @@ fn be_u32(bytes: Option<&[u8]>) -> Result<u32, StreamError> {
         .and_then(|b| b.try_into().ok())
         .ok_or(StreamError::Malformed("eventstream message truncated"))?;
     Ok(u32::from_be_bytes(bytes))
+}
+
+fn be_usize(bytes: Option<&[u8]>) -> Result<usize, StreamError> {
+    usize::try_from(be_u32(bytes)?).map_err(|_| StreamError::Malformed("eventstream length overflows usize"))
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, StreamError> {
