@@ -163,6 +163,7 @@ impl Pending {
         };
         match name {
             b"event" => {
+                // An empty type means the default `message` event, which has no name here.
                 self.name = if value.is_empty() { None } else { Some(String::from_utf8_lossy(value).into_owned()) };
             }
             b"data" => {
