@@ -8,6 +8,7 @@
 pub mod config;
 pub mod error;
 pub mod exchange;
+#[cfg(fuzzing)] pub mod fuzz_logic;
 pub mod meter;
 pub mod providers;
 pub mod routes;

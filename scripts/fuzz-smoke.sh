@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Short fuzzing pass over every target in filter/fuzz: `scripts/fuzz-smoke.sh [seconds]` (default 15
+# per target). Exits non-zero as soon as a target crashes; the crashing input is left in
+# filter/fuzz/artifacts/<target>/.
+#
+# cargo-fuzz needs nightly-only rustc flags (sanitizers, coverage); RUSTC_BOOTSTRAP=1 lets the
+# stable toolchain accept them, so no nightly toolchain has to be installed.
+set -euo pipefail
+
+seconds="${1:-15}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shared/ sits beside the clone; a nested worktree finds it further up.
+fixtures="${WARDEN_FIXTURES:-}"
+if [ -z "$fixtures" ]; then
+    dir="$root"
+    while [ "$dir" != "/" ] && [ ! -d "$dir/shared/fixtures" ]; do dir="$(dirname "$dir")"; done
+    fixtures="$dir/shared/fixtures"
+fi
+targets=(sse json_array eventstream request_parsers)
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+export RUSTC_BOOTSTRAP=1
+toolchain=()
+if command -v rustup >/dev/null 2>&1 && rustup toolchain list | grep -q '^stable'; then
+    toolchain=(+stable)
+fi
+
+# Seeds from the recorded streams, so the fuzzer starts from real framing rather than from nothing.
+seed_dir() {
+    local target="$1" dir="$root/filter/fuzz/target/seeds/$1" pattern
+    case "$target" in
+        sse) pattern='*.sse' ;;
+        json_array) pattern='*.jsonarray.json' ;;
+        eventstream) pattern='*.eventstream.bin' ;;
+        request_parsers) pattern='*.json' ;;
+    esac
+    mkdir -p "$dir"
+    if [ -d "$fixtures" ]; then
+        find "$fixtures" -name "$pattern" -size -64k -exec cp {} "$dir/" \;
+    fi
+    echo "$dir"
+}
+
+cd "$root/filter"
+cargo "${toolchain[@]}" fuzz build --fuzz-dir fuzz
+for target in "${targets[@]}"; do
+    corpus="$root/filter/fuzz/corpus/$target"
+    mkdir -p "$corpus"
+    echo "== fuzz $target for ${seconds}s"
+    cargo "${toolchain[@]}" fuzz run --fuzz-dir fuzz "$target" "$corpus" "$(seed_dir "$target")" -- \
+        -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1
+done
+echo "fuzz smoke: ${#targets[@]} targets ran ${seconds}s each without a crash"
