@@ -71,6 +71,7 @@ impl Filter {
         }
         if !self.published {
             metrics::apply(&updates);
+            metrics::record_memory();
         }
         self.published = true;
     }

@@ -11,25 +11,33 @@ thread_local! {
     static IDS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
 }
 
-fn id(name: &str, kind: Kind) -> Option<u32> {
+fn id(name: &str, metric_type: MetricType) -> Option<u32> {
     IDS.with(|ids| {
         let mut ids = ids.try_borrow_mut().ok()?;
         if let Some(id) = ids.get(name) {
             return Some(*id);
         }
-        let metric_type = match kind {
-            Kind::Counter => MetricType::Counter,
-            Kind::Histogram => MetricType::Histogram,
-        };
         let id = hostcalls::define_metric(metric_type, name).ok()?;
         ids.insert(name.to_string(), id);
         Some(id)
     })
 }
 
+/// Records the VM's linear memory size. Wasm memory only grows, so the gauge is also the peak.
+pub fn record_memory() {
+    let bytes = (core::arch::wasm32::memory_size(0) as u64).saturating_mul(65_536);
+    if let Some(id) = id("warden_vm_memory_bytes", MetricType::Gauge) {
+        let _ = hostcalls::record_metric(id, bytes);
+    }
+}
+
 pub fn apply(updates: &[Update]) {
     for u in updates {
-        let Some(id) = id(&u.name, u.kind) else { continue };
+        let metric_type = match u.kind {
+            Kind::Counter => MetricType::Counter,
+            Kind::Histogram => MetricType::Histogram,
+        };
+        let Some(id) = id(&u.name, metric_type) else { continue };
         let _ = match u.kind {
             Kind::Counter => hostcalls::increment_metric(id, i64::try_from(u.value).unwrap_or(i64::MAX)),
             Kind::Histogram => hostcalls::record_metric(id, u.value),
