@@ -8,7 +8,8 @@
 pub mod config;
 pub mod error;
 pub mod exchange;
-#[cfg(fuzzing)] pub mod fuzz_logic;
+#[cfg(fuzzing)]
+pub mod fuzz_logic;
 pub mod meter;
 pub mod providers;
 pub mod routes;

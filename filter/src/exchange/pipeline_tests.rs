@@ -12,16 +12,56 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { fixture: "openai-chat/agw__completions-stream.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-5-nano","stream":true,"stream_options":{"include_usage":true},"messages":[]}"# },
-    Case { fixture: "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}"# },
-    Case { fixture: "openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse", path: "/v1/openai/responses", body: r#"{"model":"gpt-4o","stream":true,"input":"hi"}"# },
-    Case { fixture: "anthropic-messages/agw__anthropic-stream_basic.sse", path: "/v1/anthropic/v1/messages", body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"# },
-    Case { fixture: "anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse", path: "/v1/anthropic/v1/messages", body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"# },
-    Case { fixture: "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse", path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", body: r#"{"contents":[]}"# },
-    Case { fixture: "gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json", path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent", body: r#"{"contents":[]}"# },
-    Case { fixture: "bedrock/agw__bedrock-basic.eventstream.bin", path: "/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream", body: r#"{"messages":[]}"# },
-    Case { fixture: "bedrock/extracted/pydantic-ai__bedrock_iter_stream.i0.response.eventstream.bin", path: "/v1/bedrock/converse-stream", body: r#"{"modelId":"us.amazon.nova-pro-v1:0","messages":[]}"# },
-    Case { fixture: "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse", path: "/v1/cohere/v2/chat", body: r#"{"model":"command-a-03-2025","stream":true,"messages":[]}"# },
+    Case {
+        fixture: "openai-chat/agw__completions-stream.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-5-nano","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+    },
+    Case {
+        fixture: "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+    },
+    Case {
+        fixture: "openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse",
+        path: "/v1/openai/responses",
+        body: r#"{"model":"gpt-4o","stream":true,"input":"hi"}"#,
+    },
+    Case {
+        fixture: "anthropic-messages/agw__anthropic-stream_basic.sse",
+        path: "/v1/anthropic/v1/messages",
+        body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"#,
+    },
+    Case {
+        fixture: "anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse",
+        path: "/v1/anthropic/v1/messages",
+        body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"#,
+    },
+    Case {
+        fixture: "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse",
+        path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        body: r#"{"contents":[]}"#,
+    },
+    Case {
+        fixture: "gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json",
+        path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        body: r#"{"contents":[]}"#,
+    },
+    Case {
+        fixture: "bedrock/agw__bedrock-basic.eventstream.bin",
+        path: "/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream",
+        body: r#"{"messages":[]}"#,
+    },
+    Case {
+        fixture: "bedrock/extracted/pydantic-ai__bedrock_iter_stream.i0.response.eventstream.bin",
+        path: "/v1/bedrock/converse-stream",
+        body: r#"{"modelId":"us.amazon.nova-pro-v1:0","messages":[]}"#,
+    },
+    Case {
+        fixture: "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse",
+        path: "/v1/cohere/v2/chat",
+        body: r#"{"model":"command-a-03-2025","stream":true,"messages":[]}"#,
+    },
 ];
 
 fn exchange(case: &Case) -> Exchange {
@@ -67,7 +107,11 @@ fn client_receives_the_upstream_bytes_and_usage_is_folded() {
 
 #[test]
 fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
-    let case = Case { fixture: "openai-chat/agw__completions-stream.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"# };
+    let case = Case {
+        fixture: "openai-chat/agw__completions-stream.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
+    };
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
     let mut ex = Exchange::begin(config, "POST", case.path, &|_| None).unwrap();
     let fwd = ex.request_body(case.body.as_bytes()).unwrap();

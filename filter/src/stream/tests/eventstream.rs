@@ -25,7 +25,11 @@ fn header(name: &str, value: &str) -> (String, HeaderValue) {
 
 fn exception(kind: &str, payload: &[u8]) -> Vec<u8> {
     encode(
-        &[header(":exception-type", kind), header(":content-type", "application/json"), header(":message-type", "exception")],
+        &[
+            header(":exception-type", kind),
+            header(":content-type", "application/json"),
+            header(":message-type", "exception"),
+        ],
         payload,
     )
 }

@@ -67,7 +67,11 @@ macro_rules! chunked {
 chunked!(sse::Decoder, json_array::Decoder, eventstream::Decoder);
 
 /// Decodes `input` pushed in pieces cut at `cuts` (any order, out-of-range points ignored).
-pub fn decode_cut<D: Chunked>(mut decoder: D, input: &[u8], cuts: &[usize]) -> Result<(Vec<Frame>, Vec<u8>), StreamError> {
+pub fn decode_cut<D: Chunked>(
+    mut decoder: D,
+    input: &[u8],
+    cuts: &[usize],
+) -> Result<(Vec<Frame>, Vec<u8>), StreamError> {
     let mut points: Vec<usize> = cuts.iter().copied().filter(|&c| c <= input.len()).collect();
     points.push(input.len());
     points.sort_unstable();
