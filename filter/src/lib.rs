@@ -14,6 +14,8 @@ pub mod meter;
 pub mod providers;
 pub mod routes;
 pub mod stream;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,7 +2,7 @@
 //! chunk it did not ask for), usage is folded, and neither depends on where the chunks were cut.
 
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil;
 use proptest::prelude::*;
 
 struct Case {
@@ -73,7 +73,7 @@ fn exchange(case: &Case) -> Exchange {
 }
 
 fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let mut ex = exchange(case);
     let mut out = Vec::new();
     let mut start = 0;
@@ -96,7 +96,7 @@ fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
 #[test]
 fn client_receives_the_upstream_bytes_and_usage_is_folded() {
     for case in CASES {
-        let input = fixtures::read(case.fixture);
+        let input = testutil::read(case.fixture);
         let (out, record) = run(case, &[]);
         assert!(out == input, "{}: output differs from upstream", case.fixture);
         assert!(record.output_tokens.unwrap_or(0) > 0, "{}: no usage folded: {record:?}", case.fixture);
@@ -119,7 +119,7 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
     assert_eq!(sent["stream_options"]["include_usage"], true);
     ex.response_headers(200);
     assert!(ex.may_rewrite_response());
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let out = ex.response_chunk(&input, true);
     let text = String::from_utf8(out).unwrap();
     let expected: String =
@@ -132,7 +132,7 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
 #[test]
 fn a_stream_cut_short_still_counts_what_arrived() {
     let case = &CASES[3];
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let mut ex = exchange(case);
     let cut = input.len() * 2 / 3;
     let out = ex.response_chunk(&input[..cut], false);

@@ -276,5 +276,5 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-#[path = "tests/eventstream.rs"]
+#[path = "eventstream_tests.rs"]
 mod tests;

@@ -183,5 +183,5 @@ fn is_space(byte: u8) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tests/json_array.rs"]
+#[path = "json_array_tests.rs"]
 mod tests;

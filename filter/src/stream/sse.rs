@@ -196,10 +196,5 @@ pub fn encode(name: Option<&str>, data: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "tests/sse.rs"]
+#[path = "sse_tests.rs"]
 mod tests;
-
-/// The harness the three decoders' tests share (fixtures, cut-and-decode helpers).
-#[cfg(test)]
-#[path = "tests/support.rs"]
-pub(super) mod test_support;

@@ -1,15 +1,19 @@
 use super::{decode_message, encode, encode_event, Decoder, HeaderValue, Message};
-use crate::stream::{Frame, StreamError, MAX_FRAME_BYTES};
+use crate::stream::{self, Frame, Framing, StreamError};
+use crate::testutil::*;
 use proptest::prelude::*;
 
-use crate::stream::sse::test_support::*;
+fn decoder() -> stream::Decoder {
+    stream::Decoder::new(Framing::EventStream)
+}
 
-fn decoder() -> Decoder {
-    Decoder::new(MAX_FRAME_BYTES)
+/// A decoder that refuses frames over `limit` bytes.
+fn with_limit(limit: usize) -> stream::Decoder {
+    stream::Decoder::EventStream(Decoder::new(limit))
 }
 
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
-    decode_cut(decoder(), input, &[]).unwrap()
+    decode(Framing::EventStream, input)
 }
 
 fn bedrock_streams() -> Vec<(String, Vec<u8>)> {
@@ -36,7 +40,7 @@ fn exception(kind: &str, payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn fixture_frames_pass_both_crcs_and_carry_event_types() {
-    let (frames, rest) = one_shot(&fixture("bedrock/agw__bedrock-basic.eventstream.bin"));
+    let (frames, rest) = one_shot(&read("bedrock/agw__bedrock-basic.eventstream.bin"));
     assert!(rest.is_empty());
     assert_eq!(frames.first().unwrap().name.as_deref(), Some("messageStart"));
     assert_eq!(frames.last().unwrap().name.as_deref(), Some("metadata"));
@@ -105,7 +109,7 @@ fn a_frame_larger_than_the_limit_is_rejected_from_its_prelude() {
     let mut d = Decoder::new(limit);
     let err = d.push(&frame[..12], &mut Vec::new()).unwrap_err();
     assert_eq!(err, StreamError::FrameTooLarge { actual: frame.len(), limit });
-    assert!(decode_cut(Decoder::new(frame.len()), &frame, &[]).is_ok());
+    assert!(decode_cut(with_limit(frame.len()), &frame, &[]).is_ok());
 }
 
 #[test]
@@ -240,7 +244,7 @@ proptest! {
 
     #[test]
     fn corrupting_any_byte_of_a_fixture_frame_is_detected(index in any::<prop::sample::Index>(), flip in 1u8..=255) {
-        let bytes = fixture("bedrock/agw__bedrock-basic.eventstream.bin");
+        let bytes = read("bedrock/agw__bedrock-basic.eventstream.bin");
         let (frames, _) = one_shot(&bytes);
         let mut raw = frames[0].raw.clone();
         let at = index.index(raw.len());

@@ -1,15 +1,19 @@
 use super::Decoder;
-use crate::stream::{sse, Frame, StreamError, MAX_FRAME_BYTES};
+use crate::stream::{self, Frame, Framing, StreamError};
+use crate::testutil::*;
 use proptest::prelude::*;
 
-use crate::stream::sse::test_support::*;
+fn decoder() -> stream::Decoder {
+    stream::Decoder::new(Framing::JsonArray)
+}
 
-fn decoder() -> Decoder {
-    Decoder::new(MAX_FRAME_BYTES)
+/// A decoder that refuses frames over `limit` bytes.
+fn with_limit(limit: usize) -> stream::Decoder {
+    stream::Decoder::JsonArray(Decoder::new(limit))
 }
 
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
-    decode_cut(decoder(), input, &[]).unwrap()
+    decode(Framing::JsonArray, input)
 }
 
 /// Real JSON-array streams, plus one synthetic stream built from the data payloads of Gemini's
@@ -17,8 +21,8 @@ fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
 fn array_streams() -> Vec<(String, Vec<u8>)> {
     let mut streams = fixtures_ending(".jsonarray.json");
     assert!(streams.len() >= 3, "expected the llm-gemini JSON-array fixtures");
-    let sse_bytes = fixture("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
-    let (frames, _) = decode_cut(sse::Decoder::new(MAX_FRAME_BYTES), &sse_bytes, &[]).unwrap();
+    let sse_bytes = read("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
+    let (frames, _) = decode(Framing::Sse, &sse_bytes);
     let mut synthetic = b"[".to_vec();
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 {
@@ -113,9 +117,9 @@ fn bytes_after_the_closing_bracket_are_left_over() {
 #[test]
 fn an_element_larger_than_the_limit_is_rejected_however_it_arrives() {
     let input = b"[{\"k\":\"0123456789\"}]";
-    assert!(decode_cut(Decoder::new(19), input, &[]).is_ok());
+    assert!(decode_cut(with_limit(19), input, &[]).is_ok());
     for cuts in [&[][..], &[3], &[18]] {
-        let err = decode_cut(Decoder::new(18), input, cuts).unwrap_err();
+        let err = decode_cut(with_limit(18), input, cuts).unwrap_err();
         assert!(matches!(err, StreamError::FrameTooLarge { limit: 18, .. }), "{err:?}");
     }
 }
@@ -159,8 +163,8 @@ proptest! {
         prop_assert_eq!(reassemble(&whole.0, &whole.1), input.clone());
         prop_assert_eq!(&decode_cut(decoder(), &input, &points).unwrap(), &whole);
         prop_assert_eq!(&decode_bytewise(decoder(), &input).unwrap(), &whole);
-        let capped = decode_cut(Decoder::new(limit), &input, &[]).is_ok();
-        prop_assert_eq!(decode_cut(Decoder::new(limit), &input, &points).is_ok(), capped);
+        let capped = decode_cut(with_limit(limit), &input, &[]).is_ok();
+        prop_assert_eq!(decode_cut(with_limit(limit), &input, &points).is_ok(), capped);
     }
 
     #[test]
