@@ -39,6 +39,6 @@ fn jsonl_recordings_give_one_data_frame_per_line() {
 #[test]
 fn built_events_decode_to_themselves() {
     for frame in [event("message_start", json!({"a": 1})), data_frame("[DONE]")] {
-        assert_eq!(frames(Framing::Sse, &frame.raw), [frame.clone()]);
+        assert_eq!(frames(Framing::Sse, &frame.raw), std::slice::from_ref(&frame));
     }
 }
