@@ -7,11 +7,6 @@ fn decoder() -> stream::Decoder {
     stream::Decoder::new(Framing::EventStream)
 }
 
-/// A decoder that refuses frames over `limit` bytes.
-fn with_limit(limit: usize) -> stream::Decoder {
-    stream::Decoder::EventStream(Decoder::new(limit))
-}
-
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
     decode(Framing::EventStream, input)
 }
@@ -109,7 +104,7 @@ fn a_frame_larger_than_the_limit_is_rejected_from_its_prelude() {
     let mut d = Decoder::new(limit);
     let err = d.push(&frame[..12], &mut Vec::new()).unwrap_err();
     assert_eq!(err, StreamError::FrameTooLarge { actual: frame.len(), limit });
-    assert!(decode_cut(with_limit(frame.len()), &frame, &[]).is_ok());
+    assert!(decode_cut(limited(Framing::EventStream, frame.len()), &frame, &[]).is_ok());
 }
 
 #[test]
@@ -205,12 +200,7 @@ fn header_value() -> impl Strategy<Value = HeaderValue> {
 proptest! {
     #[test]
     fn fixtures_decode_the_same_however_they_are_cut(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24)) {
-        for (path, bytes) in bedrock_streams() {
-            let points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-            let split = decode_cut(decoder(), &bytes, &points).unwrap();
-            prop_assert_eq!(&split, &one_shot(&bytes), "{}", path);
-            prop_assert_eq!(reassemble(&split.0, &split.1), bytes);
-        }
+        fixtures_survive_cuts(Framing::EventStream, &bedrock_streams(), &cuts)?;
     }
 
     #[test]
@@ -222,8 +212,7 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..16),
     ) {
         let input: Vec<u8> = messages.iter().flat_map(|(h, p)| encode(h, p)).collect();
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let (frames, rest) = decode_cut(decoder(), &input, &points).unwrap();
+        let (frames, rest) = decode_cut(decoder(), &input, &cut_points(&cuts, input.len())).unwrap();
         prop_assert!(rest.is_empty());
         prop_assert_eq!(frames.len(), messages.len());
         for (frame, (headers, payload)) in frames.iter().zip(&messages) {
@@ -235,10 +224,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>()) {
-        let cut = cut.index(input.len() + 1);
-        if let Ok((frames, rest)) = decode_cut(decoder(), &input, &[cut]) {
-            prop_assert_eq!(reassemble(&frames, &rest), input.clone());
-        }
+        random_bytes_rebuild(Framing::EventStream, &input, cut)?;
         let _ = decode_message(&input);
     }
 

@@ -7,11 +7,6 @@ fn decoder() -> stream::Decoder {
     stream::Decoder::new(Framing::Sse)
 }
 
-/// A decoder that refuses frames over `limit` bytes.
-fn with_limit(limit: usize) -> stream::Decoder {
-    stream::Decoder::Sse(Decoder::new(limit))
-}
-
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
     decode(Framing::Sse, input)
 }
@@ -147,9 +142,9 @@ fn a_leading_bom_is_ignored_in_the_first_line() {
 #[test]
 fn an_event_larger_than_the_limit_is_rejected_however_it_arrives() {
     let input = b"data: 0123456789\n\n";
-    assert!(decode_cut(with_limit(18), input, &[]).is_ok());
+    assert!(decode_cut(limited(Framing::Sse, 18), input, &[]).is_ok());
     for cuts in [&[][..], &[5], &[17]] {
-        let err = decode_cut(with_limit(17), input, cuts).unwrap_err();
+        let err = decode_cut(limited(Framing::Sse, 17), input, cuts).unwrap_err();
         assert!(matches!(err, StreamError::FrameTooLarge { limit: 17, .. }), "{err:?}");
     }
 }
@@ -218,12 +213,7 @@ fn a_cut_anthropic_stream_ends_with_its_partial_event() {
 proptest! {
     #[test]
     fn fixtures_decode_the_same_however_they_are_cut(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24)) {
-        for (path, bytes) in sse_fixtures() {
-            let points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-            let split = decode_cut(decoder(), &bytes, &points).unwrap();
-            prop_assert_eq!(&split, &one_shot(&bytes), "{}", path);
-            prop_assert_eq!(reassemble(&split.0, &split.1), bytes);
-        }
+        fixtures_survive_cuts(Framing::Sse, &sse_fixtures(), &cuts)?;
     }
 
     #[test]
@@ -232,22 +222,12 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..16),
         limit in 1usize..64,
     ) {
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let whole = decode_cut(decoder(), &input, &[]).unwrap();
-        prop_assert_eq!(reassemble(&whole.0, &whole.1), input.clone());
-        prop_assert_eq!(&decode_cut(decoder(), &input, &points).unwrap(), &whole);
-        prop_assert_eq!(&decode_bytewise(decoder(), &input).unwrap(), &whole);
-        // With a small cap, the outcome may be an error but never depends on the cuts.
-        let capped = decode_cut(with_limit(limit), &input, &[]).is_ok();
-        prop_assert_eq!(decode_cut(with_limit(limit), &input, &points).is_ok(), capped);
+        input_survives_cuts(Framing::Sse, &input, &cuts, limit)?;
     }
 
     #[test]
     fn random_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>()) {
-        let cut = cut.index(input.len() + 1);
-        if let Ok((frames, rest)) = decode_cut(decoder(), &input, &[cut]) {
-            prop_assert_eq!(reassemble(&frames, &rest), input);
-        }
+        random_bytes_rebuild(Framing::Sse, &input, cut)?;
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Streams cut into frames by the filter's own decoders (`stream::Decoder`), and frames built by
 //! hand for synthetic streams.
 
+use crate::providers::{FrameAction, StreamFold};
 use crate::stream::{sse, Decoder, Frame, Framing, StreamError};
+use crate::view::Api;
 
 /// Decodes `input` pushed in pieces cut at `cuts` (any order, out-of-range points ignored): the
 /// frames, then the bytes that belong to no frame.
@@ -49,7 +51,17 @@ pub fn jsonl_frames(input: &[u8]) -> Vec<Frame> {
     frames(Framing::Sse, &sse)
 }
 
-/// A stream event named `name` whose data is `data` as JSON text; `raw` is its SSE encoding.
+/// Folds `frames` with the stream fold of `api`, asserting that every frame goes to the client.
+pub fn fold_forwarding(api: Api, frames: &[Frame]) -> StreamFold {
+    let mut fold = StreamFold::new(api, false).unwrap_or_else(|| panic!("{api:?} has no stream fold"));
+    for frame in frames {
+        assert_eq!(fold.on_frame(frame), FrameAction::Forward, "{api:?}: every frame goes to the client");
+    }
+    fold
+}
+
+/// A stream event named `name` whose data is `data` as JSON text. `raw` is its SSE encoding; folds
+/// never read `raw`, so the same frame serves eventstream tests.
 pub fn event(name: &str, data: serde_json::Value) -> Frame {
     let data = data.to_string();
     Frame { name: Some(name.to_owned()), raw: sse::encode(Some(name), &data), data: data.into_bytes() }

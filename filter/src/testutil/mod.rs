@@ -3,6 +3,7 @@
 //! exactly the frames the filter would see.
 
 mod cassette;
+mod cuts;
 mod frames;
 mod wire_json;
 mod yaml;
@@ -10,8 +11,10 @@ mod yaml;
 mod tests;
 
 pub use cassette::{cassette, cassette_request, cassette_response, cassette_response_text};
+pub use cuts::{cut_points, fixtures_survive_cuts, input_survives_cuts, limited, random_bytes_rebuild};
 pub use frames::{
-    data_frame, datas, decode, decode_bytewise, decode_cut, event, frames, jsonl_frames, names, read_frames, reassemble,
+    data_frame, datas, decode, decode_bytewise, decode_cut, event, fold_forwarding, frames, jsonl_frames, names,
+    read_frames, reassemble,
 };
 pub use wire_json::arb_wire_json;
 

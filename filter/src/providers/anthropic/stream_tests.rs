@@ -1,19 +1,15 @@
 use super::Fold;
-use crate::providers::FrameAction;
+use crate::providers::{FrameAction, StreamFold};
 use crate::stream::{Frame, Framing};
-use crate::testutil::{data_frame, event, frames, read_frames, read_json};
-use crate::view::Usage;
+use crate::testutil::{data_frame, event, fold_forwarding, frames, read_frames, read_json};
+use crate::view::{Api, Usage};
 use serde_json::json;
 
-fn fold(frames: &[Frame]) -> Fold {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold
+fn fold(frames: &[Frame]) -> StreamFold {
+    fold_forwarding(Api::Messages, frames)
 }
 
-fn fold_file(name: &str) -> Fold {
+fn fold_file(name: &str) -> StreamFold {
     fold(&read_frames(Framing::Sse, name))
 }
 

@@ -1,23 +1,15 @@
 use super::*;
 use crate::stream::Framing;
-use crate::testutil;
-use crate::view::{ToolCall, Usage};
+use crate::testutil::{self, event};
+use crate::view::{Api, ToolCall, Usage};
 use serde_json::json;
 
 fn fold_frames(frames: &[Frame]) -> view::Response {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold.response().clone()
+    testutil::fold_forwarding(Api::Converse, frames).response().clone()
 }
 
 fn fold_file(rel: &str) -> view::Response {
     fold_frames(&testutil::read_frames(Framing::EventStream, rel))
-}
-
-fn event(name: &str, data: Value) -> Frame {
-    Frame { name: Some(name.to_string()), data: serde_json::to_vec(&data).unwrap(), raw: Vec::new() }
 }
 
 #[test]

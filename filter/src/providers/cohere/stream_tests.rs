@@ -1,16 +1,12 @@
 use super::Fold;
-use crate::providers::FrameAction;
+use crate::providers::{FrameAction, StreamFold};
 use crate::stream::{Frame, Framing};
-use crate::testutil::{event, jsonl_frames, read, read_frames};
-use crate::view::Usage;
+use crate::testutil::{event, fold_forwarding, jsonl_frames, read, read_frames};
+use crate::view::{Api, Usage};
 use serde_json::json;
 
-fn fold(frames: &[Frame]) -> Fold {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold
+fn fold(frames: &[Frame]) -> StreamFold {
+    fold_forwarding(Api::Chat, frames)
 }
 
 #[test]

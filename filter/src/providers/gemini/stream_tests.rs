@@ -1,15 +1,11 @@
 use super::*;
 use crate::stream::Framing;
 use crate::testutil;
-use crate::view::{ToolCall, Usage};
+use crate::view::{Api, ToolCall, Usage};
 use serde_json::json;
 
 fn fold(frames: &[Frame]) -> view::Response {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold.response().clone()
+    testutil::fold_forwarding(Api::GenerateContent, frames).response().clone()
 }
 
 fn json_array(rel: &str) -> view::Response {

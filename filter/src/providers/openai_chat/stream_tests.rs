@@ -4,6 +4,7 @@ use crate::stream::{Frame, Framing};
 use crate::testutil::{arb_wire_json, cassette_response_text, data_frame, frames, read_frames};
 use crate::view::{ToolCall, Usage};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 /// Runs every frame through a fold, returning it and what it said about each frame.
@@ -203,6 +204,22 @@ fn groq_usage_under_x_groq_is_folded() {
     assert_eq!(fold.response().usage, Some(Usage { input: 10, output: 3, ..Usage::default() }));
 }
 
+/// Each folded call's arguments are what its raw argument text parses to (as JSON or as custom
+/// tool input).
+fn views_match_raw_text(fold: &stream::Fold) -> Result<(), TestCaseError> {
+    for (i, call) in fold.response().tool_calls.iter().enumerate() {
+        let raw = fold.raw_arguments(i).unwrap_or_default();
+        prop_assert!(
+            call.arguments == crate::providers::json::parse_arguments(raw)
+                || call.arguments == crate::providers::json::custom_input(raw),
+            "{:?} vs {:?}",
+            call.arguments,
+            raw
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn streamed_argument_views_always_match_their_raw_text(
@@ -214,14 +231,7 @@ proptest! {
             let action = fold.on_frame(&data_frame(&chunk.to_string()));
             prop_assert!(action == FrameAction::Forward || (hide && is_usage_only_chunk(&data_frame(&chunk.to_string()))));
         }
-        for (i, call) in fold.response().tool_calls.iter().enumerate() {
-            let raw = fold.raw_arguments(i).unwrap_or_default();
-            prop_assert!(
-                call.arguments == crate::providers::json::parse_arguments(raw)
-                    || call.arguments == crate::providers::json::custom_input(raw),
-                "{:?} vs {:?}", call.arguments, raw
-            );
-        }
+        views_match_raw_text(&fold)?;
     }
 
     #[test]
@@ -250,14 +260,7 @@ proptest! {
             let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]});
             fold.on_frame(&data_frame(&chunk.to_string()));
         }
-        for (i, call) in fold.response().tool_calls.iter().enumerate() {
-            let raw = fold.raw_arguments(i).unwrap_or_default();
-            prop_assert!(
-                call.arguments == crate::providers::json::parse_arguments(raw)
-                    || call.arguments == crate::providers::json::custom_input(raw),
-                "{:?} vs {:?}", call.arguments, raw
-            );
-        }
+        views_match_raw_text(&fold)?;
     }
 
     #[test]

@@ -1,16 +1,11 @@
-use crate::providers::openai_responses::stream;
-use crate::providers::FrameAction;
+use crate::providers::StreamFold;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{event, jsonl_frames, read, read_frames};
-use crate::view::{ToolCall, Usage};
+use crate::testutil::{event, fold_forwarding, jsonl_frames, read, read_frames};
+use crate::view::{Api, ToolCall, Usage};
 use serde_json::json;
 
-fn fold_all(frames: &[Frame]) -> stream::Fold {
-    let mut fold = stream::Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward, "every Responses frame goes to the client");
-    }
-    fold
+fn fold_all(frames: &[Frame]) -> StreamFold {
+    fold_forwarding(Api::Responses, frames)
 }
 
 #[test]
