@@ -56,8 +56,12 @@ pub fn request_parsers(data: &[u8]) {
     let sse_frames = frames(data, sse::Decoder::new(MAX_FRAME_BYTES), sse::Decoder::push, sse::Decoder::finish);
     let array_frames =
         frames(data, json_array::Decoder::new(MAX_FRAME_BYTES), json_array::Decoder::push, json_array::Decoder::finish);
-    let event_frames =
-        frames(data, eventstream::Decoder::new(MAX_FRAME_BYTES), eventstream::Decoder::push, eventstream::Decoder::finish);
+    let event_frames = frames(
+        data,
+        eventstream::Decoder::new(MAX_FRAME_BYTES),
+        eventstream::Decoder::push,
+        eventstream::Decoder::finish,
+    );
     let hide_usage_chunk = data.first().is_some_and(|b| b & 1 == 1);
     for api in APIS {
         // Every fold sees SSE frames (what a confused upstream may send), plus its own framing.

@@ -8,11 +8,14 @@
 pub mod config;
 pub mod error;
 pub mod exchange;
-#[cfg(fuzzing)] pub mod fuzz_logic;
+#[cfg(fuzzing)]
+pub mod fuzz_logic;
 pub mod meter;
 pub mod providers;
 pub mod routes;
 pub mod stream;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

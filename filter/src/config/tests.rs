@@ -17,7 +17,8 @@ fn unknown_keys_are_rejected_with_their_path() {
     let e = parse(r#"{"profiles":{"ops":{"tool_polices":[]}}}"#).unwrap_err();
     assert_eq!(e.path, "profiles.ops.tool_polices");
     assert!(e.message.contains("tool_polices"), "{e}");
-    let e = parse(r#"{"profiles":{"default":{}},"prices":{"openai:gpt-5":{"input":1,"output":2,"cahce_read":1}}}"#).unwrap_err();
+    let e = parse(r#"{"profiles":{"default":{}},"prices":{"openai:gpt-5":{"input":1,"output":2,"cahce_read":1}}}"#)
+        .unwrap_err();
     assert_eq!(e.path, "prices.openai:gpt-5.cahce_read");
 }
 
@@ -49,8 +50,14 @@ fn profile_ids_that_collide_with_api_segments_are_rejected() {
 
 #[test]
 fn price_keys_must_name_a_provider_and_model() {
-    assert_eq!(parse(r#"{"profiles":{"default":{}},"prices":{"gpt-5":{"input":1,"output":1}}}"#).unwrap_err().path, "prices.gpt-5");
-    assert_eq!(parse(r#"{"profiles":{"default":{}},"prices":{"nope:x":{"input":1,"output":1}}}"#).unwrap_err().path, "prices.nope:x");
+    assert_eq!(
+        parse(r#"{"profiles":{"default":{}},"prices":{"gpt-5":{"input":1,"output":1}}}"#).unwrap_err().path,
+        "prices.gpt-5"
+    );
+    assert_eq!(
+        parse(r#"{"profiles":{"default":{}},"prices":{"nope:x":{"input":1,"output":1}}}"#).unwrap_err().path,
+        "prices.nope:x"
+    );
     assert_eq!(
         parse(r#"{"profiles":{"default":{}},"prices":{"openai:x":{"input":-1,"output":1}}}"#).unwrap_err().path,
         "prices.openai:x.input"
@@ -67,8 +74,12 @@ fn provider_settings_are_checked() {
         parse(r#"{"profiles":{"default":{}},"providers":{"groq":{"base_path":"openai/v1"}}}"#).unwrap_err().path,
         "providers.groq.base_path"
     );
-    assert_eq!(parse(r#"{"profiles":{"default":{}},"providers":{"openai":{"region":"x"}}}"#).unwrap_err().path, "providers.openai");
-    let c = parse(r#"{"profiles":{"default":{}},"providers":{"bedrock":{"auth":"api_key","region":"us-east-1"}}}"#).unwrap();
+    assert_eq!(
+        parse(r#"{"profiles":{"default":{}},"providers":{"openai":{"region":"x"}}}"#).unwrap_err().path,
+        "providers.openai"
+    );
+    let c = parse(r#"{"profiles":{"default":{}},"providers":{"bedrock":{"auth":"api_key","region":"us-east-1"}}}"#)
+        .unwrap();
     assert!(c.providers.contains_key("bedrock"));
 }
 

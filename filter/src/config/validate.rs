@@ -44,7 +44,12 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         if Provider::from_name(provider).is_none() || model.is_empty() {
             return Err(err(path, format!("unknown provider '{provider}' or empty model in price key")));
         }
-        for (field, value) in [("input", Some(price.input)), ("output", Some(price.output)), ("cache_read", price.cache_read), ("cache_write", price.cache_write)] {
+        for (field, value) in [
+            ("input", Some(price.input)),
+            ("output", Some(price.output)),
+            ("cache_read", price.cache_read),
+            ("cache_write", price.cache_write),
+        ] {
             if let Some(v) = value {
                 if !v.is_finite() || v < 0.0 {
                     return Err(err(format!("{path}.{field}"), "prices are non-negative USD per million tokens"));
@@ -60,7 +65,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         };
         if let Some(base) = &settings.base_path {
             if !(base.is_empty() || base.starts_with('/')) || base.ends_with('/') {
-                return Err(err(format!("{path}.base_path"), "a base path starts with '/' and does not end with '/' (or is empty)"));
+                return Err(err(
+                    format!("{path}.base_path"),
+                    "a base path starts with '/' and does not end with '/' (or is empty)",
+                ));
             }
         }
         if provider != Provider::Bedrock && (settings.auth.is_some() || settings.region.is_some()) {

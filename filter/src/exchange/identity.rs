@@ -44,8 +44,21 @@ mod tests {
 
     #[test]
     fn individual_headers_are_read() {
-        let id = ident(&[("x-warden-agent-id", "a1"), ("x-warden-user-id", "u1"), ("x-warden-session-id", "s1"), ("x-warden-execution-id", "e1")]);
-        assert_eq!(id, Identity { agent_id: Some("a1".into()), user_id: Some("u1".into()), session_id: Some("s1".into()), execution_id: Some("e1".into()) });
+        let id = ident(&[
+            ("x-warden-agent-id", "a1"),
+            ("x-warden-user-id", "u1"),
+            ("x-warden-session-id", "s1"),
+            ("x-warden-execution-id", "e1"),
+        ]);
+        assert_eq!(
+            id,
+            Identity {
+                agent_id: Some("a1".into()),
+                user_id: Some("u1".into()),
+                session_id: Some("s1".into()),
+                execution_id: Some("e1".into())
+            }
+        );
     }
 
     #[test]

@@ -182,7 +182,8 @@ impl Exchange {
             changed = !client_asked;
         }
         let path = self.route.upstream.resolve(self.model.as_deref()).ok_or_else(|| WardenError::InvalidRequest {
-            message: "Bedrock Converse needs a model: put 'modelId' in the body or call /model/{modelId}/converse".into(),
+            message: "Bedrock Converse needs a model: put 'modelId' in the body or call /model/{modelId}/converse"
+                .into(),
         })?;
         let new_body = if changed { Some(json.to_string().into_bytes()) } else { None };
         Ok(self.forward(path, new_body))

@@ -2,7 +2,7 @@
 //! chunk it did not ask for), usage is folded, and neither depends on where the chunks were cut.
 
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil;
 use proptest::prelude::*;
 
 struct Case {
@@ -12,16 +12,56 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { fixture: "openai-chat/agw__completions-stream.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-5-nano","stream":true,"stream_options":{"include_usage":true},"messages":[]}"# },
-    Case { fixture: "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}"# },
-    Case { fixture: "openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse", path: "/v1/openai/responses", body: r#"{"model":"gpt-4o","stream":true,"input":"hi"}"# },
-    Case { fixture: "anthropic-messages/agw__anthropic-stream_basic.sse", path: "/v1/anthropic/v1/messages", body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"# },
-    Case { fixture: "anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse", path: "/v1/anthropic/v1/messages", body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"# },
-    Case { fixture: "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse", path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", body: r#"{"contents":[]}"# },
-    Case { fixture: "gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json", path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent", body: r#"{"contents":[]}"# },
-    Case { fixture: "bedrock/agw__bedrock-basic.eventstream.bin", path: "/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream", body: r#"{"messages":[]}"# },
-    Case { fixture: "bedrock/extracted/pydantic-ai__bedrock_iter_stream.i0.response.eventstream.bin", path: "/v1/bedrock/converse-stream", body: r#"{"modelId":"us.amazon.nova-pro-v1:0","messages":[]}"# },
-    Case { fixture: "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse", path: "/v1/cohere/v2/chat", body: r#"{"model":"command-a-03-2025","stream":true,"messages":[]}"# },
+    Case {
+        fixture: "openai-chat/agw__completions-stream.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-5-nano","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+    },
+    Case {
+        fixture: "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+    },
+    Case {
+        fixture: "openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse",
+        path: "/v1/openai/responses",
+        body: r#"{"model":"gpt-4o","stream":true,"input":"hi"}"#,
+    },
+    Case {
+        fixture: "anthropic-messages/agw__anthropic-stream_basic.sse",
+        path: "/v1/anthropic/v1/messages",
+        body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"#,
+    },
+    Case {
+        fixture: "anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse",
+        path: "/v1/anthropic/v1/messages",
+        body: r#"{"model":"claude-sonnet-4-5","stream":true,"max_tokens":10,"messages":[]}"#,
+    },
+    Case {
+        fixture: "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse",
+        path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        body: r#"{"contents":[]}"#,
+    },
+    Case {
+        fixture: "gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json",
+        path: "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        body: r#"{"contents":[]}"#,
+    },
+    Case {
+        fixture: "bedrock/agw__bedrock-basic.eventstream.bin",
+        path: "/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream",
+        body: r#"{"messages":[]}"#,
+    },
+    Case {
+        fixture: "bedrock/extracted/pydantic-ai__bedrock_iter_stream.i0.response.eventstream.bin",
+        path: "/v1/bedrock/converse-stream",
+        body: r#"{"modelId":"us.amazon.nova-pro-v1:0","messages":[]}"#,
+    },
+    Case {
+        fixture: "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse",
+        path: "/v1/cohere/v2/chat",
+        body: r#"{"model":"command-a-03-2025","stream":true,"messages":[]}"#,
+    },
 ];
 
 fn exchange(case: &Case) -> Exchange {
@@ -33,7 +73,7 @@ fn exchange(case: &Case) -> Exchange {
 }
 
 fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let mut ex = exchange(case);
     let mut out = Vec::new();
     let mut start = 0;
@@ -56,7 +96,7 @@ fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
 #[test]
 fn client_receives_the_upstream_bytes_and_usage_is_folded() {
     for case in CASES {
-        let input = fixtures::read(case.fixture);
+        let input = testutil::read(case.fixture);
         let (out, record) = run(case, &[]);
         assert!(out == input, "{}: output differs from upstream", case.fixture);
         assert!(record.output_tokens.unwrap_or(0) > 0, "{}: no usage folded: {record:?}", case.fixture);
@@ -67,7 +107,11 @@ fn client_receives_the_upstream_bytes_and_usage_is_folded() {
 
 #[test]
 fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
-    let case = Case { fixture: "openai-chat/agw__completions-stream.sse", path: "/v1/openai/chat/completions", body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"# };
+    let case = Case {
+        fixture: "openai-chat/agw__completions-stream.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
+    };
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
     let mut ex = Exchange::begin(config, "POST", case.path, &|_| None).unwrap();
     let fwd = ex.request_body(case.body.as_bytes()).unwrap();
@@ -75,7 +119,7 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
     assert_eq!(sent["stream_options"]["include_usage"], true);
     ex.response_headers(200);
     assert!(ex.may_rewrite_response());
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let out = ex.response_chunk(&input, true);
     let text = String::from_utf8(out).unwrap();
     let expected: String =
@@ -88,7 +132,7 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
 #[test]
 fn a_stream_cut_short_still_counts_what_arrived() {
     let case = &CASES[3];
-    let input = fixtures::read(case.fixture);
+    let input = testutil::read(case.fixture);
     let mut ex = exchange(case);
     let cut = input.len() * 2 / 3;
     let out = ex.response_chunk(&input[..cut], false);

@@ -19,7 +19,13 @@ pub struct ResponseStream {
 
 impl ResponseStream {
     pub fn new(framing: Framing, fold: StreamFold) -> Self {
-        ResponseStream { decoder: Decoder::new(framing), fold, unemitted: Vec::new(), broken: false, frames: Vec::new() }
+        ResponseStream {
+            decoder: Decoder::new(framing),
+            fold,
+            unemitted: Vec::new(),
+            broken: false,
+            frames: Vec::new(),
+        }
     }
 
     /// Feeds one chunk from upstream; appends what the client should receive now to `out`.

@@ -80,7 +80,9 @@ fn bedrock_body_form_needs_a_model() {
 
 #[test]
 fn the_record_carries_identity_and_route() {
-    let ex = begin("GET", "/v1/openai/team-a/models", &[("x-warden-meta", "agent-1//sess-1"), ("x-archestra-user-id", "u")]).unwrap();
+    let ex =
+        begin("GET", "/v1/openai/team-a/models", &[("x-warden-meta", "agent-1//sess-1"), ("x-archestra-user-id", "u")])
+            .unwrap();
     let (record, updates) = ex.finish(Some(5), None);
     assert_eq!(record.provider, "openai");
     assert_eq!(record.api, Some("models"));

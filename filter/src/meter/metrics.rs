@@ -23,7 +23,13 @@ pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
     for (tag, value) in labels {
         out.push_str(tag);
         out.push_str("=.=");
-        out.extend(value.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') { c } else { '_' }));
+        out.extend(value.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') {
+                c
+            } else {
+                '_'
+            }
+        }));
         out.push_str(";.;");
     }
     out.push_str(name);

@@ -1,5 +1,5 @@
 //! Token usage, prices and cost.
 
-pub mod prices;
 pub mod metrics;
+pub mod prices;
 pub mod record;

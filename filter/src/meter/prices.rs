@@ -138,8 +138,13 @@ fn families(provider: Provider) -> &'static [&'static str] {
         Provider::Xai => &["xai"],
         Provider::DeepSeek => &["deepseek"],
         // Routers and self-hosted servers serve other vendors' models under their own names.
-        Provider::OpenRouter | Provider::Cerebras | Provider::MiniMax | Provider::ZhipuAi | Provider::Perplexity
-        | Provider::Vllm | Provider::Ollama => &[OPENAI, ANTHROPIC, GEMINI, "mistral", "xai", "deepseek", "groq"],
+        Provider::OpenRouter
+        | Provider::Cerebras
+        | Provider::MiniMax
+        | Provider::ZhipuAi
+        | Provider::Perplexity
+        | Provider::Vllm
+        | Provider::Ollama => &[OPENAI, ANTHROPIC, GEMINI, "mistral", "xai", "deepseek", "groq"],
     }
 }
 
@@ -234,13 +239,17 @@ mod tests {
     fn configured_prices_override_the_table() {
         let mut configured = BTreeMap::new();
         configured.insert("openai:gpt-5".to_string(), Price::new(1.0, 2.0, None, None));
-        assert_eq!(lookup(&configured, Provider::OpenAi, "gpt-5"), PriceSource::Configured(Price::new(1.0, 2.0, None, None)));
+        assert_eq!(
+            lookup(&configured, Provider::OpenAi, "gpt-5"),
+            PriceSource::Configured(Price::new(1.0, 2.0, None, None))
+        );
     }
 
     #[test]
     fn cost_counts_cache_tokens_at_their_prices() {
         let p = Price::new(3.0, 15.0, Some(0.3), Some(3.75));
-        let u = Usage { input: 1_000_000, output: 100_000, cache_read: 2_000_000, cache_write: 1_000_000, reasoning: 0 };
+        let u =
+            Usage { input: 1_000_000, output: 100_000, cache_read: 2_000_000, cache_write: 1_000_000, reasoning: 0 };
         let cost = p.cost(&u);
         assert!((cost - (3.0 + 1.5 + 0.6 + 3.75)).abs() < 1e-9, "{cost}");
         let no_cache_price = Price::new(1.0, 1.0, None, None);

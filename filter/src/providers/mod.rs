@@ -106,7 +106,12 @@ impl Provider {
     pub fn is_openai_compatible(self) -> bool {
         !matches!(
             self,
-            Provider::OpenAi | Provider::Azure | Provider::Anthropic | Provider::Gemini | Provider::Bedrock | Provider::Cohere
+            Provider::OpenAi
+                | Provider::Azure
+                | Provider::Anthropic
+                | Provider::Gemini
+                | Provider::Bedrock
+                | Provider::Cohere
         )
     }
 }

@@ -12,9 +12,31 @@ mod tests;
 /// First segments of provider API paths. A segment after the provider that is one of these starts
 /// the API path; otherwise it names a profile. Config validation rejects profile ids among them.
 pub const RESERVED_SEGMENTS: &[&str] = &[
-    "v1", "v1beta", "v1alpha", "v2", "chat", "responses", "embeddings", "models", "model", "converse", "converse-stream",
-    "openai", "files", "batches", "uploads", "images", "audio", "moderations", "fine_tuning", "vector_stores",
-    "assistants", "threads", "realtime", "conversations", "completions",
+    "v1",
+    "v1beta",
+    "v1alpha",
+    "v2",
+    "chat",
+    "responses",
+    "embeddings",
+    "models",
+    "model",
+    "converse",
+    "converse-stream",
+    "openai",
+    "files",
+    "batches",
+    "uploads",
+    "images",
+    "audio",
+    "moderations",
+    "fine_tuning",
+    "vector_stores",
+    "assistants",
+    "threads",
+    "realtime",
+    "conversations",
+    "completions",
 ];
 
 /// A classified request.
@@ -40,7 +62,10 @@ pub struct Route {
 pub enum UpstreamPath {
     Fixed(String),
     /// `/model/{modelId from the body}/{action}` + query.
-    BedrockBodyModel { action: &'static str, query: String },
+    BedrockBodyModel {
+        action: &'static str,
+        query: String,
+    },
 }
 
 impl UpstreamPath {

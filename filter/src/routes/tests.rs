@@ -2,7 +2,8 @@ use super::*;
 use crate::config::Config;
 
 fn config() -> Config {
-    Config::from_json(br#"{"profiles":{"default":{},"team-a":{}},"providers":{"vllm":{"base_path":"/serve/v1"}}}"#).unwrap()
+    Config::from_json(br#"{"profiles":{"default":{},"team-a":{}},"providers":{"vllm":{"base_path":"/serve/v1"}}}"#)
+        .unwrap()
 }
 
 fn classify_ok(method: &str, path: &str) -> Route {
@@ -36,7 +37,10 @@ fn other_paths_under_a_provider_pass_through() {
 
 #[test]
 fn unknown_profiles_and_providers_are_not_found() {
-    assert!(matches!(classify(&config(), "POST", "/v1/openai/nope/chat/completions"), Err(WardenError::UnknownProfile { .. })));
+    assert!(matches!(
+        classify(&config(), "POST", "/v1/openai/nope/chat/completions"),
+        Err(WardenError::UnknownProfile { .. })
+    ));
     assert!(matches!(classify(&config(), "POST", "/v1/nope/chat/completions"), Err(WardenError::UnknownRoute { .. })));
     assert!(matches!(classify(&config(), "GET", "/healthz"), Err(WardenError::UnknownRoute { .. })));
 }
@@ -60,7 +64,10 @@ fn anthropic_messages() {
 #[test]
 fn gemini_model_and_stream_come_from_the_path() {
     let r = classify_ok("POST", "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent");
-    assert_eq!((r.api, r.path_model.as_deref(), r.stream_by_route), (Some(Api::GenerateContent), Some("gemini-2.5-flash"), false));
+    assert_eq!(
+        (r.api, r.path_model.as_deref(), r.stream_by_route),
+        (Some(Api::GenerateContent), Some("gemini-2.5-flash"), false)
+    );
     let r = classify_ok("POST", "/v1/gemini/team-a/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
     assert!(r.stream_by_route && r.gemini_sse);
     assert_eq!(upstream(&r), "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
@@ -78,7 +85,10 @@ fn bedrock_path_and_body_forms() {
     let r = classify_ok("POST", "/v1/bedrock/team-a/converse");
     assert_eq!(r.api, Some(Api::Converse));
     assert_eq!(r.upstream.resolve(None), None);
-    assert_eq!(r.upstream.resolve(Some("us.amazon.nova-pro-v1:0")).unwrap(), "/model/us.amazon.nova-pro-v1%3A0/converse");
+    assert_eq!(
+        r.upstream.resolve(Some("us.amazon.nova-pro-v1:0")).unwrap(),
+        "/model/us.amazon.nova-pro-v1%3A0/converse"
+    );
 }
 
 #[test]

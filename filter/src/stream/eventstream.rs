@@ -107,11 +107,7 @@ impl Decoder {
             }
             let Some(raw) = avail.get(..total) else { return Ok(()) };
             let message = decode_message(raw)?;
-            out.push(Frame {
-                name: message.frame_name().map(str::to_owned),
-                data: message.payload,
-                raw: raw.to_vec(),
-            });
+            out.push(Frame { name: message.frame_name().map(str::to_owned), data: message.payload, raw: raw.to_vec() });
             self.start = self.start.saturating_add(total);
         }
     }
@@ -280,5 +276,5 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-#[path = "tests/eventstream.rs"]
+#[path = "eventstream_tests.rs"]
 mod tests;

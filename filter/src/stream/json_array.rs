@@ -155,9 +155,13 @@ fn step(kind: Kind, byte: u8) -> Step {
         }
         Kind::Container { depth, string: false, .. } => match byte {
             b'"' => Step::Continue(Kind::Container { depth, string: true, escape: false }),
-            b'{' | b'[' => Step::Continue(Kind::Container { depth: depth.saturating_add(1), string: false, escape: false }),
+            b'{' | b'[' => {
+                Step::Continue(Kind::Container { depth: depth.saturating_add(1), string: false, escape: false })
+            }
             b'}' | b']' if depth <= 1 => Step::EndsWith,
-            b'}' | b']' => Step::Continue(Kind::Container { depth: depth.saturating_sub(1), string: false, escape: false }),
+            b'}' | b']' => {
+                Step::Continue(Kind::Container { depth: depth.saturating_sub(1), string: false, escape: false })
+            }
             _ => Step::Continue(kind),
         },
         Kind::String { escape: true } => Step::Continue(Kind::String { escape: false }),
@@ -179,5 +183,5 @@ fn is_space(byte: u8) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tests/json_array.rs"]
+#[path = "json_array_tests.rs"]
 mod tests;

@@ -36,15 +36,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Decoder {
     pub fn new(limit: usize) -> Self {
-        Decoder {
-            limit,
-            buf: Vec::new(),
-            start: 0,
-            line: 0,
-            scan: 0,
-            event: Pending::default(),
-            at_stream_start: true,
-        }
+        Decoder { limit, buf: Vec::new(), start: 0, line: 0, scan: 0, event: Pending::default(), at_stream_start: true }
     }
 
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Frame>) -> Result<(), StreamError> {
@@ -204,10 +196,5 @@ pub fn encode(name: Option<&str>, data: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "tests/sse.rs"]
+#[path = "sse_tests.rs"]
 mod tests;
-
-/// The harness the three decoders' tests share (fixtures, cut-and-decode helpers).
-#[cfg(test)]
-#[path = "tests/support.rs"]
-pub(super) mod test_support;

@@ -1,20 +1,11 @@
 use super::parse;
+use crate::testutil::read_json;
 use crate::view::Role;
 use serde_json::{json, Value};
 
-fn fixture(name: &str) -> Value {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    let bytes = std::fs::read(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// The request body of interaction `i` of an anthropic-sdk-python runner snapshot.
 fn recorded_request(name: &str, i: usize) -> Value {
-    fixture(name)[i]["request"]["body"].clone()
+    read_json(name)[i]["request"]["body"].clone()
 }
 
 #[test]
@@ -52,7 +43,7 @@ fn recorded_tool_result_is_named_after_its_tool_use() {
 
 #[test]
 fn recorded_streaming_request_sets_the_stream_flag() {
-    let body = fixture("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.request.json");
+    let body = read_json("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.request.json");
     let req = parse(&body);
 
     assert!(req.stream);

@@ -1,52 +1,10 @@
 use super::parse;
+use crate::testutil::{cassette_response, read_json};
 use crate::view::Usage;
 use serde_json::{json, Value};
 
-fn fixture_text(name: &str) -> String {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    std::fs::read_to_string(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read_to_string(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-}
-
 fn recorded_response(name: &str, i: usize) -> Value {
-    let all: Value = serde_json::from_str(&fixture_text(name)).unwrap();
-    all[i]["response"]["body"].clone()
-}
-
-/// The `usage:` mapping of the `n`th response in a pydantic-ai cassette, rebuilt as JSON by a
-/// line scan (integer leaves only), so the test needs no YAML parser.
-fn cassette_usage(name: &str, n: usize) -> Value {
-    let text = fixture_text(name);
-    let mut lines = text.lines();
-    let mut seen = 0;
-    let indent = loop {
-        let line = lines.next().expect("usage block");
-        if line.trim() == "usage:" {
-            if seen == n {
-                break line.len() - line.trim_start().len();
-            }
-            seen += 1;
-        }
-    };
-    let mut usage = serde_json::Map::new();
-    for line in lines {
-        let depth = line.len() - line.trim_start().len();
-        if depth <= indent {
-            break;
-        }
-        if depth != indent + 2 {
-            continue;
-        }
-        if let Some((key, value)) = line.trim().split_once(": ") {
-            if let Ok(n) = value.parse::<u64>() {
-                usage.insert(key.to_string(), json!(n));
-            }
-        }
-    }
-    json!({"usage": usage})
+    read_json(name)[i]["response"]["body"].clone()
 }
 
 #[test]
@@ -78,9 +36,9 @@ fn recorded_text_response_is_read() {
 #[test]
 fn recorded_cache_usage_is_reported_beside_uncached_input() {
     let name = "anthropic-messages/pydantic-ai__test_anthropic_cache_real_api.yaml";
-    let first = parse(&cassette_usage(name, 0)).usage.unwrap();
+    let first = parse(&cassette_response(name, 0)).usage.unwrap();
     assert_eq!(first, Usage { input: 3, output: 406, cache_read: 1111, cache_write: 0, reasoning: 0 });
-    let second = parse(&cassette_usage(name, 1)).usage.unwrap();
+    let second = parse(&cassette_response(name, 1)).usage.unwrap();
     assert_eq!(second, Usage { input: 3, output: 33, cache_read: 1111, cache_write: 418, reasoning: 0 });
 }
 

@@ -1,55 +1,16 @@
 use super::Fold;
-use crate::providers::FrameAction;
-use crate::stream::Frame;
-use crate::view::Usage;
-use serde_json::{json, Value};
+use crate::providers::{FrameAction, StreamFold};
+use crate::stream::{Frame, Framing};
+use crate::testutil::{data_frame, event, fold_forwarding, frames, read_frames, read_json};
+use crate::view::{Api, Usage};
+use serde_json::json;
 
-fn fixture_text(name: &str) -> String {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    std::fs::read_to_string(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read_to_string(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+fn fold(frames: &[Frame]) -> StreamFold {
+    fold_forwarding(Api::Messages, frames)
 }
 
-/// Test-only SSE splitter (the real decoder lives in `stream::sse`): events end at a blank line.
-fn sse_frames(text: &str) -> Vec<Frame> {
-    text.split_inclusive("\n\n")
-        .filter_map(|event| {
-            let mut name = None;
-            let mut data = Vec::new();
-            for line in event.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = Some(v.trim_start().to_string());
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v));
-                }
-            }
-            (!data.is_empty()).then(|| Frame {
-                name,
-                data: data.join("\n").into_bytes(),
-                raw: event.as_bytes().to_vec(),
-            })
-        })
-        .collect()
-}
-
-fn fold(frames: &[Frame]) -> Fold {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold
-}
-
-fn fold_file(name: &str) -> Fold {
-    fold(&sse_frames(&fixture_text(name)))
-}
-
-fn frame(name: Option<&str>, data: Value) -> Frame {
-    let data = data.to_string().into_bytes();
-    Frame { name: name.map(str::to_string), raw: data.clone(), data }
+fn fold_file(name: &str) -> StreamFold {
+    fold(&read_frames(Framing::Sse, name))
 }
 
 #[test]
@@ -69,10 +30,8 @@ fn recorded_tool_use_arguments_are_assembled_from_deltas() {
 
 #[test]
 fn recorded_snapshot_stream_body_folds_like_the_extracted_file() {
-    let all: Value =
-        serde_json::from_str(&fixture_text("anthropic-messages/anthropic-sdk-py__runner-stream-tools__555fb399.json"))
-            .unwrap();
-    let turn2 = fold(&sse_frames(all[1]["response"]["body"].as_str().unwrap()));
+    let all = read_json("anthropic-messages/anthropic-sdk-py__runner-stream-tools__555fb399.json");
+    let turn2 = fold(&frames(Framing::Sse, all[1]["response"]["body"].as_str().unwrap().as_bytes()));
     let extracted = fold_file("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.response.sse");
 
     assert_eq!(turn2.response(), extracted.response());
@@ -122,14 +81,14 @@ fn recorded_thinking_is_not_text() {
 #[test]
 fn cache_usage_from_message_start_survives_and_message_delta_overwrites_what_it_carries() {
     let frames = [
-        frame(
-            Some("message_start"),
+        event(
+            "message_start",
             json!({"type": "message_start", "message": {"model": "m", "usage": {
             "input_tokens": 5, "output_tokens": 1, "cache_read_input_tokens": 1000,
             "cache_creation_input_tokens": 200}}}),
         ),
-        frame(
-            Some("message_delta"),
+        event(
+            "message_delta",
             json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
             "usage": {"output_tokens": 40, "cache_creation_input_tokens": 250}}),
         ),
@@ -144,20 +103,20 @@ fn cache_usage_from_message_start_survives_and_message_delta_overwrites_what_it_
 #[test]
 fn parallel_tool_calls_are_assembled_by_block_index() {
     let start = |i: u64, id: &str, name: &str| {
-        frame(
-            Some("content_block_start"),
+        event(
+            "content_block_start",
             json!({"type": "content_block_start", "index": i,
             "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
         )
     };
     let delta = |i: u64, s: &str| {
-        frame(
-            Some("content_block_delta"),
+        event(
+            "content_block_delta",
             json!({"type": "content_block_delta", "index": i,
             "delta": {"type": "input_json_delta", "partial_json": s}}),
         )
     };
-    let stop = |i: u64| frame(Some("content_block_stop"), json!({"type": "content_block_stop", "index": i}));
+    let stop = |i: u64| event("content_block_stop", json!({"type": "content_block_stop", "index": i}));
     let frames = [
         start(1, "a", "first"),
         start(2, "b", "second"),
@@ -181,8 +140,11 @@ fn parallel_tool_calls_are_assembled_by_block_index() {
 #[test]
 fn event_type_is_taken_from_data_when_the_event_name_is_missing() {
     let frames = [
-        frame(None, json!({"type": "message_start", "message": {"model": "m"}})),
-        frame(None, json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}})),
+        data_frame(&json!({"type": "message_start", "message": {"model": "m"}}).to_string()),
+        data_frame(
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}})
+                .to_string(),
+        ),
     ];
     let fold = fold(&frames);
     assert_eq!(fold.response().model.as_deref(), Some("m"));
@@ -192,17 +154,17 @@ fn event_type_is_taken_from_data_when_the_event_name_is_missing() {
 #[test]
 fn error_event_closes_open_calls_and_is_the_finish_reason() {
     let frames = [
-        frame(
-            Some("content_block_start"),
+        event(
+            "content_block_start",
             json!({"type": "content_block_start", "index": 0,
             "content_block": {"type": "tool_use", "id": "a", "name": "t", "input": {}}}),
         ),
-        frame(
-            Some("content_block_delta"),
+        event(
+            "content_block_delta",
             json!({"type": "content_block_delta", "index": 0,
             "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
         ),
-        frame(Some("error"), json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+        event("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
     ];
     let fold = fold(&frames);
     assert_eq!(fold.response().finish_reason.as_deref(), Some("overloaded_error"));
@@ -214,7 +176,7 @@ fn frames_that_are_not_json_are_forwarded_and_ignored() {
     let mut fold = Fold::new();
     let junk = Frame { name: Some("ping".into()), data: b"\xff{not json".to_vec(), raw: Vec::new() };
     assert_eq!(fold.on_frame(&junk), FrameAction::Forward);
-    let odd = frame(Some("content_block_delta"), json!({"delta": "x", "index": "zero"}));
+    let odd = event("content_block_delta", json!({"delta": "x", "index": "zero"}));
     assert_eq!(fold.on_frame(&odd), FrameAction::Forward);
     assert_eq!(fold.response(), &crate::view::Response::default());
 }

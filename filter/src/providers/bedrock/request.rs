@@ -106,4 +106,5 @@ fn tool_decl(tool: &Value) -> Option<view::ToolDecl> {
 }
 
 #[cfg(test)]
+#[path = "request_tests.rs"]
 mod tests;

@@ -44,4 +44,5 @@ pub fn usage(u: &Value) -> view::Usage {
 }
 
 #[cfg(test)]
+#[path = "response_tests.rs"]
 mod tests;

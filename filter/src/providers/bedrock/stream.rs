@@ -130,4 +130,5 @@ impl Fold {
 }
 
 #[cfg(test)]
+#[path = "stream_tests.rs"]
 mod tests;

@@ -1,20 +1,11 @@
 use super::parse;
+use crate::testutil::read_json;
 use crate::view::Role;
-use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Value {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    let bytes = std::fs::read(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-    serde_json::from_slice(&bytes).unwrap()
-}
+use serde_json::json;
 
 #[test]
 fn recorded_agent_request_resolves_tool_results_by_call_id() {
-    let body = fixture("cohere/extracted/lc-cohere__langgraph_react_agent.i2.request.json");
+    let body = read_json("cohere/extracted/lc-cohere__langgraph_react_agent.i2.request.json");
     let req = parse(&body);
 
     assert_eq!(req.model.as_deref(), Some("command-a-03-2025"));

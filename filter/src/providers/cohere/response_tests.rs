@@ -1,20 +1,11 @@
 use super::parse;
+use crate::testutil::read_json;
 use crate::view::Usage;
-use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Value {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    let bytes = std::fs::read(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-    serde_json::from_slice(&bytes).unwrap()
-}
+use serde_json::json;
 
 #[test]
 fn recorded_parallel_tool_calls_are_read_with_cached_tokens_taken_out_of_input() {
-    let resp = parse(&fixture("cohere/vercel-ai__cohere-tool-call.json"));
+    let resp = parse(&read_json("cohere/vercel-ai__cohere-tool-call.json"));
 
     assert_eq!(resp.model, None);
     assert_eq!(resp.finish_reason.as_deref(), Some("TOOL_CALL"));
@@ -31,7 +22,7 @@ fn recorded_parallel_tool_calls_are_read_with_cached_tokens_taken_out_of_input()
 
 #[test]
 fn recorded_reasoning_response_keeps_thinking_out_of_text() {
-    let resp = parse(&fixture("cohere/vercel-ai__cohere-reasoning.json"));
+    let resp = parse(&read_json("cohere/vercel-ai__cohere-reasoning.json"));
 
     assert_eq!(resp.text, "2 + 2 = 4");
     assert_eq!(resp.finish_reason.as_deref(), Some("COMPLETE"));
@@ -41,7 +32,7 @@ fn recorded_reasoning_response_keeps_thinking_out_of_text() {
 
 #[test]
 fn recorded_reasoning_tool_call_is_read() {
-    let resp = parse(&fixture("cohere/extracted/lc-cohere__command_a_reasoning.i0.response.json"));
+    let resp = parse(&read_json("cohere/extracted/lc-cohere__command_a_reasoning.i0.response.json"));
 
     assert_eq!(resp.text, "");
     assert_eq!(resp.tool_calls.len(), 1);

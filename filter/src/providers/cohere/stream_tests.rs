@@ -1,64 +1,17 @@
 use super::Fold;
-use crate::providers::FrameAction;
-use crate::stream::Frame;
-use crate::view::Usage;
-use serde_json::{json, Value};
+use crate::providers::{FrameAction, StreamFold};
+use crate::stream::{Frame, Framing};
+use crate::testutil::{event, fold_forwarding, jsonl_frames, read, read_frames};
+use crate::view::{Api, Usage};
+use serde_json::json;
 
-fn fixture_text(name: &str) -> String {
-    let beside_clone = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
-    // Helper worktrees sit one level deeper (`<root>/wt/<branch>`) than a clone does.
-    let beside_worktree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/");
-    std::fs::read_to_string(format!("{beside_clone}{name}"))
-        .or_else(|_| std::fs::read_to_string(format!("{beside_worktree}{name}")))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-}
-
-/// Test-only SSE splitter (the real decoder lives in `stream::sse`): events end at a blank line.
-fn sse_frames(text: &str) -> Vec<Frame> {
-    text.split_inclusive("\n\n")
-        .filter_map(|event| {
-            let mut name = None;
-            let mut data = Vec::new();
-            for line in event.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = Some(v.trim_start().to_string());
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v));
-                }
-            }
-            (!data.is_empty()).then(|| Frame {
-                name,
-                data: data.join("\n").into_bytes(),
-                raw: event.as_bytes().to_vec(),
-            })
-        })
-        .collect()
-}
-
-/// The vercel/ai chunk files hold one data payload per line, SSE framing stripped.
-fn payload_frames(text: &str) -> Vec<Frame> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| Frame { name: None, data: l.as_bytes().to_vec(), raw: l.as_bytes().to_vec() })
-        .collect()
-}
-
-fn fold(frames: &[Frame]) -> Fold {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold
-}
-
-fn frame(name: &str, data: Value) -> Frame {
-    let data = data.to_string().into_bytes();
-    Frame { name: Some(name.to_string()), raw: data.clone(), data }
+fn fold(frames: &[Frame]) -> StreamFold {
+    fold_forwarding(Api::Chat, frames)
 }
 
 #[test]
 fn recorded_tool_call_arguments_are_assembled_from_deltas() {
-    let fold = fold(&payload_frames(&fixture_text("cohere/vercel-ai__cohere-tool-call.chunks.jsonl")));
+    let fold = fold(&jsonl_frames(&read("cohere/vercel-ai__cohere-tool-call.chunks.jsonl")));
     let resp = fold.response();
 
     assert_eq!(resp.model, None);
@@ -77,8 +30,7 @@ fn recorded_tool_call_arguments_are_assembled_from_deltas() {
 
 #[test]
 fn recorded_text_stream_concatenates_deltas_and_ignores_done() {
-    let text = fixture_text("cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse");
-    let frames = sse_frames(&text);
+    let frames = read_frames(Framing::Sse, "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse");
     assert_eq!(frames.last().map(|f| f.data.as_slice()), Some(&b"[DONE]"[..]));
     let fold = fold(&frames);
     let resp = fold.response();
@@ -92,8 +44,7 @@ fn recorded_text_stream_concatenates_deltas_and_ignores_done() {
 
 #[test]
 fn event_names_and_data_types_fold_the_same() {
-    let text = fixture_text("cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse");
-    let named = sse_frames(&text);
+    let named = read_frames(Framing::Sse, "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse");
     let unnamed: Vec<Frame> = named.iter().cloned().map(|f| Frame { name: None, ..f }).collect();
     assert_eq!(fold(&named).response(), fold(&unnamed).response());
 }
@@ -101,22 +52,22 @@ fn event_names_and_data_types_fold_the_same() {
 #[test]
 fn thinking_deltas_are_not_text() {
     let frames = [
-        frame(
+        event(
             "content-start",
             json!({"type": "content-start", "index": 0,
             "delta": {"message": {"content": {"type": "thinking", "thinking": ""}}}}),
         ),
-        frame(
+        event(
             "content-delta",
             json!({"type": "content-delta", "index": 0,
             "delta": {"message": {"content": {"thinking": "hmm"}}}}),
         ),
-        frame(
+        event(
             "content-start",
             json!({"type": "content-start", "index": 1,
             "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
         ),
-        frame(
+        event(
             "content-delta",
             json!({"type": "content-delta", "index": 1,
             "delta": {"message": {"content": {"text": "4"}}}}),
@@ -128,27 +79,27 @@ fn thinking_deltas_are_not_text() {
 #[test]
 fn a_call_cut_off_by_message_end_is_closed_with_what_arrived() {
     let frames = [
-        frame(
+        event(
             "tool-call-start",
             json!({"type": "tool-call-start", "index": 0, "delta": {"message":
             {"tool_calls": {"id": "x", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}}}}),
         ),
-        frame(
+        event(
             "tool-call-delta",
             json!({"type": "tool-call-delta", "index": 0, "delta": {"message":
             {"tool_calls": {"function": {"arguments": ":1}"}}}}}),
         ),
-        frame(
+        event(
             "tool-call-start",
             json!({"type": "tool-call-start", "delta": {"message":
             {"tool_calls": {"id": "y", "function": {"name": "g", "arguments": ""}}}}}),
         ),
-        frame(
+        event(
             "tool-call-delta",
             json!({"type": "tool-call-delta", "delta": {"message":
             {"tool_calls": {"function": {"arguments": "{\"b\":"}}}}}),
         ),
-        frame(
+        event(
             "message-end",
             json!({"type": "message-end", "delta": {"finish_reason": "MAX_TOKENS",
             "usage": {"billed_units": {"input_tokens": 9, "output_tokens": 4}}}}),
@@ -168,10 +119,10 @@ fn odd_frames_are_forwarded_and_ignored() {
     let mut fold = Fold::new();
     for f in [
         Frame { name: None, data: b"\xff\xfe".to_vec(), raw: Vec::new() },
-        frame("tool-call-delta", json!({"index": 3})),
-        frame("tool-call-end", json!({})),
-        frame("content-delta", json!({"delta": []})),
-        frame("message-end", json!({"delta": {"usage": 5}})),
+        event("tool-call-delta", json!({"index": 3})),
+        event("tool-call-end", json!({})),
+        event("content-delta", json!({"delta": []})),
+        event("message-end", json!({"delta": {"usage": 5}})),
     ] {
         assert_eq!(fold.on_frame(&f), FrameAction::Forward);
     }

@@ -8,8 +8,5 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::InvalidRequest | ErrorClass::TooLarge => "INVALID_ARGUMENT",
         ErrorClass::NotFound => "NOT_FOUND",
     };
-    Reply::json(
-        err.status(),
-        &json!({"error": {"code": err.status(), "message": err.to_string(), "status": status}}),
-    )
+    Reply::json(err.status(), &json!({"error": {"code": err.status(), "message": err.to_string(), "status": status}}))
 }

@@ -134,4 +134,5 @@ fn tool_decls(tools: Option<&Value>) -> Vec<view::ToolDecl> {
 }
 
 #[cfg(test)]
+#[path = "request_tests.rs"]
 mod tests;

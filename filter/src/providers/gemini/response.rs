@@ -68,4 +68,5 @@ pub fn usage(meta: &Value) -> view::Usage {
 }
 
 #[cfg(test)]
+#[path = "response_tests.rs"]
 mod tests;

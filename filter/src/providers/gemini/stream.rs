@@ -32,4 +32,5 @@ impl Fold {
 }
 
 #[cfg(test)]
+#[path = "stream_tests.rs"]
 mod tests;

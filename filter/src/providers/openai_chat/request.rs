@@ -131,3 +131,7 @@ pub fn force_include_usage(body: &mut Value) -> bool {
     }
     asked
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -56,3 +56,7 @@ pub(crate) fn usage(u: &Value) -> Option<view::Usage> {
         reasoning: u64_path(u, &["completion_tokens_details", "reasoning_tokens"]),
     })
 }
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

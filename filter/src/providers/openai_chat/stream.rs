@@ -160,3 +160,7 @@ impl Fold {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

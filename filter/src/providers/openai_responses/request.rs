@@ -95,3 +95,7 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

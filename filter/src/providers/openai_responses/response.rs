@@ -58,3 +58,7 @@ pub(crate) fn usage(u: &Value) -> Option<view::Usage> {
         reasoning: u64_path(u, &["output_tokens_details", "reasoning_tokens"]),
     })
 }
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

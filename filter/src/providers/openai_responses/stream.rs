@@ -80,3 +80,7 @@ impl Fold {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

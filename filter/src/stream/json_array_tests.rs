@@ -1,15 +1,13 @@
-use super::Decoder;
-use crate::stream::{sse, Frame, StreamError, MAX_FRAME_BYTES};
+use crate::stream::{self, Frame, Framing, StreamError};
+use crate::testutil::*;
 use proptest::prelude::*;
 
-use crate::stream::sse::test_support::*;
-
-fn decoder() -> Decoder {
-    Decoder::new(MAX_FRAME_BYTES)
+fn decoder() -> stream::Decoder {
+    stream::Decoder::new(Framing::JsonArray)
 }
 
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
-    decode_cut(decoder(), input, &[]).unwrap()
+    decode(Framing::JsonArray, input)
 }
 
 /// Real JSON-array streams, plus one synthetic stream built from the data payloads of Gemini's
@@ -17,8 +15,8 @@ fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
 fn array_streams() -> Vec<(String, Vec<u8>)> {
     let mut streams = fixtures_ending(".jsonarray.json");
     assert!(streams.len() >= 3, "expected the llm-gemini JSON-array fixtures");
-    let sse_bytes = fixture("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
-    let (frames, _) = decode_cut(sse::Decoder::new(MAX_FRAME_BYTES), &sse_bytes, &[]).unwrap();
+    let sse_bytes = read("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
+    let (frames, _) = decode(Framing::Sse, &sse_bytes);
     let mut synthetic = b"[".to_vec();
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 {
@@ -113,9 +111,9 @@ fn bytes_after_the_closing_bracket_are_left_over() {
 #[test]
 fn an_element_larger_than_the_limit_is_rejected_however_it_arrives() {
     let input = b"[{\"k\":\"0123456789\"}]";
-    assert!(decode_cut(Decoder::new(19), input, &[]).is_ok());
+    assert!(decode_cut(limited(Framing::JsonArray, 19), input, &[]).is_ok());
     for cuts in [&[][..], &[3], &[18]] {
-        let err = decode_cut(Decoder::new(18), input, cuts).unwrap_err();
+        let err = decode_cut(limited(Framing::JsonArray, 18), input, cuts).unwrap_err();
         assert!(matches!(err, StreamError::FrameTooLarge { limit: 18, .. }), "{err:?}");
     }
 }
@@ -138,12 +136,7 @@ fn gemini_fixtures_yield_one_json_object_per_element() {
 proptest! {
     #[test]
     fn fixtures_decode_the_same_however_they_are_cut(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24)) {
-        for (path, bytes) in array_streams() {
-            let points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-            let split = decode_cut(decoder(), &bytes, &points).unwrap();
-            prop_assert_eq!(&split, &one_shot(&bytes), "{}", path);
-            prop_assert_eq!(reassemble(&split.0, &split.1), bytes);
-        }
+        fixtures_survive_cuts(Framing::JsonArray, &array_streams(), &cuts)?;
     }
 
     #[test]
@@ -154,13 +147,7 @@ proptest! {
     ) {
         let mut input = b"[".to_vec();
         input.extend_from_slice(&body);
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let whole = decode_cut(decoder(), &input, &[]).unwrap();
-        prop_assert_eq!(reassemble(&whole.0, &whole.1), input.clone());
-        prop_assert_eq!(&decode_cut(decoder(), &input, &points).unwrap(), &whole);
-        prop_assert_eq!(&decode_bytewise(decoder(), &input).unwrap(), &whole);
-        let capped = decode_cut(Decoder::new(limit), &input, &[]).is_ok();
-        prop_assert_eq!(decode_cut(Decoder::new(limit), &input, &points).is_ok(), capped);
+        input_survives_cuts(Framing::JsonArray, &input, &cuts, limit)?;
     }
 
     #[test]
@@ -171,17 +158,13 @@ proptest! {
         let values: Vec<serde_json::Value> =
             values.into_iter().map(|(s, n, b)| serde_json::json!({"s": s, "n": n, "b": [b, {"s": s}]})).collect();
         let input = serde_json::to_vec_pretty(&values).unwrap();
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let (frames, _) = decode_cut(decoder(), &input, &points).unwrap();
+        let (frames, _) = decode_cut(decoder(), &input, &cut_points(&cuts, input.len())).unwrap();
         let parsed: Vec<serde_json::Value> = frames.iter().map(|f| serde_json::from_slice(&f.data).unwrap()).collect();
         prop_assert_eq!(parsed, values);
     }
 
     #[test]
     fn random_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>()) {
-        let cut = cut.index(input.len() + 1);
-        if let Ok((frames, rest)) = decode_cut(decoder(), &input, &[cut]) {
-            prop_assert_eq!(reassemble(&frames, &rest), input);
-        }
+        random_bytes_rebuild(Framing::JsonArray, &input, cut)?;
     }
 }

@@ -1,11 +1,11 @@
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil;
 use crate::view::{ToolCall, Usage};
 use serde_json::json;
 
 #[test]
 fn function_call_response_from_gemini_3_is_read() {
-    let resp = parse(&fixtures::read_json("gemini/vercel-ai__google-tool-call-gemini3.json"));
+    let resp = parse(&testutil::read_json("gemini/vercel-ai__google-tool-call-gemini3.json"));
 
     assert_eq!(resp.model.as_deref(), Some("gemini-3-pro-preview"));
     assert_eq!(
@@ -19,7 +19,7 @@ fn function_call_response_from_gemini_3_is_read() {
 
 #[test]
 fn usage_excludes_cached_content_tokens() {
-    let resp = parse(&fixtures::cassette_response("gemini/pydantic-ai__test_google_model_cached_content.yaml", 1));
+    let resp = parse(&testutil::cassette_response("gemini/pydantic-ai__test_google_model_cached_content.yaml", 1));
 
     assert_eq!(resp.text, "Paris.");
     assert_eq!(resp.model.as_deref(), Some("gemini-2.5-flash"));
@@ -29,7 +29,7 @@ fn usage_excludes_cached_content_tokens() {
 
 #[test]
 fn function_call_arguments_from_a_second_turn_are_read() {
-    let resp = parse(&fixtures::cassette_response("gemini/pydantic-ai__test_google_tool_output.yaml", 1));
+    let resp = parse(&testutil::cassette_response("gemini/pydantic-ai__test_google_tool_output.yaml", 1));
 
     assert_eq!(resp.tool_calls[0].name, "final_result");
     assert_eq!(resp.tool_calls[0].arguments, json!({"city": "Mexico City", "country": "Mexico"}));

@@ -1,15 +1,11 @@
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil::{self, roles};
 use crate::view::{Role, ToolCall, ToolDecl};
 use serde_json::json;
 
-fn roles(req: &view::Request) -> Vec<Role> {
-    req.messages.iter().map(|m| m.role).collect()
-}
-
 #[test]
 fn snake_case_history_from_llm_gemini_is_read() {
-    let body = fixtures::read_json("gemini/extracted/llm-gemini__test_tools.i1.request.json");
+    let body = testutil::read_json("gemini/extracted/llm-gemini__test_tools.i1.request.json");
     let req = parse(&body);
 
     assert_eq!(req.model, None);
@@ -45,7 +41,7 @@ fn snake_case_history_from_llm_gemini_is_read() {
 
 #[test]
 fn object_function_response_in_a_tool_turn_is_serialised() {
-    let body = fixtures::read_json("gemini/louter__streaming_function_calling_request_1.json");
+    let body = testutil::read_json("gemini/louter__streaming_function_calling_request_1.json");
     let req = parse(&body);
 
     assert_eq!(roles(&req), [Role::User, Role::Assistant, Role::Tool]);
@@ -67,7 +63,7 @@ fn object_function_response_in_a_tool_turn_is_serialised() {
 #[test]
 fn camel_case_history_from_pydantic_ai_is_read() {
     let rel = "gemini/pydantic-ai__test_google_tool_output.yaml";
-    let body = fixtures::cassette_request(rel, 1);
+    let body = testutil::cassette_request(rel, 1);
     let req = parse(&body);
 
     assert_eq!(req.tool_calls[0].id.as_deref(), Some("pyd_ai_3fa5644dae1d4aad997ae39c70006fbd"));
@@ -85,7 +81,7 @@ fn camel_case_history_from_pydantic_ai_is_read() {
 
 #[test]
 fn system_instruction_parts_are_the_system_prompt() {
-    let body = fixtures::cassette_request("gemini/pydantic-ai__test_google_model_iter_stream.yaml", 1);
+    let body = testutil::cassette_request("gemini/pydantic-ai__test_google_model_iter_stream.yaml", 1);
     let req = parse(&body);
 
     assert_eq!(req.system, ["You are a helpful chatbot."]);

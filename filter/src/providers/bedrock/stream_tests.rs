@@ -1,22 +1,15 @@
 use super::*;
-use crate::providers::json::fixtures;
-use crate::view::{ToolCall, Usage};
+use crate::stream::Framing;
+use crate::testutil::{self, event};
+use crate::view::{Api, ToolCall, Usage};
 use serde_json::json;
 
 fn fold_frames(frames: &[Frame]) -> view::Response {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold.response().clone()
+    testutil::fold_forwarding(Api::Converse, frames).response().clone()
 }
 
 fn fold_file(rel: &str) -> view::Response {
-    fold_frames(&fixtures::eventstream_frames(&fixtures::read(rel)))
-}
-
-fn event(name: &str, data: Value) -> Frame {
-    Frame { name: Some(name.to_string()), data: serde_json::to_vec(&data).unwrap(), raw: Vec::new() }
+    fold_frames(&testutil::read_frames(Framing::EventStream, rel))
 }
 
 #[test]
@@ -47,7 +40,7 @@ fn tool_use_stream_gives_the_call_with_parsed_arguments() {
     assert_eq!(resp.finish_reason.as_deref(), Some("tool_use"));
     assert_eq!(resp.usage, Some(Usage { input: 471, output: 91, ..Usage::default() }));
     // The client sent the folded text back verbatim in its next request.
-    let next = fixtures::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json");
+    let next = testutil::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json");
     assert_eq!(next.pointer("/messages/1/content/0/text").and_then(Value::as_str), Some(resp.text.as_str()));
 }
 
@@ -80,9 +73,8 @@ fn a_stream_cut_by_max_tokens_reports_it() {
 fn invoke_model_chunk_events_are_not_converse_and_fold_to_nothing() {
     // InvokeModelWithResponseStream wraps model-native events in base64 `chunk` payloads; that API
     // is not Converse, so its frames pass through without being read.
-    let frames = fixtures::eventstream_frames(&fixtures::read(
-        "bedrock/agw__bedrock-invoke-with-response-stream.eventstream.bin",
-    ));
+    let frames =
+        testutil::read_frames(Framing::EventStream, "bedrock/agw__bedrock-invoke-with-response-stream.eventstream.bin");
     assert!(frames.iter().all(|f| f.name.as_deref() == Some("chunk")));
     assert_eq!(fold_frames(&frames), view::Response::default());
 }

@@ -1,12 +1,12 @@
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil;
 use crate::view::{ToolCall, Usage};
 use serde_json::json;
 
 #[test]
 fn tool_use_after_reasoning_is_read() {
     let resp =
-        parse(&fixtures::cassette_response("bedrock/pydantic-ai__test_bedrock_anthropic_tool_with_thinking.yaml", 0));
+        parse(&testutil::cassette_response("bedrock/pydantic-ai__test_bedrock_anthropic_tool_with_thinking.yaml", 0));
 
     assert_eq!(resp.model, None);
     assert_eq!(resp.text, "I'll need to check what country you're from to answer that question.");
@@ -24,7 +24,7 @@ fn tool_use_after_reasoning_is_read() {
 
 #[test]
 fn tool_use_arguments_are_read() {
-    let resp = parse(&fixtures::cassette_response("bedrock/pydantic-ai__test_bedrock_mixed_strict_tool_run.yaml", 1));
+    let resp = parse(&testutil::cassette_response("bedrock/pydantic-ai__test_bedrock_mixed_strict_tool_run.yaml", 1));
 
     assert_eq!(resp.tool_calls[0].id.as_deref(), Some("tooluse_k5WHQUrqFgm8eDWkXPCheP"));
     assert_eq!(resp.tool_calls[0].arguments, json!({"country": "Japan"}));
@@ -34,8 +34,8 @@ fn tool_use_arguments_are_read() {
 #[test]
 fn cache_write_then_cache_read_are_reported_beside_uncached_input() {
     let rel = "bedrock/pydantic-ai__test_bedrock_cache_write_and_read.yaml";
-    let first = parse(&fixtures::cassette_response(rel, 0));
-    let second = parse(&fixtures::cassette_response(rel, 1));
+    let first = parse(&testutil::cassette_response(rel, 0));
+    let second = parse(&testutil::cassette_response(rel, 1));
 
     assert_eq!(first.text, "21");
     assert_eq!(first.usage, Some(Usage { input: 2, output: 5, cache_read: 0, cache_write: 1322, reasoning: 0 }));

@@ -1,15 +1,14 @@
 use super::{encode, Decoder};
-use crate::stream::{Frame, StreamError, MAX_FRAME_BYTES};
+use crate::stream::{self, Frame, Framing, StreamError};
+use crate::testutil::*;
 use proptest::prelude::*;
 
-use crate::stream::sse::test_support::*;
-
-fn decoder() -> Decoder {
-    Decoder::new(MAX_FRAME_BYTES)
+fn decoder() -> stream::Decoder {
+    stream::Decoder::new(Framing::Sse)
 }
 
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
-    decode_cut(decoder(), input, &[]).unwrap()
+    decode(Framing::Sse, input)
 }
 
 /// The stream fixtures the brief names, all of which must be present and decode cleanly.
@@ -143,9 +142,9 @@ fn a_leading_bom_is_ignored_in_the_first_line() {
 #[test]
 fn an_event_larger_than_the_limit_is_rejected_however_it_arrives() {
     let input = b"data: 0123456789\n\n";
-    assert!(decode_cut(Decoder::new(18), input, &[]).is_ok());
+    assert!(decode_cut(limited(Framing::Sse, 18), input, &[]).is_ok());
     for cuts in [&[][..], &[5], &[17]] {
-        let err = decode_cut(Decoder::new(17), input, cuts).unwrap_err();
+        let err = decode_cut(limited(Framing::Sse, 17), input, cuts).unwrap_err();
         assert!(matches!(err, StreamError::FrameTooLarge { limit: 17, .. }), "{err:?}");
     }
 }
@@ -180,7 +179,7 @@ fn every_sse_fixture_decodes_to_frames_that_rebuild_it() {
 
 #[test]
 fn openai_chat_fixture_has_one_frame_per_data_line() {
-    let bytes = fixture("openai-chat/agw__completions-stream.sse");
+    let bytes = read("openai-chat/agw__completions-stream.sse");
     let (frames, _) = one_shot(&bytes);
     let data_lines = bytes.split(|&b| b == b'\n').filter(|l| l.starts_with(b"data:")).count();
     assert_eq!(frames.len(), data_lines);
@@ -192,7 +191,7 @@ fn openai_chat_fixture_has_one_frame_per_data_line() {
 
 #[test]
 fn gemini_crlf_fixture_yields_json_data_frames() {
-    let bytes = fixture("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
+    let bytes = read("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
     let (frames, _) = one_shot(&bytes);
     assert!(!frames.is_empty());
     for frame in &frames {
@@ -203,7 +202,7 @@ fn gemini_crlf_fixture_yields_json_data_frames() {
 
 #[test]
 fn a_cut_anthropic_stream_ends_with_its_partial_event() {
-    let bytes = fixture("anthropic-messages/anthropic-sdk-py__incomplete_partial_json_response.sse");
+    let bytes = read("anthropic-messages/anthropic-sdk-py__incomplete_partial_json_response.sse");
     let (frames, rest) = one_shot(&bytes);
     assert!(rest.is_empty());
     let last = frames.last().unwrap();
@@ -214,12 +213,7 @@ fn a_cut_anthropic_stream_ends_with_its_partial_event() {
 proptest! {
     #[test]
     fn fixtures_decode_the_same_however_they_are_cut(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24)) {
-        for (path, bytes) in sse_fixtures() {
-            let points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-            let split = decode_cut(decoder(), &bytes, &points).unwrap();
-            prop_assert_eq!(&split, &one_shot(&bytes), "{}", path);
-            prop_assert_eq!(reassemble(&split.0, &split.1), bytes);
-        }
+        fixtures_survive_cuts(Framing::Sse, &sse_fixtures(), &cuts)?;
     }
 
     #[test]
@@ -228,22 +222,12 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..16),
         limit in 1usize..64,
     ) {
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let whole = decode_cut(decoder(), &input, &[]).unwrap();
-        prop_assert_eq!(reassemble(&whole.0, &whole.1), input.clone());
-        prop_assert_eq!(&decode_cut(decoder(), &input, &points).unwrap(), &whole);
-        prop_assert_eq!(&decode_bytewise(decoder(), &input).unwrap(), &whole);
-        // With a small cap, the outcome may be an error but never depends on the cuts.
-        let capped = decode_cut(Decoder::new(limit), &input, &[]).is_ok();
-        prop_assert_eq!(decode_cut(Decoder::new(limit), &input, &points).is_ok(), capped);
+        input_survives_cuts(Framing::Sse, &input, &cuts, limit)?;
     }
 
     #[test]
     fn random_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>()) {
-        let cut = cut.index(input.len() + 1);
-        if let Ok((frames, rest)) = decode_cut(decoder(), &input, &[cut]) {
-            prop_assert_eq!(reassemble(&frames, &rest), input);
-        }
+        random_bytes_rebuild(Framing::Sse, &input, cut)?;
     }
 
     #[test]

@@ -1,15 +1,14 @@
 use super::{decode_message, encode, encode_event, Decoder, HeaderValue, Message};
-use crate::stream::{Frame, StreamError, MAX_FRAME_BYTES};
+use crate::stream::{self, Frame, Framing, StreamError};
+use crate::testutil::*;
 use proptest::prelude::*;
 
-use crate::stream::sse::test_support::*;
-
-fn decoder() -> Decoder {
-    Decoder::new(MAX_FRAME_BYTES)
+fn decoder() -> stream::Decoder {
+    stream::Decoder::new(Framing::EventStream)
 }
 
 fn one_shot(input: &[u8]) -> (Vec<Frame>, Vec<u8>) {
-    decode_cut(decoder(), input, &[]).unwrap()
+    decode(Framing::EventStream, input)
 }
 
 fn bedrock_streams() -> Vec<(String, Vec<u8>)> {
@@ -25,14 +24,18 @@ fn header(name: &str, value: &str) -> (String, HeaderValue) {
 
 fn exception(kind: &str, payload: &[u8]) -> Vec<u8> {
     encode(
-        &[header(":exception-type", kind), header(":content-type", "application/json"), header(":message-type", "exception")],
+        &[
+            header(":exception-type", kind),
+            header(":content-type", "application/json"),
+            header(":message-type", "exception"),
+        ],
         payload,
     )
 }
 
 #[test]
 fn fixture_frames_pass_both_crcs_and_carry_event_types() {
-    let (frames, rest) = one_shot(&fixture("bedrock/agw__bedrock-basic.eventstream.bin"));
+    let (frames, rest) = one_shot(&read("bedrock/agw__bedrock-basic.eventstream.bin"));
     assert!(rest.is_empty());
     assert_eq!(frames.first().unwrap().name.as_deref(), Some("messageStart"));
     assert_eq!(frames.last().unwrap().name.as_deref(), Some("metadata"));
@@ -101,7 +104,7 @@ fn a_frame_larger_than_the_limit_is_rejected_from_its_prelude() {
     let mut d = Decoder::new(limit);
     let err = d.push(&frame[..12], &mut Vec::new()).unwrap_err();
     assert_eq!(err, StreamError::FrameTooLarge { actual: frame.len(), limit });
-    assert!(decode_cut(Decoder::new(frame.len()), &frame, &[]).is_ok());
+    assert!(decode_cut(limited(Framing::EventStream, frame.len()), &frame, &[]).is_ok());
 }
 
 #[test]
@@ -197,12 +200,7 @@ fn header_value() -> impl Strategy<Value = HeaderValue> {
 proptest! {
     #[test]
     fn fixtures_decode_the_same_however_they_are_cut(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24)) {
-        for (path, bytes) in bedrock_streams() {
-            let points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-            let split = decode_cut(decoder(), &bytes, &points).unwrap();
-            prop_assert_eq!(&split, &one_shot(&bytes), "{}", path);
-            prop_assert_eq!(reassemble(&split.0, &split.1), bytes);
-        }
+        fixtures_survive_cuts(Framing::EventStream, &bedrock_streams(), &cuts)?;
     }
 
     #[test]
@@ -214,8 +212,7 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..16),
     ) {
         let input: Vec<u8> = messages.iter().flat_map(|(h, p)| encode(h, p)).collect();
-        let points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-        let (frames, rest) = decode_cut(decoder(), &input, &points).unwrap();
+        let (frames, rest) = decode_cut(decoder(), &input, &cut_points(&cuts, input.len())).unwrap();
         prop_assert!(rest.is_empty());
         prop_assert_eq!(frames.len(), messages.len());
         for (frame, (headers, payload)) in frames.iter().zip(&messages) {
@@ -227,16 +224,13 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>()) {
-        let cut = cut.index(input.len() + 1);
-        if let Ok((frames, rest)) = decode_cut(decoder(), &input, &[cut]) {
-            prop_assert_eq!(reassemble(&frames, &rest), input.clone());
-        }
+        random_bytes_rebuild(Framing::EventStream, &input, cut)?;
         let _ = decode_message(&input);
     }
 
     #[test]
     fn corrupting_any_byte_of_a_fixture_frame_is_detected(index in any::<prop::sample::Index>(), flip in 1u8..=255) {
-        let bytes = fixture("bedrock/agw__bedrock-basic.eventstream.bin");
+        let bytes = read("bedrock/agw__bedrock-basic.eventstream.bin");
         let (frames, _) = one_shot(&bytes);
         let mut raw = frames[0].raw.clone();
         let at = index.index(raw.len());

@@ -1,22 +1,19 @@
 use super::*;
-use crate::providers::json::fixtures;
-use crate::view::{ToolCall, Usage};
+use crate::stream::Framing;
+use crate::testutil;
+use crate::view::{Api, ToolCall, Usage};
 use serde_json::json;
 
 fn fold(frames: &[Frame]) -> view::Response {
-    let mut fold = Fold::new();
-    for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward);
-    }
-    fold.response().clone()
+    testutil::fold_forwarding(Api::GenerateContent, frames).response().clone()
 }
 
 fn json_array(rel: &str) -> view::Response {
-    fold(&fixtures::json_array_frames(&fixtures::read(rel)))
+    fold(&testutil::read_frames(Framing::JsonArray, rel))
 }
 
 fn sse(rel: &str) -> view::Response {
-    fold(&fixtures::sse_frames(&fixtures::read(rel)))
+    fold(&testutil::read_frames(Framing::Sse, rel))
 }
 
 #[test]
@@ -52,9 +49,8 @@ fn gemini_3_call_with_arguments_is_folded() {
 
 #[test]
 fn sse_stream_with_crlf_separators_is_folded() {
-    let frames = fixtures::sse_frames(&fixtures::read(
-        "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse",
-    ));
+    let frames =
+        testutil::read_frames(Framing::Sse, "gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse");
     assert_eq!(frames.len(), 2);
     let resp = fold(&frames);
 

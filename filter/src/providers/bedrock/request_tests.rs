@@ -1,15 +1,11 @@
 use super::*;
-use crate::providers::json::fixtures;
+use crate::testutil::{self, roles};
 use crate::view::{ToolCall, ToolDecl};
 use serde_json::json;
 
-fn roles(req: &view::Request) -> Vec<Role> {
-    req.messages.iter().map(|m| m.role).collect()
-}
-
 #[test]
 fn converse_stream_history_from_boto3_is_read() {
-    let body = fixtures::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json");
+    let body = testutil::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json");
     let req = parse(&body);
 
     assert_eq!(req.model, None);
@@ -41,7 +37,7 @@ fn converse_stream_history_from_boto3_is_read() {
 
 #[test]
 fn every_result_of_a_multi_turn_agent_gets_its_tool_name() {
-    let body = fixtures::cassette_request("bedrock/pydantic-ai__test_bedrock_mixed_strict_tool_run.yaml", 2);
+    let body = testutil::cassette_request("bedrock/pydantic-ai__test_bedrock_mixed_strict_tool_run.yaml", 2);
     let req = parse(&body);
 
     assert_eq!(roles(&req), [Role::User, Role::Assistant, Role::Tool, Role::Assistant, Role::Tool]);
@@ -59,7 +55,7 @@ fn every_result_of_a_multi_turn_agent_gets_its_tool_name() {
 
 #[test]
 fn cache_points_are_neither_system_text_nor_tools() {
-    let body = fixtures::cassette_request("bedrock/pydantic-ai__test_bedrock_cache_write_and_read.yaml", 0);
+    let body = testutil::cassette_request("bedrock/pydantic-ai__test_bedrock_cache_write_and_read.yaml", 0);
     let req = parse(&body);
 
     assert_eq!(req.system.len(), 1);

@@ -1,130 +1,17 @@
-//! Test-only readers for the recorded fixtures in `shared/fixtures/`: raw files, stream bodies cut
-//! into frames without the real decoders, and the YAML subset that VCR cassettes use. The frame
-//! readers are deliberately naive (whole input at once) — they only feed provider tests.
+//! The YAML subset that VCR cassettes use, read into JSON values, so tests need no YAML crate.
 
-use crate::stream::Frame;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
 
-/// `<clone>/../shared/fixtures/<rel>`. A git worktree sits deeper than a clone, so when that
-/// directory is missing the nearest ancestor holding `shared/fixtures` is used instead.
-pub fn path(rel: &str) -> PathBuf {
-    let beside_clone = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/"));
-    let root = if beside_clone.is_dir() {
-        beside_clone
-    } else {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|dir| dir.join("shared/fixtures"))
-            .find(|dir| dir.is_dir())
-            .unwrap_or(beside_clone)
-    };
-    root.join(rel)
-}
-
-pub fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(path(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
-}
-
-pub fn read_json(rel: &str) -> Value {
-    serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
-}
-
-/// AWS eventstream messages: u32 total length, u32 headers length, prelude CRC, headers, payload,
-/// message CRC (CRCs are not checked here). The frame name is `:event-type`, or `:exception-type`
-/// for exception messages.
-pub fn eventstream_frames(bytes: &[u8]) -> Vec<Frame> {
-    let be32 = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap()) as usize;
-    let mut frames = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let total = be32(&rest[0..4]);
-        let headers_len = be32(&rest[4..8]);
-        let (message, tail) = rest.split_at(total);
-        let mut headers = &message[12..12 + headers_len];
-        let mut name = None;
-        while !headers.is_empty() {
-            let name_len = headers[0] as usize;
-            let key = std::str::from_utf8(&headers[1..1 + name_len]).unwrap();
-            let kind = headers[1 + name_len];
-            assert_eq!(kind, 7, "only string headers are expected in Bedrock streams");
-            let value_len = u16::from_be_bytes([headers[2 + name_len], headers[3 + name_len]]) as usize;
-            let value_start = 4 + name_len;
-            let value = std::str::from_utf8(&headers[value_start..value_start + value_len]).unwrap();
-            if key == ":event-type" || key == ":exception-type" {
-                name = Some(value.to_string());
-            }
-            headers = &headers[value_start + value_len..];
-        }
-        frames.push(Frame { name, data: message[12 + headers_len..total - 4].to_vec(), raw: message.to_vec() });
-        rest = tail;
+/// Reads the block-style YAML that vcrpy and go-vcr write: an optional `---` document start,
+/// mappings, `- ` sequences (also at the parent key's indentation), plain / single-quoted /
+/// double-quoted scalars that may span lines, `|` literal blocks, `!!tags` (dropped) and empty
+/// `{}` / `[]`. Nothing else of YAML is supported.
+pub fn parse(text: &str) -> Value {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if lines.first().is_some_and(|l| l.trim_end() == "---") {
+        lines.remove(0);
     }
-    frames
-}
-
-/// SSE events split on blank lines (`\n\n` or `\r\n\r\n`); `data:` lines joined with `\n`.
-pub fn sse_frames(bytes: &[u8]) -> Vec<Frame> {
-    let text = std::str::from_utf8(bytes).unwrap().replace("\r\n", "\n");
-    text.split("\n\n")
-        .filter(|event| !event.trim().is_empty())
-        .map(|event| {
-            let mut name = None;
-            let mut data = Vec::new();
-            for line in event.lines() {
-                if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v));
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    name = Some(v.trim().to_string());
-                }
-            }
-            Frame { name, data: data.join("\n").into_bytes(), raw: format!("{event}\n\n").into_bytes() }
-        })
-        .collect()
-}
-
-/// One frame per element of a JSON-array stream.
-pub fn json_array_frames(bytes: &[u8]) -> Vec<Frame> {
-    let Value::Array(items) = serde_json::from_slice(bytes).unwrap() else { panic!("not a JSON array") };
-    items
-        .iter()
-        .map(|item| {
-            let data = serde_json::to_vec(item).unwrap();
-            Frame { name: None, raw: data.clone(), data }
-        })
-        .collect()
-}
-
-/// The request body of interaction `i` of a cassette: `parsed_body`, or `body` (a JSON string).
-pub fn cassette_request(rel: &str, i: usize) -> Value {
-    body_of(&cassette(rel)["interactions"][i]["request"])
-}
-
-/// The response body of interaction `i` of a cassette: `parsed_body`, or `body.string`.
-pub fn cassette_response(rel: &str, i: usize) -> Value {
-    body_of(&cassette(rel)["interactions"][i]["response"])
-}
-
-fn body_of(side: &Value) -> Value {
-    if let Some(parsed) = side.get("parsed_body") {
-        return parsed.clone();
-    }
-    let text = match &side["body"] {
-        Value::String(s) => s.as_str(),
-        other => other["string"].as_str().expect("cassette body is a string"),
-    };
-    serde_json::from_str(text).expect("cassette body is JSON")
-}
-
-pub fn cassette(rel: &str) -> Value {
-    let text = String::from_utf8(read(rel)).unwrap();
-    yaml(&text)
-}
-
-/// Reads the block-style YAML that vcrpy writes: mappings, `- ` sequences (also at the parent
-/// key's indentation), plain / single-quoted / double-quoted scalars that may span lines, `|`
-/// literal blocks, `!!tags` (dropped) and empty `{}` / `[]`. Nothing else of YAML is supported.
-pub fn yaml(text: &str) -> Value {
-    let mut reader = Yaml { lines: text.lines().map(str::to_string).collect(), pos: 0 };
+    let mut reader = Yaml { lines, pos: 0 };
     reader.node(0)
 }
 
@@ -388,20 +275,5 @@ fn plain(text: &str) -> Value {
                 _ => Value::String(text.to_string()),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn yaml_subset_reads_the_shapes_vcr_writes() {
-        let text = "a:\n  b: 1\n  c:\n  - x: 'it''s\n      folded'\n    y: |-\n      line 1\n\n      line 2\n  - plain\n    continued\n  - !!binary |\n    QUJD\n  d: {}\ne: \"q\\\"\n  \\u00b0\"\n";
-        assert_eq!(
-            yaml(text),
-            json!({"a": {"b": 1, "c": [{"x": "it's folded", "y": "line 1\n\nline 2"}, "plain continued", "QUJD\n"], "d": {}}, "e": "q\" °"})
-        );
     }
 }

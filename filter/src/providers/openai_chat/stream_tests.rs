@@ -1,0 +1,272 @@
+use crate::providers::openai_chat::stream;
+use crate::providers::FrameAction;
+use crate::stream::{Frame, Framing};
+use crate::testutil::{arb_wire_json, cassette_response_text, data_frame, frames, read_frames};
+use crate::view::{ToolCall, Usage};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::{json, Value};
+
+/// Runs every frame through a fold, returning it and what it said about each frame.
+fn fold_all(frames: &[Frame], hide_usage_chunk: bool) -> (stream::Fold, Vec<FrameAction>) {
+    let mut fold = stream::Fold::new(hide_usage_chunk);
+    let actions = frames.iter().map(|f| fold.on_frame(f)).collect();
+    (fold, actions)
+}
+
+fn is_usage_only_chunk(frame: &Frame) -> bool {
+    serde_json::from_slice::<Value>(&frame.data)
+        .is_ok_and(|v| v["usage"].is_object() && v["choices"].as_array().is_some_and(Vec::is_empty))
+}
+
+#[test]
+fn text_stream_folds_model_text_finish_reason_and_usage() {
+    let frames = read_frames(Framing::Sse, "openai-chat/agw__completions-stream.sse");
+    let (fold, actions) = fold_all(&frames, false);
+    assert!(actions.iter().all(|a| *a == FrameAction::Forward));
+    let resp = fold.response();
+    assert_eq!(resp.model.as_deref(), Some("gpt-5-nano-2025-08-07"));
+    assert!(resp.text.starts_with("Hi there! How can I help today?"));
+    assert!(resp.text.ends_with("and I’ll tailor my help."));
+    assert_eq!(resp.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(resp.usage, Some(Usage { input: 18, output: 286, reasoning: 192, ..Usage::default() }));
+}
+
+#[test]
+fn tool_call_stream_folds_the_call_with_parsed_arguments() {
+    let frames = read_frames(Framing::Sse, "openai-chat/extracted/pydantic-ai__run_stream_sync.i0.response.sse");
+    let (fold, _) = fold_all(&frames, false);
+    let resp = fold.response();
+    assert_eq!(resp.model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+    assert_eq!(
+        resp.tool_calls,
+        [ToolCall {
+            id: Some("call_ZR5UUuTt3pf61kjwAJIYdVMj".into()),
+            name: "get_capital".into(),
+            arguments: json!({"country": "UK"})
+        }]
+    );
+    assert_eq!(fold.raw_arguments(0), Some(r#"{"country":"UK"}"#));
+    assert_eq!(fold.raw_arguments(1), None);
+    assert_eq!(resp.finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!(resp.text, "");
+    assert_eq!(resp.usage, Some(Usage { input: 53, output: 15, ..Usage::default() }));
+
+    let frames = read_frames(Framing::Sse, "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse");
+    let (fold, _) = fold_all(&frames, false);
+    let resp = fold.response();
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!(resp.tool_calls[0].name, "GetWeatherArgs");
+    assert_eq!(resp.tool_calls[0].arguments, json!({"city": "Edinburgh", "country": "UK", "units": "c"}));
+    assert_eq!(resp.usage, Some(Usage { input: 76, output: 24, ..Usage::default() }));
+}
+
+#[test]
+fn recorded_streams_without_a_usage_chunk_fold_text_only() {
+    let sse = cassette_response_text("openai-chat/envoy-aigw__chat-streaming.yaml", 0);
+    let frames = frames(Framing::Sse, sse.as_bytes());
+    let (fold, actions) = fold_all(&frames, true);
+    assert!(actions.iter().all(|a| *a == FrameAction::Forward));
+    assert!(fold.response().text.starts_with("Hi there!"));
+    assert_eq!(fold.response().usage, None);
+}
+
+#[test]
+fn detailed_usage_stream_reports_length_finish_and_reasoning() {
+    let frames =
+        read_frames(Framing::Sse, "openai-chat/extracted/envoy-aigw__chat-streaming-detailed-usage.i0.response.sse");
+    let (fold, _) = fold_all(&frames, false);
+    assert_eq!(fold.response().finish_reason.as_deref(), Some("length"));
+    assert_eq!(fold.response().usage, Some(Usage { input: 12, output: 100, reasoning: 100, ..Usage::default() }));
+}
+
+#[test]
+fn hiding_usage_drops_exactly_the_usage_chunk() {
+    for path in [
+        "openai-chat/agw__completions-stream.sse",
+        "openai-chat/openai-py__stream-tool-call__c6aa7e39.sse",
+        "openai-chat/extracted/pydantic-ai__run_stream_sync.i0.response.sse",
+        "openai-chat/extracted/envoy-aigw__chat-streaming-detailed-usage.i0.response.sse",
+    ] {
+        let frames = read_frames(Framing::Sse, path);
+        let (shown, _) = fold_all(&frames, false);
+        let (hidden, actions) = fold_all(&frames, true);
+        let dropped: Vec<&Frame> =
+            frames.iter().zip(&actions).filter(|(_, a)| **a == FrameAction::Drop).map(|(f, _)| f).collect();
+        assert_eq!(dropped.len(), 1, "{path}");
+        assert!(is_usage_only_chunk(dropped[0]), "{path}");
+        assert_eq!(hidden.response(), shown.response(), "{path}: folding does not depend on hiding");
+        assert!(hidden.response().usage.is_some());
+    }
+}
+
+#[test]
+fn done_error_and_non_json_frames_are_forwarded_without_folding() {
+    let mut fold = stream::Fold::new(true);
+    for payload in
+        ["[DONE]", "", ": keep-alive", "{not json", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#]
+    {
+        assert_eq!(fold.on_frame(&data_frame(payload)), FrameAction::Forward, "{payload}");
+    }
+    assert_eq!(*fold.response(), crate::view::Response::default());
+}
+
+#[test]
+fn a_usage_chunk_that_also_carries_choices_is_never_dropped() {
+    let mut fold = stream::Fold::new(true);
+    let chunk = r#"{"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}"#;
+    assert_eq!(fold.on_frame(&data_frame(chunk)), FrameAction::Forward);
+    assert_eq!(fold.response().usage, Some(Usage { input: 5, output: 1, ..Usage::default() }));
+    // Azure's prompt-filter chunk has empty choices but no usage: it is the client's.
+    let filter = r#"{"choices":[],"model":"","prompt_filter_results":[{"prompt_index":0}]}"#;
+    assert_eq!(fold.on_frame(&data_frame(filter)), FrameAction::Forward);
+    assert_eq!(fold.response().model.as_deref(), Some("m"));
+}
+
+#[test]
+fn parallel_tool_call_deltas_fold_by_index() {
+    let chunks = [
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"f","arguments":""}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","type":"function","function":{"name":"g","arguments":"{\"y\":"}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":1}"}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"2}"}}]}}]}"#,
+    ];
+    let mut fold = stream::Fold::new(false);
+    for c in chunks {
+        fold.on_frame(&data_frame(c));
+    }
+    let calls = &fold.response().tool_calls;
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        (calls[0].id.as_deref(), calls[0].name.as_str(), &calls[0].arguments),
+        (Some("a"), "f", &json!({"x": 1}))
+    );
+    assert_eq!(
+        (calls[1].id.as_deref(), calls[1].name.as_str(), &calls[1].arguments),
+        (Some("b"), "g", &json!({"y": 2}))
+    );
+}
+
+#[test]
+fn arguments_stay_empty_until_their_text_is_complete() {
+    let mut fold = stream::Fold::new(false);
+    fold.on_frame(&data_frame(
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"path\":\"/etc"}}]}}]}"#,
+    ));
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({}));
+    assert_eq!(fold.raw_arguments(0), Some(r#"{"path":"/etc"#));
+    fold.on_frame(&data_frame(
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"/passwd\"}"}}]}}]}"#,
+    ));
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({"path": "/etc/passwd"}));
+}
+
+#[test]
+fn servers_that_reuse_an_index_with_new_ids_get_separate_calls() {
+    let mut fold = stream::Fold::new(false);
+    for c in [
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"g","arguments":{"k":"v"}}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"name":"h","arguments":"{}"}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"name":"h"}}]}}]}"#,
+    ] {
+        fold.on_frame(&data_frame(c));
+    }
+    let calls: Vec<(&str, &Value)> =
+        fold.response().tool_calls.iter().map(|c| (c.name.as_str(), &c.arguments)).collect();
+    assert_eq!(calls, [("f", &json!({})), ("g", &json!({"k": "v"})), ("h", &json!({}))]);
+}
+
+#[test]
+fn custom_and_legacy_streamed_calls_are_folded() {
+    let mut fold = stream::Fold::new(false);
+    for c in [
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","type":"custom","custom":{"name":"apply_patch","input":"*** Begin"}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":" Patch"}}]}}]}"#,
+        r#"{"choices":[{"index":1,"delta":{"function_call":{"name":"old","arguments":"{\"q\""}}}]}"#,
+        r#"{"choices":[{"index":1,"delta":{"function_call":{"arguments":":1}"}}}]}"#,
+    ] {
+        fold.on_frame(&data_frame(c));
+    }
+    let calls = &fold.response().tool_calls;
+    assert_eq!(calls[0].arguments, json!({"input": "*** Begin Patch"}));
+    assert_eq!(fold.raw_arguments(0), Some("*** Begin Patch"));
+    assert_eq!((calls[1].name.as_str(), &calls[1].arguments), ("old", &json!({"q": 1})));
+    // Text and finish reason come from the first choice only.
+    assert_eq!(fold.response().text, "");
+}
+
+#[test]
+fn groq_usage_under_x_groq_is_folded() {
+    let mut fold = stream::Fold::new(false);
+    let chunk = r#"{"model":"llama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":10,"completion_tokens":3}}}"#;
+    assert_eq!(fold.on_frame(&data_frame(chunk)), FrameAction::Forward);
+    assert_eq!(fold.response().usage, Some(Usage { input: 10, output: 3, ..Usage::default() }));
+}
+
+/// Each folded call's arguments are what its raw argument text parses to (as JSON or as custom
+/// tool input).
+fn views_match_raw_text(fold: &stream::Fold) -> Result<(), TestCaseError> {
+    for (i, call) in fold.response().tool_calls.iter().enumerate() {
+        let raw = fold.raw_arguments(i).unwrap_or_default();
+        prop_assert!(
+            call.arguments == crate::providers::json::parse_arguments(raw)
+                || call.arguments == crate::providers::json::custom_input(raw),
+            "{:?} vs {:?}",
+            call.arguments,
+            raw
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn streamed_argument_views_always_match_their_raw_text(
+        chunks in proptest::collection::vec(arb_wire_json(), 0..12),
+        hide in any::<bool>(),
+    ) {
+        let mut fold = stream::Fold::new(hide);
+        for chunk in &chunks {
+            let action = fold.on_frame(&data_frame(&chunk.to_string()));
+            prop_assert!(action == FrameAction::Forward || (hide && is_usage_only_chunk(&data_frame(&chunk.to_string()))));
+        }
+        views_match_raw_text(&fold)?;
+    }
+
+    #[test]
+    fn tool_call_deltas_in_any_order_keep_views_equal_to_their_raw_text(
+        deltas in proptest::collection::vec((
+            0u64..3,
+            proptest::option::of(proptest::sample::select(vec!["a", "b", "c"])),
+            proptest::option::of(proptest::sample::select(vec!["f", "g"])),
+            proptest::sample::select(vec!["{", "}", "\"", "\\", "[", "]", ":", ",", "\"k\"", "1", " ", "x", "{\"k\":1}"]),
+            any::<bool>(),
+        ), 0..24),
+    ) {
+        let mut fold = stream::Fold::new(false);
+        for (index, id, name, piece, custom) in deltas {
+            let mut call = if custom {
+                json!({"index": index, "type": "custom", "custom": {"input": piece}})
+            } else {
+                json!({"index": index, "function": {"arguments": piece}})
+            };
+            if let Some(id) = id {
+                call["id"] = json!(id);
+            }
+            if let Some(name) = name {
+                call[if custom { "custom" } else { "function" }]["name"] = json!(name);
+            }
+            let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]});
+            fold.on_frame(&data_frame(&chunk.to_string()));
+        }
+        views_match_raw_text(&fold)?;
+    }
+
+    #[test]
+    fn random_bytes_are_forwarded(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let mut fold = stream::Fold::new(true);
+        let frame = Frame { name: None, raw: data.clone(), data };
+        fold.on_frame(&frame);
+    }
+}
