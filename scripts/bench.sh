@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Plain Envoy vs Envoy + warden against the same kind of fast mock, Envoy --concurrency 1, in one
+# run (alternating rounds so drift hits both alike). Prints a Markdown table for BENCHMARKS.md.
+#   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${BENCH_SECONDS:-10}"
+rounds="${BENCH_ROUNDS:-2}"
+command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --locked --release -p warden-e2e --bins >/dev/null
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_stack() { # name options-json
+  echo "$2" > "$work/$1.json"
+  MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
+  [ -s "$work/$1.ready" ] || { cat "$work/$1.log"; exit 1; }
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.ready" "$3"
+}
+plain_url=$(start_stack plain '{"wasm": false, "template": "envoy/plain.template.yaml", "concurrency": 1, "log_level": "error"}' base_url)
+warden_url=$(start_stack warden '{"wasm": true, "concurrency": 1, "log_level": "error"}' base_url)
+warden_admin=$(python3 -c 'import json; print(json.load(open("'"$work"'/warden.ready"))["admin_url"])')
+
+# A 1 KB chat request, and a streaming one whose response has 300 chunks.
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+filler = "x" * 900
+chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": filler}]}
+stream = dict(chat, stream=True)
+for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-stream-chunks"] = "300"\n')]:
+    with open(f"{work}/{name}.lua", "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
+                'wrk.headers["authorization"] = "Bearer sk-bench"\n' + extra +
+                "wrk.body = " + json.dumps(json.dumps(body)) + "\n")
+PY
+
+# wrk prints latency percentiles with --latency; pull p50, p99 (µs) and requests/s.
+measure() { # url script connections
+  wrk -t1 -c"$3" -d"${secs}s" --latency -s "$2" "$1/v1/openai/chat/completions" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def us(tag):
+    m = re.search(r"^\s+" + tag + r"%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"{us(\"50\"):.0f} {us(\"99\"):.0f} {rps:.0f} {errors.group(1) if errors else 0}")'
+}
+
+declare -A p50 p99 rps
+for r in $(seq 1 "$rounds"); do
+  for kind in chat stream; do
+    for target in plain warden; do
+      url=$plain_url; [ $target = warden ] && url=$warden_url
+      read -r a b _ e <<<"$(measure "$url" "$work/$kind.lua" 1)"
+      read -r _ _ c e2 <<<"$(measure "$url" "$work/$kind.lua" 16)"
+      [ "$e" = 0 ] && [ "$e2" = 0 ] || { echo "non-2xx responses in $target $kind" >&2; exit 1; }
+      p50[$target.$kind]="${p50[$target.$kind]:-} $a"; p99[$target.$kind]="${p99[$target.$kind]:-} $b"; rps[$target.$kind]="${rps[$target.$kind]:-} $c"
+    done
+  done
+done
+mem=$(curl -s "$warden_admin/stats/prometheus" | awk '/^warden_vm_memory_bytes/ {print $2}' | sort -n | tail -1)
+
+med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
+echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | plain RPS | warden RPS | RPS ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for kind in chat stream; do
+  a=$(med "${p50[plain.$kind]}"); b=$(med "${p50[warden.$kind]}")
+  c=$(med "${p99[plain.$kind]}"); d=$(med "${p99[warden.$kind]}")
+  e=$(med "${rps[plain.$kind]}"); f=$(med "${rps[warden.$kind]}")
+  label="1 KB chat"; [ $kind = stream ] && label="stream, 300 chunks"
+  echo "| $label | $a | $b | $((b - a)) | $c | $d | $((d - c)) | $e | $f | $(python3 -c "print(f'{$f/$e:.2f}')") |"
+done
+echo
+echo "Peak wasm linear memory (warden_vm_memory_bytes): $((${mem:-0} / 1048576)) MiB (${mem:-0} bytes)"
+echo "Latency: wrk -t1 -c1 -d${secs}s; RPS: wrk -t1 -c16 -d${secs}s; median of $rounds alternating rounds; $(nproc) cores."
