@@ -5,4 +5,11 @@
 //! - [`client`]: a small blocking HTTP client that returns raw bytes.
 //! - [`prom`]: reads Prometheus text exposition.
 
+pub mod cases;
+pub mod client;
 pub mod mock;
+pub mod prom;
+pub mod run;
+pub mod stack;
+
+pub use stack::{Stack, StackOptions};

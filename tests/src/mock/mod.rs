@@ -3,7 +3,8 @@
 //!
 //! Control (all through Envoy, the filter passes the headers on): `x-mock-scenario`,
 //! `x-mock-chunk-size`, `x-mock-status`. Introspection: `GET|DELETE /__mock/requests`,
-//! `GET /__mock/last_response`.
+//! `GET /__mock/last_response`, `GET /__mock/response/<x-request-id>` (the bytes sent for the
+//! request that carried that `x-request-id`, which Envoy forwards unchanged).
 
 pub mod anthropic;
 pub mod bedrock;
@@ -55,6 +56,7 @@ impl Recorded {
 pub struct State {
     requests: Mutex<Vec<Recorded>>,
     last_response: Mutex<Arc<Mutex<Vec<u8>>>>,
+    by_request_id: Mutex<std::collections::HashMap<String, Arc<Mutex<Vec<u8>>>>>,
     fixtures: PathBuf,
 }
 
@@ -120,10 +122,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let scenario = Scenario::from_headers(header("x-mock-scenario"), header("x-mock-chunk-size"), header("x-mock-status"));
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
     let canned = respond(&state, &method, &path, query.as_deref(), header("anthropic-version").is_some(), json_body.as_ref(), &scenario);
+    let request_id = header("x-request-id").map(str::to_string);
     if let Ok(mut requests) = state.requests.lock() {
         requests.push(Recorded { method, path: full_path, headers, body });
     }
-    Ok(deliver(&state, canned, &scenario))
+    Ok(deliver(&state, canned, &scenario, request_id))
 }
 
 fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
@@ -136,6 +139,9 @@ fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
             if let Ok(mut r) = state.requests.lock() {
                 r.clear();
             }
+            if let Ok(mut m) = state.by_request_id.lock() {
+                m.clear();
+            }
             full(204, "text/plain", Bytes::new())
         }
         ("GET", "last_response") => {
@@ -143,6 +149,18 @@ fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
             full(200, "application/octet-stream", sent)
         }
         ("GET", "health") => full(200, "text/plain", "ok"),
+        ("GET", other) if other.starts_with("response/") => {
+            let id = other.trim_start_matches("response/");
+            let sent = state
+                .by_request_id
+                .lock()
+                .ok()
+                .and_then(|m| m.get(id).and_then(|b| b.lock().ok().map(|b| b.clone())));
+            match sent {
+                Some(bytes) => full(200, "application/octet-stream", bytes),
+                None => full(404, "application/json", r#"{"error":"no response for that x-request-id"}"#),
+            }
+        }
         _ => full(404, "application/json", r#"{"error":"unknown mock control endpoint"}"#),
     }
 }
@@ -237,10 +255,13 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
-fn deliver(state: &State, canned: Canned, scenario: &Scenario) -> Response<Body> {
+fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Option<String>) -> Response<Body> {
     let sent = Arc::new(Mutex::new(Vec::new()));
     if let Ok(mut slot) = state.last_response.lock() {
         *slot = sent.clone();
+    }
+    if let (Some(id), Ok(mut map)) = (request_id, state.by_request_id.lock()) {
+        map.insert(id, sent.clone());
     }
     let status = scenario.delivery.status.unwrap_or(canned.status);
     let delivery = &scenario.delivery;
