@@ -79,3 +79,26 @@ pub fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
     all.extend_from_slice(headers);
     post(url, &all, body.to_string().as_bytes())
 }
+
+/// How long after sending the first body byte of the response arrives (the rest is drained).
+pub fn time_to_first_body_byte(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Duration {
+    let started = std::time::Instant::now();
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let Ok(request) = builder.body(body.to_vec()) else { return Duration::MAX };
+    let Ok(response) = agent().run(request) else { return Duration::MAX };
+    let mut reader = response.into_body().into_reader();
+    let mut buf = [0u8; 4096];
+    let mut first = Duration::MAX;
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        if first == Duration::MAX {
+            first = started.elapsed();
+        }
+    }
+    first
+}
