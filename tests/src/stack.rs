@@ -48,6 +48,10 @@ pub struct StackOptions {
     pub mock_binary: Option<PathBuf>,
     /// Envoy's log level (`--log-level`).
     pub log_level: String,
+    /// Fixed ports (0 = pick free ones): the demo uses 10000 / 9901 like envoy/envoy.yaml.
+    pub listen_port: u16,
+    pub admin_port: u16,
+    pub mock_port: u16,
 }
 
 impl Default for StackOptions {
@@ -61,6 +65,9 @@ impl Default for StackOptions {
             template: None,
             mock_binary: None,
             log_level: "warning".into(),
+            listen_port: 0,
+            admin_port: 0,
+            mock_port: 0,
         }
     }
 }
@@ -95,9 +102,9 @@ fn mock_binary(given: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| fail(&format!("mock_provider binary not found next to {}; run `cargo build -p warden-e2e`", exe.display())))
 }
 
-fn start_mock(binary: &Path) -> (Child, u16) {
+fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
     let mut child = Command::new(binary)
-        .args(["0", "--exit-on-stdin-eof"])
+        .args([port.to_string().as_str(), "--exit-on-stdin-eof"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -161,7 +168,7 @@ impl Stack {
         if options.wasm && !wasm.exists() {
             fail(&format!("no filter module at {} (run `make wasm` or set WARDEN_WASM)", wasm.display()));
         }
-        let (mock, mock_port) = start_mock(&mock_binary(options.mock_binary.as_deref()));
+        let (mock, mock_port) = start_mock(&mock_binary(options.mock_binary.as_deref()), options.mock_port);
 
         let mut plugin_config = options.plugin_config.clone();
         let max_body = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
@@ -177,8 +184,8 @@ impl Stack {
         let config = render(
             &template,
             &[
-                ("ADMIN_PORT", "0".into()),
-                ("LISTEN_PORT", "0".into()),
+                ("ADMIN_PORT", options.admin_port.to_string()),
+                ("LISTEN_PORT", options.listen_port.to_string()),
                 ("BUFFER_LIMIT", (max_body + 1024 * 1024).to_string()),
                 ("WASM", wasm.display().to_string()),
                 ("PLUGIN_CONFIG", plugin_literal),

@@ -114,3 +114,54 @@ fn unrouted_requests_get_the_json_404_safety_net() {
     assert_eq!(reply.json()["error"]["code"], Value::from("unknown_route"));
     assert!(stack.mock_requests().is_empty(), "the mock must not see unrouted requests");
 }
+
+#[test]
+fn plain_baseline_template_routes_upstream_paths_to_the_mock() {
+    let stack = Stack::start(StackOptions {
+        wasm: false,
+        template: Some(warden_e2e::stack::repo_root().join("envoy/plain.template.yaml")),
+        mock_binary: Some(env!("CARGO_BIN_EXE_mock_provider").into()),
+        ..StackOptions::default()
+    });
+    let mut f = Failures::default();
+    for case in cases::core_cases().into_iter().chain(cases::compatible_cases()) {
+        // The baseline routes by path alone; the routing header is simply ignored there.
+        let o = run::send(&stack, &case, Via::Plain, "text", None, &[]);
+        run::check_bytes(&mut f, &o, Via::Plain);
+    }
+    f.assert_none("plain baseline template");
+}
+
+#[test]
+fn demo_config_is_valid_envoy_configuration() {
+    // Run from the repository root, as documented: the module path in it is relative.
+    let envoy = warden_e2e::stack::venv().join("bin/envoy");
+    let out = std::process::Command::new(envoy)
+        .current_dir(warden_e2e::stack::repo_root())
+        .args(["--mode", "validate", "-c", "envoy/envoy.yaml", "--disable-hot-restart", "-l", "error"])
+        .output()
+        .expect("run envoy --mode validate");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !warden_e2e::stack::repo_root().join("dist/warden.wasm").exists() {
+        // Validation loads the module; without it only the wasm error is acceptable.
+        assert!(text.contains("warden.wasm"), "{text}");
+        return;
+    }
+    assert!(out.status.success() && text.contains("OK"), "{text}");
+}
+
+#[test]
+fn demo_config_matches_the_test_template() {
+    // envoy.yaml is the template with real clusters: routes and stats tags must not drift apart.
+    let root = warden_e2e::stack::repo_root();
+    let demo = std::fs::read_to_string(root.join("envoy/envoy.yaml")).unwrap();
+    let template = std::fs::read_to_string(root.join("envoy/envoy.template.yaml")).unwrap();
+    let pick = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("regex:") || l.contains("x-warden-upstream") || l.starts_with("- name: provider_"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(pick(&demo), pick(&template));
+}
