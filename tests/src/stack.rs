@@ -52,6 +52,10 @@ pub struct StackOptions {
     pub listen_port: u16,
     pub admin_port: u16,
     pub mock_port: u16,
+    /// PEM certificate and key: adds an HTTPS listener with the same filters and routes.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_port: u16,
 }
 
 impl Default for StackOptions {
@@ -68,12 +72,17 @@ impl Default for StackOptions {
             listen_port: 0,
             admin_port: 0,
             mock_port: 0,
+            tls_cert: None,
+            tls_key: None,
+            tls_port: 0,
         }
     }
 }
 
 pub struct Stack {
     pub envoy_port: u16,
+    /// The HTTPS listener's port, 0 without one.
+    pub tls_port: u16,
     pub admin_port: u16,
     pub mock_port: u16,
     dir: PathBuf,
@@ -128,17 +137,18 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
     }
 }
 
-/// Renders `{{NAME}}` placeholders; without wasm, drops the `# BEGIN WASM` … `# END WASM` block.
-pub fn render(template: &str, vars: &[(&str, String)], wasm: bool) -> String {
+/// Renders `{{NAME}}` placeholders and keeps a `# BEGIN X` … `# END X` block only if `X` is in
+/// `blocks` (`WASM`, `TLS`).
+pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut skipping = false;
     for line in template.lines() {
         let marker = line.trim();
-        if marker == "# BEGIN WASM" {
-            skipping = !wasm;
+        if let Some(name) = marker.strip_prefix("# BEGIN ") {
+            skipping = !blocks.contains(&name);
             continue;
         }
-        if marker == "# END WASM" {
+        if marker.starts_with("# END ") {
             skipping = false;
             continue;
         }
@@ -181,6 +191,13 @@ impl Stack {
         let access_log = dir.join("access.log");
         // A JSON string literal is a valid YAML double-quoted scalar.
         let plugin_literal = serde_json::to_string(&plugin_config.to_string()).unwrap_or_default();
+        let mut blocks = Vec::new();
+        if options.wasm {
+            blocks.push("WASM");
+        }
+        if options.tls_cert.is_some() && options.tls_key.is_some() {
+            blocks.push("TLS");
+        }
         let config = render(
             &template,
             &[
@@ -191,10 +208,14 @@ impl Stack {
                 ("PLUGIN_CONFIG", plugin_literal),
                 ("MOCK_PORT", mock_port.to_string()),
                 ("ACCESS_LOG", access_log.display().to_string()),
+                ("TLS_PORT", options.tls_port.to_string()),
+                ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
+                ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
             ],
-            options.wasm,
+            &blocks,
         );
         let config_path = dir.join("envoy.yaml");
+        let tls = options.tls_cert.is_some() && options.tls_key.is_some();
         std::fs::write(&config_path, config).unwrap_or_else(|e| fail(&format!("write config: {e}")));
         std::fs::write(&access_log, b"").unwrap_or_else(|e| fail(&format!("access log: {e}")));
 
@@ -217,13 +238,13 @@ impl Stack {
             .stderr(envoy_log)
             .spawn()
             .unwrap_or_else(|e| fail(&format!("cannot start {}: {e}", envoy_bin.display())));
-        let mut stack = Stack { envoy_port: 0, admin_port: 0, mock_port, dir, envoy, mock };
-        stack.wait_ready();
+        let mut stack = Stack { envoy_port: 0, tls_port: 0, admin_port: 0, mock_port, dir, envoy, mock };
+        stack.wait_ready(tls);
         stack
     }
 
-    /// Waits for the admin address file, `/ready`, and the listener's real port.
-    fn wait_ready(&mut self) {
+    /// Waits for the admin address file, `/ready`, and the listeners' real ports.
+    fn wait_ready(&mut self, tls: bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.envoy.try_wait() {
@@ -237,13 +258,24 @@ impl Stack {
                 let ready = client::send("GET", &self.admin_url("/ready"), &[], b"");
                 if ready.map(|r| r.status == 200).unwrap_or(false) {
                     let listeners = client::get(&self.admin_url("/listeners?format=json"), &[]).json();
-                    let port = listeners
-                        .pointer("/listener_statuses/0/local_address/socket_address/port_value")
-                        .and_then(Value::as_u64)
-                        .and_then(|p| u16::try_from(p).ok());
-                    if let Some(port) = port {
-                        self.envoy_port = port;
-                        return;
+                    let port_of = |name: &str| {
+                        listeners
+                            .get("listener_statuses")
+                            .and_then(Value::as_array)
+                            .and_then(|all| all.iter().find(|l| l.get("name").and_then(Value::as_str) == Some(name)))
+                            .and_then(|l| l.pointer("/local_address/socket_address/port_value"))
+                            .and_then(Value::as_u64)
+                            .and_then(|p| u16::try_from(p).ok())
+                    };
+                    // The plain baseline template names its listener differently.
+                    let main = port_of("warden").or_else(|| port_of("plain"));
+                    let https = port_of("warden_tls");
+                    if let Some(port) = main {
+                        if !tls || https.is_some() {
+                            self.envoy_port = port;
+                            self.tls_port = https.unwrap_or(0);
+                            return;
+                        }
                     }
                 }
             }
@@ -254,6 +286,11 @@ impl Stack {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.envoy_port)
+    }
+
+    /// The HTTPS listener's URL (only with `tls_cert`/`tls_key`).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.tls_port)
     }
 
     pub fn admin_url(&self, path: &str) -> String {

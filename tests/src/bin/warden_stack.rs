@@ -2,7 +2,7 @@
 //!
 //! `warden_stack [OPTIONS_JSON_FILE] [READY_FILE]`: the options file holds `StackOptions` fields
 //! (`plugin_config`, `concurrency`, `max_body_bytes`, `wasm`, `wasm_path`, `template`, …; all
-//! optional). Once Envoy is ready, `{"base_url","admin_url","mock_url","access_log","dir"}` is
+//! optional). Once Envoy is ready, `{"base_url","https_url","admin_url","mock_url","access_log","dir"}` is
 //! written to READY_FILE (and printed). Used by the Python SDK suite and by `make demo`.
 
 use serde_json::json;
@@ -22,6 +22,7 @@ fn main() {
         "base_url": stack.url(""),
         "admin_url": stack.admin_url(""),
         "mock_url": stack.mock_url(""),
+        "https_url": if stack.tls_port != 0 { json!(stack.https_url("")) } else { json!(null) },
         "access_log": stack.dir().join("access.log"),
         "dir": stack.dir(),
     });
