@@ -129,38 +129,35 @@ def mock(stack):
 
 
 class AccessLog:
-    """The access-log lines written since the test started, `warden` records parsed."""
+    """Access-log lines (the `warden` records parsed), matched to requests by the x-request-id
+    Envoy generates and forwards to the mock."""
 
-    def __init__(self, path):
+    def __init__(self, path, mock):
         self.path = pathlib.Path(path)
-        self.start = len(self._lines())
+        self.mock = mock
 
-    def _lines(self):
-        return [l for l in self.path.read_text().splitlines() if l.strip()]
-
-    def new(self, n=1):
-        """Waits (logs are flushed asynchronously) for `n` new lines and returns them."""
-        deadline = time.time() + 5
-        while True:
-            lines = self._lines()[self.start:]
-            if len(lines) >= n or time.time() > deadline:
-                parsed = [json.loads(l) for l in lines]
-                for line in parsed:
-                    if isinstance(line.get("warden"), str):
-                        line["warden"] = json.loads(line["warden"])
-                return parsed
-            time.sleep(0.05)
+    def lines(self):
+        parsed = [json.loads(l) for l in self.path.read_text().splitlines() if l.strip()]
+        for line in parsed:
+            if isinstance(line.get("warden"), str):
+                line["warden"] = json.loads(line["warden"])
+        return parsed
 
     def record(self):
-        """The interaction record of the test's last request."""
-        lines = self.new(1)
-        assert lines, "no access-log line"
-        return lines[-1]["warden"]
+        """The interaction record of the last request the mock received, waiting for the flush."""
+        request_id = self.mock.last()["headers"].get("x-request-id")
+        deadline = time.time() + 5
+        while True:
+            found = [l for l in self.lines() if l.get("request_id") == request_id]
+            if found or time.time() > deadline:
+                assert found, f"no access-log line for x-request-id {request_id}"
+                return found[-1]["warden"]
+            time.sleep(0.05)
 
 
 @pytest.fixture
-def access_log(stack):
-    return AccessLog(stack["access_log"])
+def access_log(stack, mock):
+    return AccessLog(stack["access_log"], mock)
 
 
 def scenario(name):

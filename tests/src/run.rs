@@ -17,6 +17,8 @@ pub struct Outcome {
     pub reply: Reply,
     /// The bytes the mock sent (empty when the request never reached it).
     pub sent: Vec<u8>,
+    /// How many of them form whole events (all, unless the scenario cut the stream).
+    pub sent_complete: usize,
     /// The request as the mock received it.
     pub upstream: Option<Value>,
 }
@@ -59,12 +61,13 @@ pub fn send(stack: &Stack, case: &Case, via: Via, scenario: &str, chunk: Option<
     let reply = client::send(case.method, &stack.url(&path), &headers, &case.body_bytes())
         .unwrap_or_else(|e| panic!("{label}: {e}"));
     let sent_reply = client::get(&stack.mock_url(&format!("/__mock/response/{request_id}")), &[]);
+    let sent_complete = sent_reply.header("x-mock-complete-bytes").and_then(|v| v.parse().ok()).unwrap_or(0);
     let sent = if sent_reply.status == 200 { sent_reply.body } else { Vec::new() };
     let upstream = stack
         .mock_requests()
         .into_iter()
         .find(|r| r.pointer("/headers/x-request-id").and_then(Value::as_str) == Some(request_id.as_str()));
-    Outcome { case: case.clone(), label, request_id, reply, sent, upstream }
+    Outcome { case: case.clone(), label, request_id, reply, sent, sent_complete, upstream }
 }
 
 /// Mismatches found so far.
@@ -124,6 +127,29 @@ pub fn check_bytes(f: &mut Failures, o: &Outcome, via: Via) {
         o.sent.clone()
     };
     f.check(o.reply.body == want, || format!("{}: client bytes differ from upstream bytes: {}", o.label, first_difference(&o.reply.body, &want)));
+}
+
+/// A stream the upstream broke off mid-event: the client sees the break, gets every whole event
+/// the upstream sent and nothing it did not send (the torn tail may be withheld: a filter that
+/// forwards whole events cannot flush it after the upstream reset).
+pub fn check_cut(f: &mut Failures, o: &Outcome, via: Via) {
+    f.check(!o.reply.complete, || format!("{}: a cut stream looked complete to the client", o.label));
+    let sent = if via == Via::Filter && o.case.forces_usage && !o.case.client_asked_usage {
+        without_usage_chunk(&o.sent)
+    } else {
+        o.sent.clone()
+    };
+    let got = &o.reply.body;
+    f.check(o.sent_complete > 0 && sent.starts_with(got) && got.len() >= o.sent_complete, || {
+        format!(
+            "{}: client got {} bytes of a cut stream, want the {} bytes of whole events (up to {} sent): {}",
+            o.label,
+            got.len(),
+            o.sent_complete,
+            sent.len(),
+            first_difference(got, sent.get(..got.len().max(o.sent_complete).min(sent.len())).unwrap_or_default())
+        )
+    });
 }
 
 /// What the upstream saw: rewritten path, auth unchanged, no routing header, identity encoding,
@@ -205,8 +231,12 @@ pub fn check_record(f: &mut Failures, stack: &Stack, o: &Outcome) -> Option<Valu
 /// Prometheus counters the filter must move for one request, compared with the record.
 pub fn check_metrics(f: &mut Failures, o: &Outcome, record: &Value, before: &[prom::Sample], after: &[prom::Sample]) {
     let c = &o.case;
-    let model = record.get("model").and_then(Value::as_str).unwrap_or(c.model.as_str()).to_string();
-    let labels = [("provider", c.provider), ("model", model.as_str()), ("profile", c.profile)];
+    // A request without a model (model lists) is labelled however the filter likes.
+    let model = record.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut labels = vec![("provider", c.provider), ("profile", c.profile)];
+    if !model.is_empty() {
+        labels.push(("model", model.as_str()));
+    }
     let delta = |name: &str| prom::sum(after, name, &labels) - prom::sum(before, name, &labels);
     let requests = delta("warden_requests_total");
     f.check(requests == 1.0, || format!("{}: warden_requests_total{{provider={},model={model},profile={}}} moved by {requests}, want 1", o.label, c.provider, c.profile));

@@ -4,7 +4,8 @@
 //! Control (all through Envoy, the filter passes the headers on): `x-mock-scenario`,
 //! `x-mock-chunk-size`, `x-mock-status`. Introspection: `GET|DELETE /__mock/requests`,
 //! `GET /__mock/last_response`, `GET /__mock/response/<x-request-id>` (the bytes sent for the
-//! request that carried that `x-request-id`, which Envoy forwards unchanged).
+//! request that carried that `x-request-id`, which Envoy forwards unchanged; header
+//! `x-mock-complete-bytes` says how many of them form whole events, less than all for a `cut`).
 
 pub mod anthropic;
 pub mod bedrock;
@@ -56,7 +57,7 @@ impl Recorded {
 pub struct State {
     requests: Mutex<Vec<Recorded>>,
     last_response: Mutex<Arc<Mutex<Vec<u8>>>>,
-    by_request_id: Mutex<std::collections::HashMap<String, Arc<Mutex<Vec<u8>>>>>,
+    by_request_id: Mutex<std::collections::HashMap<String, (Arc<Mutex<Vec<u8>>>, usize)>>,
     fixtures: PathBuf,
 }
 
@@ -155,9 +156,13 @@ fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
                 .by_request_id
                 .lock()
                 .ok()
-                .and_then(|m| m.get(id).and_then(|b| b.lock().ok().map(|b| b.clone())));
+                .and_then(|m| m.get(id).and_then(|(b, complete)| b.lock().ok().map(|b| (b.clone(), *complete))));
             match sent {
-                Some(bytes) => full(200, "application/octet-stream", bytes),
+                Some((bytes, complete)) => {
+                    let mut resp = full(200, "application/octet-stream", bytes);
+                    resp.headers_mut().insert("x-mock-complete-bytes", hyper::header::HeaderValue::from(complete));
+                    resp
+                }
                 None => full(404, "application/json", r#"{"error":"no response for that x-request-id"}"#),
             }
         }
@@ -261,7 +266,7 @@ fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Optio
         *slot = sent.clone();
     }
     if let (Some(id), Ok(mut map)) = (request_id, state.by_request_id.lock()) {
-        map.insert(id, sent.clone());
+        map.insert(id, (sent.clone(), scenario::complete_bytes(&canned, &scenario.delivery)));
     }
     let status = scenario.delivery.status.unwrap_or(canned.status);
     let delivery = &scenario.delivery;

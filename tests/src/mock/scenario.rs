@@ -143,6 +143,16 @@ pub fn cut_point(parts: &[Vec<u8>]) -> usize {
     before + torn.max(1)
 }
 
+/// How many leading bytes of the delivery form whole events: everything for a normal reply, the
+/// events before the torn one for a cut.
+pub fn complete_bytes(canned: &Canned, delivery: &Delivery) -> usize {
+    if delivery.cut {
+        canned.parts.iter().take(canned.parts.len() / 2).map(Vec::len).sum()
+    } else {
+        canned.parts.iter().map(Vec::len).sum()
+    }
+}
+
 /// The pieces to write, in order, and whether the connection is to be broken after them.
 pub fn pieces(canned: &Canned, delivery: &Delivery) -> (Vec<Vec<u8>>, bool) {
     let all: Vec<u8> = canned.parts.concat();
