@@ -1,7 +1,8 @@
 //! Anthropic Messages.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
+    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT,
+    OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -65,31 +66,49 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
     for (index, block) in blocks(content).iter().enumerate() {
         let kind = block.get("type").and_then(Value::as_str).unwrap_or("text");
         if kind == "text" {
-            parts.push(sse_event("content_block_start", &json!({"type": "content_block_start", "index": index,
-                "content_block": {"type": "text", "text": ""}})));
+            parts.push(sse_event(
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": index,
+                "content_block": {"type": "text", "text": ""}}),
+            ));
             if index == 0 {
                 parts.push(sse_event("ping", &json!({"type": "ping"})));
             }
-            let body = block.get("text").and_then(Value::as_str).unwrap_or_default();
+            let body = block
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let pieces: Vec<String> = if body == text() {
                 TEXT_PIECES.iter().map(|s| s.to_string()).collect()
             } else {
                 vec![body.to_string()]
             };
             for piece in pieces {
-                parts.push(sse_event("content_block_delta", &json!({"type": "content_block_delta", "index": index,
-                    "delta": {"type": "text_delta", "text": piece}})));
+                parts.push(sse_event(
+                    "content_block_delta",
+                    &json!({"type": "content_block_delta", "index": index,
+                    "delta": {"type": "text_delta", "text": piece}}),
+                ));
             }
         } else {
-            let start = json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}});
-            parts.push(sse_event("content_block_start",
-                &json!({"type": "content_block_start", "index": index, "content_block": start})));
+            let start =
+                json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}});
+            parts.push(sse_event(
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": index, "content_block": start}),
+            ));
             for piece in argument_pieces(&block["input"]) {
-                parts.push(sse_event("content_block_delta", &json!({"type": "content_block_delta", "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": piece}})));
+                parts.push(sse_event(
+                    "content_block_delta",
+                    &json!({"type": "content_block_delta", "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                ));
             }
         }
-        parts.push(sse_event("content_block_stop", &json!({"type": "content_block_stop", "index": index})));
+        parts.push(sse_event(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
     }
     parts.push(sse_event(
         "message_delta",

@@ -1,6 +1,9 @@
 //! Cohere v2 chat.
 
-use super::scenario::{argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, TEXT_PIECES};
+use super::scenario::{
+    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
+    TEXT_PIECES,
+};
 use serde_json::{json, Value};
 
 pub fn error_429() -> Canned {
@@ -36,8 +39,10 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
         } else {
             let tool_calls: Vec<Value> = calls
                 .iter()
-                .map(|(id, name, args)| json!({"id": id, "type": "function",
-                    "function": {"name": name, "arguments": args.to_string()}}))
+                .map(|(id, name, args)| {
+                    json!({"id": id, "type": "function",
+                    "function": {"name": name, "arguments": args.to_string()}})
+                })
                 .collect();
             json!({"role": "assistant", "tool_plan": PLAN, "tool_calls": tool_calls})
         };
@@ -52,28 +57,48 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
             "tool_plan": "", "tool_calls": [], "citations": []}}}),
     )];
     if calls.is_empty() {
-        parts.push(sse_event("content-start", &json!({"type": "content-start", "index": 0,
-            "delta": {"message": {"content": {"type": "text", "text": ""}}}})));
+        parts.push(sse_event(
+            "content-start",
+            &json!({"type": "content-start", "index": 0,
+            "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
+        ));
         for piece in TEXT_PIECES {
-            parts.push(sse_event("content-delta", &json!({"type": "content-delta", "index": 0,
-                "delta": {"message": {"content": {"text": piece}}}})));
+            parts.push(sse_event(
+                "content-delta",
+                &json!({"type": "content-delta", "index": 0,
+                "delta": {"message": {"content": {"text": piece}}}}),
+            ));
         }
-        parts.push(sse_event("content-end", &json!({"type": "content-end", "index": 0})));
+        parts.push(sse_event(
+            "content-end",
+            &json!({"type": "content-end", "index": 0}),
+        ));
     } else {
         for word in PLAN.split_inclusive(' ') {
-            parts.push(sse_event("tool-plan-delta",
-                &json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": word}}})));
+            parts.push(sse_event(
+                "tool-plan-delta",
+                &json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": word}}}),
+            ));
         }
     }
     for (index, (id, name, args)) in calls.iter().enumerate() {
-        parts.push(sse_event("tool-call-start", &json!({"type": "tool-call-start", "index": index,
+        parts.push(sse_event(
+            "tool-call-start",
+            &json!({"type": "tool-call-start", "index": index,
             "delta": {"message": {"tool_calls": {"id": id, "type": "function",
-                "function": {"name": name, "arguments": ""}}}}})));
+                "function": {"name": name, "arguments": ""}}}}}),
+        ));
         for piece in argument_pieces(args) {
-            parts.push(sse_event("tool-call-delta", &json!({"type": "tool-call-delta", "index": index,
-                "delta": {"message": {"tool_calls": {"function": {"arguments": piece}}}}})));
+            parts.push(sse_event(
+                "tool-call-delta",
+                &json!({"type": "tool-call-delta", "index": index,
+                "delta": {"message": {"tool_calls": {"function": {"arguments": piece}}}}}),
+            ));
         }
-        parts.push(sse_event("tool-call-end", &json!({"type": "tool-call-end", "index": index})));
+        parts.push(sse_event(
+            "tool-call-end",
+            &json!({"type": "tool-call-end", "index": index}),
+        ));
     }
     parts.push(sse_event(
         "message-end",

@@ -53,17 +53,23 @@ impl Recorded {
     }
 }
 
+/// The bytes sent for one request (still growing while it streams) and how many form whole events.
+type Sent = (Arc<Mutex<Vec<u8>>>, usize);
+
 #[derive(Default)]
 pub struct State {
     requests: Mutex<Vec<Recorded>>,
     last_response: Mutex<Arc<Mutex<Vec<u8>>>>,
-    by_request_id: Mutex<std::collections::HashMap<String, (Arc<Mutex<Vec<u8>>>, usize)>>,
+    by_request_id: Mutex<std::collections::HashMap<String, Sent>>,
     fixtures: PathBuf,
 }
 
 impl State {
     pub fn new(fixtures: PathBuf) -> Arc<State> {
-        Arc::new(State { fixtures, ..State::default() })
+        Arc::new(State {
+            fixtures,
+            ..State::default()
+        })
     }
 }
 
@@ -71,7 +77,12 @@ impl State {
 pub fn default_fixtures_dir() -> PathBuf {
     std::env::var_os("WARDEN_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/fixtures"
+            ))
+        })
 }
 
 type Body = BoxBody<Bytes, io::Error>;
@@ -79,7 +90,9 @@ type Body = BoxBody<Bytes, io::Error>;
 /// Accepts connections forever.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         // Each piece must leave as its own segment, or chunk boundaries would not reach Envoy.
         let _ = stream.set_nodelay(true);
         let state = state.clone();
@@ -93,8 +106,13 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
 }
 
 fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed());
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(
+        Full::new(body.into())
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = content_type.parse() {
         resp.headers_mut().insert("content-type", v);
     }
@@ -108,9 +126,19 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).to_string(),
+            )
+        })
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
 
     if let Some(control) = path.strip_prefix("/__mock/") {
         return Ok(control_endpoint(&state, &method, control));
@@ -119,13 +147,35 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Some(q) => format!("{path}?{q}"),
         None => path.clone(),
     };
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let scenario = Scenario::from_headers(header("x-mock-scenario"), header("x-mock-chunk-size"), header("x-mock-status"));
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let scenario = Scenario::from_headers(
+        header("x-mock-scenario"),
+        header("x-mock-chunk-size"),
+        header("x-mock-status"),
+    );
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
-    let canned = respond(&state, &method, &path, query.as_deref(), header("anthropic-version").is_some(), json_body.as_ref(), &scenario);
+    let canned = respond(
+        &state,
+        &method,
+        &path,
+        query.as_deref(),
+        header("anthropic-version").is_some(),
+        json_body.as_ref(),
+        &scenario,
+    );
     let request_id = header("x-request-id").map(str::to_string);
     if let Ok(mut requests) = state.requests.lock() {
-        requests.push(Recorded { method, path: full_path, headers, body });
+        requests.push(Recorded {
+            method,
+            path: full_path,
+            headers,
+            body,
+        });
     }
     Ok(deliver(&state, canned, &scenario, request_id))
 }
@@ -133,7 +183,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
 fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
     match (method, what) {
         ("GET", "requests") => {
-            let list: Vec<Value> = state.requests.lock().map(|r| r.iter().map(Recorded::to_json).collect()).unwrap_or_default();
+            let list: Vec<Value> = state
+                .requests
+                .lock()
+                .map(|r| r.iter().map(Recorded::to_json).collect())
+                .unwrap_or_default();
             full(200, "application/json", Value::Array(list).to_string())
         }
         ("DELETE", "requests") => {
@@ -146,27 +200,42 @@ fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
             full(204, "text/plain", Bytes::new())
         }
         ("GET", "last_response") => {
-            let sent = state.last_response.lock().ok().and_then(|slot| slot.lock().ok().map(|b| b.clone())).unwrap_or_default();
+            let sent = state
+                .last_response
+                .lock()
+                .ok()
+                .and_then(|slot| slot.lock().ok().map(|b| b.clone()))
+                .unwrap_or_default();
             full(200, "application/octet-stream", sent)
         }
         ("GET", "health") => full(200, "text/plain", "ok"),
         ("GET", other) if other.starts_with("response/") => {
             let id = other.trim_start_matches("response/");
-            let sent = state
-                .by_request_id
-                .lock()
-                .ok()
-                .and_then(|m| m.get(id).and_then(|(b, complete)| b.lock().ok().map(|b| (b.clone(), *complete))));
+            let sent = state.by_request_id.lock().ok().and_then(|m| {
+                m.get(id)
+                    .and_then(|(b, complete)| b.lock().ok().map(|b| (b.clone(), *complete)))
+            });
             match sent {
                 Some((bytes, complete)) => {
                     let mut resp = full(200, "application/octet-stream", bytes);
-                    resp.headers_mut().insert("x-mock-complete-bytes", hyper::header::HeaderValue::from(complete));
+                    resp.headers_mut().insert(
+                        "x-mock-complete-bytes",
+                        hyper::header::HeaderValue::from(complete),
+                    );
                     resp
                 }
-                None => full(404, "application/json", r#"{"error":"no response for that x-request-id"}"#),
+                None => full(
+                    404,
+                    "application/json",
+                    r#"{"error":"no response for that x-request-id"}"#,
+                ),
             }
         }
-        _ => full(404, "application/json", r#"{"error":"unknown mock control endpoint"}"#),
+        _ => full(
+            404,
+            "application/json",
+            r#"{"error":"unknown mock control endpoint"}"#,
+        ),
     }
 }
 
@@ -181,7 +250,11 @@ fn respond(
     scenario: &Scenario,
 ) -> Canned {
     let wants_stream = body.and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true);
-    let model_in_body = body.and_then(|b| b.get("model")).and_then(Value::as_str).unwrap_or("mock-model").to_string();
+    let model_in_body = body
+        .and_then(|b| b.get("model"))
+        .and_then(Value::as_str)
+        .unwrap_or("mock-model")
+        .to_string();
     let content = &scenario.content;
     if let Content::Fixture(rel) = content {
         return fixture(&state.fixtures, rel);
@@ -189,52 +262,95 @@ fn respond(
     let error = *content == Content::Error429;
 
     if method == "GET" && path.ends_with("/models") {
-        return if anthropic_client { anthropic::models() } else { openai::models() };
+        return if anthropic_client {
+            anthropic::models()
+        } else {
+            openai::models()
+        };
     }
     if path.ends_with("/chat/completions") {
         let include_usage = body
             .and_then(|b| b.pointer("/stream_options/include_usage"))
             .and_then(Value::as_bool)
             == Some(true);
-        return if error { openai::error_429() } else { openai::chat(&model_in_body, content, wants_stream, include_usage) };
+        return if error {
+            openai::error_429()
+        } else {
+            openai::chat(&model_in_body, content, wants_stream, include_usage)
+        };
     }
     if path.ends_with("/responses") {
-        return if error { openai::error_429() } else { openai::responses(&model_in_body, content, wants_stream) };
+        return if error {
+            openai::error_429()
+        } else {
+            openai::responses(&model_in_body, content, wants_stream)
+        };
     }
     if path.ends_with("/embeddings") {
-        return if error { openai::error_429() } else { openai::embeddings(&model_in_body, body) };
+        return if error {
+            openai::error_429()
+        } else {
+            openai::embeddings(&model_in_body, body)
+        };
     }
     if path == "/v1/messages" {
-        return if error { anthropic::error_429() } else { anthropic::messages(&model_in_body, content, wants_stream) };
+        return if error {
+            anthropic::error_429()
+        } else {
+            anthropic::messages(&model_in_body, content, wants_stream)
+        };
     }
     if path == "/v2/chat" {
-        return if error { cohere::error_429() } else { cohere::chat(content, wants_stream) };
+        return if error {
+            cohere::error_429()
+        } else {
+            cohere::chat(content, wants_stream)
+        };
     }
     if let Some((prefix, action)) = path.rsplit_once(':') {
         if action == "generateContent" || action == "streamGenerateContent" {
             let model = prefix.rsplit('/').next().unwrap_or("gemini");
             let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
             let stream = (action == "streamGenerateContent").then_some(sse);
-            return if error { gemini::error_429() } else { gemini::generate(model, content, stream) };
+            return if error {
+                gemini::error_429()
+            } else {
+                gemini::generate(model, content, stream)
+            };
         }
     }
-    if path.starts_with("/model/") && (path.ends_with("/converse") || path.ends_with("/converse-stream")) {
-        return if error { bedrock::error_429() } else { bedrock::converse(content, path.ends_with("/converse-stream")) };
+    if path.starts_with("/model/")
+        && (path.ends_with("/converse") || path.ends_with("/converse-stream"))
+    {
+        return if error {
+            bedrock::error_429()
+        } else {
+            bedrock::converse(content, path.ends_with("/converse-stream"))
+        };
     }
     if method == "GET" && path.ends_with("/v1beta/models") {
         return gemini::models();
     }
-    Canned::json(404, &json!({"error": {"message": format!("mock provider: no route for {method} {path}"),
-        "type": "invalid_request_error", "code": "unknown_url"}}))
+    Canned::json(
+        404,
+        &json!({"error": {"message": format!("mock provider: no route for {method} {path}"),
+        "type": "invalid_request_error", "code": "unknown_url"}}),
+    )
 }
 
 /// Replays a recorded body as is; the content type follows the file name.
 fn fixture(root: &std::path::Path, rel: &str) -> Canned {
     if rel.split('/').any(|seg| seg == "..") {
-        return Canned::json(400, &json!({"error": "fixture path must stay under the fixtures directory"}));
+        return Canned::json(
+            400,
+            &json!({"error": "fixture path must stay under the fixtures directory"}),
+        );
     }
     let Ok(bytes) = std::fs::read(root.join(rel)) else {
-        return Canned::json(404, &json!({"error": format!("mock provider: no fixture {rel}")}));
+        return Canned::json(
+            404,
+            &json!({"error": format!("mock provider: no fixture {rel}")}),
+        );
     };
     let content_type = if rel.ends_with(".sse") {
         "text/event-stream"
@@ -246,7 +362,12 @@ fn fixture(root: &std::path::Path, rel: &str) -> Canned {
         "application/json"
     };
     let stream = !content_type.starts_with("application/json") || rel.ends_with(".jsonarray.json");
-    Canned { status: 200, headers: vec![("content-type".into(), content_type.into())], parts: vec![bytes], stream }
+    Canned {
+        status: 200,
+        headers: vec![("content-type".into(), content_type.into())],
+        parts: vec![bytes],
+        stream,
+    }
 }
 
 /// A body fed from a channel, so pieces can be paced and the connection broken mid-body.
@@ -255,18 +376,34 @@ struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
     type Error = io::Error;
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.0.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data)))
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(Frame::data)))
     }
 }
 
-fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Option<String>) -> Response<Body> {
+fn deliver(
+    state: &State,
+    canned: Canned,
+    scenario: &Scenario,
+    request_id: Option<String>,
+) -> Response<Body> {
     let sent = Arc::new(Mutex::new(Vec::new()));
     if let Ok(mut slot) = state.last_response.lock() {
         *slot = sent.clone();
     }
     if let (Some(id), Ok(mut map)) = (request_id, state.by_request_id.lock()) {
-        map.insert(id, (sent.clone(), scenario::complete_bytes(&canned, &scenario.delivery)));
+        map.insert(
+            id,
+            (
+                sent.clone(),
+                scenario::complete_bytes(&canned, &scenario.delivery),
+            ),
+        );
     }
     let status = scenario.delivery.status.unwrap_or(canned.status);
     let delivery = &scenario.delivery;
@@ -298,7 +435,12 @@ fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Optio
             if broken {
                 // Give the last piece time to leave before the error aborts the connection.
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                let _ = tx.send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "mock: cut"))).await;
+                let _ = tx
+                    .send(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "mock: cut",
+                    )))
+                    .await;
             }
         });
         let mut resp = Response::new(ChannelBody(rx).boxed());
@@ -312,7 +454,10 @@ fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Optio
         full(status, "application/octet-stream", body)
     };
     for (name, value) in &canned.headers {
-        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), value.parse()) {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            value.parse(),
+        ) {
             resp.headers_mut().insert(n, v);
         }
     }

@@ -2,8 +2,8 @@
 //! embeddings, model lists.
 
 use super::scenario::{
-    argument_pieces, sse_data, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, REASONING,
-    TEXT_PIECES,
+    argument_pieces, sse_data, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
+    REASONING, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -44,12 +44,18 @@ pub fn chat(model: &str, content: &Content, stream: bool, include_usage: bool) -
     } else {
         let tool_calls: Vec<Value> = calls
             .iter()
-            .map(|(id, name, args)| json!({"id": id, "type": "function",
-                "function": {"name": name, "arguments": args.to_string()}}))
+            .map(|(id, name, args)| {
+                json!({"id": id, "type": "function",
+                "function": {"name": name, "arguments": args.to_string()}})
+            })
             .collect();
         json!({"role": "assistant", "content": null, "tool_calls": tool_calls, "refusal": null, "annotations": []})
     };
-    let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
+    let finish = if calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     Canned::json(
         200,
         &json!({
@@ -94,7 +100,12 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
     let calls = tool_calls(content);
     if calls.is_empty() {
         for piece in TEXT_PIECES {
-            parts.push(chat_chunk(model, json!({"content": piece}), Value::Null, include_usage));
+            parts.push(chat_chunk(
+                model,
+                json!({"content": piece}),
+                Value::Null,
+                include_usage,
+            ));
         }
     }
     for (index, (id, name, args)) in calls.iter().enumerate() {
@@ -106,7 +117,11 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
             parts.push(chat_chunk(model, delta, Value::Null, include_usage));
         }
     }
-    let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
+    let finish = if calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     parts.push(chat_chunk(model, json!({}), json!(finish), include_usage));
     if include_usage {
         let usage = json!({
@@ -138,14 +153,18 @@ fn responses_usage() -> Value {
 fn responses_items(content: &Content) -> Vec<Value> {
     let calls = tool_calls(content);
     if calls.is_empty() {
-        return vec![json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]})];
+        return vec![
+            json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]}),
+        ];
     }
     calls
         .iter()
         .enumerate()
-        .map(|(i, (id, name, args))| json!({"id": format!("fc_mock000{i}"), "type": "function_call",
-            "status": "completed", "arguments": args.to_string(), "call_id": id, "name": name}))
+        .map(|(i, (id, name, args))| {
+            json!({"id": format!("fc_mock000{i}"), "type": "function_call",
+            "status": "completed", "arguments": args.to_string(), "call_id": id, "name": name})
+        })
         .collect()
 }
 
@@ -181,7 +200,15 @@ fn response_object(model: &str, status: &str, output: Vec<Value>, usage: Value) 
 
 pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
     if !stream {
-        return Canned::json(200, &response_object(model, "completed", responses_items(content), responses_usage()));
+        return Canned::json(
+            200,
+            &response_object(
+                model,
+                "completed",
+                responses_items(content),
+                responses_usage(),
+            ),
+        );
     }
     let mut seq = 0u64;
     let mut parts = Vec::new();
@@ -193,8 +220,14 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
         parts.push(sse_event(name, &data));
     };
     let pending = response_object(model, "in_progress", Vec::new(), Value::Null);
-    push("response.created", json!({"type": "response.created", "response": pending}));
-    push("response.in_progress", json!({"type": "response.in_progress", "response": pending}));
+    push(
+        "response.created",
+        json!({"type": "response.created", "response": pending}),
+    );
+    push(
+        "response.in_progress",
+        json!({"type": "response.in_progress", "response": pending}),
+    );
     let items = responses_items(content);
     for (index, item) in items.iter().enumerate() {
         let id = item.get("id").cloned().unwrap_or(Value::Null);
@@ -202,39 +235,72 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
             let mut empty = item.clone();
             empty["status"] = json!("in_progress");
             empty["content"] = json!([]);
-            push("response.output_item.added",
-                json!({"type": "response.output_item.added", "output_index": index, "item": empty}));
-            let part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": ""});
-            push("response.content_part.added", json!({"type": "response.content_part.added",
-                "item_id": id, "output_index": index, "content_index": 0, "part": part}));
+            push(
+                "response.output_item.added",
+                json!({"type": "response.output_item.added", "output_index": index, "item": empty}),
+            );
+            let part =
+                json!({"type": "output_text", "annotations": [], "logprobs": [], "text": ""});
+            push(
+                "response.content_part.added",
+                json!({"type": "response.content_part.added",
+                "item_id": id, "output_index": index, "content_index": 0, "part": part}),
+            );
             for piece in TEXT_PIECES {
-                push("response.output_text.delta", json!({"type": "response.output_text.delta",
-                    "item_id": id, "output_index": index, "content_index": 0, "delta": piece, "logprobs": []}));
+                push(
+                    "response.output_text.delta",
+                    json!({"type": "response.output_text.delta",
+                    "item_id": id, "output_index": index, "content_index": 0, "delta": piece, "logprobs": []}),
+                );
             }
-            push("response.output_text.done", json!({"type": "response.output_text.done",
-                "item_id": id, "output_index": index, "content_index": 0, "text": text(), "logprobs": []}));
-            let done_part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text()});
-            push("response.content_part.done", json!({"type": "response.content_part.done",
-                "item_id": id, "output_index": index, "content_index": 0, "part": done_part}));
+            push(
+                "response.output_text.done",
+                json!({"type": "response.output_text.done",
+                "item_id": id, "output_index": index, "content_index": 0, "text": text(), "logprobs": []}),
+            );
+            let done_part =
+                json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text()});
+            push(
+                "response.content_part.done",
+                json!({"type": "response.content_part.done",
+                "item_id": id, "output_index": index, "content_index": 0, "part": done_part}),
+            );
         } else {
             let mut empty = item.clone();
             empty["status"] = json!("in_progress");
             empty["arguments"] = json!("");
-            push("response.output_item.added",
-                json!({"type": "response.output_item.added", "output_index": index, "item": empty}));
-            let args = item.get("arguments").and_then(Value::as_str).unwrap_or("{}").to_string();
+            push(
+                "response.output_item.added",
+                json!({"type": "response.output_item.added", "output_index": index, "item": empty}),
+            );
+            let args = item
+                .get("arguments")
+                .and_then(Value::as_str)
+                .unwrap_or("{}")
+                .to_string();
             for piece in argument_pieces(&serde_json::from_str(&args).unwrap_or(Value::Null)) {
-                push("response.function_call_arguments.delta", json!({"type": "response.function_call_arguments.delta",
-                    "item_id": id, "output_index": index, "delta": piece}));
+                push(
+                    "response.function_call_arguments.delta",
+                    json!({"type": "response.function_call_arguments.delta",
+                    "item_id": id, "output_index": index, "delta": piece}),
+                );
             }
-            push("response.function_call_arguments.done", json!({"type": "response.function_call_arguments.done",
-                "item_id": id, "output_index": index, "arguments": args}));
+            push(
+                "response.function_call_arguments.done",
+                json!({"type": "response.function_call_arguments.done",
+                "item_id": id, "output_index": index, "arguments": args}),
+            );
         }
-        push("response.output_item.done",
-            json!({"type": "response.output_item.done", "output_index": index, "item": item}));
+        push(
+            "response.output_item.done",
+            json!({"type": "response.output_item.done", "output_index": index, "item": item}),
+        );
     }
     let done = response_object(model, "completed", items, responses_usage());
-    push("response.completed", json!({"type": "response.completed", "response": done}));
+    push(
+        "response.completed",
+        json!({"type": "response.completed", "response": done}),
+    );
     Canned::stream("text/event-stream; charset=utf-8", parts)
 }
 
@@ -244,7 +310,10 @@ pub fn embeddings(model: &str, body: Option<&Value>) -> Canned {
         Some(Value::Array(items)) => items.len().max(1),
         _ => 1,
     };
-    let base64 = body.and_then(|b| b.get("encoding_format")).and_then(Value::as_str) == Some("base64");
+    let base64 = body
+        .and_then(|b| b.get("encoding_format"))
+        .and_then(Value::as_str)
+        == Some("base64");
     let vector = [0.0125f32, -0.25, 0.5, 0.75];
     let data: Vec<Value> = (0..inputs)
         .map(|index| {
@@ -278,7 +347,11 @@ fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
             if i <= chunk.len() {
@@ -304,8 +377,12 @@ mod tests {
 
     #[test]
     fn usage_chunk_only_when_asked() {
-        let without = chat("gpt-4o-mini", &Content::Text, true, false).parts.concat();
-        let with = chat("gpt-4o-mini", &Content::Text, true, true).parts.concat();
+        let without = chat("gpt-4o-mini", &Content::Text, true, false)
+            .parts
+            .concat();
+        let with = chat("gpt-4o-mini", &Content::Text, true, true)
+            .parts
+            .concat();
         assert!(!String::from_utf8_lossy(&without).contains("\"choices\":[]"));
         assert!(String::from_utf8_lossy(&with).contains("\"choices\":[],\"usage\""));
     }
