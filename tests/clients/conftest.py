@@ -10,6 +10,7 @@ Environment:
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -90,6 +91,7 @@ def stack():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

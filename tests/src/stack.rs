@@ -180,16 +180,6 @@ pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> Strin
 
 impl Stack {
     pub fn start(options: StackOptions) -> Stack {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
-
         let envoy_bin = venv().join("bin/envoy");
         if !envoy_bin.exists() {
             fail(&format!(
@@ -204,6 +194,16 @@ impl Stack {
                 wasm.display()
             ));
         }
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
+
         let (mock, mock_port) = start_mock(
             &mock_binary(options.mock_binary.as_deref()),
             options.mock_port,

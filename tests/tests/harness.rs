@@ -133,9 +133,9 @@ fn recorded_fixtures_replay_byte_for_byte() {
         ),
     ];
     for (provider, path, fixture) in fixtures {
-        let path = warden_e2e::mock::default_fixtures_dir().join(fixture);
-        let want = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (set WARDEN_FIXTURES)", path.display()));
+        let file = warden_e2e::mock::default_fixtures_dir().join(fixture);
+        let want = std::fs::read(&file)
+            .unwrap_or_else(|e| panic!("{}: {e} (set WARDEN_FIXTURES)", file.display()));
         let scenario = format!("fixture:{fixture}");
         let reply = client::post(
             &stack.url(path),
