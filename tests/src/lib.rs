@@ -1,1 +1,15 @@
 //! End-to-end harness: real Envoy, the warden module, a mock provider.
+//!
+//! - [`mock`]: the mock provider (also the `mock_provider` binary).
+//! - [`stack`]: starts mock + Envoy for a test and tears them down on drop.
+//! - [`client`]: a small blocking HTTP client that returns raw bytes.
+//! - [`prom`]: reads Prometheus text exposition.
+
+pub mod cases;
+pub mod client;
+pub mod mock;
+pub mod prom;
+pub mod run;
+pub mod stack;
+
+pub use stack::{Stack, StackOptions};

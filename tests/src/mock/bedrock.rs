@@ -1,0 +1,198 @@
+//! Bedrock Converse / ConverseStream, with its own AWS eventstream encoder (independent of the
+//! filter's decoder on purpose: a shared bug would hide itself).
+
+use super::scenario::{
+    argument_pieces, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT,
+    TEXT_PIECES,
+};
+use serde_json::{json, Value};
+
+pub const EVENTSTREAM: &str = "application/vnd.amazon.eventstream";
+
+pub fn error_429() -> Canned {
+    Canned::json(
+        429,
+        &json!({"message": "Too many requests, please wait before trying again."}),
+    )
+    .with_header(
+        "x-amzn-errortype",
+        "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+    )
+    .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000429")
+}
+
+fn usage() -> Value {
+    json!({"inputTokens": INPUT, "outputTokens": OUTPUT, "totalTokens": INPUT + OUTPUT + CACHED + CACHE_WRITE,
+        "cacheReadInputTokens": CACHED, "cacheWriteInputTokens": CACHE_WRITE})
+}
+
+fn stop_reason(content: &Content) -> &'static str {
+    if tool_calls(content).is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    }
+}
+
+pub fn converse(content: &Content, stream: bool) -> Canned {
+    let calls = tool_calls(content);
+    if !stream {
+        let blocks: Vec<Value> = if calls.is_empty() {
+            vec![json!({"text": text()})]
+        } else {
+            calls
+                .iter()
+                .enumerate()
+                .map(|(i, (_, name, args))| {
+                    json!({"toolUse": {"toolUseId": format!("tooluse_mock000{i}"),
+                    "name": name, "input": args}})
+                })
+                .collect()
+        };
+        return Canned::json(
+            200,
+            &json!({"metrics": {"latencyMs": 321},
+                "output": {"message": {"content": blocks, "role": "assistant"}},
+                "stopReason": stop_reason(content), "usage": usage()}),
+        )
+        .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000001");
+    }
+    let mut parts = vec![event(
+        "messageStart",
+        &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}),
+    )];
+    if calls.is_empty() {
+        for piece in TEXT_PIECES {
+            parts.push(event(
+                "contentBlockDelta",
+                &json!({"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefghijklmnop"}),
+            ));
+        }
+        parts.push(event(
+            "contentBlockStop",
+            &json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"}),
+        ));
+    }
+    for (index, (_, name, args)) in calls.iter().enumerate() {
+        parts.push(event(
+            "contentBlockStart",
+            &json!({"contentBlockIndex": index,
+            "p": "abcdefghijklmnopqrstuvwxyzABCD",
+            "start": {"toolUse": {"name": name, "toolUseId": format!("tooluse_mock000{index}")}}}),
+        ));
+        for piece in argument_pieces(args) {
+            parts.push(event(
+                "contentBlockDelta",
+                &json!({"contentBlockIndex": index,
+                "delta": {"toolUse": {"input": piece}}, "p": "abcdefghij"}),
+            ));
+        }
+        parts.push(event(
+            "contentBlockStop",
+            &json!({"contentBlockIndex": index, "p": "abcdefghijklm"}),
+        ));
+    }
+    parts.push(event(
+        "messageStop",
+        &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGHI", "stopReason": stop_reason(content)}),
+    ));
+    parts.push(event("metadata", &json!({"metrics": {"latencyMs": 456}, "p": "abcdefghijklmnopqrstuvwxyzAB", "usage": usage()})));
+    Canned::stream(EVENTSTREAM, parts)
+        .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000002")
+}
+
+/// One eventstream message carrying a Converse stream event.
+pub fn event(event_type: &str, payload: &Value) -> Vec<u8> {
+    encode(
+        &[
+            (":event-type", event_type),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        payload.to_string().as_bytes(),
+    )
+}
+
+/// AWS eventstream framing: prelude (total length, headers length, prelude CRC), string headers,
+/// payload, CRC32 of everything before it.
+pub fn encode(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+    let mut head = Vec::new();
+    for (name, value) in headers {
+        head.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+        head.extend_from_slice(name.as_bytes());
+        head.push(7); // value type: string
+        head.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
+        head.extend_from_slice(value.as_bytes());
+    }
+    let total = 12 + head.len() + payload.len() + 4;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(&u32::try_from(head.len()).unwrap_or(u32::MAX).to_be_bytes());
+    let prelude_crc = crc32fast::hash(&out);
+    out.extend_from_slice(&prelude_crc.to_be_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(payload);
+    let message_crc = crc32fast::hash(&out);
+    out.extend_from_slice(&message_crc.to_be_bytes());
+    out
+}
+
+/// Decodes eventstream messages into (event type, payload JSON); test-side reader of what the
+/// client received. Stops at the first incomplete or corrupt message.
+pub fn decode(mut bytes: &[u8]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    while bytes.len() >= 16 {
+        let word = |at: usize| -> usize {
+            let b = bytes.get(at..at + 4).unwrap_or(&[0, 0, 0, 0]);
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+        };
+        let (total, head_len) = (word(0), word(4));
+        if total < 16
+            || total > bytes.len()
+            || crc32fast::hash(&bytes[..total - 4]) as usize != word(total - 4)
+        {
+            break;
+        }
+        let mut headers = &bytes[12..12 + head_len];
+        let mut event_type = String::new();
+        while let Some((&name_len, rest)) = headers.split_first() {
+            let name = String::from_utf8_lossy(&rest[..name_len as usize]).to_string();
+            let rest = &rest[name_len as usize + 1..];
+            let value_len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+            let value = String::from_utf8_lossy(&rest[2..2 + value_len]).to_string();
+            if name == ":event-type" || name == ":exception-type" {
+                event_type = value;
+            }
+            headers = &rest[2 + value_len..];
+        }
+        let payload =
+            serde_json::from_slice(&bytes[12 + head_len..total - 4]).unwrap_or(Value::Null);
+        out.push((event_type, payload));
+        bytes = &bytes[total..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_events_decode_back() {
+        let canned = converse(&Content::ToolCall, true);
+        let events = decode(&canned.parts.concat());
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.first(), Some(&"messageStart"));
+        assert_eq!(names.last(), Some(&"metadata"));
+        assert!(names.contains(&"contentBlockStart"));
+    }
+
+    #[test]
+    fn prelude_crc_covers_the_first_eight_bytes() {
+        let msg = encode(&[(":event-type", "x")], b"{}");
+        assert_eq!(
+            msg.get(8..12).unwrap(),
+            crc32fast::hash(&msg[..8]).to_be_bytes()
+        );
+    }
+}
