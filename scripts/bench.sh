@@ -32,7 +32,7 @@ work = sys.argv[1]
 filler = "x" * 900
 chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": filler}]}
 stream = dict(chat, stream=True)
-for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-stream-chunks"] = "300"\n')]:
+for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300"\n')]:
     with open(f"{work}/{name}.lua", "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
                 'wrk.headers["authorization"] = "Bearer sk-bench"\n' + extra +

@@ -62,12 +62,15 @@ pub struct State {
     last_response: Mutex<Arc<Mutex<Vec<u8>>>>,
     by_request_id: Mutex<std::collections::HashMap<String, Sent>>,
     fixtures: PathBuf,
+    /// Off (`MOCK_NO_RECORD=1`) for benchmarks: nothing accumulates per request.
+    record: bool,
 }
 
 impl State {
     pub fn new(fixtures: PathBuf) -> Arc<State> {
         Arc::new(State {
             fixtures,
+            record: std::env::var_os("MOCK_NO_RECORD").is_none(),
             ..State::default()
         })
     }
@@ -169,7 +172,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         &scenario,
     );
     let request_id = header("x-request-id").map(str::to_string);
-    if let Ok(mut requests) = state.requests.lock() {
+    if let (true, Ok(mut requests)) = (state.record, state.requests.lock()) {
         requests.push(Recorded {
             method,
             path: full_path,
@@ -393,10 +396,10 @@ fn deliver(
     request_id: Option<String>,
 ) -> Response<Body> {
     let sent = Arc::new(Mutex::new(Vec::new()));
-    if let Ok(mut slot) = state.last_response.lock() {
+    if let (true, Ok(mut slot)) = (state.record, state.last_response.lock()) {
         *slot = sent.clone();
     }
-    if let (Some(id), Ok(mut map)) = (request_id, state.by_request_id.lock()) {
+    if let (Some(id), true, Ok(mut map)) = (request_id, state.record, state.by_request_id.lock()) {
         map.insert(
             id,
             (

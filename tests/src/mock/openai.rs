@@ -3,7 +3,7 @@
 
 use super::scenario::{
     argument_pieces, sse_data, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
-    REASONING, TEXT_PIECES,
+    REASONING, TEXT_PIECES, text_pieces,
 };
 use serde_json::{json, Value};
 
@@ -99,7 +99,7 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
     )];
     let calls = tool_calls(content);
     if calls.is_empty() {
-        for piece in TEXT_PIECES {
+        for piece in text_pieces(content) {
             parts.push(chat_chunk(
                 model,
                 json!({"content": piece}),

@@ -27,6 +27,8 @@ pub enum Content {
     ParallelTools,
     Error429,
     Fixture(String),
+    /// `pieces:N`: a text answer streamed as N small deltas (the benchmark's long stream).
+    Pieces(usize),
 }
 
 /// How the bytes go out.
@@ -72,11 +74,21 @@ impl Scenario {
                 t => {
                     if let Some(path) = t.strip_prefix("fixture:") {
                         content = Content::Fixture(path.to_string());
+                    } else if let Some(n) = t.strip_prefix("pieces:").and_then(|n| n.parse().ok()) {
+                        content = Content::Pieces(n);
                     }
                 }
             }
         }
         Scenario { content, delivery }
+    }
+}
+
+/// The text deltas a streamed text answer is made of.
+pub fn text_pieces(content: &Content) -> Vec<String> {
+    match content {
+        Content::Pieces(n) => (0..*n).map(|i| format!("tok{i} ")).collect(),
+        _ => TEXT_PIECES.iter().map(|s| s.to_string()).collect(),
     }
 }
 
