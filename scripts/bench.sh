@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
 rounds="${BENCH_ROUNDS:-2}"
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --locked --release -p warden-e2e --bins >/dev/null
+cargo build --locked --release -p warden-e2e --bins 2>&1 | grep -E '^(error|warning)' || true
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -41,16 +41,7 @@ PY
 
 # wrk prints latency percentiles with --latency; pull p50, p99 (µs) and requests/s.
 measure() { # url script connections
-  wrk -t1 -c"$3" -d"${secs}s" --latency -s "$2" "$1/v1/openai/chat/completions" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def us(tag):
-    m = re.search(r"^\s+" + tag + r"%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    v, unit = float(m.group(1)), m.group(2)
-    return v * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{us(\"50\"):.0f} {us(\"99\"):.0f} {rps:.0f} {errors.group(1) if errors else 0}")'
+  wrk -t1 -c"$3" -d"${secs}s" --latency -s "$2" "$1/v1/openai/chat/completions" | python3 scripts/wrk_summary.py
 }
 
 declare -A p50 p99 rps

@@ -323,7 +323,10 @@ impl Exchange {
                 ("warden_cache_write_tokens_total", u.cache_write),
                 ("warden_reasoning_tokens_total", u.reasoning),
             ] {
-                out.push(metrics::counter(name, &base, value));
+                // A zero increment is a wasted host call; the series appears with its first token.
+                if value > 0 {
+                    out.push(metrics::counter(name, &base, value));
+                }
             }
         }
         if let Some(c) = cost {

@@ -26,13 +26,11 @@ pub struct Filter {
     state: State,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
-    /// The record was published at the end of the response; `on_log` only refreshes it.
-    published: bool,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, state: State::New, started: None, first_response_byte: None, published: false }
+        Filter { config, state: State::New, started: None, first_response_byte: None }
     }
 
     fn reply(&mut self, reply: &Reply) -> Action {
@@ -56,6 +54,8 @@ impl Filter {
         hostcalls::get_current_time().ok()
     }
 
+    /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
+    /// runs for every request, also when the client or upstream went away mid-stream.
     fn publish(&mut self) {
         let State::Active(ex) = &self.state else { return };
         let now = Self::now();
@@ -69,11 +69,8 @@ impl Filter {
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = hostcalls::set_property(vec!["warden"], Some(&json));
         }
-        if !self.published {
-            metrics::apply(&updates);
-            metrics::record_memory();
-        }
-        self.published = true;
+        metrics::apply(&updates);
+        metrics::record_memory();
     }
 }
 
@@ -200,9 +197,6 @@ impl HttpContext for Filter {
                 Action::Continue
             }
         };
-        if end_of_stream {
-            self.publish();
-        }
         action
     }
 
