@@ -74,8 +74,14 @@ impl Filter {
     }
 }
 
-fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten()
+/// All request headers in one host call: the exchange looks up about a dozen names, and each
+/// separate lookup would cross the VM boundary.
+fn request_headers() -> Vec<(String, String)> {
+    hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default()
+}
+
+fn lookup(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
 }
 
 fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
@@ -102,9 +108,10 @@ impl HttpContext for Filter {
             self.state = State::Answered;
             return self.reply(&reply);
         };
-        let method = request_header(":method").unwrap_or_default();
-        let path = request_header(":path").unwrap_or_default();
-        let exchange = match Exchange::begin(config, &method, &path, &request_header) {
+        let headers = request_headers();
+        let method = lookup(&headers, ":method").unwrap_or_default();
+        let path = lookup(&headers, ":path").unwrap_or_default();
+        let exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
             Ok(ex) => ex,
             Err(rejected) => {
                 metrics::apply(std::slice::from_ref(&rejected.metric));
