@@ -14,19 +14,9 @@ pub struct Usage {
 }
 
 /// Providers whose input count includes the cache (so the record's input is `INPUT - CACHED`).
-const INCLUDES_CACHE: Usage = Usage {
-    input: INPUT - CACHED,
-    output: OUTPUT,
-    cache_read: CACHED,
-    cache_write: 0,
-};
+const INCLUDES_CACHE: Usage = Usage { input: INPUT - CACHED, output: OUTPUT, cache_read: CACHED, cache_write: 0 };
 /// Anthropic and Bedrock report input without the cache and also report cache writes.
-const EXCLUDES_CACHE: Usage = Usage {
-    input: INPUT,
-    output: OUTPUT,
-    cache_read: CACHED,
-    cache_write: CACHE_WRITE,
-};
+const EXCLUDES_CACHE: Usage = Usage { input: INPUT, output: OUTPUT, cache_read: CACHED, cache_write: CACHE_WRITE };
 
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -56,17 +46,11 @@ pub struct Case {
 
 impl Case {
     pub fn auth(&self) -> (&str, &str) {
-        self.headers
-            .first()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .unwrap_or(("", ""))
+        self.headers.first().map(|(k, v)| (k.as_str(), v.as_str())).unwrap_or(("", ""))
     }
 
     pub fn body_bytes(&self) -> Vec<u8> {
-        self.body
-            .as_ref()
-            .map(|b| b.to_string().into_bytes())
-            .unwrap_or_default()
+        self.body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default()
     }
 
     /// The same case with the client asking for the usage chunk itself.
@@ -141,8 +125,7 @@ pub fn openai_chat(provider: &'static str, base: &str, model: &str, stream: bool
 }
 
 pub fn openai_responses(stream: bool) -> Case {
-    let mut body =
-        json!({"model": "gpt-4o-mini", "input": "Say héllo wörld ✓", "instructions": "Be terse."});
+    let mut body = json!({"model": "gpt-4o-mini", "input": "Say héllo wörld ✓", "instructions": "Be terse."});
     if stream {
         body["stream"] = json!(true);
     }
@@ -175,17 +158,10 @@ pub fn openai_embeddings() -> Case {
         client_path: "/v1/openai/embeddings".into(),
         upstream_path: "/v1/embeddings".into(),
         headers: vec![bearer("sk-openai-test")],
-        body: Some(
-            json!({"model": "text-embedding-3-small", "input": ["héllo wörld"], "encoding_format": "float"}),
-        ),
+        body: Some(json!({"model": "text-embedding-3-small", "input": ["héllo wörld"], "encoding_format": "float"})),
         stream: false,
         model: "text-embedding-3-small".into(),
-        usage: Some(Usage {
-            input: 8,
-            output: 0,
-            cache_read: 0,
-            cache_write: 0,
-        }),
+        usage: Some(Usage { input: 8, output: 0, cache_read: 0, cache_write: 0 }),
         forces_usage: false,
         client_asked_usage: false,
         priced: true,
@@ -226,10 +202,7 @@ pub fn anthropic(stream: bool) -> Case {
         method: "POST",
         client_path: "/v1/anthropic/v1/messages".into(),
         upstream_path: "/v1/messages".into(),
-        headers: vec![
-            ("x-api-key".into(), "sk-ant-test".into()),
-            ("anthropic-version".into(), "2023-06-01".into()),
-        ],
+        headers: vec![("x-api-key".into(), "sk-ant-test".into()), ("anthropic-version".into(), "2023-06-01".into())],
         body: Some(body),
         stream,
         model: "claude-sonnet-4-5".into(),
@@ -262,10 +235,8 @@ pub fn gemini(stream: Option<bool>) -> Case {
         client_path: format!("/v1/gemini/v1beta/models/{model}:{action}"),
         upstream_path: format!("/v1beta/models/{model}:{action}"),
         headers: vec![("x-goog-api-key".into(), "AIza-test-key".into())],
-        body: Some(
-            json!({"systemInstruction": {"parts": [{"text": "Be terse."}]},
-            "contents": [{"role": "user", "parts": [{"text": "Say héllo wörld ✓"}]}]}),
-        ),
+        body: Some(json!({"systemInstruction": {"parts": [{"text": "Be terse."}]},
+            "contents": [{"role": "user", "parts": [{"text": "Say héllo wörld ✓"}]}]})),
         stream: stream.is_some(),
         model: model.into(),
         usage: Some(INCLUDES_CACHE),
@@ -285,11 +256,7 @@ fn bedrock_body() -> Value {
 
 /// Bedrock with the model id in the path, encoded as boto3 sends it (`:` as `%3A`).
 pub fn bedrock(stream: bool) -> Case {
-    let action = if stream {
-        "converse-stream"
-    } else {
-        "converse"
-    };
+    let action = if stream { "converse-stream" } else { "converse" };
     let encoded = BEDROCK_MODEL.replace(':', "%3A");
     Case {
         name: format!("bedrock/converse/{}", suffix(stream)),
@@ -312,11 +279,7 @@ pub fn bedrock(stream: bool) -> Case {
 
 /// Bedrock with the model id only in the body (`/converse`): the filter builds the path.
 pub fn bedrock_body_model(stream: bool) -> Case {
-    let action = if stream {
-        "converse-stream"
-    } else {
-        "converse"
-    };
+    let action = if stream { "converse-stream" } else { "converse" };
     let mut case = bedrock(stream);
     case.name = format!("bedrock/converse_body_model/{}", suffix(stream));
     case.client_path = format!("/v1/bedrock/{action}");
@@ -333,20 +296,12 @@ pub fn cohere(stream: bool, short: bool) -> Case {
         body["stream"] = json!(true);
     }
     Case {
-        name: format!(
-            "cohere/chat{}/{}",
-            if short { "_short" } else { "" },
-            suffix(stream)
-        ),
+        name: format!("cohere/chat{}/{}", if short { "_short" } else { "" }, suffix(stream)),
         provider: "cohere",
         api: "chat",
         profile: "default",
         method: "POST",
-        client_path: if short {
-            "/v1/cohere/chat".into()
-        } else {
-            "/v1/cohere/v2/chat".into()
-        },
+        client_path: if short { "/v1/cohere/chat".into() } else { "/v1/cohere/v2/chat".into() },
         upstream_path: "/v2/chat".into(),
         headers: vec![bearer("cohere-test-key")],
         body: Some(body),

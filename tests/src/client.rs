@@ -17,10 +17,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -43,32 +40,18 @@ fn agent() -> ureq::Agent {
 }
 
 /// Sends one request. Transport failures before a response arrive are returned as `Err(text)`.
-pub fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Reply, String> {
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Reply, String> {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let request = builder
-        .body(body.to_vec())
-        .map_err(|e| format!("bad request {method} {url}: {e}"))?;
-    let response = agent()
-        .run(request)
-        .map_err(|e| format!("{method} {url}: {e}"))?;
+    let request = builder.body(body.to_vec()).map_err(|e| format!("bad request {method} {url}: {e}"))?;
+    let response = agent().run(request).map_err(|e| format!("{method} {url}: {e}"))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let mut reader = response.into_body().into_reader();
     let mut body = Vec::new();
@@ -80,12 +63,7 @@ pub fn send(
             Err(_) => break false,
         }
     };
-    Ok(Reply {
-        status,
-        headers,
-        body,
-        complete,
-    })
+    Ok(Reply { status, headers, body, complete })
 }
 
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
@@ -103,12 +81,7 @@ pub fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
 }
 
 /// How long after sending the first body byte of the response arrives (the rest is drained).
-pub fn time_to_first_body_byte(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Duration {
+pub fn time_to_first_body_byte(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Duration {
     let started = std::time::Instant::now();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {

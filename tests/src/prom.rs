@@ -11,10 +11,7 @@ pub struct Sample {
 
 /// Parses every sample line; comments and malformed lines are skipped.
 pub fn parse(text: &str) -> Vec<Sample> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(parse_line)
-        .collect()
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).filter_map(parse_line).collect()
 }
 
 fn parse_line(line: &str) -> Option<Sample> {
@@ -24,11 +21,7 @@ fn parse_line(line: &str) -> Option<Sample> {
         Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}')?)?),
         None => (series, BTreeMap::new()),
     };
-    Some(Sample {
-        name: name.to_string(),
-        labels,
-        value,
-    })
+    Some(Sample { name: name.to_string(), labels, value })
 }
 
 fn parse_labels(mut rest: &str) -> Option<BTreeMap<String, String>> {
@@ -63,12 +56,7 @@ fn parse_labels(mut rest: &str) -> Option<BTreeMap<String, String>> {
 pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
-        .filter(|s| {
-            s.name == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
+        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
         .map(|s| s.value)
         .sum()
 }
@@ -82,10 +70,7 @@ mod tests {
         let s = parse("# TYPE x counter\nwarden_requests_total{provider=\"openai\",model=\"a,\\\"b\"} 3\nplain 1.5\n");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].labels.get("model").map(String::as_str), Some("a,\"b"));
-        assert_eq!(
-            sum(&s, "warden_requests_total", &[("provider", "openai")]),
-            3.0
-        );
+        assert_eq!(sum(&s, "warden_requests_total", &[("provider", "openai")]), 3.0);
         assert_eq!(s[1].value, 1.5);
     }
 }

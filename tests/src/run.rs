@@ -43,18 +43,10 @@ pub fn send(
     extra: &[(&str, &str)],
 ) -> Outcome {
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let label = format!(
-        "{} [{scenario}, chunk {}]",
-        case.name,
-        chunk.map_or("-".to_string(), |c| c.to_string())
-    );
+    let label = format!("{} [{scenario}, chunk {}]", case.name, chunk.map_or("-".to_string(), |c| c.to_string()));
     let request_id = format!("e2e-{}-{seq}", std::process::id());
     let chunk_text = chunk.map(|c| c.to_string());
-    let mut headers: Vec<(&str, &str)> = case
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut headers: Vec<(&str, &str)> = case.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     headers.push(("x-request-id", &request_id));
     headers.push(("x-mock-scenario", scenario));
     // A client that would take compressed bodies: the filter must still see plain bytes.
@@ -75,31 +67,14 @@ pub fn send(
     headers.extend_from_slice(extra);
     let reply = client::send(case.method, &stack.url(&path), &headers, &case.body_bytes())
         .unwrap_or_else(|e| panic!("{label}: {e}"));
-    let sent_reply = client::get(
-        &stack.mock_url(&format!("/__mock/response/{request_id}")),
-        &[],
-    );
-    let sent_complete = sent_reply
-        .header("x-mock-complete-bytes")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let sent = if sent_reply.status == 200 {
-        sent_reply.body
-    } else {
-        Vec::new()
-    };
-    let upstream = stack.mock_requests().into_iter().find(|r| {
-        r.pointer("/headers/x-request-id").and_then(Value::as_str) == Some(request_id.as_str())
-    });
-    Outcome {
-        case: case.clone(),
-        label,
-        request_id,
-        reply,
-        sent,
-        sent_complete,
-        upstream,
-    }
+    let sent_reply = client::get(&stack.mock_url(&format!("/__mock/response/{request_id}")), &[]);
+    let sent_complete = sent_reply.header("x-mock-complete-bytes").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let sent = if sent_reply.status == 200 { sent_reply.body } else { Vec::new() };
+    let upstream = stack
+        .mock_requests()
+        .into_iter()
+        .find(|r| r.pointer("/headers/x-request-id").and_then(Value::as_str) == Some(request_id.as_str()));
+    Outcome { case: case.clone(), label, request_id, reply, sent, sent_complete, upstream }
 }
 
 /// Mismatches found so far.
@@ -116,11 +91,7 @@ impl Failures {
     /// Panics with every failure, one per line.
     pub fn assert_none(&self, context: &str) {
         if !self.0.is_empty() {
-            panic!(
-                "{context}: {} failure(s)\n  - {}",
-                self.0.len(),
-                self.0.join("\n  - ")
-            );
+            panic!("{context}: {} failure(s)\n  - {}", self.0.len(), self.0.join("\n  - "));
         }
     }
 }
@@ -131,19 +102,12 @@ pub fn without_usage_chunk(sent: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(sent.len());
     let mut rest = sent;
     while !rest.is_empty() {
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\n\n")
-            .map_or(rest.len(), |p| p + 2);
+        let end = rest.windows(2).position(|w| w == b"\n\n").map_or(rest.len(), |p| p + 2);
         let (event, tail) = rest.split_at(end);
-        let data = std::str::from_utf8(event)
-            .ok()
-            .and_then(|e| e.trim_end().strip_prefix("data: "));
+        let data = std::str::from_utf8(event).ok().and_then(|e| e.trim_end().strip_prefix("data: "));
         let parsed = data.and_then(|d| serde_json::from_str::<Value>(d).ok());
         let is_usage = parsed.is_some_and(|v| {
-            v.get("choices")
-                .and_then(Value::as_array)
-                .is_some_and(Vec::is_empty)
+            v.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty)
                 && v.get("usage").is_some_and(Value::is_object)
         });
         if !is_usage {
@@ -156,17 +120,9 @@ pub fn without_usage_chunk(sent: &[u8]) -> Vec<u8> {
 
 /// Describes where two byte strings first differ.
 pub fn first_difference(got: &[u8], want: &[u8]) -> String {
-    let at = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
+    let at = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
     let window = |b: &[u8]| {
-        String::from_utf8_lossy(
-            b.get(at.saturating_sub(40)..(at + 60).min(b.len()))
-                .unwrap_or_default(),
-        )
-        .into_owned()
+        String::from_utf8_lossy(b.get(at.saturating_sub(40)..(at + 60).min(b.len())).unwrap_or_default()).into_owned()
     };
     format!(
         "lengths {} vs {} (want), first difference at byte {at}: got …{:?}… want …{:?}…",
@@ -179,31 +135,15 @@ pub fn first_difference(got: &[u8], want: &[u8]) -> String {
 
 /// The client got exactly what the upstream sent (minus a usage chunk the client did not ask for).
 pub fn check_bytes(f: &mut Failures, o: &Outcome, via: Via) {
-    f.check(o.reply.status == 200, || {
-        format!(
-            "{}: status {} (body {})",
-            o.label,
-            o.reply.status,
-            o.reply.text()
-        )
-    });
-    f.check(!o.sent.is_empty(), || {
-        format!(
-            "{}: the mock sent nothing (request did not reach it)",
-            o.label
-        )
-    });
+    f.check(o.reply.status == 200, || format!("{}: status {} (body {})", o.label, o.reply.status, o.reply.text()));
+    f.check(!o.sent.is_empty(), || format!("{}: the mock sent nothing (request did not reach it)", o.label));
     let want = if via == Via::Filter && o.case.forces_usage && !o.case.client_asked_usage {
         without_usage_chunk(&o.sent)
     } else {
         o.sent.clone()
     };
     f.check(o.reply.body == want, || {
-        format!(
-            "{}: client bytes differ from upstream bytes: {}",
-            o.label,
-            first_difference(&o.reply.body, &want)
-        )
+        format!("{}: client bytes differ from upstream bytes: {}", o.label, first_difference(&o.reply.body, &want))
     });
 }
 
@@ -211,9 +151,7 @@ pub fn check_bytes(f: &mut Failures, o: &Outcome, via: Via) {
 /// the upstream sent and nothing it did not send (the torn tail may be withheld: a filter that
 /// forwards whole events cannot flush it after the upstream reset).
 pub fn check_cut(f: &mut Failures, o: &Outcome, via: Via) {
-    f.check(!o.reply.complete, || {
-        format!("{}: a cut stream looked complete to the client", o.label)
-    });
+    f.check(!o.reply.complete, || format!("{}: a cut stream looked complete to the client", o.label));
     let sent = if via == Via::Filter && o.case.forces_usage && !o.case.client_asked_usage {
         without_usage_chunk(&o.sent)
     } else {
@@ -239,35 +177,19 @@ pub fn check_upstream(f: &mut Failures, o: &Outcome, via: Via) {
         f.0.push(format!("{}: the mock recorded no request", o.label));
         return;
     };
-    let header = |name: &str| {
-        up.pointer(&format!("/headers/{name}"))
-            .and_then(Value::as_str)
-    };
+    let header = |name: &str| up.pointer(&format!("/headers/{name}")).and_then(Value::as_str);
     let path = up.get("path").and_then(Value::as_str).unwrap_or_default();
     f.check(path == o.case.upstream_path, || {
-        format!(
-            "{}: upstream path {path:?}, want {:?}",
-            o.label, o.case.upstream_path
-        )
+        format!("{}: upstream path {path:?}, want {:?}", o.label, o.case.upstream_path)
     });
     let (auth_name, auth_value) = o.case.auth();
     f.check(header(auth_name) == Some(auth_value), || {
-        format!(
-            "{}: upstream {auth_name} = {:?}, want {auth_value:?} unchanged",
-            o.label,
-            header(auth_name)
-        )
+        format!("{}: upstream {auth_name} = {:?}, want {auth_value:?} unchanged", o.label, header(auth_name))
     });
-    f.check(header("x-warden-upstream").is_none(), || {
-        format!("{}: x-warden-upstream reached the upstream", o.label)
-    });
+    f.check(header("x-warden-upstream").is_none(), || format!("{}: x-warden-upstream reached the upstream", o.label));
     if via == Via::Filter {
         f.check(header("accept-encoding") == Some("identity"), || {
-            format!(
-                "{}: upstream accept-encoding {:?}, want \"identity\"",
-                o.label,
-                header("accept-encoding")
-            )
+            format!("{}: upstream accept-encoding {:?}, want \"identity\"", o.label, header("accept-encoding"))
         });
         if o.case.forces_usage {
             let body: Value = up
@@ -275,14 +197,9 @@ pub fn check_upstream(f: &mut Failures, o: &Outcome, via: Via) {
                 .and_then(Value::as_str)
                 .and_then(|b| serde_json::from_str(b).ok())
                 .unwrap_or(Value::Null);
-            let forced = body
-                .pointer("/stream_options/include_usage")
-                .and_then(Value::as_bool);
+            let forced = body.pointer("/stream_options/include_usage").and_then(Value::as_bool);
             f.check(forced == Some(true), || {
-                format!(
-                    "{}: upstream stream_options.include_usage = {forced:?}, want true",
-                    o.label
-                )
+                format!("{}: upstream stream_options.include_usage = {forced:?}, want true", o.label)
             });
         }
     }
@@ -292,10 +209,8 @@ pub fn check_upstream(f: &mut Failures, o: &Outcome, via: Via) {
 pub fn log_line(stack: &Stack, request_id: &str) -> Option<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let found = stack
-            .access_log()
-            .into_iter()
-            .find(|l| l.get("request_id").and_then(Value::as_str) == Some(request_id));
+        let found =
+            stack.access_log().into_iter().find(|l| l.get("request_id").and_then(Value::as_str) == Some(request_id));
         if found.is_some() || std::time::Instant::now() > deadline {
             return found;
         }
@@ -311,45 +226,24 @@ pub fn check_record(f: &mut Failures, stack: &Stack, o: &Outcome) -> Option<Valu
     };
     let record = line.get("warden").cloned().unwrap_or(Value::Null);
     if !record.is_object() {
-        f.0.push(format!(
-            "{}: access-log `warden` is not a JSON object: {line}",
-            o.label
-        ));
+        f.0.push(format!("{}: access-log `warden` is not a JSON object: {line}", o.label));
         return None;
     }
     let c = &o.case;
     let s = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_string);
     let n = |k: &str| record.get(k).and_then(Value::as_u64);
-    for (key, want) in [
-        ("provider", c.provider),
-        ("api", c.api),
-        ("profile", c.profile),
-    ] {
+    for (key, want) in [("provider", c.provider), ("api", c.api), ("profile", c.profile)] {
         f.check(s(key).as_deref() == Some(want), || {
-            format!(
-                "{}: record {key} = {:?}, want {want:?}",
-                o.label,
-                record.get(key)
-            )
+            format!("{}: record {key} = {:?}, want {want:?}", o.label, record.get(key))
         });
     }
     if !c.model.is_empty() {
         f.check(s("model").as_deref() == Some(c.model.as_str()), || {
-            format!(
-                "{}: record model = {:?}, want {:?}",
-                o.label,
-                record.get("model"),
-                c.model
-            )
+            format!("{}: record model = {:?}, want {:?}", o.label, record.get("model"), c.model)
         });
     }
     f.check(record.get("stream") == Some(&Value::Bool(c.stream)), || {
-        format!(
-            "{}: record stream = {:?}, want {}",
-            o.label,
-            record.get("stream"),
-            c.stream
-        )
+        format!("{}: record stream = {:?}, want {}", o.label, record.get("stream"), c.stream)
     });
     if let Some(u) = c.usage {
         for (key, want) in [
@@ -358,28 +252,15 @@ pub fn check_record(f: &mut Failures, stack: &Stack, o: &Outcome) -> Option<Valu
             ("cache_read_tokens", u.cache_read),
             ("cache_write_tokens", u.cache_write),
         ] {
-            f.check(n(key) == Some(want), || {
-                format!(
-                    "{}: record {key} = {:?}, want {want}",
-                    o.label,
-                    record.get(key)
-                )
-            });
+            f.check(n(key) == Some(want), || format!("{}: record {key} = {:?}, want {want}", o.label, record.get(key)));
         }
         let cost = record.get("cost_usd").and_then(Value::as_f64);
         f.check(cost.is_some(), || {
-            format!(
-                "{}: record cost_usd = {:?}, want a number",
-                o.label,
-                record.get("cost_usd")
-            )
+            format!("{}: record cost_usd = {:?}, want a number", o.label, record.get("cost_usd"))
         });
         if c.priced {
             f.check(cost.is_some_and(|v| v > 0.0), || {
-                format!(
-                    "{}: record cost_usd = {cost:?}, want > 0 for a priced model",
-                    o.label
-                )
+                format!("{}: record cost_usd = {cost:?}, want > 0 for a priced model", o.label)
             });
         }
     }
@@ -387,53 +268,42 @@ pub fn check_record(f: &mut Failures, stack: &Stack, o: &Outcome) -> Option<Valu
 }
 
 /// Prometheus counters the filter must move for one request, compared with the record.
-pub fn check_metrics(
-    f: &mut Failures,
-    o: &Outcome,
-    record: &Value,
-    before: &[prom::Sample],
-    after: &[prom::Sample],
-) {
+pub fn check_metrics(f: &mut Failures, o: &Outcome, record: &Value, before: &[prom::Sample], after: &[prom::Sample]) {
     let c = &o.case;
     // A request without a model (model lists) is labelled however the filter likes.
-    let model = record
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let model = record.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut labels = vec![("provider", c.provider), ("profile", c.profile)];
     if !model.is_empty() {
         labels.push(("model", model.as_str()));
     }
     let delta = |name: &str| prom::sum(after, name, &labels) - prom::sum(before, name, &labels);
     let requests = delta("warden_requests_total");
-    f.check(requests == 1.0, || format!("{}: warden_requests_total{{provider={},model={model},profile={}}} moved by {requests}, want 1", o.label, c.provider, c.profile));
+    f.check(requests == 1.0, || {
+        format!(
+            "{}: warden_requests_total{{provider={},model={model},profile={}}} moved by {requests}, want 1",
+            o.label, c.provider, c.profile
+        )
+    });
     if let Some(u) = c.usage {
-        for (name, want) in [
-            ("warden_input_tokens_total", u.input),
-            ("warden_output_tokens_total", u.output),
-        ] {
+        for (name, want) in [("warden_input_tokens_total", u.input), ("warden_output_tokens_total", u.output)] {
             let got = delta(name);
-            f.check(got == want as f64, || {
-                format!("{}: {name} moved by {got}, want {want}", o.label)
-            });
+            f.check(got == want as f64, || format!("{}: {name} moved by {got}, want {want}", o.label));
         }
-        let cost = record
-            .get("cost_usd")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
+        let cost = record.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
         let micro = delta("warden_cost_micro_usd_total");
-        f.check((micro - cost * 1e6).abs() <= 1.0, || format!("{}: warden_cost_micro_usd_total moved by {micro}, record cost_usd {cost} (×1e6 = {})", o.label, cost * 1e6));
+        f.check((micro - cost * 1e6).abs() <= 1.0, || {
+            format!(
+                "{}: warden_cost_micro_usd_total moved by {micro}, record cost_usd {cost} (×1e6 = {})",
+                o.label,
+                cost * 1e6
+            )
+        });
     }
 }
 
 /// Runs `f` over `items` on `threads` threads (requests carry their own ids, so they may overlap);
 /// results come back in input order.
-pub fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
+pub fn parallel<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::with_capacity(items.len()));
     std::thread::scope(|scope| {

@@ -17,16 +17,12 @@ pub fn repo_root() -> PathBuf {
 
 /// The venv holding Envoy and the SDKs: `WARDEN_VENV`, default `<repo>/.venv`.
 pub fn venv() -> PathBuf {
-    std::env::var_os("WARDEN_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv"))
+    std::env::var_os("WARDEN_VENV").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv"))
 }
 
 /// The filter module: `WARDEN_WASM`, default `<repo>/dist/warden.wasm`.
 pub fn wasm_path() -> PathBuf {
-    std::env::var_os("WARDEN_WASM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("dist/warden.wasm"))
+    std::env::var_os("WARDEN_WASM").map(PathBuf::from).unwrap_or_else(|| repo_root().join("dist/warden.wasm"))
 }
 
 /// The plugin config the e2e tests use unless they say otherwise.
@@ -110,15 +106,9 @@ fn mock_binary(given: Option<&Path>) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = format!("mock_provider{}", std::env::consts::EXE_SUFFIX);
-    [dir.join(&name), dir.join("..").join(&name)]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            fail(&format!(
-                "mock_provider binary not found next to {}; run `cargo build -p warden-e2e`",
-                exe.display()
-            ))
-        })
+    [dir.join(&name), dir.join("..").join(&name)].into_iter().find(|p| p.exists()).unwrap_or_else(|| {
+        fail(&format!("mock_provider binary not found next to {}; run `cargo build -p warden-e2e`", exe.display()))
+    })
 }
 
 fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
@@ -137,17 +127,12 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
         let _ = tx.send(line);
     });
     let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
-    let port = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .and_then(|p| p.parse().ok());
+    let port = line.trim().strip_prefix("LISTENING ").and_then(|p| p.parse().ok());
     match port {
         Some(p) => (child, p),
         None => {
             let _ = child.kill();
-            fail(&format!(
-                "mock provider did not report its port (got {line:?})"
-            ))
+            fail(&format!("mock provider did not report its port (got {line:?})"))
         }
     }
 }
@@ -182,42 +167,26 @@ impl Stack {
     pub fn start(options: StackOptions) -> Stack {
         let envoy_bin = venv().join("bin/envoy");
         if !envoy_bin.exists() {
-            fail(&format!(
-                "no Envoy at {} (set WARDEN_VENV or run `make setup`)",
-                envoy_bin.display()
-            ));
+            fail(&format!("no Envoy at {} (set WARDEN_VENV or run `make setup`)", envoy_bin.display()));
         }
         let wasm = options.wasm_path.clone().unwrap_or_else(wasm_path);
         if options.wasm && !wasm.exists() {
-            fail(&format!(
-                "no filter module at {} (run `make wasm` or set WARDEN_WASM)",
-                wasm.display()
-            ));
+            fail(&format!("no filter module at {} (run `make wasm` or set WARDEN_WASM)", wasm.display()));
         }
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
 
-        let (mock, mock_port) = start_mock(
-            &mock_binary(options.mock_binary.as_deref()),
-            options.mock_port,
-        );
+        let (mock, mock_port) = start_mock(&mock_binary(options.mock_binary.as_deref()), options.mock_port);
 
         let mut plugin_config = options.plugin_config.clone();
         let max_body = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if let (Some(limit), Some(obj)) = (options.max_body_bytes, plugin_config.as_object_mut()) {
             obj.entry("max_body_bytes").or_insert(json!(limit));
         }
-        let template_path = options
-            .template
-            .clone()
-            .unwrap_or_else(|| repo_root().join("envoy/envoy.template.yaml"));
+        let template_path = options.template.clone().unwrap_or_else(|| repo_root().join("envoy/envoy.template.yaml"));
         let template = std::fs::read_to_string(&template_path)
             .unwrap_or_else(|e| fail(&format!("template {}: {e}", template_path.display())));
         let access_log = dir.join("access.log");
@@ -241,36 +210,19 @@ impl Stack {
                 ("MOCK_PORT", mock_port.to_string()),
                 ("ACCESS_LOG", access_log.display().to_string()),
                 ("TLS_PORT", options.tls_port.to_string()),
-                (
-                    "TLS_CERT",
-                    options
-                        .tls_cert
-                        .as_deref()
-                        .unwrap_or(Path::new(""))
-                        .display()
-                        .to_string(),
-                ),
-                (
-                    "TLS_KEY",
-                    options
-                        .tls_key
-                        .as_deref()
-                        .unwrap_or(Path::new(""))
-                        .display()
-                        .to_string(),
-                ),
+                ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
+                ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
             ],
             &blocks,
         );
         let config_path = dir.join("envoy.yaml");
         let tls = options.tls_cert.is_some() && options.tls_key.is_some();
-        std::fs::write(&config_path, config)
-            .unwrap_or_else(|e| fail(&format!("write config: {e}")));
+        std::fs::write(&config_path, config).unwrap_or_else(|e| fail(&format!("write config: {e}")));
         std::fs::write(&access_log, b"").unwrap_or_else(|e| fail(&format!("access log: {e}")));
 
         let admin_file = dir.join("admin.address");
-        let envoy_log = std::fs::File::create(dir.join("envoy.log"))
-            .unwrap_or_else(|e| fail(&format!("envoy log: {e}")));
+        let envoy_log =
+            std::fs::File::create(dir.join("envoy.log")).unwrap_or_else(|e| fail(&format!("envoy log: {e}")));
         // Unique per process and stack so parallel stacks never share hot-restart state.
         let base_id = (std::process::id() % 100_000) * 100 + id % 100;
         let envoy = Command::new(&envoy_bin)
@@ -288,16 +240,8 @@ impl Stack {
             .stderr(envoy_log)
             .spawn()
             .unwrap_or_else(|e| fail(&format!("cannot start {}: {e}", envoy_bin.display())));
-        let mut stack = Stack {
-            wasm: options.wasm,
-            envoy_port: 0,
-            tls_port: 0,
-            admin_port: 0,
-            mock_port,
-            dir,
-            envoy,
-            mock,
-        };
+        let mut stack =
+            Stack { wasm: options.wasm, envoy_port: 0, tls_port: 0, admin_port: 0, mock_port, dir, envoy, mock };
         stack.wait_ready(tls);
         stack
     }
@@ -307,34 +251,21 @@ impl Stack {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.envoy.try_wait() {
-                fail(&format!(
-                    "Envoy exited ({status}) during startup:\n{}",
-                    self.envoy_log()
-                ));
+                fail(&format!("Envoy exited ({status}) during startup:\n{}", self.envoy_log()));
             }
             if self.admin_port == 0 {
-                let addr =
-                    std::fs::read_to_string(self.dir.join("admin.address")).unwrap_or_default();
-                self.admin_port = addr
-                    .trim()
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
+                let addr = std::fs::read_to_string(self.dir.join("admin.address")).unwrap_or_default();
+                self.admin_port = addr.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
             }
             if self.admin_port != 0 {
                 let ready = client::send("GET", &self.admin_url("/ready"), &[], b"");
                 if ready.map(|r| r.status == 200).unwrap_or(false) {
-                    let listeners =
-                        client::get(&self.admin_url("/listeners?format=json"), &[]).json();
+                    let listeners = client::get(&self.admin_url("/listeners?format=json"), &[]).json();
                     let port_of = |name: &str| {
                         listeners
                             .get("listener_statuses")
                             .and_then(Value::as_array)
-                            .and_then(|all| {
-                                all.iter()
-                                    .find(|l| l.get("name").and_then(Value::as_str) == Some(name))
-                            })
+                            .and_then(|all| all.iter().find(|l| l.get("name").and_then(Value::as_str) == Some(name)))
                             .and_then(|l| l.pointer("/local_address/socket_address/port_value"))
                             .and_then(Value::as_u64)
                             .and_then(|p| u16::try_from(p).ok())
@@ -353,10 +284,7 @@ impl Stack {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        fail(&format!(
-            "Envoy not ready after 60 s:\n{}",
-            self.envoy_log()
-        ))
+        fail(&format!("Envoy not ready after 60 s:\n{}", self.envoy_log()))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -389,8 +317,7 @@ impl Stack {
     }
 
     pub fn clear_mock(&self) {
-        client::send("DELETE", &self.mock_url("/__mock/requests"), &[], b"")
-            .unwrap_or_else(|e| fail(&e));
+        client::send("DELETE", &self.mock_url("/__mock/requests"), &[], b"").unwrap_or_else(|e| fail(&e));
     }
 
     /// The bytes the mock sent for the last provider request.
@@ -401,10 +328,7 @@ impl Stack {
     /// Access log lines so far, each a JSON object; the `warden` record is parsed from its string.
     pub fn access_log(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(parse_log_line)
-            .collect()
+        text.lines().filter(|l| !l.trim().is_empty()).map(parse_log_line).collect()
     }
 
     /// Waits (briefly: logs are flushed asynchronously) until at least `count` lines are there.
@@ -432,10 +356,7 @@ impl Stack {
     pub fn filter_crashes(&self) -> Vec<String> {
         self.envoy_log()
             .lines()
-            .filter(|l| {
-                l.contains("[wasm]")
-                    && (l.contains("panicked at") || l.contains("failed: Uncaught"))
-            })
+            .filter(|l| l.contains("[wasm]") && (l.contains("panicked at") || l.contains("failed: Uncaught")))
             .map(str::to_string)
             .collect()
     }
@@ -467,11 +388,7 @@ impl Drop for Stack {
         let _ = self.envoy.wait();
         let _ = self.mock.kill();
         let _ = self.mock.wait();
-        let crashes = if self.wasm {
-            self.filter_crashes()
-        } else {
-            Vec::new()
-        };
+        let crashes = if self.wasm { self.filter_crashes() } else { Vec::new() };
         if std::env::var_os("WARDEN_E2E_KEEP").is_none() && crashes.is_empty() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -19,17 +19,12 @@ fn plain_stack() -> Stack {
 fn mock_bytes_cross_plain_envoy_unchanged_at_every_chunk_size() {
     let stack = plain_stack();
     let mut matrix: Vec<(Case, Option<usize>)> = Vec::new();
-    for case in cases::core_cases()
-        .into_iter()
-        .chain(cases::compatible_cases())
-    {
+    for case in cases::core_cases().into_iter().chain(cases::compatible_cases()) {
         for chunk in [None, Some(1), Some(7), Some(64)] {
             matrix.push((case.clone(), chunk));
         }
     }
-    let outcomes = run::parallel(&matrix, 8, |(case, chunk)| {
-        run::send(&stack, case, Via::Plain, "text", *chunk, &[])
-    });
+    let outcomes = run::parallel(&matrix, 8, |(case, chunk)| run::send(&stack, case, Via::Plain, "text", *chunk, &[]));
     let mut f = Failures::default();
     for o in &outcomes {
         run::check_bytes(&mut f, o, Via::Plain);
@@ -54,27 +49,14 @@ fn tool_call_scenarios_cross_plain_envoy_unchanged() {
 #[test]
 fn cut_stream_reaches_the_client_as_far_as_it_got_and_is_logged() {
     let stack = plain_stack();
-    let streams: Vec<Case> = cases::core_cases()
-        .into_iter()
-        .filter(|c| c.stream)
-        .collect();
-    let outcomes = run::parallel(&streams, 8, |case| {
-        run::send(&stack, case, Via::Plain, "cut", None, &[])
-    });
+    let streams: Vec<Case> = cases::core_cases().into_iter().filter(|c| c.stream).collect();
+    let outcomes = run::parallel(&streams, 8, |case| run::send(&stack, case, Via::Plain, "cut", None, &[]));
     let mut f = Failures::default();
     for o in &outcomes {
         run::check_cut(&mut f, o, Via::Plain);
         // Plain Envoy forwards the torn tail too.
-        f.check(o.reply.body == o.sent, || {
-            format!(
-                "{}: {}",
-                o.label,
-                run::first_difference(&o.reply.body, &o.sent)
-            )
-        });
-        f.check(run::log_line(&stack, &o.request_id).is_some(), || {
-            format!("{}: no access-log line", o.label)
-        });
+        f.check(o.reply.body == o.sent, || format!("{}: {}", o.label, run::first_difference(&o.reply.body, &o.sent)));
+        f.check(run::log_line(&stack, &o.request_id).is_some(), || format!("{}: no access-log line", o.label));
     }
     f.assert_none("cut streams");
 }
@@ -83,21 +65,10 @@ fn cut_stream_reaches_the_client_as_far_as_it_got_and_is_logged() {
 fn upstream_errors_pass_through_plain_envoy() {
     let stack = plain_stack();
     let mut f = Failures::default();
-    for case in cases::core_cases()
-        .into_iter()
-        .filter(|c| c.method == "POST")
-    {
+    for case in cases::core_cases().into_iter().filter(|c| c.method == "POST") {
         let o = run::send(&stack, &case, Via::Plain, "error_429", None, &[]);
-        f.check(o.reply.status == 429, || {
-            format!("{}: status {}", o.label, o.reply.status)
-        });
-        f.check(o.reply.body == o.sent, || {
-            format!(
-                "{}: {}",
-                o.label,
-                run::first_difference(&o.reply.body, &o.sent)
-            )
-        });
+        f.check(o.reply.status == 429, || format!("{}: status {}", o.label, o.reply.status));
+        f.check(o.reply.body == o.sent, || format!("{}: {}", o.label, run::first_difference(&o.reply.body, &o.sent)));
     }
     f.assert_none("upstream 429");
 }
@@ -106,94 +77,51 @@ fn upstream_errors_pass_through_plain_envoy() {
 fn recorded_fixtures_replay_byte_for_byte() {
     let stack = plain_stack();
     let fixtures = [
-        (
-            "openai",
-            "/v1/chat/completions",
-            "openai-chat/agw__completions-stream.sse",
-        ),
-        (
-            "anthropic",
-            "/v1/messages",
-            "anthropic-messages/agw__anthropic-stream_basic.sse",
-        ),
+        ("openai", "/v1/chat/completions", "openai-chat/agw__completions-stream.sse"),
+        ("anthropic", "/v1/messages", "anthropic-messages/agw__anthropic-stream_basic.sse"),
         (
             "gemini",
             "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
             "gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json",
         ),
-        (
-            "bedrock",
-            "/model/m/converse-stream",
-            "bedrock/agw__bedrock-basic.eventstream.bin",
-        ),
-        (
-            "cohere",
-            "/v2/chat",
-            "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse",
-        ),
+        ("bedrock", "/model/m/converse-stream", "bedrock/agw__bedrock-basic.eventstream.bin"),
+        ("cohere", "/v2/chat", "cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse"),
     ];
     for (provider, path, fixture) in fixtures {
         let file = warden_e2e::mock::default_fixtures_dir().join(fixture);
-        let want = std::fs::read(&file)
-            .unwrap_or_else(|e| panic!("{}: {e} (set WARDEN_FIXTURES)", file.display()));
+        let want = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e} (set WARDEN_FIXTURES)", file.display()));
         let scenario = format!("fixture:{fixture}");
         let reply = client::post(
             &stack.url(path),
-            &[
-                ("x-warden-upstream", provider),
-                ("x-mock-scenario", &scenario),
-                ("x-mock-chunk-size", "13"),
-            ],
+            &[("x-warden-upstream", provider), ("x-mock-scenario", &scenario), ("x-mock-chunk-size", "13")],
             b"{}",
         );
         assert_eq!(reply.status, 200, "{fixture}");
-        assert!(
-            reply.body == want,
-            "{fixture}: {}",
-            run::first_difference(&reply.body, &want)
-        );
+        assert!(reply.body == want, "{fixture}: {}", run::first_difference(&reply.body, &want));
     }
 }
 
 #[test]
 fn access_log_is_one_json_object_per_request() {
     let stack = plain_stack();
-    let o = run::send(
-        &stack,
-        &cases::anthropic(true),
-        Via::Plain,
-        "text",
-        None,
-        &[],
-    );
+    let o = run::send(&stack, &cases::anthropic(true), Via::Plain, "text", None, &[]);
     let line = run::log_line(&stack, &o.request_id).expect("access-log line");
     assert_eq!(line["method"], "POST");
     assert_eq!(line["path"], "/v1/messages");
     assert_eq!(line["status"], 200);
     assert_eq!(line["upstream_cluster"], "provider_anthropic");
     // Without the filter there is no record; Envoy writes null for absent filter state.
-    assert!(
-        line["warden"].is_null() || line["warden"] == "-",
-        "warden field: {}",
-        line["warden"]
-    );
+    assert!(line["warden"].is_null() || line["warden"] == "-", "warden field: {}", line["warden"]);
 }
 
 #[test]
 fn unrouted_requests_get_the_json_404_safety_net() {
     let stack = plain_stack();
-    let reply = client::post(
-        &stack.url("/v1/chat/completions"),
-        &[("content-type", "application/json")],
-        b"{}",
-    );
+    let reply = client::post(&stack.url("/v1/chat/completions"), &[("content-type", "application/json")], b"{}");
     assert_eq!(reply.status, 404);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.json()["error"]["code"], Value::from("unknown_route"));
-    assert!(
-        stack.mock_requests().is_empty(),
-        "the mock must not see unrouted requests"
-    );
+    assert!(stack.mock_requests().is_empty(), "the mock must not see unrouted requests");
 }
 
 #[test]
@@ -205,10 +133,7 @@ fn plain_baseline_template_routes_upstream_paths_to_the_mock() {
         ..StackOptions::default()
     });
     let mut f = Failures::default();
-    for case in cases::core_cases()
-        .into_iter()
-        .chain(cases::compatible_cases())
-    {
+    for case in cases::core_cases().into_iter().chain(cases::compatible_cases()) {
         // The baseline routes by path alone; the routing header is simply ignored there.
         let o = run::send(&stack, &case, Via::Plain, "text", None, &[]);
         run::check_bytes(&mut f, &o, Via::Plain);
@@ -222,26 +147,11 @@ fn demo_config_is_valid_envoy_configuration() {
     let envoy = warden_e2e::stack::venv().join("bin/envoy");
     let out = std::process::Command::new(envoy)
         .current_dir(warden_e2e::stack::repo_root())
-        .args([
-            "--mode",
-            "validate",
-            "-c",
-            "envoy/envoy.yaml",
-            "--disable-hot-restart",
-            "-l",
-            "error",
-        ])
+        .args(["--mode", "validate", "-c", "envoy/envoy.yaml", "--disable-hot-restart", "-l", "error"])
         .output()
         .expect("run envoy --mode validate");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if !warden_e2e::stack::repo_root()
-        .join("dist/warden.wasm")
-        .exists()
-    {
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !warden_e2e::stack::repo_root().join("dist/warden.wasm").exists() {
         // Validation loads the module; without it only the wasm error is acceptable.
         assert!(text.contains("warden.wasm"), "{text}");
         return;
@@ -259,9 +169,7 @@ fn demo_config_matches_the_test_template() {
         text.lines()
             .map(str::trim)
             .filter(|l| {
-                l.starts_with("regex:")
-                    || l.contains("x-warden-upstream")
-                    || l.starts_with("- name: provider_")
+                l.starts_with("regex:") || l.contains("x-warden-upstream") || l.starts_with("- name: provider_")
             })
             .map(str::to_string)
             .collect()

@@ -177,7 +177,7 @@ impl HttpContext for Filter {
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let State::Active(ex) = &mut self.state else { return Action::Continue };
-        let action = match ex.response_mode() {
+        match ex.response_mode() {
             ResponseMode::PassThrough => Action::Continue,
             ResponseMode::Stream => {
                 let chunk = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
@@ -203,8 +203,7 @@ impl HttpContext for Filter {
                 }
                 Action::Continue
             }
-        };
-        action
+        }
     }
 
     fn on_log(&mut self) {

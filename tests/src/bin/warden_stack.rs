@@ -12,8 +12,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let options: StackOptions = match args.first() {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .unwrap_or_else(|e| exit(&format!("cannot read {path}: {e}")));
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| exit(&format!("cannot read {path}: {e}")));
             serde_json::from_str(&text).unwrap_or_else(|e| exit(&format!("{path}: {e}")))
         }
         None => StackOptions::default(),
@@ -30,24 +29,16 @@ fn main() {
     if let Some(path) = args.get(1) {
         // Write then rename, so a reader polling for the file never sees half of it.
         let tmp = format!("{path}.tmp");
-        if std::fs::write(&tmp, ready.to_string())
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .is_err()
-        {
+        if std::fs::write(&tmp, ready.to_string()).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
             exit(&format!("cannot write ready file {path}"));
         }
     }
     println!("{ready}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| exit(&e.to_string()));
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| exit(&e.to_string()));
     runtime.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
             exit("cannot install signal handlers");
         };
         tokio::select! {

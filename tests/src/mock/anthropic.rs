@@ -1,8 +1,7 @@
 //! Anthropic Messages.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT,
-    OUTPUT, TEXT_PIECES,
+    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -74,10 +73,7 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
             if index == 0 {
                 parts.push(sse_event("ping", &json!({"type": "ping"})));
             }
-            let body = block
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let body = block.get("text").and_then(Value::as_str).unwrap_or_default();
             let pieces: Vec<String> = if body == text() {
                 TEXT_PIECES.iter().map(|s| s.to_string()).collect()
             } else {
@@ -91,8 +87,7 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
                 ));
             }
         } else {
-            let start =
-                json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}});
+            let start = json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}});
             parts.push(sse_event(
                 "content_block_start",
                 &json!({"type": "content_block_start", "index": index, "content_block": start}),
@@ -105,10 +100,7 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
                 ));
             }
         }
-        parts.push(sse_event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": index}),
-        ));
+        parts.push(sse_event("content_block_stop", &json!({"type": "content_block_stop", "index": index})));
     }
     parts.push(sse_event(
         "message_delta",

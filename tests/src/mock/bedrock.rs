@@ -2,23 +2,16 @@
 //! filter's decoder on purpose: a shared bug would hide itself).
 
 use super::scenario::{
-    argument_pieces, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT,
-    TEXT_PIECES,
+    argument_pieces, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
 pub const EVENTSTREAM: &str = "application/vnd.amazon.eventstream";
 
 pub fn error_429() -> Canned {
-    Canned::json(
-        429,
-        &json!({"message": "Too many requests, please wait before trying again."}),
-    )
-    .with_header(
-        "x-amzn-errortype",
-        "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
-    )
-    .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000429")
+    Canned::json(429, &json!({"message": "Too many requests, please wait before trying again."}))
+        .with_header("x-amzn-errortype", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000429")
 }
 
 fn usage() -> Value {
@@ -57,10 +50,8 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
         )
         .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000001");
     }
-    let mut parts = vec![event(
-        "messageStart",
-        &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}),
-    )];
+    let mut parts =
+        vec![event("messageStart", &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}))];
     if calls.is_empty() {
         for piece in TEXT_PIECES {
             parts.push(event(
@@ -68,10 +59,7 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
                 &json!({"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefghijklmnop"}),
             ));
         }
-        parts.push(event(
-            "contentBlockStop",
-            &json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"}),
-        ));
+        parts.push(event("contentBlockStop", &json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"})));
     }
     for (index, (_, name, args)) in calls.iter().enumerate() {
         parts.push(event(
@@ -87,28 +75,23 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
                 "delta": {"toolUse": {"input": piece}}, "p": "abcdefghij"}),
             ));
         }
-        parts.push(event(
-            "contentBlockStop",
-            &json!({"contentBlockIndex": index, "p": "abcdefghijklm"}),
-        ));
+        parts.push(event("contentBlockStop", &json!({"contentBlockIndex": index, "p": "abcdefghijklm"})));
     }
     parts.push(event(
         "messageStop",
         &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGHI", "stopReason": stop_reason(content)}),
     ));
-    parts.push(event("metadata", &json!({"metrics": {"latencyMs": 456}, "p": "abcdefghijklmnopqrstuvwxyzAB", "usage": usage()})));
-    Canned::stream(EVENTSTREAM, parts)
-        .with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000002")
+    parts.push(event(
+        "metadata",
+        &json!({"metrics": {"latencyMs": 456}, "p": "abcdefghijklmnopqrstuvwxyzAB", "usage": usage()}),
+    ));
+    Canned::stream(EVENTSTREAM, parts).with_header("x-amzn-requestid", "00000000-0000-4000-8000-000000000002")
 }
 
 /// One eventstream message carrying a Converse stream event.
 pub fn event(event_type: &str, payload: &Value) -> Vec<u8> {
     encode(
-        &[
-            (":event-type", event_type),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
+        &[(":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")],
         payload.to_string().as_bytes(),
     )
 }
@@ -147,10 +130,7 @@ pub fn decode(mut bytes: &[u8]) -> Vec<(String, Value)> {
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         };
         let (total, head_len) = (word(0), word(4));
-        if total < 16
-            || total > bytes.len()
-            || crc32fast::hash(&bytes[..total - 4]) as usize != word(total - 4)
-        {
+        if total < 16 || total > bytes.len() || crc32fast::hash(&bytes[..total - 4]) as usize != word(total - 4) {
             break;
         }
         let mut headers = &bytes[12..12 + head_len];
@@ -165,8 +145,7 @@ pub fn decode(mut bytes: &[u8]) -> Vec<(String, Value)> {
             }
             headers = &rest[2 + value_len..];
         }
-        let payload =
-            serde_json::from_slice(&bytes[12 + head_len..total - 4]).unwrap_or(Value::Null);
+        let payload = serde_json::from_slice(&bytes[12 + head_len..total - 4]).unwrap_or(Value::Null);
         out.push((event_type, payload));
         bytes = &bytes[total..];
     }
@@ -190,9 +169,6 @@ mod tests {
     #[test]
     fn prelude_crc_covers_the_first_eight_bytes() {
         let msg = encode(&[(":event-type", "x")], b"{}");
-        assert_eq!(
-            msg.get(8..12).unwrap(),
-            crc32fast::hash(&msg[..8]).to_be_bytes()
-        );
+        assert_eq!(msg.get(8..12).unwrap(), crc32fast::hash(&msg[..8]).to_be_bytes());
     }
 }

@@ -1,8 +1,7 @@
 //! Cohere v2 chat.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
-    TEXT_PIECES,
+    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -69,10 +68,7 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
                 "delta": {"message": {"content": {"text": piece}}}}),
             ));
         }
-        parts.push(sse_event(
-            "content-end",
-            &json!({"type": "content-end", "index": 0}),
-        ));
+        parts.push(sse_event("content-end", &json!({"type": "content-end", "index": 0})));
     } else {
         for word in PLAN.split_inclusive(' ') {
             parts.push(sse_event(
@@ -95,10 +91,7 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
                 "delta": {"message": {"tool_calls": {"function": {"arguments": piece}}}}}),
             ));
         }
-        parts.push(sse_event(
-            "tool-call-end",
-            &json!({"type": "tool-call-end", "index": index}),
-        ));
+        parts.push(sse_event("tool-call-end", &json!({"type": "tool-call-end", "index": index})));
     }
     parts.push(sse_event(
         "message-end",

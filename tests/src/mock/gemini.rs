@@ -1,8 +1,6 @@
 //! Gemini generateContent / streamGenerateContent (SSE with `alt=sse`, else a JSON array stream).
 
-use super::scenario::{
-    text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, REASONING, TEXT_PIECES,
-};
+use super::scenario::{text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, REASONING, TEXT_PIECES};
 use serde_json::{json, Value};
 
 const JSON: &str = "application/json; charset=UTF-8";
@@ -62,21 +60,12 @@ pub fn generate(model: &str, content: &Content, stream: Option<bool>) -> Canned 
             .enumerate()
             .map(|(i, piece)| {
                 let finish = (i == last).then_some("STOP");
-                let so_far = if i == last {
-                    OUTPUT
-                } else {
-                    (i as u64 + 1) * 4
-                };
+                let so_far = if i == last { OUTPUT } else { (i as u64 + 1) * 4 };
                 chunk(model, vec![json!({"text": piece})], finish, so_far)
             })
             .collect()
     } else {
-        vec![chunk(
-            model,
-            vec![json!({"text": text()})],
-            Some("STOP"),
-            OUTPUT,
-        )]
+        vec![chunk(model, vec![json!({"text": text()})], Some("STOP"), OUTPUT)]
     };
     match stream {
         None => Canned {
@@ -87,19 +76,14 @@ pub fn generate(model: &str, content: &Content, stream: Option<bool>) -> Canned 
         },
         Some(true) => Canned::stream(
             "text/event-stream",
-            chunks
-                .iter()
-                .map(|c| format!("data: {c}\r\n\r\n").into_bytes())
-                .collect(),
+            chunks.iter().map(|c| format!("data: {c}\r\n\r\n").into_bytes()).collect(),
         ),
         Some(false) => {
             // Google's array stream: `[` first, objects separated by `\r\n,\r\n`, `]` at the end.
             let mut parts: Vec<Vec<u8>> = chunks
                 .iter()
                 .enumerate()
-                .map(|(i, c)| {
-                    format!("{}{}", if i == 0 { "[" } else { "\r\n,\r\n" }, pretty(c)).into_bytes()
-                })
+                .map(|(i, c)| format!("{}{}", if i == 0 { "[" } else { "\r\n,\r\n" }, pretty(c)).into_bytes())
                 .collect();
             parts.push(b"]".to_vec());
             Canned::stream(JSON, parts)

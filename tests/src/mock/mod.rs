@@ -68,11 +68,7 @@ pub struct State {
 
 impl State {
     pub fn new(fixtures: PathBuf) -> Arc<State> {
-        Arc::new(State {
-            fixtures,
-            record: std::env::var_os("MOCK_NO_RECORD").is_none(),
-            ..State::default()
-        })
+        Arc::new(State { fixtures, record: std::env::var_os("MOCK_NO_RECORD").is_none(), ..State::default() })
     }
 }
 
@@ -80,12 +76,7 @@ impl State {
 pub fn default_fixtures_dir() -> PathBuf {
     std::env::var_os("WARDEN_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/fixtures"
-            ))
-        })
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")))
 }
 
 type Body = BoxBody<Bytes, io::Error>;
@@ -109,13 +100,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
 }
 
 fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut resp = Response::new(
-        Full::new(body.into())
-            .map_err(|never: Infallible| match never {})
-            .boxed(),
-    );
-    *resp.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed());
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = content_type.parse() {
         resp.headers_mut().insert("content-type", v);
     }
@@ -129,19 +115,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).to_string(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
         .collect();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes().to_vec())
-        .unwrap_or_default();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
 
     if let Some(control) = path.strip_prefix("/__mock/") {
         return Ok(control_endpoint(&state, &method, control));
@@ -150,17 +126,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Some(q) => format!("{path}?{q}"),
         None => path.clone(),
     };
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let scenario = Scenario::from_headers(
-        header("x-mock-scenario"),
-        header("x-mock-chunk-size"),
-        header("x-mock-status"),
-    );
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let scenario =
+        Scenario::from_headers(header("x-mock-scenario"), header("x-mock-chunk-size"), header("x-mock-status"));
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
     let canned = respond(
         &state,
@@ -173,12 +141,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     );
     let request_id = header("x-request-id").map(str::to_string);
     if let (true, Ok(mut requests)) = (state.record, state.requests.lock()) {
-        requests.push(Recorded {
-            method,
-            path: full_path,
-            headers,
-            body,
-        });
+        requests.push(Recorded { method, path: full_path, headers, body });
     }
     Ok(deliver(&state, canned, &scenario, request_id))
 }
@@ -186,11 +149,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
 fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
     match (method, what) {
         ("GET", "requests") => {
-            let list: Vec<Value> = state
-                .requests
-                .lock()
-                .map(|r| r.iter().map(Recorded::to_json).collect())
-                .unwrap_or_default();
+            let list: Vec<Value> =
+                state.requests.lock().map(|r| r.iter().map(Recorded::to_json).collect()).unwrap_or_default();
             full(200, "application/json", Value::Array(list).to_string())
         }
         ("DELETE", "requests") => {
@@ -214,31 +174,21 @@ fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
         ("GET", "health") => full(200, "text/plain", "ok"),
         ("GET", other) if other.starts_with("response/") => {
             let id = other.trim_start_matches("response/");
-            let sent = state.by_request_id.lock().ok().and_then(|m| {
-                m.get(id)
-                    .and_then(|(b, complete)| b.lock().ok().map(|b| (b.clone(), *complete)))
-            });
+            let sent = state
+                .by_request_id
+                .lock()
+                .ok()
+                .and_then(|m| m.get(id).and_then(|(b, complete)| b.lock().ok().map(|b| (b.clone(), *complete))));
             match sent {
                 Some((bytes, complete)) => {
                     let mut resp = full(200, "application/octet-stream", bytes);
-                    resp.headers_mut().insert(
-                        "x-mock-complete-bytes",
-                        hyper::header::HeaderValue::from(complete),
-                    );
+                    resp.headers_mut().insert("x-mock-complete-bytes", hyper::header::HeaderValue::from(complete));
                     resp
                 }
-                None => full(
-                    404,
-                    "application/json",
-                    r#"{"error":"no response for that x-request-id"}"#,
-                ),
+                None => full(404, "application/json", r#"{"error":"no response for that x-request-id"}"#),
             }
         }
-        _ => full(
-            404,
-            "application/json",
-            r#"{"error":"unknown mock control endpoint"}"#,
-        ),
+        _ => full(404, "application/json", r#"{"error":"unknown mock control endpoint"}"#),
     }
 }
 
@@ -253,11 +203,7 @@ fn respond(
     scenario: &Scenario,
 ) -> Canned {
     let wants_stream = body.and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true);
-    let model_in_body = body
-        .and_then(|b| b.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or("mock-model")
-        .to_string();
+    let model_in_body = body.and_then(|b| b.get("model")).and_then(Value::as_str).unwrap_or("mock-model").to_string();
     let content = &scenario.content;
     if let Content::Fixture(rel) = content {
         return fixture(&state.fixtures, rel);
@@ -265,17 +211,11 @@ fn respond(
     let error = *content == Content::Error429;
 
     if method == "GET" && path.ends_with("/models") {
-        return if anthropic_client {
-            anthropic::models()
-        } else {
-            openai::models()
-        };
+        return if anthropic_client { anthropic::models() } else { openai::models() };
     }
     if path.ends_with("/chat/completions") {
-        let include_usage = body
-            .and_then(|b| b.pointer("/stream_options/include_usage"))
-            .and_then(Value::as_bool)
-            == Some(true);
+        let include_usage =
+            body.and_then(|b| b.pointer("/stream_options/include_usage")).and_then(Value::as_bool) == Some(true);
         return if error {
             openai::error_429()
         } else {
@@ -283,48 +223,26 @@ fn respond(
         };
     }
     if path.ends_with("/responses") {
-        return if error {
-            openai::error_429()
-        } else {
-            openai::responses(&model_in_body, content, wants_stream)
-        };
+        return if error { openai::error_429() } else { openai::responses(&model_in_body, content, wants_stream) };
     }
     if path.ends_with("/embeddings") {
-        return if error {
-            openai::error_429()
-        } else {
-            openai::embeddings(&model_in_body, body)
-        };
+        return if error { openai::error_429() } else { openai::embeddings(&model_in_body, body) };
     }
     if path == "/v1/messages" {
-        return if error {
-            anthropic::error_429()
-        } else {
-            anthropic::messages(&model_in_body, content, wants_stream)
-        };
+        return if error { anthropic::error_429() } else { anthropic::messages(&model_in_body, content, wants_stream) };
     }
     if path == "/v2/chat" {
-        return if error {
-            cohere::error_429()
-        } else {
-            cohere::chat(content, wants_stream)
-        };
+        return if error { cohere::error_429() } else { cohere::chat(content, wants_stream) };
     }
     if let Some((prefix, action)) = path.rsplit_once(':') {
         if action == "generateContent" || action == "streamGenerateContent" {
             let model = prefix.rsplit('/').next().unwrap_or("gemini");
             let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
             let stream = (action == "streamGenerateContent").then_some(sse);
-            return if error {
-                gemini::error_429()
-            } else {
-                gemini::generate(model, content, stream)
-            };
+            return if error { gemini::error_429() } else { gemini::generate(model, content, stream) };
         }
     }
-    if path.starts_with("/model/")
-        && (path.ends_with("/converse") || path.ends_with("/converse-stream"))
-    {
+    if path.starts_with("/model/") && (path.ends_with("/converse") || path.ends_with("/converse-stream")) {
         return if error {
             bedrock::error_429()
         } else {
@@ -344,16 +262,10 @@ fn respond(
 /// Replays a recorded body as is; the content type follows the file name.
 fn fixture(root: &std::path::Path, rel: &str) -> Canned {
     if rel.split('/').any(|seg| seg == "..") {
-        return Canned::json(
-            400,
-            &json!({"error": "fixture path must stay under the fixtures directory"}),
-        );
+        return Canned::json(400, &json!({"error": "fixture path must stay under the fixtures directory"}));
     }
     let Ok(bytes) = std::fs::read(root.join(rel)) else {
-        return Canned::json(
-            404,
-            &json!({"error": format!("mock provider: no fixture {rel}")}),
-        );
+        return Canned::json(404, &json!({"error": format!("mock provider: no fixture {rel}")}));
     };
     let content_type = if rel.ends_with(".sse") {
         "text/event-stream"
@@ -365,12 +277,7 @@ fn fixture(root: &std::path::Path, rel: &str) -> Canned {
         "application/json"
     };
     let stream = !content_type.starts_with("application/json") || rel.ends_with(".jsonarray.json");
-    Canned {
-        status: 200,
-        headers: vec![("content-type".into(), content_type.into())],
-        parts: vec![bytes],
-        stream,
-    }
+    Canned { status: 200, headers: vec![("content-type".into(), content_type.into())], parts: vec![bytes], stream }
 }
 
 /// A body fed from a channel, so pieces can be paced and the connection broken mid-body.
@@ -379,34 +286,18 @@ struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
     type Error = io::Error;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|item| item.map(|r| r.map(Frame::data)))
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.0.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data)))
     }
 }
 
-fn deliver(
-    state: &State,
-    canned: Canned,
-    scenario: &Scenario,
-    request_id: Option<String>,
-) -> Response<Body> {
+fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Option<String>) -> Response<Body> {
     let sent = Arc::new(Mutex::new(Vec::new()));
     if let (true, Ok(mut slot)) = (state.record, state.last_response.lock()) {
         *slot = sent.clone();
     }
     if let (Some(id), true, Ok(mut map)) = (request_id, state.record, state.by_request_id.lock()) {
-        map.insert(
-            id,
-            (
-                sent.clone(),
-                scenario::complete_bytes(&canned, &scenario.delivery),
-            ),
-        );
+        map.insert(id, (sent.clone(), scenario::complete_bytes(&canned, &scenario.delivery)));
     }
     let status = scenario.delivery.status.unwrap_or(canned.status);
     let delivery = &scenario.delivery;
@@ -438,12 +329,7 @@ fn deliver(
             if broken {
                 // Give the last piece time to leave before the error aborts the connection.
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                let _ = tx
-                    .send(Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "mock: cut",
-                    )))
-                    .await;
+                let _ = tx.send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "mock: cut"))).await;
             }
         });
         let mut resp = Response::new(ChannelBody(rx).boxed());
@@ -457,10 +343,7 @@ fn deliver(
         full(status, "application/octet-stream", body)
     };
     for (name, value) in &canned.headers {
-        if let (Ok(n), Ok(v)) = (
-            hyper::header::HeaderName::from_bytes(name.as_bytes()),
-            value.parse(),
-        ) {
+        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), value.parse()) {
             resp.headers_mut().insert(n, v);
         }
     }

@@ -2,8 +2,8 @@
 //! embeddings, model lists.
 
 use super::scenario::{
-    argument_pieces, sse_data, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
-    REASONING, TEXT_PIECES, text_pieces,
+    argument_pieces, sse_data, sse_event, text, text_pieces, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
+    REASONING, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -51,11 +51,7 @@ pub fn chat(model: &str, content: &Content, stream: bool, include_usage: bool) -
             .collect();
         json!({"role": "assistant", "content": null, "tool_calls": tool_calls, "refusal": null, "annotations": []})
     };
-    let finish = if calls.is_empty() {
-        "stop"
-    } else {
-        "tool_calls"
-    };
+    let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
     Canned::json(
         200,
         &json!({
@@ -100,12 +96,7 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
     let calls = tool_calls(content);
     if calls.is_empty() {
         for piece in text_pieces(content) {
-            parts.push(chat_chunk(
-                model,
-                json!({"content": piece}),
-                Value::Null,
-                include_usage,
-            ));
+            parts.push(chat_chunk(model, json!({"content": piece}), Value::Null, include_usage));
         }
     }
     for (index, (id, name, args)) in calls.iter().enumerate() {
@@ -117,11 +108,7 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
             parts.push(chat_chunk(model, delta, Value::Null, include_usage));
         }
     }
-    let finish = if calls.is_empty() {
-        "stop"
-    } else {
-        "tool_calls"
-    };
+    let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
     parts.push(chat_chunk(model, json!({}), json!(finish), include_usage));
     if include_usage {
         let usage = json!({
@@ -153,10 +140,8 @@ fn responses_usage() -> Value {
 fn responses_items(content: &Content) -> Vec<Value> {
     let calls = tool_calls(content);
     if calls.is_empty() {
-        return vec![
-            json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]}),
-        ];
+        return vec![json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]})];
     }
     calls
         .iter()
@@ -200,15 +185,7 @@ fn response_object(model: &str, status: &str, output: Vec<Value>, usage: Value) 
 
 pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
     if !stream {
-        return Canned::json(
-            200,
-            &response_object(
-                model,
-                "completed",
-                responses_items(content),
-                responses_usage(),
-            ),
-        );
+        return Canned::json(200, &response_object(model, "completed", responses_items(content), responses_usage()));
     }
     let mut seq = 0u64;
     let mut parts = Vec::new();
@@ -220,14 +197,8 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
         parts.push(sse_event(name, &data));
     };
     let pending = response_object(model, "in_progress", Vec::new(), Value::Null);
-    push(
-        "response.created",
-        json!({"type": "response.created", "response": pending}),
-    );
-    push(
-        "response.in_progress",
-        json!({"type": "response.in_progress", "response": pending}),
-    );
+    push("response.created", json!({"type": "response.created", "response": pending}));
+    push("response.in_progress", json!({"type": "response.in_progress", "response": pending}));
     let items = responses_items(content);
     for (index, item) in items.iter().enumerate() {
         let id = item.get("id").cloned().unwrap_or(Value::Null);
@@ -239,8 +210,7 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
                 "response.output_item.added",
                 json!({"type": "response.output_item.added", "output_index": index, "item": empty}),
             );
-            let part =
-                json!({"type": "output_text", "annotations": [], "logprobs": [], "text": ""});
+            let part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": ""});
             push(
                 "response.content_part.added",
                 json!({"type": "response.content_part.added",
@@ -258,8 +228,7 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
                 json!({"type": "response.output_text.done",
                 "item_id": id, "output_index": index, "content_index": 0, "text": text(), "logprobs": []}),
             );
-            let done_part =
-                json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text()});
+            let done_part = json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text()});
             push(
                 "response.content_part.done",
                 json!({"type": "response.content_part.done",
@@ -273,11 +242,7 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
                 "response.output_item.added",
                 json!({"type": "response.output_item.added", "output_index": index, "item": empty}),
             );
-            let args = item
-                .get("arguments")
-                .and_then(Value::as_str)
-                .unwrap_or("{}")
-                .to_string();
+            let args = item.get("arguments").and_then(Value::as_str).unwrap_or("{}").to_string();
             for piece in argument_pieces(&serde_json::from_str(&args).unwrap_or(Value::Null)) {
                 push(
                     "response.function_call_arguments.delta",
@@ -297,10 +262,7 @@ pub fn responses(model: &str, content: &Content, stream: bool) -> Canned {
         );
     }
     let done = response_object(model, "completed", items, responses_usage());
-    push(
-        "response.completed",
-        json!({"type": "response.completed", "response": done}),
-    );
+    push("response.completed", json!({"type": "response.completed", "response": done}));
     Canned::stream("text/event-stream; charset=utf-8", parts)
 }
 
@@ -310,10 +272,7 @@ pub fn embeddings(model: &str, body: Option<&Value>) -> Canned {
         Some(Value::Array(items)) => items.len().max(1),
         _ => 1,
     };
-    let base64 = body
-        .and_then(|b| b.get("encoding_format"))
-        .and_then(Value::as_str)
-        == Some("base64");
+    let base64 = body.and_then(|b| b.get("encoding_format")).and_then(Value::as_str) == Some("base64");
     let vector = [0.0125f32, -0.25, 0.5, 0.75];
     let data: Vec<Value> = (0..inputs)
         .map(|index| {
@@ -377,12 +336,8 @@ mod tests {
 
     #[test]
     fn usage_chunk_only_when_asked() {
-        let without = chat("gpt-4o-mini", &Content::Text, true, false)
-            .parts
-            .concat();
-        let with = chat("gpt-4o-mini", &Content::Text, true, true)
-            .parts
-            .concat();
+        let without = chat("gpt-4o-mini", &Content::Text, true, false).parts.concat();
+        let with = chat("gpt-4o-mini", &Content::Text, true, true).parts.concat();
         assert!(!String::from_utf8_lossy(&without).contains("\"choices\":[]"));
         assert!(String::from_utf8_lossy(&with).contains("\"choices\":[],\"usage\""));
     }

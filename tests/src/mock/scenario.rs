@@ -51,16 +51,10 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    pub fn from_headers(
-        scenario: Option<&str>,
-        chunk_size: Option<&str>,
-        status: Option<&str>,
-    ) -> Scenario {
+    pub fn from_headers(scenario: Option<&str>, chunk_size: Option<&str>, status: Option<&str>) -> Scenario {
         let mut content = Content::Text;
         let mut delivery = Delivery {
-            chunk_size: chunk_size
-                .and_then(|s| s.trim().parse().ok())
-                .filter(|n| *n > 0),
+            chunk_size: chunk_size.and_then(|s| s.trim().parse().ok()).filter(|n| *n > 0),
             status: status.and_then(|s| s.trim().parse().ok()),
             ..Delivery::default()
         };
@@ -94,21 +88,12 @@ pub fn text_pieces(content: &Content) -> Vec<String> {
 
 /// A tool call the scenarios produce: name and JSON arguments.
 pub fn tool_calls(content: &Content) -> Vec<(&'static str, &'static str, Value)> {
-    let weather = (
-        "call_mock_weather",
-        "get_weather",
-        serde_json::json!({"city": "Paris"}),
-    );
+    let weather = ("call_mock_weather", "get_weather", serde_json::json!({"city": "Paris"}));
     match content {
         Content::ToolCall => vec![weather],
-        Content::ParallelTools => vec![
-            weather,
-            (
-                "call_mock_time",
-                "get_time",
-                serde_json::json!({"timezone": "Europe/Paris"}),
-            ),
-        ],
+        Content::ParallelTools => {
+            vec![weather, ("call_mock_time", "get_time", serde_json::json!({"timezone": "Europe/Paris"}))]
+        }
         _ => Vec::new(),
     }
 }
@@ -141,12 +126,7 @@ impl Canned {
     }
 
     pub fn stream(content_type: &str, parts: Vec<Vec<u8>>) -> Canned {
-        Canned {
-            status: 200,
-            headers: vec![("content-type".into(), content_type.into())],
-            parts,
-            stream: true,
-        }
+        Canned { status: 200, headers: vec![("content-type".into(), content_type.into())], parts, stream: true }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Canned {
@@ -178,12 +158,7 @@ pub fn cut_point(parts: &[Vec<u8>]) -> usize {
 /// events before the torn one for a cut.
 pub fn complete_bytes(canned: &Canned, delivery: &Delivery) -> usize {
     if delivery.cut {
-        canned
-            .parts
-            .iter()
-            .take(canned.parts.len() / 2)
-            .map(Vec::len)
-            .sum()
+        canned.parts.iter().take(canned.parts.len() / 2).map(Vec::len).sum()
     } else {
         canned.parts.iter().map(Vec::len).sum()
     }
@@ -192,18 +167,9 @@ pub fn complete_bytes(canned: &Canned, delivery: &Delivery) -> usize {
 /// The pieces to write, in order, and whether the connection is to be broken after them.
 pub fn pieces(canned: &Canned, delivery: &Delivery) -> (Vec<Vec<u8>>, bool) {
     let all: Vec<u8> = canned.parts.concat();
-    let limit = if delivery.cut {
-        cut_point(&canned.parts).min(all.len())
-    } else {
-        all.len()
-    };
+    let limit = if delivery.cut { cut_point(&canned.parts).min(all.len()) } else { all.len() };
     let out = match delivery.chunk_size {
-        Some(n) => all
-            .get(..limit)
-            .unwrap_or_default()
-            .chunks(n)
-            .map(<[u8]>::to_vec)
-            .collect(),
+        Some(n) => all.get(..limit).unwrap_or_default().chunks(n).map(<[u8]>::to_vec).collect(),
         None => {
             let mut out = Vec::new();
             let mut left = limit;
@@ -238,11 +204,7 @@ mod tests {
         let parts = vec![b"aaaa".to_vec(), b"bbbb".to_vec(), b"cccc".to_vec()];
         assert_eq!(cut_point(&parts), 6);
         let canned = Canned::stream("text/event-stream", parts);
-        let delivery = Delivery {
-            cut: true,
-            chunk_size: Some(4),
-            ..Delivery::default()
-        };
+        let delivery = Delivery { cut: true, chunk_size: Some(4), ..Delivery::default() };
         let (out, broken) = pieces(&canned, &delivery);
         assert!(broken);
         assert_eq!(out.concat(), b"aaaabb");

@@ -32,22 +32,12 @@ pub enum Shape {
 /// Checks a gateway-made error: status, JSON content type, the provider's shape, a message.
 pub fn check_error_shape(f: &mut Failures, label: &str, reply: &Reply, status: u16, shape: Shape) {
     f.check(reply.status == status, || {
-        format!(
-            "{label}: status {}, want {status} (body {})",
-            reply.status,
-            reply.text()
-        )
+        format!("{label}: status {}, want {status} (body {})", reply.status, reply.text())
     });
     let ct = reply.header("content-type").unwrap_or_default();
-    f.check(ct.starts_with("application/json"), || {
-        format!("{label}: content-type {ct:?}, want application/json")
-    });
+    f.check(ct.starts_with("application/json"), || format!("{label}: content-type {ct:?}, want application/json"));
     let body = reply.json();
-    let str_at = |p: &str| {
-        body.pointer(p)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
+    let str_at = |p: &str| body.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty());
     let ok = match shape {
         Shape::OpenAi => {
             str_at("/error/message").is_some()
@@ -55,9 +45,7 @@ pub fn check_error_shape(f: &mut Failures, label: &str, reply: &Reply, status: u
                 && body.pointer("/error/code").is_some_and(|c| !c.is_null())
         }
         Shape::Anthropic => {
-            str_at("/type") == Some("error")
-                && str_at("/error/type").is_some()
-                && str_at("/error/message").is_some()
+            str_at("/type") == Some("error") && str_at("/error/type").is_some() && str_at("/error/message").is_some()
         }
         Shape::Gemini => {
             body.pointer("/error/code").and_then(Value::as_u64) == Some(u64::from(status))
@@ -65,17 +53,9 @@ pub fn check_error_shape(f: &mut Failures, label: &str, reply: &Reply, status: u
                 && str_at("/error/status").is_some()
         }
         Shape::Bedrock => {
-            str_at("/message").is_some()
-                && reply
-                    .header("x-amzn-errortype")
-                    .is_some_and(|v| !v.is_empty())
+            str_at("/message").is_some() && reply.header("x-amzn-errortype").is_some_and(|v| !v.is_empty())
         }
         Shape::Cohere => str_at("/message").is_some(),
     };
-    f.check(ok, || {
-        format!(
-            "{label}: body is not the {shape:?} error shape: {}",
-            reply.text()
-        )
-    });
+    f.check(ok, || format!("{label}: body is not the {shape:?} error shape: {}", reply.text()));
 }
