@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod exchange;
 pub mod meter;
+pub mod policy;
 pub mod providers;
 pub mod routes;
 pub mod stream;
