@@ -12,6 +12,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
+// The regex crate is built with `unicode-perl` and `unicode-case` only (wasm size): `\w`, `\d`,
+// `\s`, `\b` and `(?i)` work; `\p{…}` script and property classes are configuration errors.
+// Tests cannot see this (proptest's regex-syntax turns every feature on in test builds).
+
 /// Regexes run on every tool call and result; a cap on their compiled size keeps a pathological
 /// pattern from taking the worker's memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -182,8 +186,13 @@ fn conditions(at: &str, rows: &[ConditionConfig], kind: Kind) -> Result<Vec<Cond
         .map(|(j, c)| {
             let at = format!("{at}.conditions[{j}]");
             let key = key(&at, &c.key, kind)?;
-            if key == Key::Context(ContextField::Groups) && !matches!(c.operator, Operator::Contains | Operator::NotContains) {
-                return Err(err(format!("{at}.operator"), "context.groups is a list: use contains or not_contains (group membership)"));
+            if key == Key::Context(ContextField::Groups)
+                && !matches!(c.operator, Operator::Contains | Operator::NotContains)
+            {
+                return Err(err(
+                    format!("{at}.operator"),
+                    "context.groups is a list: use contains or not_contains (group membership)",
+                ));
             }
             Ok(Condition { key, test: test(&at, c.operator, &c.value.0)? })
         })
@@ -198,7 +207,10 @@ fn key(at: &str, text: &str, kind: Kind) -> Result<Key, ConfigError> {
             "user_id" => Ok(Key::Context(ContextField::UserId)),
             "session_id" => Ok(Key::Context(ContextField::SessionId)),
             "groups" => Ok(Key::Context(ContextField::Groups)),
-            _ => Err(err(at_key(), "unknown context key; use context.agent_id, context.user_id, context.session_id or context.groups")),
+            _ => Err(err(
+                at_key(),
+                "unknown context key; use context.agent_id, context.user_id, context.session_id or context.groups",
+            )),
         };
     }
     let path = Path::parse(text).map_err(|message| err(at_key(), message))?;

@@ -42,9 +42,14 @@ fn the_design_example_profile_is_accepted_and_compiled() {
 
 #[test]
 fn unknown_fields_in_rows_and_conditions_are_rejected_with_their_path() {
-    assert_eq!(error_path(r#"{"tool_policies":[{"tool":"t","action":"block_always","reasn":"x"}]}"#), "profiles.ops.tool_policies[0].reasn");
     assert_eq!(
-        error_path(r#"{"result_policies":[{"tool":"t","action":"mark_as_trusted","conditions":[{"key":"a","operator":"equal","value":"x","flags":"i"}]}]}"#),
+        error_path(r#"{"tool_policies":[{"tool":"t","action":"block_always","reasn":"x"}]}"#),
+        "profiles.ops.tool_policies[0].reasn"
+    );
+    assert_eq!(
+        error_path(
+            r#"{"result_policies":[{"tool":"t","action":"mark_as_trusted","conditions":[{"key":"a","operator":"equal","value":"x","flags":"i"}]}]}"#
+        ),
         "profiles.ops.result_policies[0].conditions[0].flags"
     );
     assert_eq!(error_path(r#"{"policies":{}}"#), "profiles.ops.policies");
@@ -52,11 +57,16 @@ fn unknown_fields_in_rows_and_conditions_are_rejected_with_their_path() {
 
 #[test]
 fn unknown_actions_and_operators_name_their_path() {
-    assert_eq!(error_path(r#"{"tool_policies":[{"tool":"t","action":"block"}]}"#), "profiles.ops.tool_policies[0].action");
+    assert_eq!(
+        error_path(r#"{"tool_policies":[{"tool":"t","action":"block"}]}"#),
+        "profiles.ops.tool_policies[0].action"
+    );
     assert_eq!(error_path(r#"{"default_tool_action":"allow"}"#), "profiles.ops.default_tool_action");
     assert_eq!(error_path(r#"{"default_result_action":"sanitize"}"#), "profiles.ops.default_result_action");
     assert_eq!(
-        error_path(r#"{"tool_policies":[{"tool":"t","action":"block_always"},{"tool":"t","action":"block_always","conditions":[{"key":"a","operator":"notEqual","value":"x"}]}]}"#),
+        error_path(
+            r#"{"tool_policies":[{"tool":"t","action":"block_always"},{"tool":"t","action":"block_always","conditions":[{"key":"a","operator":"notEqual","value":"x"}]}]}"#
+        ),
         "profiles.ops.tool_policies[1].conditions[0].operator"
     );
     assert_eq!(error_path(r#"{"tool_policies":[{"tool":"t"}]}"#), "profiles.ops.tool_policies[0].action");
@@ -73,7 +83,9 @@ fn invalid_regex_is_a_config_error_naming_the_value() {
     assert!(e.message.contains("invalid regex"), "{e}");
     // Look-around is JavaScript syntax the regex engine does not have: refused, not ignored.
     assert_eq!(
-        error_path(r#"{"result_policies":[{"tool":"c","action":"block_always","conditions":[{"key":"x","operator":"regex","value":"a(?=b)"}]}]}"#),
+        error_path(
+            r#"{"result_policies":[{"tool":"c","action":"block_always","conditions":[{"key":"x","operator":"regex","value":"a(?=b)"}]}]}"#
+        ),
         "profiles.ops.result_policies[0].conditions[0].value"
     );
 }
@@ -89,14 +101,21 @@ fn numbers_and_booleans_are_kept_as_their_json_text() {
     let tests: Vec<&Test> = c.profiles["ops"].policies.tool_rules[0].conditions.iter().map(|c| &c.test).collect();
     assert_eq!(
         tests,
-        [&Test::Equal("8080".into()), &Test::Equal("true".into()), &Test::Equal("-1.5".into()), &Test::Equal("text".into())]
+        [
+            &Test::Equal("8080".into()),
+            &Test::Equal("true".into()),
+            &Test::Equal("-1.5".into()),
+            &Test::Equal("text".into())
+        ]
     );
 }
 
 #[test]
 fn null_and_structured_values_are_refused() {
     for value in ["null", "[1]", r#"{"a":1}"#] {
-        let profile = format!(r#"{{"tool_policies":[{{"tool":"t","action":"block_always","conditions":[{{"key":"a","operator":"equal","value":{value}}}]}}]}}"#);
+        let profile = format!(
+            r#"{{"tool_policies":[{{"tool":"t","action":"block_always","conditions":[{{"key":"a","operator":"equal","value":{value}}}]}}]}}"#
+        );
         assert_eq!(error_path(&profile), "profiles.ops.tool_policies[0].conditions[0].value", "{value}");
     }
 }
@@ -123,7 +142,9 @@ fn result_keys_allow_one_wildcard_only() {
 #[test]
 fn malformed_keys_name_their_path() {
     for key in ["", "a..b", "a[x]", "$.content"] {
-        let profile = format!(r#"{{"result_policies":[{{"tool":"t","action":"mark_as_trusted","conditions":[{{"key":"{key}","operator":"equal","value":"x"}}]}}]}}"#);
+        let profile = format!(
+            r#"{{"result_policies":[{{"tool":"t","action":"mark_as_trusted","conditions":[{{"key":"{key}","operator":"equal","value":"x"}}]}}]}}"#
+        );
         assert_eq!(error_path(&profile), "profiles.ops.result_policies[0].conditions[0].key", "{key}");
     }
 }
@@ -132,19 +153,29 @@ fn malformed_keys_name_their_path() {
 fn context_keys_are_checked() {
     assert!(parse(r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"context.agent_id","operator":"equal","value":"a"}]}]}"#).is_ok());
     assert_eq!(
-        error_path(r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"context.team","operator":"equal","value":"a"}]}]}"#),
+        error_path(
+            r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"context.team","operator":"equal","value":"a"}]}]}"#
+        ),
         "profiles.ops.tool_policies[0].conditions[0].key"
     );
     assert_eq!(
-        error_path(r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"context.groups","operator":"equal","value":"a"}]}]}"#),
+        error_path(
+            r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"context.groups","operator":"equal","value":"a"}]}]}"#
+        ),
         "profiles.ops.tool_policies[0].conditions[0].operator"
     );
 }
 
 #[test]
 fn empty_tool_names_are_refused() {
-    assert_eq!(error_path(r#"{"tool_policies":[{"tool":" ","action":"block_always"}]}"#), "profiles.ops.tool_policies[0].tool");
-    assert_eq!(error_path(r#"{"result_policies":[{"tool":"","action":"block_always"}]}"#), "profiles.ops.result_policies[0].tool");
+    assert_eq!(
+        error_path(r#"{"tool_policies":[{"tool":" ","action":"block_always"}]}"#),
+        "profiles.ops.tool_policies[0].tool"
+    );
+    assert_eq!(
+        error_path(r#"{"result_policies":[{"tool":"","action":"block_always"}]}"#),
+        "profiles.ops.result_policies[0].tool"
+    );
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn block_reason(
     ctx: &Context,
     trusted: bool,
 ) -> Option<String> {
-    if !declared.is_empty() && !declared.iter().any(|d| *d == call.name) {
+    if !declared.is_empty() && !declared.contains(&call.name) {
         return Some("the request did not declare this tool, so the model may not call it".to_owned());
     }
     let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();

@@ -50,7 +50,8 @@ fn undeclared_check_is_skipped_when_the_request_declares_no_tools() {
 
 #[test]
 fn one_undeclared_call_blocks_the_batch_and_only_it_is_named() {
-    let calls = [call("read_file", json!({"file_path": "/tmp/a"})), call("rm", json!({})), call("read_file", json!({}))];
+    let calls =
+        [call("read_file", json!({"file_path": "/tmp/a"})), call("rm", json!({})), call("read_file", json!({}))];
     let out = eval_with("{}", &calls, &["read_file"], &Context::default(), TRUSTED);
     assert!(out.any_blocked);
     assert_eq!(out.blocked.len(), 1);
@@ -60,7 +61,10 @@ fn one_undeclared_call_blocks_the_batch_and_only_it_is_named() {
 #[test]
 fn block_always_blocks_even_in_trusted_context() {
     let profile = r#"{"tool_policies":[{"tool":"shell","action":"block_always"}]}"#;
-    assert_eq!(verdict(profile, "shell", json!({"cmd": "ls"}), TRUSTED).as_deref(), Some("a policy blocks this tool call"));
+    assert_eq!(
+        verdict(profile, "shell", json!({"cmd": "ls"}), TRUSTED).as_deref(),
+        Some("a policy blocks this tool call")
+    );
 }
 
 #[test]
@@ -112,7 +116,10 @@ fn matching_conditional_rows_override_default_rows() {
         {"tool":"send_email","action":"block_always","reason":"external mail is off"},
         {"tool":"send_email","conditions":[{"key":"to","operator":"ends_with","value":"@corp.example"}],"action":"allow_when_context_is_untrusted"}]}"#;
     assert_eq!(verdict(profile, "send_email", json!({"to": "ann@corp.example"}), UNTRUSTED), None);
-    assert_eq!(verdict(profile, "send_email", json!({"to": "x@evil.example"}), TRUSTED).as_deref(), Some("external mail is off"));
+    assert_eq!(
+        verdict(profile, "send_email", json!({"to": "x@evil.example"}), TRUSTED).as_deref(),
+        Some("external mail is off")
+    );
 }
 
 #[test]
@@ -156,7 +163,8 @@ fn require_approval_blocks_with_its_own_reason() {
     let profile = r#"{"tool_policies":[{"tool":"deploy","action":"require_approval"}]}"#;
     let reason = verdict(profile, "deploy", json!({}), TRUSTED).unwrap();
     assert!(reason.contains("approval"), "{reason}");
-    let profile = r#"{"tool_policies":[{"tool":"deploy","action":"require_approval","reason":"deploys need a human"}]}"#;
+    let profile =
+        r#"{"tool_policies":[{"tool":"deploy","action":"require_approval","reason":"deploys need a human"}]}"#;
     let reason = verdict(profile, "deploy", json!({}), UNTRUSTED).unwrap();
     assert!(reason.starts_with("deploys need a human") && reason.contains("approval"), "{reason}");
 }
@@ -182,7 +190,9 @@ fn structured_arguments_compare_by_their_compact_json_text() {
 #[test]
 fn every_string_operator_behaves_as_named() {
     let case = |op: &str, value: &str, arg: &str| {
-        let profile = format!(r#"{{"tool_policies":[{{"tool":"t","action":"block_always","conditions":[{{"key":"p","operator":"{op}","value":"{value}"}}]}}]}}"#);
+        let profile = format!(
+            r#"{{"tool_policies":[{{"tool":"t","action":"block_always","conditions":[{{"key":"p","operator":"{op}","value":"{value}"}}]}}]}}"#
+        );
         verdict(&profile, "t", json!({ "p": arg }), TRUSTED).is_some()
     };
     assert!(case("equal", "abc", "abc") && !case("equal", "abc", "abcd"));
@@ -197,7 +207,10 @@ fn every_string_operator_behaves_as_named() {
 fn regex_operator_searches_anywhere_in_the_value() {
     let profile = r#"{"tool_policies":[{"tool":"sql","action":"block_always","reason":"no DDL","conditions":[
         {"key":"query","operator":"regex","value":"(?i)\\b(drop|truncate)\\s+table\\b"}]}]}"#;
-    assert_eq!(verdict(profile, "sql", json!({"query": "select 1; DROP TABLE users"}), TRUSTED).as_deref(), Some("no DDL"));
+    assert_eq!(
+        verdict(profile, "sql", json!({"query": "select 1; DROP TABLE users"}), TRUSTED).as_deref(),
+        Some("no DDL")
+    );
     assert_eq!(verdict(profile, "sql", json!({"query": "select * from droptable"}), TRUSTED), None);
     let anchored = r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"n","operator":"regex","value":"^[0-9]+$"}]}]}"#;
     assert!(verdict(anchored, "t", json!({"n": 42}), TRUSTED).is_some());
@@ -215,7 +228,9 @@ fn glob_rows_apply_to_every_matching_tool() {
 #[test]
 fn nested_argument_paths_are_followed() {
     let profile = r#"{"tool_policies":[{"tool":"t","action":"block_always","conditions":[{"key":"req.headers[1].value","operator":"equal","value":"secret"}]}]}"#;
-    assert!(verdict(profile, "t", json!({"req": {"headers": [{"value": "a"}, {"value": "secret"}]}}), TRUSTED).is_some());
+    assert!(
+        verdict(profile, "t", json!({"req": {"headers": [{"value": "a"}, {"value": "secret"}]}}), TRUSTED).is_some()
+    );
     assert_eq!(verdict(profile, "t", json!({"req": {"headers": [{"value": "secret"}]}}), TRUSTED), None);
 }
 
@@ -236,7 +251,11 @@ fn context_keys_match_the_request_context() {
         {"tool":"deploy","action":"block_always","conditions":[{"key":"context.user_id","operator":"starts_with","value":"guest-"}]},
         {"tool":"deploy","action":"block_always","conditions":[{"key":"context.session_id","operator":"regex","value":"^test-"}]}]}"#;
     let run = |ctx: Context| eval_with(profile, &[call("deploy", json!({}))], &[], &ctx, UNTRUSTED).any_blocked;
-    let bot = Context { agent_id: Some("release-bot".into()), groups: vec!["dev".into(), "sre".into()], ..Default::default() };
+    let bot = Context {
+        agent_id: Some("release-bot".into()),
+        groups: vec!["dev".into(), "sre".into()],
+        ..Default::default()
+    };
     assert!(!run(bot.clone()));
     assert!(run(Context { groups: vec!["dev".into()], ..bot.clone() }));
     assert!(run(Context { user_id: Some("guest-7".into()), ..bot.clone() }));

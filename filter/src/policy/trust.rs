@@ -28,7 +28,9 @@ pub enum ResultDecision {
     Trusted,
     Untrusted,
     /// Replace the content with `notice_for`'s text.
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
     /// Replace the content with a Dual LLM summary (or, without a sidecar, a notice).
     Sanitize,
 }
@@ -43,7 +45,12 @@ pub struct TrustOutcome {
     pub results: Vec<ResultDecision>,
 }
 
-pub fn evaluate(policies: &CompiledPolicies, results: &[ToolResult], ctx: &Context, start_untrusted: bool) -> TrustOutcome {
+pub fn evaluate(
+    policies: &CompiledPolicies,
+    results: &[ToolResult],
+    ctx: &Context,
+    start_untrusted: bool,
+) -> TrustOutcome {
     let mut untrusted_reason = start_untrusted
         .then(|| "the profile or the x-warden-context-untrusted header marks the conversation untrusted".to_owned());
     let decisions: Vec<ResultDecision> = results
@@ -91,7 +98,8 @@ fn classify(policies: &CompiledPolicies, result: &ToolResult, ctx: &Context) -> 
         .copied()
         .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(doc.as_ref(), ctx)))
         .collect();
-    let tier = if matched.is_empty() { rows.into_iter().filter(|r| r.conditions.is_empty()).collect() } else { matched };
+    let tier =
+        if matched.is_empty() { rows.into_iter().filter(|r| r.conditions.is_empty()).collect() } else { matched };
     let decider = tier.iter().find(|r| r.action == ResultAction::BlockAlways).or_else(|| tier.first());
     match decider {
         Some(row) => decide(row.action, row.description.as_deref(), Source::Row),

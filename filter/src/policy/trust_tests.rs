@@ -87,7 +87,10 @@ fn an_untrusted_start_is_the_first_boundary_and_results_are_still_evaluated() {
     assert!(!out.trusted);
     assert!(out.untrusted_reason.as_deref().unwrap().contains("x-warden-context-untrusted"));
     // Blocks and sanitisation still apply (the reference's early return skipped them).
-    assert_eq!(out.results, [ResultDecision::Trusted, blocked("blocked by policy \"known bad host\""), ResultDecision::Sanitize]);
+    assert_eq!(
+        out.results,
+        [ResultDecision::Trusted, blocked("blocked by policy \"known bad host\""), ResultDecision::Sanitize]
+    );
 }
 
 #[test]
@@ -151,7 +154,10 @@ fn block_rows_override_a_trusted_default_row_and_earlier_trust_rows() {
         {"tool":"fetch","action":"mark_as_trusted"},
         {"tool":"fetch","conditions":[{"key":"source","operator":"ends_with","value":".example"}],"action":"mark_as_trusted"},
         {"tool":"fetch","conditions":[{"key":"source","operator":"starts_with","value":"evil"}],"action":"block_always"}]}"#;
-    assert_eq!(eval(profile, &[result("fetch", r#"{"source":"evil.example"}"#)]).results, [blocked("a policy blocks this tool's output")]);
+    assert_eq!(
+        eval(profile, &[result("fetch", r#"{"source":"evil.example"}"#)]).results,
+        [blocked("a policy blocks this tool's output")]
+    );
     assert_eq!(eval(profile, &[result("fetch", r#"{"source":"good.example"}"#)]).results, [ResultDecision::Trusted]);
     assert_eq!(eval(profile, &[result("fetch", r#"{"source":"other"}"#)]).results, [ResultDecision::Trusted]);
 }
@@ -196,8 +202,14 @@ fn a_wildcard_key_needs_every_matched_value_to_pass() {
 #[test]
 fn a_root_array_result_can_be_addressed() {
     let profile = r#"{"result_policies":[{"tool":"t","conditions":[{"key":"[*].type","operator":"equal","value":"text"}],"action":"mark_as_trusted"}]}"#;
-    assert_eq!(eval(profile, &[result("t", r#"[{"type":"text"},{"type":"text"}]"#)]).results, [ResultDecision::Trusted]);
-    assert_eq!(eval(profile, &[result("t", r#"[{"type":"text"},{"type":"image"}]"#)]).results, [ResultDecision::Untrusted]);
+    assert_eq!(
+        eval(profile, &[result("t", r#"[{"type":"text"},{"type":"text"}]"#)]).results,
+        [ResultDecision::Trusted]
+    );
+    assert_eq!(
+        eval(profile, &[result("t", r#"[{"type":"text"},{"type":"image"}]"#)]).results,
+        [ResultDecision::Untrusted]
+    );
 }
 
 #[test]
@@ -211,15 +223,27 @@ fn result_numbers_and_booleans_compare_by_their_json_text() {
 #[test]
 fn result_regex_and_glob_rows_apply() {
     let profile = r#"{"result_policies":[{"tool":"github__*","action":"mark_as_trusted","conditions":[{"key":"repo","operator":"regex","value":"^acme/"}]}]}"#;
-    assert_eq!(eval(profile, &[result("github__get_file", r#"{"repo":"acme/api"}"#)]).results, [ResultDecision::Trusted]);
-    assert_eq!(eval(profile, &[result("github__get_file", r#"{"repo":"other/acme/api"}"#)]).results, [ResultDecision::Untrusted]);
-    assert_eq!(eval(profile, &[result("gitlab__get_file", r#"{"repo":"acme/api"}"#)]).results, [ResultDecision::Untrusted]);
+    assert_eq!(
+        eval(profile, &[result("github__get_file", r#"{"repo":"acme/api"}"#)]).results,
+        [ResultDecision::Trusted]
+    );
+    assert_eq!(
+        eval(profile, &[result("github__get_file", r#"{"repo":"other/acme/api"}"#)]).results,
+        [ResultDecision::Untrusted]
+    );
+    assert_eq!(
+        eval(profile, &[result("gitlab__get_file", r#"{"repo":"acme/api"}"#)]).results,
+        [ResultDecision::Untrusted]
+    );
 }
 
 #[test]
 fn notices_name_the_tool_and_reason_and_only_replace_what_must_go() {
     let notice = notice_for(&blocked("blocked by policy \"x\""), Some("fetch")).unwrap();
-    assert!(notice.contains("Warden gateway") && notice.contains("fetch") && notice.contains("blocked by policy \"x\""), "{notice}");
+    assert!(
+        notice.contains("Warden gateway") && notice.contains("fetch") && notice.contains("blocked by policy \"x\""),
+        "{notice}"
+    );
     let notice = notice_for(&ResultDecision::Sanitize, None).unwrap();
     assert!(notice.contains("sanitisation is unavailable") && !notice.contains(" of the "), "{notice}");
     assert_eq!(notice_for(&ResultDecision::Trusted, Some("t")), None);
@@ -228,13 +252,23 @@ fn notices_name_the_tool_and_reason_and_only_replace_what_must_go() {
 
 #[test]
 fn openai_chat_history_from_a_recording_round_trips() {
-    let req = providers::openai_chat::request::parse(&fixtures::read_json("openai-chat/extracted/pydantic-ai__run_stream_sync.i1.request.json"));
+    let req = providers::openai_chat::request::parse(&fixtures::read_json(
+        "openai-chat/extracted/pydantic-ai__run_stream_sync.i1.request.json",
+    ));
     assert_eq!(req.tool_results.len(), 1);
     // "London" is not JSON: only the tool's default row can trust it.
-    let out = evaluate(&compiled(r#"{"result_policies":[{"tool":"get_capital","action":"mark_as_trusted"}]}"#), &req.tool_results, &Context::default(), false);
+    let out = evaluate(
+        &compiled(r#"{"result_policies":[{"tool":"get_capital","action":"mark_as_trusted"}]}"#),
+        &req.tool_results,
+        &Context::default(),
+        false,
+    );
     assert!(out.trusted);
     let out = evaluate(&compiled("{}"), &req.tool_results, &Context::default(), false);
-    assert_eq!(out.untrusted_reason.as_deref(), Some("a result of get_capital (call call_ZR5UUuTt3pf61kjwAJIYdVMj) is untrusted"));
+    assert_eq!(
+        out.untrusted_reason.as_deref(),
+        Some("a result of get_capital (call call_ZR5UUuTt3pf61kjwAJIYdVMj) is untrusted")
+    );
 }
 
 #[test]
@@ -250,7 +284,9 @@ fn anthropic_history_from_a_recording_round_trips() {
 
 #[test]
 fn gemini_and_bedrock_histories_from_recordings_round_trip() {
-    let gemini = providers::gemini::request::parse(&fixtures::read_json("gemini/extracted/llm-gemini__test_tools.i1.request.json"));
+    let gemini = providers::gemini::request::parse(&fixtures::read_json(
+        "gemini/extracted/llm-gemini__test_tools.i1.request.json",
+    ));
     // The Gemini view unwraps `{"output": "Charles"}` to the text, so `output` is not a key there.
     assert_eq!(gemini.tool_results[0].content, "Charles");
     let profile = r#"{"result_policies":[
@@ -258,7 +294,9 @@ fn gemini_and_bedrock_histories_from_recordings_round_trip() {
         {"tool":"pelican_name_generator","action":"block_always"}]}"#;
     let out = evaluate(&compiled(profile), &gemini.tool_results, &Context::default(), false);
     assert_eq!(out.results, [blocked("a policy blocks this tool's output")]);
-    let bedrock = providers::bedrock::request::parse(&fixtures::read_json("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json"));
+    let bedrock = providers::bedrock::request::parse(&fixtures::read_json(
+        "bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json",
+    ));
     let profile = r#"{"result_policies":[{"tool":"get_temperature","action":"mark_as_trusted"}]}"#;
     assert!(evaluate(&compiled(profile), &bedrock.tool_results, &Context::default(), false).trusted);
 }
@@ -286,7 +324,8 @@ fn an_untrusted_responses_output_leads_to_the_next_call_being_blocked() {
     let trust = evaluate(&policies, &req.tool_results, &Context::default(), false);
     assert_eq!(trust.results, [ResultDecision::Untrusted]);
     let declared: Vec<String> = req.tools.iter().map(|t| t.name.clone()).collect();
-    let next = [crate::view::ToolCall { id: None, name: "read_file".into(), arguments: json!({"file_path": "/etc/passwd"}) }];
+    let next =
+        [crate::view::ToolCall { id: None, name: "read_file".into(), arguments: json!({"file_path": "/etc/passwd"}) }];
     let out = tools::evaluate(&policies, &next, &declared, &Context::default(), trust.trusted);
     assert!(out.any_blocked);
     let text = crate::policy::refusal::message(&out.blocked);
