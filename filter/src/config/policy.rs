@@ -12,10 +12,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
-// The regex crate is built with `unicode-perl` and `unicode-case` only (wasm size): `\w`, `\d`,
-// `\s`, `\b` and `(?i)` work; `\p{…}` script and property classes are configuration errors.
-// Tests cannot see this (proptest's regex-syntax turns every feature on in test builds).
-
+// `regex-lite` rather than `regex`: the same syntax and linear-time matching, and the release wasm
+// is 663 KB instead of 1,062 KB (before policies: 539 KB). What it lacks are Unicode classes: `\w`,
+// `\d`, `\s`, `\b` and `(?i)` are ASCII-only, and `\p{…}` is a configuration error.
 /// Regexes run on every tool call and result; a cap on their compiled size keeps a pathological
 /// pattern from taking the worker's memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -231,7 +230,7 @@ fn test(at: &str, op: Operator, value: &str) -> Result<Test, ConfigError> {
         Operator::StartsWith => Test::StartsWith(v),
         Operator::EndsWith => Test::EndsWith(v),
         Operator::Regex => {
-            let regex = regex::RegexBuilder::new(value)
+            let regex = regex_lite::RegexBuilder::new(value)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| err(format!("{at}.value"), format!("invalid regex: {e}")))?;

@@ -183,3 +183,16 @@ fn blank_reasons_fall_back_to_the_built_in_text() {
     let c = parse(r#"{"tool_policies":[{"tool":"t","action":"block_always","reason":"  "}]}"#).unwrap();
     assert_eq!(c.profiles["ops"].policies.tool_rules[0].reason, None);
 }
+
+#[test]
+fn unicode_classes_are_a_config_error_and_case_folding_is_ascii() {
+    let profile = |re: &str| {
+        format!(
+            r#"{{"tool_policies":[{{"tool":"t","action":"block_always","conditions":[{{"key":"a","operator":"regex","value":"{re}"}}]}}]}}"#
+        )
+    };
+    assert_eq!(error_path(&profile(r"\\p{Greek}")), "profiles.ops.tool_policies[0].conditions[0].value");
+    let c = parse(&profile("(?i)^drop")).unwrap();
+    let Test::Regex(re) = &c.profiles["ops"].policies.tool_rules[0].conditions[0].test else { panic!("not a regex") };
+    assert!(re.0.is_match("DROP table") && re.0.is_match("Drop"));
+}

@@ -35,7 +35,7 @@ pub enum Test {
 
 /// A compiled regex; two are equal when their source is.
 #[derive(Debug, Clone)]
-pub struct Pattern(pub regex::Regex);
+pub struct Pattern(pub regex_lite::Regex);
 
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
