@@ -11,6 +11,7 @@ pub mod exchange;
 #[cfg(fuzzing)]
 pub mod fuzz_logic;
 pub mod meter;
+pub mod policy;
 pub mod providers;
 pub mod routes;
 pub mod stream;

@@ -1,9 +1,11 @@
 //! Plugin configuration (DESIGN §4.5): parsed once in `on_configure`, strict (unknown keys are
 //! errors) and every error names the path of the offending value.
 
+pub mod policy;
 mod validate;
 
 use crate::meter::prices::Price;
+use crate::policy::CompiledPolicies;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -26,11 +28,28 @@ pub struct Config {
     pub max_body_bytes: usize,
 }
 
-/// A profile groups the settings one set of agents runs under. Policies, TOON, optimisation and
-/// limits are added to it by the features that use them.
+/// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
+/// added to it by the features that use them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {}
+pub struct Profile {
+    /// Every conversation starts untrusted (tool results are still evaluated).
+    #[serde(default)]
+    pub context_untrusted: bool,
+    #[serde(default)]
+    pub tool_policies: Vec<policy::ToolPolicy>,
+    /// For tool calls no row applies to.
+    #[serde(default)]
+    pub default_tool_action: policy::ToolAction,
+    #[serde(default)]
+    pub result_policies: Vec<policy::ResultPolicy>,
+    /// For tool results no row applies to.
+    #[serde(default)]
+    pub default_result_action: policy::ResultAction,
+    /// The fields above compiled when the configuration is loaded; requests read only this.
+    #[serde(skip)]
+    pub policies: CompiledPolicies,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +82,7 @@ impl Config {
     /// at least one profile must be declared.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let mut path = e.path().to_string();
             if path == "." {
                 path.clear();
@@ -76,7 +95,7 @@ impl Config {
             ConfigError { path, message }
         })?;
         de.end().map_err(|e| ConfigError { path: String::new(), message: e.to_string() })?;
-        validate::validate(&config)?;
+        validate::validate(&mut config)?;
         Ok(config)
     }
 

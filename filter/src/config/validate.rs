@@ -16,7 +16,8 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { path: path.into(), message: message.into() }
 }
 
-pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+/// Also compiles each profile's policies, which is where their regexes and paths are checked.
+pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     if config.profiles.is_empty() {
         return Err(err("profiles", "declare at least one profile, e.g. {\"profiles\": {\"default\": {}}}"));
     }
@@ -77,6 +78,9 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     if config.max_body_bytes == 0 {
         return Err(err("max_body_bytes", "must be greater than zero"));
+    }
+    for (id, profile) in &mut config.profiles {
+        profile.policies = super::policy::compile(&format!("profiles.{id}"), profile)?;
     }
     Ok(())
 }

@@ -1,0 +1,138 @@
+//! Tool-invocation evaluation (DESIGN §5.1): may the model's tool calls in one response go out?
+//!
+//! Per call: a tool the request did not declare is blocked (when it declared any). Otherwise the
+//! rows for the tool (exact name or glob) form one tier: the conditional rows whose conditions all
+//! match, in list order; if none matched, the tool's default rows (no conditions); if there are
+//! none, the profile's `default_tool_action`. The call is blocked if any row of the tier blocks
+//! under the current trust, with the reason of the first such row: `block_always` and
+//! `require_approval` always block, the other two block in untrusted context except
+//! `allow_when_context_is_untrusted`. So in untrusted context a call passes only if every row of
+//! its tier is `allow_when_context_is_untrusted`.
+
+use super::{CompiledPolicies, Context, ToolAction, ToolRule};
+use crate::view::ToolCall;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedCall {
+    /// Position in the evaluated slice of calls.
+    pub index: usize,
+    pub name: String,
+    pub arguments: Value,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolOutcome {
+    /// The calls blocked on their own account, in response order.
+    pub blocked: Vec<BlockedCall>,
+    /// One blocked call blocks every call of the response (the batch): none of them may go out.
+    pub any_blocked: bool,
+}
+
+/// Evaluates every call of one response. `declared` are the tool names the request declared.
+pub fn evaluate(
+    policies: &CompiledPolicies,
+    calls: &[ToolCall],
+    declared: &[String],
+    ctx: &Context,
+    context_trusted: bool,
+) -> ToolOutcome {
+    let blocked: Vec<BlockedCall> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(index, call)| {
+            let reason = block_reason(policies, call, declared, ctx, context_trusted)?;
+            Some(BlockedCall { index, name: call.name.clone(), arguments: call.arguments.clone(), reason })
+        })
+        .collect();
+    ToolOutcome { any_blocked: !blocked.is_empty(), blocked }
+}
+
+/// For stream hold-back, before the arguments are known: false only when no arguments and no
+/// request context could make a call to `tool` blocked under the current trust, so it may stream
+/// live. Conditions are assumed able to match or not independently. The caller must still hold
+/// back a tool the request did not declare: this does not know the declared list.
+pub fn could_block(policies: &CompiledPolicies, tool: &str, context_trusted: bool) -> bool {
+    let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(tool)).collect();
+    // Any single conditional row can be the only one that matches.
+    let conditional = rows.iter().filter(|r| !r.conditions.is_empty()).any(|r| blocks(r.action, context_trusted));
+    // Every call may also match no conditional row and fall through to the defaults.
+    let mut defaults = rows.iter().filter(|r| r.conditions.is_empty()).peekable();
+    let fallback = if defaults.peek().is_some() {
+        defaults.any(|r| blocks(r.action, context_trusted))
+    } else {
+        blocks(policies.default_tool_action, context_trusted)
+    };
+    conditional || fallback
+}
+
+fn blocks(action: ToolAction, trusted: bool) -> bool {
+    match action {
+        ToolAction::AllowWhenContextIsUntrusted => false,
+        ToolAction::BlockWhenContextIsUntrusted => !trusted,
+        ToolAction::BlockAlways | ToolAction::RequireApproval => true,
+    }
+}
+
+/// Where a deciding row came from, for the reason text.
+#[derive(Clone, Copy)]
+enum Source {
+    Row,
+    ProfileDefault,
+}
+
+fn block_reason(
+    policies: &CompiledPolicies,
+    call: &ToolCall,
+    declared: &[String],
+    ctx: &Context,
+    trusted: bool,
+) -> Option<String> {
+    if !declared.is_empty() && !declared.contains(&call.name) {
+        return Some("the request did not declare this tool, so the model may not call it".to_owned());
+    }
+    let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();
+    let matched: Vec<(ToolAction, Option<&str>)> = rows
+        .iter()
+        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(&call.arguments), ctx)))
+        .map(|r| (r.action, r.reason.as_deref()))
+        .collect();
+    let defaults: Vec<(ToolAction, Option<&str>)> =
+        rows.iter().filter(|r| r.conditions.is_empty()).map(|r| (r.action, r.reason.as_deref())).collect();
+    let (tier, source) = if !matched.is_empty() {
+        (matched, Source::Row)
+    } else if !defaults.is_empty() {
+        (defaults, Source::Row)
+    } else {
+        (vec![(policies.default_tool_action, None)], Source::ProfileDefault)
+    };
+    let (action, custom) = tier.into_iter().find(|(action, _)| blocks(*action, trusted))?;
+    Some(reason_text(action, custom, source))
+}
+
+fn reason_text(action: ToolAction, custom: Option<&str>, source: Source) -> String {
+    match (action, custom, source) {
+        (ToolAction::RequireApproval, Some(custom), _) => {
+            format!("{custom} (this tool needs human approval, which the gateway cannot obtain)")
+        }
+        (ToolAction::RequireApproval, None, _) => {
+            "a policy requires human approval for this call, which the gateway cannot obtain".to_owned()
+        }
+        (_, Some(custom), _) => custom.to_owned(),
+        (ToolAction::BlockAlways, None, Source::Row) => "a policy blocks this tool call".to_owned(),
+        (ToolAction::BlockAlways, None, Source::ProfileDefault) => {
+            "the profile blocks every tool that no policy allows".to_owned()
+        }
+        (_, None, Source::Row) => {
+            "the conversation contains untrusted data (from an earlier tool result), and this tool's policy blocks it in that case".to_owned()
+        }
+        (_, None, Source::ProfileDefault) => {
+            "the conversation contains untrusted data (from an earlier tool result), and no policy allows this tool in that case".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tools_tests.rs"]
+mod tests;
