@@ -6,7 +6,7 @@ use super::*;
 use crate::policy::compiled;
 use crate::policy::tools;
 use crate::providers;
-use crate::providers::json::fixtures;
+use crate::testutil as fixtures;
 use serde_json::json;
 
 fn result(tool: &str, content: &str) -> ToolResult {
