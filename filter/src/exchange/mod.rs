@@ -196,7 +196,7 @@ impl Exchange {
         self.mode = match self.route.api {
             Some(api) if success && self.stream => {
                 let framing = providers::stream_framing(api, self.route.gemini_sse);
-                match StreamFold::new(api, self.hide_usage_chunk) {
+                match StreamFold::new(api, self.hide_usage_chunk, framing) {
                     Some(fold) => {
                         self.response_stream = Some(ResponseStream::new(framing, fold));
                         ResponseMode::Stream

@@ -1,7 +1,7 @@
 //! A streaming response in flight: framing decoder + provider fold. Frames the fold forwards are
 //! written out byte for byte; bytes of a frame not yet complete wait for the next chunk.
 
-use crate::providers::{FrameAction, StreamFold};
+use crate::providers::StreamFold;
 use crate::stream::{Decoder, Frame, Framing};
 use crate::view;
 
@@ -47,7 +47,7 @@ impl ResponseStream {
         let mut consumed = 0usize;
         for frame in frames.drain(..) {
             consumed = consumed.saturating_add(frame.raw.len());
-            if self.fold.on_frame(&frame) == FrameAction::Forward {
+            if !self.fold.on_frame(&frame).drop {
                 out.extend_from_slice(&frame.raw);
             }
         }

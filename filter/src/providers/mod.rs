@@ -171,6 +171,26 @@ pub enum FrameAction {
     Drop,
 }
 
+/// What a stream frame is, as far as the tool-call hold-back (`exchange::hold_back`) cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameInfo {
+    pub drop: bool,
+    /// The frame carries (part of) a tool call: its start, argument deltas or end.
+    pub tool: bool,
+    /// Names of the tool calls that start in this frame (a call's name arrives with its start).
+    pub started_tools: Vec<String>,
+    /// The frame ends the assistant message: it carries the finish/stop reason (OpenAI chunk with
+    /// `finish_reason`, Anthropic `message_delta`, Gemini chunk with `finishReason`, Bedrock
+    /// `messageStop`, Cohere `message-end`, Responses `response.completed|incomplete|failed`).
+    pub ends_message: bool,
+}
+
+impl From<FrameAction> for FrameInfo {
+    fn from(action: FrameAction) -> Self {
+        FrameInfo { drop: action == FrameAction::Drop, ..FrameInfo::default() }
+    }
+}
+
 /// Folds one provider's stream frames into a neutral response.
 #[derive(Debug)]
 pub enum StreamFold {
@@ -185,26 +205,54 @@ pub enum StreamFold {
 impl StreamFold {
     /// `hide_usage_chunk`: the gateway forced `stream_options.include_usage` on an OpenAI-family
     /// request whose client did not ask for it, so the extra usage chunk must not reach the client.
-    pub fn new(api: Api, hide_usage_chunk: bool) -> Option<StreamFold> {
+    pub fn new(api: Api, hide_usage_chunk: bool, framing: Framing) -> Option<StreamFold> {
         match api {
             Api::ChatCompletions => Some(StreamFold::OpenAiChat(openai_chat::stream::Fold::new(hide_usage_chunk))),
             Api::Responses => Some(StreamFold::Responses(openai_responses::stream::Fold::new())),
             Api::Messages => Some(StreamFold::Anthropic(anthropic::stream::Fold::new())),
-            Api::GenerateContent => Some(StreamFold::Gemini(gemini::stream::Fold::new())),
+            Api::GenerateContent => Some(StreamFold::Gemini(gemini::stream::Fold::new(framing))),
             Api::Converse => Some(StreamFold::Bedrock(bedrock::stream::Fold::new())),
             Api::Chat => Some(StreamFold::Cohere(cohere::stream::Fold::new())),
             Api::Embeddings | Api::Models => None,
         }
     }
 
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         match self {
-            StreamFold::OpenAiChat(f) => f.on_frame(frame),
-            StreamFold::Responses(f) => f.on_frame(frame),
-            StreamFold::Anthropic(f) => f.on_frame(frame),
-            StreamFold::Gemini(f) => f.on_frame(frame),
-            StreamFold::Bedrock(f) => f.on_frame(frame),
-            StreamFold::Cohere(f) => f.on_frame(frame),
+            StreamFold::OpenAiChat(f) => f.on_frame(frame).into(),
+            StreamFold::Responses(f) => f.on_frame(frame).into(),
+            StreamFold::Anthropic(f) => f.on_frame(frame).into(),
+            StreamFold::Gemini(f) => f.on_frame(frame).into(),
+            StreamFold::Bedrock(f) => f.on_frame(frame).into(),
+            StreamFold::Cohere(f) => f.on_frame(frame).into(),
+        }
+    }
+
+    /// A held frame with its tool-call content removed, once the calls are blocked; `None` when
+    /// nothing else is left in it. Called in stream order for every held frame except the one that
+    /// ends the message, before `refusal`.
+    pub fn strip_tools(&mut self, frame: &Frame) -> Option<Frame> {
+        match self {
+            StreamFold::OpenAiChat(f) => f.strip_tools(frame),
+            StreamFold::Responses(f) => f.strip_tools(frame),
+            StreamFold::Anthropic(f) => f.strip_tools(frame),
+            StreamFold::Gemini(f) => f.strip_tools(frame),
+            StreamFold::Bedrock(f) => f.strip_tools(frame),
+            StreamFold::Cohere(f) => f.strip_tools(frame),
+        }
+    }
+
+    /// The frames that replace blocked tool calls: the refusal `message` as assistant text, then
+    /// `finish` (the held frame that ended the message, `None` when the stream ended without one)
+    /// rewritten to a stop-style finish, so the stream ends validly for this provider's SDKs.
+    pub fn refusal(&mut self, message: &str, finish: Option<&Frame>) -> Vec<Frame> {
+        match self {
+            StreamFold::OpenAiChat(f) => f.refusal(message, finish),
+            StreamFold::Responses(f) => f.refusal(message, finish),
+            StreamFold::Anthropic(f) => f.refusal(message, finish),
+            StreamFold::Gemini(f) => f.refusal(message, finish),
+            StreamFold::Bedrock(f) => f.refusal(message, finish),
+            StreamFold::Cohere(f) => f.refusal(message, finish),
         }
     }
 
@@ -217,6 +265,34 @@ impl StreamFold {
             StreamFold::Bedrock(f) => f.response(),
             StreamFold::Cohere(f) => f.response(),
         }
+    }
+}
+
+/// Replaces a tool result's content (at `pointer`, from `view::ToolResult`) with `text`, in the
+/// provider's own shape. Returns false when the pointer no longer resolves.
+pub fn apply_result_edit(api: Api, body: &mut Value, pointer: &str, text: &str) -> bool {
+    match api {
+        Api::ChatCompletions => openai_chat::request::apply_result_edit(body, pointer, text),
+        Api::Responses => openai_responses::request::apply_result_edit(body, pointer, text),
+        Api::Messages => anthropic::request::apply_result_edit(body, pointer, text),
+        Api::GenerateContent => gemini::request::apply_result_edit(body, pointer, text),
+        Api::Converse => bedrock::request::apply_result_edit(body, pointer, text),
+        Api::Chat => cohere::request::apply_result_edit(body, pointer, text),
+        Api::Embeddings | Api::Models => false,
+    }
+}
+
+/// A non-streaming response rewritten into a normal assistant message without tool calls whose
+/// text is `message`, with a stop-style finish reason; usage, ids and model are kept.
+pub fn refusal_body(api: Api, response: &Value, message: &str) -> Option<Value> {
+    match api {
+        Api::ChatCompletions => Some(openai_chat::refusal::body(response, message)),
+        Api::Responses => Some(openai_responses::refusal::body(response, message)),
+        Api::Messages => Some(anthropic::refusal::body(response, message)),
+        Api::GenerateContent => Some(gemini::refusal::body(response, message)),
+        Api::Converse => Some(bedrock::refusal::body(response, message)),
+        Api::Chat => Some(cohere::refusal::body(response, message)),
+        Api::Embeddings | Api::Models => None,
     }
 }
 

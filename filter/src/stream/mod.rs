@@ -80,3 +80,34 @@ impl Decoder {
         }
     }
 }
+
+impl Frame {
+    /// A new frame in `framing` carrying `data` (JSON text): how transforms add frames to a stream.
+    /// JSON-array frames are built as a later element (`,` separator), never the first.
+    pub fn build(framing: Framing, name: Option<&str>, data: &[u8]) -> Frame {
+        let raw = match framing {
+            Framing::Sse => sse::encode(name, &String::from_utf8_lossy(data)),
+            Framing::EventStream => eventstream::encode_event(name.unwrap_or_default(), data),
+            Framing::JsonArray => {
+                let mut raw = b",\r\n".to_vec();
+                raw.extend_from_slice(data);
+                raw
+            }
+        };
+        Frame { name: name.map(str::to_string), data: data.to_vec(), raw }
+    }
+
+    /// This frame with its data replaced. A JSON-array element keeps the separator bytes that came
+    /// before it, so the array stays well formed.
+    pub fn with_data(&self, framing: Framing, data: &[u8]) -> Frame {
+        if framing == Framing::JsonArray {
+            let prefix_len = self.raw.len().saturating_sub(self.data.len());
+            if self.raw.ends_with(&self.data) {
+                let mut raw = self.raw.get(..prefix_len).unwrap_or_default().to_vec();
+                raw.extend_from_slice(data);
+                return Frame { name: self.name.clone(), data: data.to_vec(), raw };
+            }
+        }
+        Frame::build(framing, self.name.as_deref(), data)
+    }
+}

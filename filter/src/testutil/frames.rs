@@ -1,7 +1,7 @@
 //! Streams cut into frames by the filter's own decoders (`stream::Decoder`), and frames built by
 //! hand for synthetic streams.
 
-use crate::providers::{FrameAction, StreamFold};
+use crate::providers::StreamFold;
 use crate::stream::{sse, Decoder, Frame, Framing, StreamError};
 use crate::view::Api;
 
@@ -53,9 +53,10 @@ pub fn jsonl_frames(input: &[u8]) -> Vec<Frame> {
 
 /// Folds `frames` with the stream fold of `api`, asserting that every frame goes to the client.
 pub fn fold_forwarding(api: Api, frames: &[Frame]) -> StreamFold {
-    let mut fold = StreamFold::new(api, false).unwrap_or_else(|| panic!("{api:?} has no stream fold"));
+    let framing = crate::providers::stream_framing(api, true);
+    let mut fold = StreamFold::new(api, false, framing).unwrap_or_else(|| panic!("{api:?} has no stream fold"));
     for frame in frames {
-        assert_eq!(fold.on_frame(frame), FrameAction::Forward, "{api:?}: every frame goes to the client");
+        assert!(!fold.on_frame(frame).drop, "{api:?}: every frame goes to the client");
     }
     fold
 }

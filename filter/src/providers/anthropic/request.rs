@@ -116,3 +116,14 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+/// HELPER: see `providers::apply_result_edit`.
+pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
+    match body.pointer_mut(pointer) {
+        Some(v) => {
+            *v = serde_json::Value::String(text.to_string());
+            true
+        }
+        None => false,
+    }
+}

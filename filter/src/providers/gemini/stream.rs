@@ -14,7 +14,8 @@ pub struct Fold {
 }
 
 impl Fold {
-    pub fn new() -> Self {
+    pub fn new(framing: crate::stream::Framing) -> Self {
+        let _ = framing; // HELPER: keep it for re-encoding frames
         Fold::default()
     }
 

@@ -135,3 +135,14 @@ pub fn force_include_usage(body: &mut Value) -> bool {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+/// HELPER: see `providers::apply_result_edit`.
+pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
+    match body.pointer_mut(pointer) {
+        Some(v) => {
+            *v = serde_json::Value::String(text.to_string());
+            true
+        }
+        None => false,
+    }
+}

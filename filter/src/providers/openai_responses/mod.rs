@@ -1,3 +1,4 @@
+pub mod refusal;
 pub mod request;
 pub mod response;
 pub mod stream;
