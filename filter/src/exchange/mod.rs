@@ -1,6 +1,8 @@
 //! The life of one request through the gateway, as plain logic: the host (`host/`) reads from
 //! Envoy, calls one of these methods, and applies what it returns.
 
+mod guard;
+mod hold_back;
 mod identity;
 mod response_stream;
 
@@ -9,6 +11,7 @@ mod pipeline_tests;
 #[cfg(test)]
 mod tests;
 
+pub use hold_back::Blocked;
 pub use identity::Identity;
 pub use response_stream::ResponseStream;
 
@@ -17,6 +20,8 @@ use crate::error::{Reply, WardenError};
 use crate::meter::metrics::{self, Update};
 use crate::meter::prices::{self, PriceSource};
 use crate::meter::record::Record;
+use crate::policy::trust::{self, ResultDecision};
+use crate::policy::{self as policy_mod, Context};
 use crate::providers::{self, openai_chat, ErrorShape, Provider, StreamFold};
 use crate::routes::{self, Route};
 use crate::view::{self, Api};
@@ -73,6 +78,31 @@ pub struct Exchange {
     /// The filter answered the request itself with this error.
     error: Option<&'static str>,
     response_complete: bool,
+    /// `x-warden-context-untrusted: true` (it can only tighten).
+    untrusted_header: bool,
+    /// The request's tool policies, until the response takes them.
+    guard: Option<guard::Guard>,
+    /// Trust of the request's context, once its tool results were evaluated.
+    trust: Option<Trust>,
+    /// Tool calls refused in a non-streaming response.
+    blocked: Option<Blocked>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Trust {
+    trusted: bool,
+    reason: Option<String>,
+    /// (tool, decision label) per evaluated tool result, for metrics.
+    decisions: Vec<(String, &'static str)>,
+}
+
+fn decision_label(decision: &ResultDecision) -> &'static str {
+    match decision {
+        ResultDecision::Trusted => "mark_as_trusted",
+        ResultDecision::Untrusted => "mark_as_untrusted",
+        ResultDecision::Blocked { .. } => "block_always",
+        ResultDecision::Sanitize => "sanitize_with_dual_llm",
+    }
 }
 
 impl Exchange {
@@ -93,7 +123,14 @@ impl Exchange {
             let metric = metrics::counter("warden_rejected_requests_total", &[("code", err.code())], 1);
             Rejected { reply, metric }
         })?;
+        let untrusted_header = ["x-warden-context-untrusted", "x-archestra-context-untrusted"]
+            .iter()
+            .any(|h| get(h).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
         Ok(Exchange {
+            untrusted_header,
+            guard: None,
+            trust: None,
+            blocked: None,
             identity: Identity::from_headers(get),
             model: route.path_model.clone(),
             stream: route.stream_by_route,
@@ -173,6 +210,7 @@ impl Exchange {
             self.model = view.model.clone().or_else(|| self.model.take());
             self.stream = self.stream || view.stream;
             self.tools_declared = Some(view.tools.len());
+            changed |= self.apply_policies(api, &view, &mut json);
         } else if let Some(model) = json.get("model").and_then(Value::as_str) {
             self.model = Some(model.to_string());
         }
@@ -189,6 +227,48 @@ impl Exchange {
         Ok(self.forward(path, new_body))
     }
 
+    fn policy_context(&self) -> Context {
+        Context {
+            agent_id: self.identity.agent_id.clone(),
+            user_id: self.identity.user_id.clone(),
+            session_id: self.identity.session_id.clone(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Evaluates every tool result of the history (DESIGN §5.2), replaces the content of blocked
+    /// ones in the provider's shape, and keeps the tool policies for the response. Returns whether
+    /// the body changed.
+    fn apply_policies(&mut self, api: Api, view: &view::Request, json: &mut Value) -> bool {
+        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return false };
+        let ctx = self.policy_context();
+        let start_untrusted = profile.context_untrusted || self.untrusted_header;
+        let outcome = trust::evaluate(&profile.policies, &view.tool_results, &ctx, start_untrusted);
+        let mut trusted = outcome.trusted;
+        let mut reason = outcome.untrusted_reason;
+        let mut changed = false;
+        let mut decisions = Vec::with_capacity(outcome.results.len());
+        for (result, decision) in view.tool_results.iter().zip(&outcome.results) {
+            let tool = result.tool_name.clone().unwrap_or_default();
+            decisions.push((tool, decision_label(decision)));
+            let Some(notice) = trust::notice_for(decision, result.tool_name.as_deref()) else { continue };
+            changed |= providers::apply_result_edit(api, json, &result.pointer, &notice);
+            if *decision == ResultDecision::Sanitize && trusted {
+                // Without the Dual LLM sidecar a result that needs sanitising is withheld: fail
+                // closed, and the conversation is no longer trusted.
+                trusted = false;
+                reason = Some(format!(
+                    "the result of {} needs Dual LLM sanitisation, which is unavailable",
+                    result.tool_name.as_deref().unwrap_or("a tool")
+                ));
+            }
+        }
+        let declared = view.tools.iter().map(|t| t.name.clone()).collect();
+        self.guard = Some(guard::Guard::new(self.config.clone(), self.route.profile.clone(), ctx, trusted, declared));
+        self.trust = Some(Trust { trusted, reason, decisions });
+        changed
+    }
+
     /// Decides how the response body is handled, from its status.
     pub fn response_headers(&mut self, status: u16) -> ResponseMode {
         self.status = Some(status);
@@ -198,7 +278,8 @@ impl Exchange {
                 let framing = providers::stream_framing(api, self.route.gemini_sse);
                 match StreamFold::new(api, self.hide_usage_chunk, framing) {
                     Some(fold) => {
-                        self.response_stream = Some(ResponseStream::new(framing, fold));
+                        let hold_back = self.guard.take().map(hold_back::HoldBack::new);
+                        self.response_stream = Some(ResponseStream::new(framing, fold, hold_back));
                         ResponseMode::Stream
                     }
                     None => ResponseMode::PassThrough,
@@ -217,7 +298,16 @@ impl Exchange {
 
     /// Whether the response body may differ from upstream's, so `content-length` must go.
     pub fn may_rewrite_response(&self) -> bool {
-        self.mode == ResponseMode::Stream && self.hide_usage_chunk
+        match self.mode {
+            ResponseMode::Stream => true,
+            ResponseMode::Buffer => self.guard.is_some(),
+            ResponseMode::PassThrough => false,
+        }
+    }
+
+    /// Tool calls refused in a non-streaming response, for the `x-warden-blocked` header.
+    pub fn blocked_header(&self) -> Option<String> {
+        self.blocked.as_ref().map(|b| b.tools.join(","))
     }
 
     /// One chunk of a streaming response; returns the bytes the client gets now.
@@ -240,7 +330,19 @@ impl Exchange {
         let api = self.route.api?;
         let json: Value = serde_json::from_slice(body).ok()?;
         self.response = providers::parse_response(api, &json);
-        None
+        let calls = &self.response.as_ref()?.tool_calls;
+        if calls.is_empty() {
+            return None;
+        }
+        let blocked = hold_back::evaluate(self.guard.as_ref()?, calls)?;
+        let message = policy_mod::refusal::message(&blocked.calls);
+        let refused = providers::refusal_body(api, &json, &message)?;
+        self.blocked = Some(blocked);
+        Some(refused.to_string().into_bytes())
+    }
+
+    fn blocked_calls(&self) -> Option<&Blocked> {
+        self.blocked.as_ref().or_else(|| self.response_stream.as_ref().and_then(ResponseStream::blocked))
     }
 
     fn final_response(&self) -> Option<&view::Response> {
@@ -288,6 +390,10 @@ impl Exchange {
             user_id: self.identity.user_id.clone(),
             session_id: self.identity.session_id.clone(),
             execution_id: self.identity.execution_id.clone(),
+            context_trusted: self.trust.as_ref().map(|t| t.trusted),
+            untrusted_reason: self.trust.as_ref().and_then(|t| t.reason.clone()),
+            blocked_tools: self.blocked_calls().map(|b| b.tools.clone()),
+            block_reason: self.blocked_calls().map(Blocked::reason),
         };
         let updates = self.metric_updates(&record, usage, cost, price, duration_ms, ttfb_ms);
         (record, updates)
@@ -337,6 +443,33 @@ impl Exchange {
         }
         if usage.is_some() && price == Some(PriceSource::Unknown) {
             out.push(metrics::counter("warden_unpriced_requests_total", &base, 1));
+        }
+        if let Some(trust) = &self.trust {
+            for (tool, action) in &trust.decisions {
+                let labels = [
+                    ("provider", record.provider),
+                    ("profile", record.profile.as_str()),
+                    ("type", "result"),
+                    ("action", action),
+                    ("tool", tool.as_str()),
+                ];
+                out.push(metrics::counter("warden_policy_decisions_total", &labels, 1));
+            }
+        }
+        if let Some(blocked) = self.blocked_calls() {
+            for call in &blocked.calls {
+                let mut labels = base.to_vec();
+                labels.push(("tool", call.name.as_str()));
+                out.push(metrics::counter("warden_blocked_tool_calls_total", &labels, 1));
+                let labels = [
+                    ("provider", record.provider),
+                    ("profile", record.profile.as_str()),
+                    ("type", "tool"),
+                    ("action", "blocked"),
+                    ("tool", call.name.as_str()),
+                ];
+                out.push(metrics::counter("warden_policy_decisions_total", &labels, 1));
+            }
         }
         if let Some(d) = duration_ms {
             out.push(metrics::histogram("warden_request_duration_ms", &base, d));

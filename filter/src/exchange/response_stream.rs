@@ -1,6 +1,7 @@
 //! A streaming response in flight: framing decoder + provider fold. Frames the fold forwards are
 //! written out byte for byte; bytes of a frame not yet complete wait for the next chunk.
 
+use super::hold_back::{Blocked, HoldBack};
 use crate::providers::StreamFold;
 use crate::stream::{Decoder, Frame, Framing};
 use crate::view;
@@ -15,16 +16,19 @@ pub struct ResponseStream {
     /// Set after a framing error: the rest of the stream passes through untouched.
     broken: bool,
     frames: Vec<Frame>,
+    /// Tool-call hold-back; `None` when the request's policies cannot block anything.
+    hold_back: Option<HoldBack>,
 }
 
 impl ResponseStream {
-    pub fn new(framing: Framing, fold: StreamFold) -> Self {
+    pub fn new(framing: Framing, fold: StreamFold, hold_back: Option<HoldBack>) -> Self {
         ResponseStream {
             decoder: Decoder::new(framing),
             fold,
             unemitted: Vec::new(),
             broken: false,
             frames: Vec::new(),
+            hold_back,
         }
     }
 
@@ -47,8 +51,11 @@ impl ResponseStream {
         let mut consumed = 0usize;
         for frame in frames.drain(..) {
             consumed = consumed.saturating_add(frame.raw.len());
-            if !self.fold.on_frame(&frame).drop {
-                out.extend_from_slice(&frame.raw);
+            let info = self.fold.on_frame(&frame);
+            match self.hold_back.as_mut() {
+                Some(hold) => hold.on_frame(&mut self.fold, frame, &info, out),
+                None if !info.drop => out.extend_from_slice(&frame.raw),
+                None => {}
             }
         }
         self.frames = frames;
@@ -56,11 +63,18 @@ impl ResponseStream {
         self.unemitted.drain(..consumed);
         match result {
             Err(_) => {
-                // Give up on meaning, never on bytes.
+                // Give up on meaning, never on bytes — but held tool calls are decided first, so a
+                // broken stream cannot smuggle a blocked call out.
                 self.broken = true;
+                if let Some(hold) = self.hold_back.as_mut() {
+                    hold.finish(&mut self.fold, out);
+                }
                 out.append(&mut self.unemitted);
             }
             Ok(()) if end => {
+                if let Some(hold) = self.hold_back.as_mut() {
+                    hold.finish(&mut self.fold, out);
+                }
                 out.extend_from_slice(&tail);
                 self.unemitted.clear();
             }
@@ -70,6 +84,10 @@ impl ResponseStream {
 
     pub fn response(&self) -> &view::Response {
         self.fold.response()
+    }
+
+    pub fn blocked(&self) -> Option<&Blocked> {
+        self.hold_back.as_ref().and_then(HoldBack::blocked)
     }
 
     /// Whether the framing broke mid-stream (the rest went through unparsed).

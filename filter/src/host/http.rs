@@ -160,7 +160,7 @@ impl HttpContext for Filter {
         }
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.first_response_byte = Self::now();
         let State::Active(ex) = &mut self.state else { return Action::Continue };
         let status = hostcalls::get_map_value(MapType::HttpResponseHeaders, ":status")
@@ -168,11 +168,21 @@ impl HttpContext for Filter {
             .flatten()
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
-        ex.response_headers(status);
-        if ex.may_rewrite_response() {
-            let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", None);
+        let mode = ex.response_headers(status);
+        if !ex.may_rewrite_response() {
+            return Action::Continue;
         }
-        Action::Continue
+        if mode == ResponseMode::Stream {
+            let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", None);
+            return Action::Continue;
+        }
+        // A whole response that may be refused: its headers wait for the body, so that
+        // `content-length` and `x-warden-blocked` can still be set.
+        if end_of_stream {
+            Action::Continue
+        } else {
+            Action::Pause
+        }
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -200,6 +210,11 @@ impl HttpContext for Filter {
                 };
                 if let Some(new_body) = ex.response_body(&body) {
                     let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &new_body);
+                    let length = new_body.len().to_string();
+                    let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", Some(&length));
+                }
+                if let Some(blocked) = ex.blocked_header() {
+                    let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "x-warden-blocked", Some(&blocked));
                 }
                 Action::Continue
             }

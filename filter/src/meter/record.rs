@@ -46,4 +46,12 @@ pub struct Record {
     pub session_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untrusted_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_tools: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_reason: Option<String>,
 }

@@ -1,0 +1,45 @@
+//! The tool policies as they apply to one request: its profile, its caller, whether its context is
+//! trusted and which tools it declared. Built when the request body is read, consulted for the
+//! response (whole or streamed).
+
+use crate::config::Config;
+use crate::policy::tools::{self, ToolOutcome};
+use crate::policy::{CompiledPolicies, Context};
+use crate::view::ToolCall;
+use std::rc::Rc;
+
+#[derive(Debug)]
+pub struct Guard {
+    config: Rc<Config>,
+    profile: String,
+    ctx: Context,
+    trusted: bool,
+    declared: Vec<String>,
+}
+
+impl Guard {
+    pub fn new(config: Rc<Config>, profile: String, ctx: Context, trusted: bool, declared: Vec<String>) -> Guard {
+        Guard { config, profile, ctx, trusted, declared }
+    }
+
+    fn policies(&self) -> Option<&CompiledPolicies> {
+        self.config.profiles.get(&self.profile).map(|p| &p.policies)
+    }
+
+    fn undeclared(&self, name: &str) -> bool {
+        !self.declared.is_empty() && !self.declared.iter().any(|d| d == name)
+    }
+
+    /// Whether a call to `name` must be held back until its arguments are complete: it could be
+    /// blocked under this profile and trust, or the request did not declare it.
+    pub fn must_hold(&self, name: &str) -> bool {
+        self.undeclared(name) || self.policies().is_none_or(|p| tools::could_block(p, name, self.trusted))
+    }
+
+    pub fn evaluate(&self, calls: &[ToolCall]) -> ToolOutcome {
+        match self.policies() {
+            Some(p) => tools::evaluate(p, calls, &self.declared, &self.ctx, self.trusted),
+            None => ToolOutcome { blocked: Vec::new(), any_blocked: false },
+        }
+    }
+}

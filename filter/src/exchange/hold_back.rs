@@ -1,0 +1,103 @@
+//! Stream hold-back (DESIGN §5.1). A tool call that could be blocked is held from its first frame
+//! until the frame that ends the assistant message; every frame after it is held too, so order is
+//! kept. Then all calls of the message are evaluated together: allowed, the held frames go out as
+//! they came; blocked, the provider strips the tool calls from them and ends the message with the
+//! refusal text. Tools that cannot be blocked stream live. Memory: only the held frames of one
+//! message.
+
+use super::guard::Guard;
+use crate::policy::refusal;
+use crate::policy::tools::BlockedCall;
+use crate::providers::{FrameInfo, StreamFold};
+use crate::stream::Frame;
+
+#[derive(Debug)]
+pub struct HoldBack {
+    guard: Guard,
+    /// Frames held since the first holdable tool call of the message, in order.
+    held: Vec<Frame>,
+    holding: bool,
+    /// Set once a message's calls were blocked.
+    blocked: Option<Blocked>,
+}
+
+/// What was refused: every call of the message that did not reach the client, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    pub tools: Vec<String>,
+    pub calls: Vec<BlockedCall>,
+}
+
+impl Blocked {
+    pub fn reason(&self) -> String {
+        let reasons: Vec<String> = self.calls.iter().map(|c| format!("{}: {}", c.name, c.reason)).collect();
+        reasons.join("; ")
+    }
+}
+
+/// Evaluates the calls of a whole response; `Some` when they must be refused.
+pub fn evaluate(guard: &Guard, calls: &[crate::view::ToolCall]) -> Option<Blocked> {
+    let outcome = guard.evaluate(calls);
+    outcome
+        .any_blocked
+        .then(|| Blocked { tools: calls.iter().map(|c| c.name.clone()).collect(), calls: outcome.blocked })
+}
+
+impl HoldBack {
+    pub fn new(guard: Guard) -> Self {
+        HoldBack { guard, held: Vec::new(), holding: false, blocked: None }
+    }
+
+    pub fn blocked(&self) -> Option<&Blocked> {
+        self.blocked.as_ref()
+    }
+
+    /// One decoded frame and what the fold said about it; appends what the client gets now.
+    pub fn on_frame(&mut self, fold: &mut StreamFold, frame: Frame, info: &FrameInfo, out: &mut Vec<u8>) {
+        if !self.holding && info.tool && info.started_tools.iter().any(|name| self.guard.must_hold(name)) {
+            self.holding = true;
+        }
+        if !self.holding {
+            if !info.drop {
+                out.extend_from_slice(&frame.raw);
+            }
+            return;
+        }
+        if info.ends_message {
+            self.decide(fold, Some(frame), out);
+        } else if !info.drop {
+            self.held.push(frame);
+        }
+    }
+
+    /// The stream ended (or broke) while frames were held: decide with what arrived.
+    pub fn finish(&mut self, fold: &mut StreamFold, out: &mut Vec<u8>) {
+        if self.holding {
+            self.decide(fold, None, out);
+        }
+    }
+
+    fn decide(&mut self, fold: &mut StreamFold, finish: Option<Frame>, out: &mut Vec<u8>) {
+        self.holding = false;
+        let held = std::mem::take(&mut self.held);
+        match evaluate(&self.guard, &fold.response().tool_calls) {
+            None => {
+                for frame in held.iter().chain(finish.iter()) {
+                    out.extend_from_slice(&frame.raw);
+                }
+            }
+            Some(blocked) => {
+                for frame in &held {
+                    if let Some(stripped) = fold.strip_tools(frame) {
+                        out.extend_from_slice(&stripped.raw);
+                    }
+                }
+                let message = refusal::message(&blocked.calls);
+                for frame in fold.refusal(&message, finish.as_ref()) {
+                    out.extend_from_slice(&frame.raw);
+                }
+                self.blocked = Some(blocked);
+            }
+        }
+    }
+}
