@@ -50,7 +50,14 @@ for target in "${targets[@]}"; do
     corpus="$root/filter/fuzz/corpus/$target"
     mkdir -p "$corpus"
     echo "== fuzz $target for ${seconds}s"
-    cargo "${toolchain[@]}" fuzz run --fuzz-dir fuzz "$target" "$corpus" "$(seed_dir "$target")" -- \
-        -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1
+    log="$root/filter/fuzz/target/$target.log"
+    # libFuzzer prints a line per new input; keep that in a file and show it only on a crash.
+    if ! cargo "${toolchain[@]}" fuzz run --fuzz-dir fuzz "$target" "$corpus" "$(seed_dir "$target")" -- \
+        -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz target $target crashed; the input is in filter/fuzz/artifacts/$target/" >&2
+        exit 1
+    fi
+    grep -E '^stat::number_of_executed_units|^Done' "$log" | tr '\n' ' '; echo
 done
 echo "fuzz smoke: ${#targets[@]} targets ran ${seconds}s each without a crash"
