@@ -3,3 +3,4 @@
 pub mod prices;
 pub mod metrics;
 pub mod record;
+pub mod tokens;
