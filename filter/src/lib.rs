@@ -12,6 +12,7 @@ pub mod meter;
 pub mod providers;
 pub mod routes;
 pub mod stream;
+pub mod transform;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

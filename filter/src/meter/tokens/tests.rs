@@ -116,7 +116,10 @@ const FIXTURE_COUNTS: &[(&str, usize)] = &[
     ("gemini/pydantic-ai__test_google_model_iter_stream.yaml", 2141),
     ("gemini/pydantic-ai__test_google_streaming_tool_call_thought_signature.yaml", 3424),
     ("gemini/pydantic-ai__test_google_tool_output.yaml", 1177),
-    ("gemini/pydantic-ai__vertex-400-error__test_multimodal_tool_return_matrix_direct-url-image-google_vertex.yaml", 7885),
+    (
+        "gemini/pydantic-ai__vertex-400-error__test_multimodal_tool_return_matrix_direct-url-image-google_vertex.yaml",
+        7885,
+    ),
     ("gemini/vercel-ai__google-429-retry-info.json", 126),
     ("gemini/vercel-ai__google-tool-call-gemini3.json", 287),
     ("openai-chat/agw__completions-basic.json", 275),
