@@ -210,3 +210,56 @@ fn synthetic_directory_listing_in_a_recorded_request_becomes_a_table() {
         ToonOutcome::Replaced { text, tokens_before: 85, tokens_after: 62 }
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] =
+        &["", " ", "-", "a,b", "true", "null", "05", "1e5", "x: y", "[", "\"", "\\", "\n", "\u{a0}x", "é", "README.md"];
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let word = proptest::sample::select(WORDS).prop_map(str::to_owned);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            word.clone().prop_map(Value::String),
+            ".{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((word.clone(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_replacement_is_always_non_empty_and_strictly_fewer_tokens(value in arb_json()) {
+            let content = value.to_string();
+            match compress(&tok(), plain(&content)) {
+                ToonOutcome::Replaced { text, tokens_before, tokens_after } => {
+                    prop_assert!(!text.is_empty());
+                    prop_assert!(tokens_after < tokens_before);
+                    prop_assert_eq!(tokens_after, tok().count_message("user", &text));
+                }
+                ToonOutcome::Skipped { reason, tokens } => {
+                    prop_assert_eq!(reason, SkipReason::NotSmaller);
+                    prop_assert_eq!(tokens, Some(tok().count_message("user", &content)));
+                }
+            }
+        }
+
+        #[test]
+        fn every_line_is_indented_by_whole_levels(value in arb_json()) {
+            for line in encode(&value).split('\n') {
+                let indent = line.len() - line.trim_start_matches(' ').len();
+                prop_assert_eq!(indent % 2, 0, "{:?}", line);
+            }
+        }
+    }
+}

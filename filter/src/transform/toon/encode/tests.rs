@@ -34,7 +34,7 @@ fn tabular_array_of_uniform_objects_as_in_the_reference_example() {
 fn nested_objects_indent_by_two_and_empty_objects_end_at_the_colon() {
     assert_eq!(
         toon(r#"{"user":{"id":1,"profile":{"name":"Ada","tags":["a","b"]},"empty":{}},"ok":true}"#),
-        lines(&["user:", "  id: 1", "  profile:", "    name: Ada", "    tags[2]: a,b", "  empty:", "ok: true",])
+        lines(&["user:", "  id: 1", "  profile:", "    name: Ada", "    tags[2]: a,b", "  empty:", "ok: true"])
     );
 }
 
@@ -80,7 +80,7 @@ fn keys_are_bare_only_when_identifier_like() {
 fn primitive_arrays_are_inline_with_quoted_cells_where_needed() {
     assert_eq!(
         toon(r#"{"nums":[1,2,3],"strs":["a","b c","d,e"],"mixed":[1,"x",true,null,2.5]}"#),
-        lines(&["nums[3]: 1,2,3", "strs[3]: a,b c,\"d,e\"", "mixed[5]: 1,x,true,null,2.5",])
+        lines(&["nums[3]: 1,2,3", "strs[3]: a,b c,\"d,e\"", "mixed[5]: 1,x,true,null,2.5"])
     );
 }
 
@@ -91,29 +91,29 @@ fn root_primitive_array_is_inline_without_a_key() {
 
 #[test]
 fn root_array_of_uniform_objects_is_tabular() {
-    assert_eq!(toon(r#"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#), lines(&["[2]{id,name}:", "  1,a", "  2,b",]));
+    assert_eq!(toon(r#"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#), lines(&["[2]{id,name}:", "  1,a", "  2,b"]));
 }
 
 #[test]
 fn rows_with_the_same_keys_in_another_order_stay_tabular_in_header_order() {
-    assert_eq!(toon(r#"{"rows":[{"a":1,"b":2},{"b":3,"a":4}]}"#), lines(&["rows[2]{a,b}:", "  1,2", "  4,3",]));
+    assert_eq!(toon(r#"{"rows":[{"a":1,"b":2},{"b":3,"a":4}]}"#), lines(&["rows[2]{a,b}:", "  1,2", "  4,3"]));
 }
 
 #[test]
 fn rows_missing_a_key_become_list_items() {
-    assert_eq!(toon(r#"{"rows":[{"a":1,"b":2},{"a":3}]}"#), lines(&["rows[2]:", "  - a: 1", "    b: 2", "  - a: 3",]));
+    assert_eq!(toon(r#"{"rows":[{"a":1,"b":2},{"a":3}]}"#), lines(&["rows[2]:", "  - a: 1", "    b: 2", "  - a: 3"]));
 }
 
 #[test]
 fn rows_with_an_extra_key_become_list_items() {
-    assert_eq!(toon(r#"{"rows":[{"a":1},{"a":3,"b":4}]}"#), lines(&["rows[2]:", "  - a: 1", "  - a: 3", "    b: 4",]));
+    assert_eq!(toon(r#"{"rows":[{"a":1},{"a":3,"b":4}]}"#), lines(&["rows[2]:", "  - a: 1", "  - a: 3", "    b: 4"]));
 }
 
 #[test]
 fn rows_with_a_nested_object_become_list_items() {
     assert_eq!(
         toon(r#"{"rows":[{"a":1,"b":{"c":2}},{"a":3,"b":{"c":4}}]}"#),
-        lines(&["rows[2]:", "  - a: 1", "    b:", "      c: 2", "  - a: 3", "    b:", "      c: 4",])
+        lines(&["rows[2]:", "  - a: 1", "    b:", "      c: 2", "  - a: 3", "    b:", "      c: 4"])
     );
 }
 
@@ -121,26 +121,26 @@ fn rows_with_a_nested_object_become_list_items() {
 fn rows_with_an_array_value_become_list_items() {
     assert_eq!(
         toon(r#"{"rows":[{"a":1,"b":[1,2]},{"a":3,"b":[]}]}"#),
-        lines(&["rows[2]:", "  - a: 1", "    b[2]: 1,2", "  - a: 3", "    b[0]:",])
+        lines(&["rows[2]:", "  - a: 1", "    b[2]: 1,2", "  - a: 3", "    b[0]:"])
     );
 }
 
 #[test]
 fn empty_objects_in_a_list_are_bare_dashes() {
-    assert_eq!(toon(r#"{"rows":[{},{}]}"#), lines(&["rows[2]:", "  -", "  -",]));
+    assert_eq!(toon(r#"{"rows":[{},{}]}"#), lines(&["rows[2]:", "  -", "  -"]));
 }
 
 #[test]
 fn arrays_of_primitive_arrays_are_inline_list_items() {
     assert_eq!(
         toon(r#"{"matrix":[[1,2],[3,4,5],[]]}"#),
-        lines(&["matrix[3]:", "  - [2]: 1,2", "  - [3]: 3,4,5", "  - [0]:",])
+        lines(&["matrix[3]:", "  - [2]: 1,2", "  - [3]: 3,4,5", "  - [0]:"])
     );
 }
 
 #[test]
 fn arrays_of_arrays_holding_objects_nest_list_items() {
-    assert_eq!(toon(r#"{"m":[[{"a":1}],[2]]}"#), lines(&["m[2]:", "  - [1]:", "    - a: 1", "  - [1]: 2",]));
+    assert_eq!(toon(r#"{"m":[[{"a":1}],[2]]}"#), lines(&["m[2]:", "  - [1]:", "    - a: 1", "  - [1]: 2"]));
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn mixed_arrays_are_list_items_of_every_kind() {
 fn list_item_object_with_an_array_first_field_keeps_it_on_the_dash_line() {
     assert_eq!(
         toon(r#"{"items":[{"tags":["a","b"],"id":1},{"tags":[],"id":2}]}"#),
-        lines(&["items[2]:", "  - tags[2]: a,b", "    id: 1", "  - tags[0]:", "    id: 2",])
+        lines(&["items[2]:", "  - tags[2]: a,b", "    id: 1", "  - tags[0]:", "    id: 2"])
     );
 }
 
@@ -174,7 +174,7 @@ fn list_item_object_with_an_array_first_field_keeps_it_on_the_dash_line() {
 fn list_item_object_with_an_object_first_field_nests_it_two_levels_in() {
     assert_eq!(
         toon(r#"{"items":[{"meta":{"k":"v"},"id":1},{"meta":{},"id":2},"x"]}"#),
-        lines(&["items[3]:", "  - meta:", "      k: v", "    id: 1", "  - meta:", "    id: 2", "  - x",])
+        lines(&["items[3]:", "  - meta:", "      k: v", "    id: 1", "  - meta:", "    id: 2", "  - x"])
     );
 }
 
@@ -192,7 +192,7 @@ fn list_item_object_with_a_tabular_first_field_puts_rows_two_levels_in() {
 fn list_item_object_with_a_mixed_array_first_field_nests_items_two_levels_in() {
     assert_eq!(
         toon(r#"{"items":[{"list":[{"a":{"b":1}},3],"id":1},7]}"#),
-        lines(&["items[2]:", "  - list[2]:", "      - a:", "          b: 1", "      - 3", "    id: 1", "  - 7",])
+        lines(&["items[2]:", "  - list[2]:", "      - a:", "          b: 1", "      - 3", "    id: 1", "  - 7"])
     );
 }
 
@@ -200,13 +200,13 @@ fn list_item_object_with_a_mixed_array_first_field_nests_items_two_levels_in() {
 fn root_mixed_array_is_list_items() {
     assert_eq!(
         toon(r#"[{"a":1},[1,2],"s",[[1],[2]],{}]"#),
-        lines(&["[5]:", "  - a: 1", "  - [2]: 1,2", "  - s", "  - [2]:", "    - [1]: 1", "    - [1]: 2", "  -",])
+        lines(&["[5]:", "  - a: 1", "  - [2]: 1,2", "  - s", "  - [2]:", "    - [1]: 1", "    - [1]: 2", "  -"])
     );
 }
 
 #[test]
 fn root_array_of_arrays_is_inline_list_items() {
-    assert_eq!(toon(r#"[[1,2],["a","b"]]"#), lines(&["[2]:", "  - [2]: 1,2", "  - [2]: a,b",]));
+    assert_eq!(toon(r#"[[1,2],["a","b"]]"#), lines(&["[2]:", "  - [2]: 1,2", "  - [2]: a,b"]));
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn strings_are_quoted_exactly_where_a_decoder_could_misread_them() {
 fn non_ascii_keys_are_quoted_and_non_ascii_values_are_not() {
     assert_eq!(
         toon(r#"{"名前":"太郎","city":"Zürich","note":"naïve café"}"#),
-        lines(&["\"名前\": 太郎", "city: Zürich", "note: naïve café",])
+        lines(&["\"名前\": 太郎", "city: Zürich", "note: naïve café"])
     );
 }
 
@@ -301,7 +301,7 @@ fn non_ascii_keys_are_quoted_and_non_ascii_values_are_not() {
 fn tabular_arrays_nest_under_objects() {
     assert_eq!(
         toon(r#"{"a":{"b":{"c":{"d":[{"e":1,"f":"g"},{"e":2,"f":"h"}]}}}}"#),
-        lines(&["a:", "  b:", "    c:", "      d[2]{e,f}:", "        1,g", "        2,h",])
+        lines(&["a:", "  b:", "    c:", "      d[2]{e,f}:", "        1,g", "        2,h"])
     );
 }
 
@@ -309,7 +309,7 @@ fn tabular_arrays_nest_under_objects() {
 fn tabular_cells_are_quoted_like_any_string() {
     assert_eq!(
         toon(r#"{"rows":[{"k":"a,b","v":" x"},{"k":"true","v":"-1"}]}"#),
-        lines(&["rows[2]{k,v}:", "  \"a,b\",\" x\"", "  \"true\",\"-1\"",])
+        lines(&["rows[2]{k,v}:", "  \"a,b\",\" x\"", "  \"true\",\"-1\""])
     );
 }
 
@@ -317,18 +317,18 @@ fn tabular_cells_are_quoted_like_any_string() {
 fn tabular_column_names_are_quoted_like_keys() {
     assert_eq!(
         toon(r#"{"rows":[{"first name":"a","id-x":1},{"first name":"b","id-x":2}]}"#),
-        lines(&["rows[2]{\"first name\",\"id-x\"}:", "  a,1", "  b,2",])
+        lines(&["rows[2]{\"first name\",\"id-x\"}:", "  a,1", "  b,2"])
     );
 }
 
 #[test]
 fn a_duplicate_key_keeps_its_first_place_and_last_value() {
-    assert_eq!(toon(r#"{"a":1,"b":2,"a":3}"#), lines(&["a: 3", "b: 2",]));
+    assert_eq!(toon(r#"{"a":1,"b":2,"a":3}"#), lines(&["a: 3", "b: 2"]));
 }
 
 #[test]
 fn booleans_and_null_are_literals() {
-    assert_eq!(toon(r#"{"t":true,"f":false,"n":null}"#), lines(&["t: true", "f: false", "n: null",]));
+    assert_eq!(toon(r#"{"t":true,"f":false,"n":null}"#), lines(&["t: true", "f: false", "n: null"]));
 }
 
 #[test]
@@ -345,19 +345,19 @@ fn whitespace_around_json_tokens_does_not_matter() {
 
 #[test]
 fn single_key_chains_are_not_folded() {
-    assert_eq!(toon(r#"{"a":{"b":{"c":1}}}"#), lines(&["a:", "  b:", "    c: 1",]));
+    assert_eq!(toon(r#"{"a":{"b":{"c":1}}}"#), lines(&["a:", "  b:", "    c: 1"]));
 }
 
 #[test]
 fn a_single_object_array_is_tabular() {
-    assert_eq!(toon(r#"{"one":[{"id":1}]}"#), lines(&["one[1]{id}:", "  1",]));
+    assert_eq!(toon(r#"{"one":[{"id":1}]}"#), lines(&["one[1]{id}:", "  1"]));
 }
 
 #[test]
 fn list_item_first_field_empty_array_and_tabular_array() {
     assert_eq!(
         toon(r#"{"x":[{"a":[],"b":1},{"a":[{"q":1},{"q":2}],"b":2}]}"#),
-        lines(&["x[2]:", "  - a[0]:", "    b: 1", "  - a[2]{q}:", "      1", "      2", "    b: 2",])
+        lines(&["x[2]:", "  - a[0]:", "    b: 1", "  - a[2]{q}:", "      1", "      2", "    b: 2"])
     );
 }
 
@@ -365,7 +365,7 @@ fn list_item_first_field_empty_array_and_tabular_array() {
 fn padding_is_judged_by_javascript_whitespace() {
     assert_eq!(
         toon(r#"{"s":"\u2003x","t":"x\u2028","u":"\ufeffx","v":"\u0085x"}"#),
-        lines(&["s: \"\u{2003}x\"", "t: \"x\u{2028}\"", "u: \"\u{feff}x\"", "v: \u{85}x",])
+        lines(&["s: \"\u{2003}x\"", "t: \"x\u{2028}\"", "u: \"\u{feff}x\"", "v: \u{85}x"])
     );
 }
 
