@@ -17,6 +17,7 @@ pub mod routes;
 pub mod stream;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod transform;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

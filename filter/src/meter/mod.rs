@@ -3,3 +3,4 @@
 pub mod metrics;
 pub mod prices;
 pub mod record;
+pub mod tokens;

@@ -1,0 +1,231 @@
+use super::*;
+use crate::view::{Message, Request, Role, ToolDecl};
+use serde_json::json;
+use std::path::PathBuf;
+
+fn tok() -> Tokenizer {
+    Tokenizer::new().unwrap()
+}
+
+/// The first `shared/fixtures` found walking up from the crate (the clone keeps `shared/` beside it).
+fn fixtures_dir() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared/fixtures");
+        if candidate.is_dir() {
+            return candidate;
+        }
+        assert!(dir.pop(), "no shared/fixtures above {}", env!("CARGO_MANIFEST_DIR"));
+    }
+}
+
+#[test]
+fn counts_match_published_cl100k_values() {
+    // OpenAI's cookbook and tiktoken README values for cl100k_base.
+    let t = tok();
+    assert_eq!(t.count("hello world"), 2);
+    assert_eq!(t.count("Hello, world!"), 4);
+    assert_eq!(t.count("tiktoken is great!"), 6);
+    assert_eq!(t.count("antidisestablishmentarianism"), 6);
+    assert_eq!(t.count("2 + 2 = 4"), 7);
+    assert_eq!(t.count("お誕生日おめでとう"), 9);
+    assert_eq!(t.count(""), 0);
+}
+
+#[test]
+fn special_token_markers_count_as_ordinary_text() {
+    // tiktoken's encode_ordinary: the marker is text a user could send, never token 100257.
+    assert_eq!(tok().count("<|endoftext|>"), 7);
+}
+
+#[test]
+fn message_count_includes_the_role_run_into_the_text() {
+    let t = tok();
+    assert_eq!(t.count_message("user", ""), 1);
+    assert_eq!(t.count_message("user", "hello world"), 3);
+    // The reference's e2e TOON example: the JSON tool result with the "user" prefix is 81 tokens.
+    let json = r#"{"files":[{"name":"README.md","size":1024,"type":"file"},{"name":"src","size":4096,"type":"directory"},{"name":"package.json","size":512,"type":"file"},{"name":"tsconfig.json","size":256,"type":"file"},{"name":"node_modules","size":102400,"type":"directory"}],"totalCount":5,"directory":"."}"#;
+    assert_eq!(t.count_message("user", json), 81);
+}
+
+#[test]
+fn counts_match_the_reference_tokenizer_on_every_fixture() {
+    // Expected values come from the npm `tiktoken` package (cl100k_base, encode_ordinary), the
+    // tokenizer the reference runs; tiktoken-rs 0.12 gives the same numbers. Files that are not
+    // UTF-8 (binary eventstream captures) are left out.
+    let t = tok();
+    let dir = fixtures_dir();
+    let mut total = 0usize;
+    for (path, expected) in FIXTURE_COUNTS {
+        let text = std::fs::read_to_string(dir.join(path)).unwrap();
+        assert_eq!(t.count(&text), *expected, "{path}");
+        total += expected;
+    }
+    assert_eq!(total, 228_350);
+}
+
+const FIXTURE_COUNTS: &[(&str, usize)] = &[
+    ("MANIFEST.md", 14857),
+    ("anthropic-messages/agw__anthropic-stream_basic.sse", 438),
+    ("anthropic-messages/anthropic-sdk-py__incomplete_partial_json_response.sse", 653),
+    ("anthropic-messages/anthropic-sdk-py__parse-429-retry__d743d628.json", 2810),
+    ("anthropic-messages/anthropic-sdk-py__runner-stream-tools__555fb399.json", 2937),
+    ("anthropic-messages/anthropic-sdk-py__runner-tools-400__f59a9391.json", 1763),
+    ("anthropic-messages/anthropic-sdk-py__runner-tools__a8ac789b.json", 1833),
+    ("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i0.response.sse", 661),
+    ("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.request.json", 434),
+    ("anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.response.sse", 582),
+    ("anthropic-messages/extracted/pydantic-ai__anthropic_thinking_stream.i0.response.sse", 4373),
+    ("anthropic-messages/pydantic-ai__test_anthropic_cache_real_api.yaml", 4204),
+    ("anthropic-messages/pydantic-ai__test_anthropic_model_thinking_part_stream.yaml", 4894),
+    ("anthropic-messages/pydantic-ai__test_anthropic_tool_with_thinking.yaml", 2498),
+    ("anthropic-messages/pydantic-ai__test_multiple_parallel_tool_calls.yaml", 1775),
+    ("bedrock/extracted/pydantic-ai__bedrock_iter_stream.i1.request.json", 397),
+    ("bedrock/pydantic-ai__test_bedrock_anthropic_tool_with_thinking.yaml", 1677),
+    ("bedrock/pydantic-ai__test_bedrock_cache_write_and_read.yaml", 2205),
+    ("bedrock/pydantic-ai__test_bedrock_error.yaml", 254),
+    ("bedrock/pydantic-ai__test_bedrock_mixed_strict_tool_run.yaml", 1992),
+    ("bedrock/pydantic-ai__test_bedrock_model_iter_stream.yaml", 7376),
+    ("bedrock/pydantic-ai__test_bedrock_model_thinking_part_stream.yaml", 5694),
+    ("bedrock/pydantic-ai__test_bedrock_streaming_error.yaml", 255),
+    ("cohere/extracted/lc-cohere__command_a_reasoning.i0.response.json", 423),
+    ("cohere/extracted/lc-cohere__langgraph_react_agent.i2.request.json", 481),
+    ("cohere/extracted/lc-cohere__stream_with_vision.i0.response.sse", 4657),
+    ("cohere/lc-cohere__test_command_a_reasoning_with_tool_call.yaml", 1470),
+    ("cohere/lc-cohere__test_invoke_multiple_tools.yaml", 796),
+    ("cohere/lc-cohere__test_invoke_tool_calls.yaml", 749),
+    ("cohere/lc-cohere__test_langgraph_react_agent.yaml", 12484),
+    ("cohere/lc-cohere__test_stream.yaml", 3047),
+    ("cohere/lc-cohere__test_stream_with_vision.yaml", 5807),
+    ("cohere/lc-cohere__test_streaming_tool_call.yaml", 2225),
+    ("cohere/pydantic-ai__test_cohere_request_usage_with_cached_tokens.yaml", 3019),
+    ("cohere/vercel-ai__cohere-reasoning.json", 187),
+    ("cohere/vercel-ai__cohere-tool-call.chunks.jsonl", 1091),
+    ("cohere/vercel-ai__cohere-tool-call.json", 274),
+    ("gemini/extracted/llm-gemini__gemini3_thought_signatures.i0.response.jsonarray.json", 581),
+    ("gemini/extracted/llm-gemini__test_tools.i0.response.jsonarray.json", 684),
+    ("gemini/extracted/llm-gemini__test_tools.i1.request.json", 467),
+    ("gemini/extracted/llm-gemini__test_tools.i2.response.jsonarray.json", 338),
+    ("gemini/extracted/pydantic-ai__google_streaming_tool_call.i0.response.sse", 1257),
+    ("gemini/llm-gemini__test_prompt.yaml", 2211),
+    ("gemini/llm-gemini__test_tools.yaml", 3719),
+    ("gemini/llm-gemini__test_tools_with_gemini_3_thought_signatures.yaml", 2158),
+    ("gemini/louter__streaming_function_calling_request_1.json", 350),
+    ("gemini/louter__streaming_function_calling_response_0.sse", 710),
+    ("gemini/pydantic-ai__test_google_model_cached_content.yaml", 5826),
+    ("gemini/pydantic-ai__test_google_model_iter_stream.yaml", 2141),
+    ("gemini/pydantic-ai__test_google_streaming_tool_call_thought_signature.yaml", 3424),
+    ("gemini/pydantic-ai__test_google_tool_output.yaml", 1177),
+    (
+        "gemini/pydantic-ai__vertex-400-error__test_multimodal_tool_return_matrix_direct-url-image-google_vertex.yaml",
+        7885,
+    ),
+    ("gemini/vercel-ai__google-429-retry-info.json", 126),
+    ("gemini/vercel-ai__google-tool-call-gemini3.json", 287),
+    ("openai-chat/agw__completions-basic.json", 275),
+    ("openai-chat/agw__completions-stream.sse", 8842),
+    ("openai-chat/envoy-aigw__chat-bad-request.yaml", 650),
+    ("openai-chat/envoy-aigw__chat-basic.yaml", 861),
+    ("openai-chat/envoy-aigw__chat-multiturn.yaml", 902),
+    ("openai-chat/envoy-aigw__chat-parallel-tools.yaml", 1049),
+    ("openai-chat/envoy-aigw__chat-streaming-detailed-usage.yaml", 995),
+    ("openai-chat/envoy-aigw__chat-streaming.yaml", 5748),
+    ("openai-chat/envoy-aigw__chat-tools.yaml", 1048),
+    ("openai-chat/envoy-aigw__chat-unknown-model.yaml", 482),
+    ("openai-chat/extracted/envoy-aigw__chat-streaming-detailed-usage.i0.response.sse", 368),
+    ("openai-chat/extracted/pydantic-ai__run_stream_sync.i0.response.sse", 1110),
+    ("openai-chat/extracted/pydantic-ai__run_stream_sync.i1.request.json", 311),
+    ("openai-chat/openai-py__stream-tool-call__c6aa7e39.sse", 1834),
+    ("openai-chat/pydantic-ai__test_openai_chat_prompt_cache_e2e.yaml", 9436),
+    ("openai-chat/pydantic-ai__test_run_stream_sync_streams_real_model.yaml", 3282),
+    ("openai-chat/vercel-ai__reasoning-model-legacy-parameter-error.json", 61),
+    ("openai-responses/agw__responses-basic.json", 515),
+    ("openai-responses/agw__responses-stream-image.sse", 3001),
+    ("openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse", 1319),
+    ("openai-responses/extracted/pydantic-ai__responses_stream.i1.request.json", 272),
+    ("openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse", 7995),
+    ("openai-responses/pydantic-ai__test_openai_responses_model_http_error.yaml", 319),
+    ("openai-responses/pydantic-ai__test_openai_responses_model_simple_response_with_tool_call.yaml", 1834),
+    ("openai-responses/pydantic-ai__test_openai_responses_prompt_cache_e2e.yaml", 10130),
+    ("openai-responses/pydantic-ai__test_openai_responses_stream.yaml", 3915),
+    ("openai-responses/pydantic-ai__test_openai_responses_streaming_usage.yaml", 8428),
+    ("openai-responses/pydantic-ai__test_openai_responses_thinking_with_tool_calls.yaml", 17898),
+    ("openai-responses/vercel-ai__openai-error.1.chunks.jsonl", 778),
+    ("openai-responses/vercel-ai__openai-error.1.json", 79),
+];
+
+fn request() -> Request {
+    Request {
+        system: vec!["You are terse.".to_string()],
+        messages: vec![
+            Message { role: Role::User, text: "What is the weather in Paris?".to_string() },
+            Message { role: Role::Assistant, text: String::new() },
+            Message { role: Role::Tool, text: r#"{"temp":21,"unit":"C"}"#.to_string() },
+        ],
+        tools: vec![ToolDecl {
+            name: "get_weather".to_string(),
+            description: Some("Current weather for a city".to_string()),
+            parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})),
+        }],
+        ..Request::default()
+    }
+}
+
+#[test]
+fn request_count_sums_system_turns_and_tool_definitions() {
+    let t = tok();
+    let req = request();
+    let expected = t.count_message("system", "You are terse.")
+        + t.count_message("user", "What is the weather in Paris?")
+        + t.count_message("assistant", "")
+        + t.count_message("tool", r#"{"temp":21,"unit":"C"}"#)
+        + t.count_message("user", &tool_definitions_text(&req.tools));
+    assert_eq!(count_request(&t, &req), expected);
+    assert_eq!(count_request(&t, &Request::default()), 0);
+}
+
+#[test]
+fn tool_definitions_read_as_name_description_and_schema_joined_by_spaces() {
+    let tools = vec![
+        ToolDecl {
+            name: "get_weather".to_string(),
+            description: Some("Current weather".to_string()),
+            parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}}})),
+        },
+        ToolDecl { name: "ping".to_string(), description: Some(String::new()), parameters: None },
+        ToolDecl { name: "noop".to_string(), description: None, parameters: Some(json!({})) },
+    ];
+    assert_eq!(
+        tool_definitions_text(&tools),
+        r#"get_weather Current weather {"type":"object","properties":{"city":{"type":"string"}}} ping noop {}"#
+    );
+}
+
+#[test]
+fn bounded_request_count_agrees_with_the_full_count_at_the_limit() {
+    let t = tok();
+    let req = request();
+    let full = count_request(&t, &req);
+    assert_eq!(count_request_within(&t, &req, full), Some(full));
+    assert_eq!(count_request_within(&t, &req, full + 100), Some(full));
+    assert_eq!(count_request_within(&t, &req, full - 1), None);
+    assert_eq!(count_request_within(&t, &req, 0), None);
+    assert_eq!(count_request_within(&t, &Request::default(), 0), Some(0));
+}
+
+#[test]
+fn bounded_message_count_stops_early_on_long_text() {
+    let t = tok();
+    let long = "word ".repeat(50_000);
+    assert_eq!(t.count_message_within("user", &long, 10), None);
+    assert_eq!(t.count_message_within("user", "hello world", 3), Some(3));
+    assert_eq!(t.count_message_within("user", "hello world", 2), None);
+}
+
+#[test]
+fn role_names_are_the_ones_the_reference_prefixes() {
+    assert_eq!(role_name(Role::System), "system");
+    assert_eq!(role_name(Role::User), "user");
+    assert_eq!(role_name(Role::Assistant), "assistant");
+    assert_eq!(role_name(Role::Tool), "tool");
+}
