@@ -1,6 +1,7 @@
 //! Plugin configuration (DESIGN §4.5): parsed once in `on_configure`, strict (unknown keys are
 //! errors) and every error names the path of the offending value.
 
+pub mod cost;
 pub mod policy;
 mod validate;
 
@@ -26,6 +27,10 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderSettings>,
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Built at configure time when a feature counts tokens (TOON, `max_tokens` rules); never per
+    /// request.
+    #[serde(skip)]
+    pub tokenizer: Option<crate::meter::tokens::Tokenizer>,
 }
 
 /// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
@@ -46,6 +51,11 @@ pub struct Profile {
     /// For tool results no row applies to.
     #[serde(default)]
     pub default_result_action: policy::ResultAction,
+    #[serde(default)]
+    pub toon: cost::Toon,
+    /// Model optimisation: the first matching rule in list order rewrites the model.
+    #[serde(default)]
+    pub optimization_rules: Vec<cost::OptimizationRule>,
     /// The fields above compiled when the configuration is loaded; requests read only this.
     #[serde(skip)]
     pub policies: CompiledPolicies,
@@ -96,7 +106,17 @@ impl Config {
         })?;
         de.end().map_err(|e| ConfigError { path: String::new(), message: e.to_string() })?;
         validate::validate(&mut config)?;
+        if config.needs_tokenizer() {
+            let tokenizer = crate::meter::tokens::Tokenizer::new()
+                .map_err(|e| ConfigError { path: String::new(), message: e.to_string() })?;
+            config.tokenizer = Some(tokenizer);
+        }
         Ok(config)
+    }
+
+    /// Whether a configured feature counts tokens: TOON, or an optimisation rule with `max_tokens`.
+    pub fn needs_tokenizer(&self) -> bool {
+        self.profiles.values().any(|p| p.toon.enabled || p.optimization_rules.iter().any(|r| r.max_tokens().is_some()))
     }
 
     pub fn provider_settings(&self, provider: crate::providers::Provider) -> Option<&ProviderSettings> {

@@ -87,3 +87,23 @@ fn provider_settings_are_checked() {
 fn trailing_garbage_is_an_error() {
     assert!(parse(r#"{"profiles":{"default":{}}} x"#).is_err());
 }
+
+#[test]
+fn optimisation_rules_and_toon_are_parsed_and_checked() {
+    let c = parse(
+        r#"{"profiles":{"default":{"toon":{"enabled":true},"optimization_rules":[
+            {"provider":"openai","target_model":"gpt-5-mini","conditions":[{"max_tokens":1000},{"has_tools":false}]}]}}}"#,
+    )
+    .unwrap();
+    let p = &c.profiles["default"];
+    assert!(p.toon.enabled);
+    assert_eq!(p.optimization_rules[0].max_tokens(), Some(1000));
+    assert!(c.tokenizer.is_some(), "TOON needs the tokenizer, built at configure time");
+    assert!(parse(r#"{"profiles":{"default":{}}}"#).unwrap().tokenizer.is_none());
+    let e = parse(r#"{"profiles":{"default":{"optimization_rules":[{"provider":"nope","target_model":"x"}]}}}"#)
+        .unwrap_err();
+    assert_eq!(e.path, "profiles.default.optimization_rules[0].provider");
+    let e = parse(r#"{"profiles":{"default":{"optimization_rules":[{"provider":"openai","target_model":"x","conditions":[{"max_token":5}]}]}}}"#)
+        .unwrap_err();
+    assert!(e.path.starts_with("profiles.default.optimization_rules[0].conditions[0]"), "{e}");
+}

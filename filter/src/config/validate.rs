@@ -28,6 +28,20 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
             format!("'{}' is not a declared profile (declared: {})", config.default_profile, known.join(", ")),
         ));
     }
+    for (id, profile) in &config.profiles {
+        for (i, rule) in profile.optimization_rules.iter().enumerate() {
+            let path = format!("profiles.{id}.optimization_rules[{i}]");
+            if Provider::from_name(&rule.provider).is_none() {
+                return Err(err(format!("{path}.provider"), format!("unknown provider '{}'", rule.provider)));
+            }
+            if rule.target_model.trim().is_empty() {
+                return Err(err(format!("{path}.target_model"), "name the model to send matching requests to"));
+            }
+            if rule.max_tokens() == Some(0) {
+                return Err(err(format!("{path}.conditions"), "max_tokens must be greater than zero"));
+            }
+        }
+    }
     for id in config.profiles.keys() {
         let path = format!("profiles.{id}");
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {

@@ -1,13 +1,18 @@
 //! The life of one request through the gateway, as plain logic: the host (`host/`) reads from
 //! Envoy, calls one of these methods, and applies what it returns.
 
+mod cost;
 mod guard;
 mod hold_back;
 mod identity;
 mod response_stream;
 
 #[cfg(test)]
+mod cost_tests;
+#[cfg(test)]
 mod pipeline_tests;
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -86,6 +91,9 @@ pub struct Exchange {
     trust: Option<Trust>,
     /// Tool calls refused in a non-streaming response.
     blocked: Option<Blocked>,
+    /// The model the client asked for, when an optimisation rule sent the request elsewhere.
+    baseline_model: Option<String>,
+    toon: Option<cost::ToonStats>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -131,6 +139,8 @@ impl Exchange {
             guard: None,
             trust: None,
             blocked: None,
+            baseline_model: None,
+            toon: None,
             identity: Identity::from_headers(get),
             model: route.path_model.clone(),
             stream: route.stream_by_route,
@@ -210,7 +220,9 @@ impl Exchange {
             self.model = view.model.clone().or_else(|| self.model.take());
             self.stream = self.stream || view.stream;
             self.tools_declared = Some(view.tools.len());
-            changed |= self.apply_policies(api, &view, &mut json);
+            let replaced = self.apply_policies(api, &view, &mut json);
+            changed |= !replaced.is_empty();
+            changed |= self.apply_cost_controls(api, &view, &mut json, &replaced);
         } else if let Some(model) = json.get("model").and_then(Value::as_str) {
             self.model = Some(model.to_string());
         }
@@ -236,23 +248,55 @@ impl Exchange {
         }
     }
 
-    /// Evaluates every tool result of the history (DESIGN §5.2), replaces the content of blocked
-    /// ones in the provider's shape, and keeps the tool policies for the response. Returns whether
+    /// TOON compression of tool results, then model optimisation (DESIGN §5.4). Returns whether
     /// the body changed.
-    fn apply_policies(&mut self, api: Api, view: &view::Request, json: &mut Value) -> bool {
-        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return false };
+    fn apply_cost_controls(&mut self, api: Api, view: &view::Request, json: &mut Value, replaced: &[String]) -> bool {
+        let config = self.config.clone();
+        let Some(profile) = config.profiles.get(&self.route.profile) else { return false };
+        let tokenizer = config.tokenizer.as_ref();
+        let mut changed = false;
+        self.toon = Some(match tokenizer {
+            Some(tok) if profile.toon.enabled => {
+                let (c, stats) = cost::apply_toon(tok, api, view, json, replaced);
+                changed |= c;
+                stats
+            }
+            _ => cost::ToonStats::skipped("not_enabled"),
+        });
+        if let Some(target) = cost::choose_model(&profile.optimization_rules, self.route.provider, view, tokenizer) {
+            if self.model.as_deref() != Some(target) {
+                self.baseline_model = self.model.take();
+                self.model = Some(target.to_string());
+                changed |= cost::set_body_model(json, target);
+            }
+        }
+        changed
+    }
+
+    /// The model the request was sent to, when an optimisation rule rewrote it.
+    pub fn rewritten_model(&self) -> Option<&str> {
+        self.baseline_model.as_ref().and(self.model.as_deref())
+    }
+
+    /// Evaluates every tool result of the history (DESIGN §5.2), replaces the content of blocked
+    /// ones in the provider's shape, and keeps the tool policies for the response. Returns the
+    /// pointers of the results it replaced.
+    fn apply_policies(&mut self, api: Api, view: &view::Request, json: &mut Value) -> Vec<String> {
+        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Vec::new() };
         let ctx = self.policy_context();
         let start_untrusted = profile.context_untrusted || self.untrusted_header;
         let outcome = trust::evaluate(&profile.policies, &view.tool_results, &ctx, start_untrusted);
         let mut trusted = outcome.trusted;
         let mut reason = outcome.untrusted_reason;
-        let mut changed = false;
+        let mut replaced = Vec::new();
         let mut decisions = Vec::with_capacity(outcome.results.len());
         for (result, decision) in view.tool_results.iter().zip(&outcome.results) {
             let tool = result.tool_name.clone().unwrap_or_default();
             decisions.push((tool, decision_label(decision)));
             let Some(notice) = trust::notice_for(decision, result.tool_name.as_deref()) else { continue };
-            changed |= providers::apply_result_edit(api, json, &result.pointer, &notice);
+            if providers::apply_result_edit(api, json, &result.pointer, &notice) {
+                replaced.push(result.pointer.clone());
+            }
             if *decision == ResultDecision::Sanitize && trusted {
                 // Without the Dual LLM sidecar a result that needs sanitising is withheld: fail
                 // closed, and the conversation is no longer trusted.
@@ -266,7 +310,7 @@ impl Exchange {
         let declared = view.tools.iter().map(|t| t.name.clone()).collect();
         self.guard = Some(guard::Guard::new(self.config.clone(), self.route.profile.clone(), ctx, trusted, declared));
         self.trust = Some(Trust { trusted, reason, decisions });
-        changed
+        replaced
     }
 
     /// Decides how the response body is handled, from its status.
@@ -367,6 +411,11 @@ impl Exchange {
             (Some(u), Some(p)) => Some(p.price().cost(&u)),
             _ => None,
         };
+        let baseline_cost = match (usage, self.baseline_model.as_deref()) {
+            (Some(u), Some(b)) => Some(prices::lookup(&self.config.prices, provider, b).price().cost(&u)),
+            _ => None,
+        };
+        let toon = self.toon.as_ref();
         let record = Record {
             provider: provider.name(),
             api: self.route.api.map(Api::as_str),
@@ -390,6 +439,13 @@ impl Exchange {
             user_id: self.identity.user_id.clone(),
             session_id: self.identity.session_id.clone(),
             execution_id: self.identity.execution_id.clone(),
+            baseline_model: self.baseline_model.clone(),
+            baseline_cost_usd: baseline_cost,
+            toon_tokens_before: toon
+                .filter(|t| t.skip_reason.is_none() || t.tokens_before > 0)
+                .map(|t| t.tokens_before),
+            toon_tokens_after: toon.filter(|t| t.skip_reason.is_none() || t.tokens_before > 0).map(|t| t.tokens_after),
+            toon_skip_reason: toon.and_then(|t| t.skip_reason),
             context_trusted: self.trust.as_ref().map(|t| t.trusted),
             untrusted_reason: self.trust.as_ref().and_then(|t| t.reason.clone()),
             blocked_tools: self.blocked_calls().map(|b| b.tools.clone()),
@@ -436,13 +492,17 @@ impl Exchange {
             }
         }
         if let Some(c) = cost {
-            // Counters are integers: cost is counted in micro-USD.
-            let micro = (c * 1_000_000.0).round();
-            let micro = if micro.is_finite() && micro > 0.0 { micro.min(u64::MAX as f64) as u64 } else { 0 };
-            out.push(metrics::counter("warden_cost_micro_usd_total", &base, micro));
+            out.push(metrics::counter("warden_cost_micro_usd_total", &base, micro_usd(c)));
         }
         if usage.is_some() && price == Some(PriceSource::Unknown) {
             out.push(metrics::counter("warden_unpriced_requests_total", &base, 1));
+        }
+        if let Some(saved) = self.toon.as_ref().map(cost::ToonStats::saved).filter(|s| *s > 0) {
+            out.push(metrics::counter("warden_toon_tokens_saved_total", &base, saved));
+            if let Some(p) = price {
+                let usd = p.price().cost(&view::Usage { input: saved, ..view::Usage::default() });
+                out.push(metrics::counter("warden_toon_saved_micro_usd_total", &base, micro_usd(usd)));
+            }
         }
         if let Some(trust) = &self.trust {
             for (tool, action) in &trust.decisions {
@@ -478,5 +538,15 @@ impl Exchange {
             out.push(metrics::histogram("warden_time_to_first_token_ms", &base, t));
         }
         out
+    }
+}
+
+/// Counters are integers: money is counted in micro-USD.
+fn micro_usd(usd: f64) -> u64 {
+    let micro = (usd * 1_000_000.0).round();
+    if micro.is_finite() && micro > 0.0 {
+        micro.min(u64::MAX as f64) as u64
+    } else {
+        0
     }
 }

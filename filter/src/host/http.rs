@@ -169,6 +169,9 @@ impl HttpContext for Filter {
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
         let mode = ex.response_headers(status);
+        if let Some(model) = ex.rewritten_model() {
+            let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "x-warden-model", Some(model));
+        }
         if !ex.may_rewrite_response() {
             return Action::Continue;
         }

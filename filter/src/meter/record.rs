@@ -47,6 +47,16 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toon_tokens_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toon_tokens_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toon_skip_reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_trusted: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub untrusted_reason: Option<String>,

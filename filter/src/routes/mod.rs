@@ -61,21 +61,27 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamPath {
     Fixed(String),
-    /// `/model/{modelId from the body}/{action}` + query.
-    BedrockBodyModel {
-        action: &'static str,
-        query: String,
+    /// A path that names the model (Gemini, Bedrock): `prefix + model + suffix`, rebuilt when the
+    /// model is rewritten or (Bedrock body form) only known from the body.
+    Model {
+        /// The path as the client sent it, kept byte for byte while the model is unchanged.
+        original: Option<String>,
+        original_model: Option<String>,
+        prefix: String,
+        suffix: String,
     },
 }
 
 impl UpstreamPath {
-    /// The final path, given the model id found in the body when the route needs one.
-    pub fn resolve(&self, body_model: Option<&str>) -> Option<String> {
+    /// The final path for `model` (the model the request will use).
+    pub fn resolve(&self, model: Option<&str>) -> Option<String> {
         match self {
             UpstreamPath::Fixed(p) => Some(p.clone()),
-            UpstreamPath::BedrockBodyModel { action, query } => {
-                body_model.map(|m| format!("/model/{}/{action}{query}", percent_encode_segment(m)))
-            }
+            UpstreamPath::Model { original, original_model, prefix, suffix } => match (model, original) {
+                (Some(m), Some(o)) if original_model.as_deref() == Some(m) => Some(o.clone()),
+                (Some(m), _) => Some(format!("{prefix}{}{suffix}", percent_encode_segment(m))),
+                (None, o) => o.clone(),
+            },
         }
     }
 }
@@ -263,6 +269,12 @@ fn classify_gemini(route: &mut Route, api_path: &str, query: &str, post: bool) {
     }
     route.api = Some(Api::GenerateContent);
     route.path_model = Some(percent_decode(model));
+    route.upstream = UpstreamPath::Model {
+        original: Some(format!("/{api_path}{query}")),
+        original_model: route.path_model.clone(),
+        prefix: format!("/{version}/models/"),
+        suffix: format!(":{action}{query}"),
+    };
 }
 
 fn classify_bedrock(route: &mut Route, segments: &[&str], query: &str, post: bool) {
@@ -276,12 +288,22 @@ fn classify_bedrock(route: &mut Route, segments: &[&str], query: &str, post: boo
             route.api = Some(Api::Converse);
             route.path_model = Some(percent_decode(model));
             route.stream_by_route = *action == "converse-stream";
+            route.upstream = UpstreamPath::Model {
+                original: Some(format!("/{path}{query}")),
+                original_model: route.path_model.clone(),
+                prefix: "/model/".into(),
+                suffix: format!("/{action}{query}"),
+            };
         }
         [action @ ("converse" | "converse-stream")] => {
             route.api = Some(Api::Converse);
             route.stream_by_route = *action == "converse-stream";
-            let action = if route.stream_by_route { "converse-stream" } else { "converse" };
-            route.upstream = UpstreamPath::BedrockBodyModel { action, query: query.to_string() };
+            route.upstream = UpstreamPath::Model {
+                original: None,
+                original_model: None,
+                prefix: "/model/".into(),
+                suffix: format!("/{action}{query}"),
+            };
         }
         _ => {}
     }
