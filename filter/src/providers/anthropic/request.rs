@@ -113,17 +113,25 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     })
 }
 
-#[cfg(test)]
-#[path = "request_tests.rs"]
-mod tests;
-
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
+/// Replaces the `content` of the tool_result block at `pointer` (from `tool_result`) with `text`,
+/// adding it when the block had none. A pointer that no longer names a tool_result block is
+/// refused rather than written somewhere else in the body.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
+    let Some(block) = pointer.strip_suffix("/content").and_then(|p| body.pointer_mut(p)) else {
+        return false;
+    };
+    if json::str_at(block, "type") != Some("tool_result") {
+        return false;
+    }
+    match block.as_object_mut() {
+        Some(obj) => {
+            obj.insert("content".to_owned(), Value::String(text.to_owned()));
             true
         }
         None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -2,7 +2,7 @@
 
 use super::response::usage;
 use crate::providers::json;
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, ToolCall, Usage};
 use serde_json::Value;
@@ -13,6 +13,25 @@ pub struct Fold {
     /// tool_use blocks started and not yet stopped; their arguments in `response` stay `{}` until
     /// the block ends, because partial JSON cannot be parsed.
     open: Vec<OpenCall>,
+    /// Indices of every tool_use block started, so its deltas and stop are known as tool frames.
+    pub(super) tool_blocks: Vec<u64>,
+    /// Blocks started and not stopped, tool or not: a refusal closes them before its own block.
+    pub(super) open_blocks: Vec<u64>,
+    /// One past the highest block index seen: the index a new block would take upstream.
+    pub(super) next_index: u64,
+    /// What `strip_tools` did; the refusal reads it (see `refusal.rs`).
+    pub(super) strip: Strip,
+}
+
+/// What stripping held frames left behind.
+#[derive(Debug, Default)]
+pub(super) struct Strip {
+    /// tool_use blocks removed from the client's stream; later blocks move down past them.
+    pub(super) blocks: Vec<u64>,
+    /// `message_stop` or `error` seen while stripping (the stream ended without `message_delta`):
+    /// they are sent after the refusal, so the refusal is not after the end of the stream.
+    pub(super) deferred: Vec<Frame>,
+    pub(super) error: bool,
 }
 
 #[derive(Debug)]
@@ -29,24 +48,42 @@ impl Fold {
         Fold::default()
     }
 
-    /// Every frame is forwarded: the fold only observes.
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    /// Every frame is forwarded: the fold only observes. A tool_use block's start, deltas and stop
+    /// are tool frames; `message_delta` carries the stop reason and ends the message.
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        let mut info = FrameInfo::default();
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameAction::Forward;
+            return info;
         };
-        let kind = frame.name.as_deref().or_else(|| json::str_at(&data, "type"));
-        match kind {
+        let index = data.get("index").and_then(Value::as_u64);
+        match event_kind(frame, &data) {
             Some("message_start") => self.message_start(&data),
-            Some("content_block_start") => self.block_start(&data),
-            Some("content_block_delta") => self.block_delta(&data),
+            Some("content_block_start") => {
+                if let Some(i) = index {
+                    self.open_blocks.push(i);
+                    self.next_index = self.next_index.max(i.saturating_add(1));
+                }
+                if let Some(name) = self.block_start(&data) {
+                    info.tool = true;
+                    info.started_tools.push(name);
+                }
+            }
+            Some("content_block_delta") => {
+                info.tool = self.is_tool_block(index);
+                self.block_delta(&data);
+            }
             Some("content_block_stop") => {
-                let index = data.get("index").and_then(Value::as_u64);
+                info.tool = self.is_tool_block(index);
+                self.open_blocks.retain(|&i| Some(i) != index);
                 if let Some(pos) = self.open.iter().rposition(|c| c.index == index) {
                     let call = self.open.remove(pos);
                     self.close(call);
                 }
             }
-            Some("message_delta") => self.message_delta(&data),
+            Some("message_delta") => {
+                info.ends_message = true;
+                self.message_delta(&data);
+            }
             // A stream cut by max_tokens has no content_block_stop for its last block.
             Some("message_stop") => self.close_all(),
             Some("error") => {
@@ -58,11 +95,15 @@ impl Fold {
             }
             _ => {}
         }
-        FrameAction::Forward
+        info
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
+    }
+
+    fn is_tool_block(&self, index: Option<u64>) -> bool {
+        index.is_some_and(|i| self.tool_blocks.contains(&i))
     }
 
     fn message_start(&mut self, data: &Value) {
@@ -75,23 +116,29 @@ impl Fold {
         }
     }
 
-    fn block_start(&mut self, data: &Value) {
-        let Some(block) = data.get("content_block") else { return };
+    /// The name of the tool call the block starts, if it is a tool_use block.
+    fn block_start(&mut self, data: &Value) -> Option<String> {
+        let block = data.get("content_block")?;
         match json::str_at(block, "type") {
-            Some("text") => self.response.text.push_str(json::str_at(block, "text").unwrap_or_default()),
+            Some("text") => {
+                self.response.text.push_str(json::str_at(block, "text").unwrap_or_default());
+                None
+            }
             Some("tool_use") => {
-                self.open.push(OpenCall {
-                    index: data.get("index").and_then(Value::as_u64),
-                    slot: self.response.tool_calls.len(),
-                    partial_json: String::new(),
-                });
+                let index = data.get("index").and_then(Value::as_u64);
+                if let Some(i) = index {
+                    self.tool_blocks.push(i);
+                }
+                self.open.push(OpenCall { index, slot: self.response.tool_calls.len(), partial_json: String::new() });
+                let name = json::str_at(block, "name").unwrap_or_default().to_string();
                 self.response.tool_calls.push(ToolCall {
                     id: json::str_at(block, "id").map(str::to_string),
-                    name: json::str_at(block, "name").unwrap_or_default().to_string(),
+                    name: name.clone(),
                     arguments: json::object_or_empty(block.get("input")),
                 });
+                Some(name)
             }
-            _ => {}
+            _ => None,
         }
     }
 
@@ -147,6 +194,11 @@ impl Fold {
             tc.arguments = json::parse_arguments(&call.partial_json);
         }
     }
+}
+
+/// The event type: the SSE `event:` name, or the data's own `type` when a recorder dropped it.
+pub(super) fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
+    frame.name.as_deref().or_else(|| json::str_at(data, "type"))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::Fold;
-use crate::providers::{FrameAction, StreamFold};
+use crate::providers::{FrameInfo, StreamFold};
 use crate::stream::{Frame, Framing};
 use crate::testutil::{data_frame, event, fold_forwarding, frames, read_frames, read_json};
 use crate::view::{Api, Usage};
@@ -175,8 +175,8 @@ fn error_event_closes_open_calls_and_is_the_finish_reason() {
 fn frames_that_are_not_json_are_forwarded_and_ignored() {
     let mut fold = Fold::new();
     let junk = Frame { name: Some("ping".into()), data: b"\xff{not json".to_vec(), raw: Vec::new() };
-    assert_eq!(fold.on_frame(&junk), FrameAction::Forward);
+    assert_eq!(fold.on_frame(&junk), FrameInfo::default());
     let odd = event("content_block_delta", json!({"delta": "x", "index": "zero"}));
-    assert_eq!(fold.on_frame(&odd), FrameAction::Forward);
+    assert_eq!(fold.on_frame(&odd), FrameInfo::default());
     assert_eq!(fold.response(), &crate::view::Response::default());
 }

@@ -129,17 +129,25 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     })
 }
 
-#[cfg(test)]
-#[path = "request_tests.rs"]
-mod tests;
-
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
+/// Replaces the content of the tool message at `pointer` (from `parse`) with `text` as a plain
+/// string, adding it when the message had none. A pointer that no longer names a tool message is
+/// refused rather than written somewhere else in the body.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
+    let Some(msg) = pointer.strip_suffix("/content").and_then(|p| body.pointer_mut(p)) else {
+        return false;
+    };
+    if json::str_at(msg, "role") != Some("tool") {
+        return false;
+    }
+    match msg.as_object_mut() {
+        Some(obj) => {
+            obj.insert("content".to_owned(), Value::String(text.to_owned()));
             true
         }
         None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

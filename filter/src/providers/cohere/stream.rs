@@ -3,7 +3,7 @@
 
 use super::response::usage;
 use crate::providers::json;
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, ToolCall};
 use serde_json::Value;
@@ -14,6 +14,27 @@ pub struct Fold {
     /// Tool calls started and not yet ended; their arguments in `response` stay `{}` until the
     /// call ends, because partial JSON cannot be parsed.
     open: Vec<OpenCall>,
+    /// Tool calls started, whether or not the client got them (see `refusal.rs`).
+    pub(super) calls_started: usize,
+    /// Content parts (text, thinking) started and not ended. Content and tool calls are indexed
+    /// apart: `index` addresses `message.content[i]` or `message.tool_calls[i]`.
+    pub(super) open_content: Vec<u64>,
+    /// One past the highest content index seen: where a new content part goes.
+    pub(super) next_content: u64,
+    /// Whether events carry SSE `event:` names (the API's do), so built events match.
+    pub(super) named: bool,
+    pub(super) strip: Strip,
+}
+
+/// What stripping held frames left behind.
+#[derive(Debug, Default)]
+pub(super) struct Strip {
+    /// Indices of the tool calls removed from the client's stream (`None`: a call without one).
+    pub(super) calls: Vec<Option<u64>>,
+    /// How many calls those were (one start event may carry several).
+    pub(super) calls_removed: usize,
+    /// `data: [DONE]` held because no `message-end` came: sent after the refusal.
+    pub(super) deferred: Vec<Frame>,
 }
 
 #[derive(Debug)]
@@ -30,28 +51,41 @@ impl Fold {
         Fold::default()
     }
 
-    /// Every frame is forwarded: the fold only observes.
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    /// Every frame is forwarded: the fold only observes. `tool-call-*` events are tool frames;
+    /// `message-end` carries the finish reason and ends the message.
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        let mut info = FrameInfo::default();
         // `data: [DONE]` and other non-JSON data fail here and are simply passed on.
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameAction::Forward;
+            return info;
         };
-        let kind = frame.name.as_deref().or_else(|| json::str_at(&data, "type"));
+        self.named = frame.name.is_some();
         let message = data.get("delta").and_then(|d| d.get("message")).unwrap_or(&Value::Null);
         let index = data.get("index").and_then(Value::as_u64);
-        match kind {
-            Some("content-start" | "content-delta") => {
+        match event_kind(frame, &data) {
+            Some(kind @ ("content-start" | "content-delta")) => {
+                if let Some(i) = index.filter(|_| kind == "content-start") {
+                    self.open_content.push(i);
+                    self.next_content = self.next_content.max(i.saturating_add(1));
+                }
                 // Thinking parts carry `thinking`, not `text`, so they never reach the text.
                 if let Some(text) = message.get("content").and_then(|c| json::str_at(c, "text")) {
                     self.response.text.push_str(text);
                 }
             }
-            Some("tool-call-start") => match message.get("tool_calls") {
-                Some(Value::Array(calls)) => calls.iter().for_each(|c| self.start_call(index, c)),
-                Some(call) => self.start_call(index, call),
-                None => {}
-            },
+            Some("content-end") => self.open_content.retain(|&i| Some(i) != index),
+            Some("tool-call-start") => {
+                info.tool = true;
+                match message.get("tool_calls") {
+                    Some(Value::Array(calls)) => {
+                        calls.iter().for_each(|c| info.started_tools.push(self.start_call(index, c)))
+                    }
+                    Some(call) => info.started_tools.push(self.start_call(index, call)),
+                    None => {}
+                }
+            }
             Some("tool-call-delta") => {
+                info.tool = true;
                 let piece = message
                     .get("tool_calls")
                     .and_then(|c| c.get("function"))
@@ -64,12 +98,14 @@ impl Fold {
                 }
             }
             Some("tool-call-end") => {
+                info.tool = true;
                 if let Some(pos) = self.open_position(index) {
                     let call = self.open.remove(pos);
                     self.close(call);
                 }
             }
             Some("message-end") => {
+                info.ends_message = true;
                 let delta = data.get("delta").unwrap_or(&Value::Null);
                 if let Some(reason) = json::str_at(delta, "finish_reason") {
                     self.response.finish_reason = Some(reason.to_string());
@@ -84,25 +120,29 @@ impl Fold {
             }
             _ => {}
         }
-        FrameAction::Forward
+        info
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
     }
 
-    fn start_call(&mut self, index: Option<u64>, call: &Value) {
+    /// Returns the call's name.
+    fn start_call(&mut self, index: Option<u64>, call: &Value) -> String {
+        self.calls_started = self.calls_started.saturating_add(1);
         let function = call.get("function");
         self.open.push(OpenCall {
             index,
             slot: self.response.tool_calls.len(),
             arguments: function.and_then(|f| json::str_at(f, "arguments")).unwrap_or_default().to_string(),
         });
+        let name = function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string();
         self.response.tool_calls.push(ToolCall {
             id: json::str_at(call, "id").map(str::to_string),
-            name: function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string(),
+            name: name.clone(),
             arguments: json::parse_arguments(""),
         });
+        name
     }
 
     /// The open call an event addresses: by its index, or the latest one when it has none.
@@ -118,6 +158,11 @@ impl Fold {
             tc.arguments = json::parse_arguments(&call.arguments);
         }
     }
+}
+
+/// The event type: the SSE `event:` name, or the data's own `type` when a recorder dropped it.
+pub(super) fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
+    frame.name.as_deref().or_else(|| json::str_at(data, "type"))
 }
 
 #[cfg(test)]
