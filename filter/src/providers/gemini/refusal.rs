@@ -144,7 +144,10 @@ fn has_parts_or_finish(chunk: &Value) -> bool {
     let candidates = chunk.get("candidates").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     candidates.iter().any(|c| {
         c.get("finishReason").is_some()
-            || c.get("content").and_then(|content| content.get("parts")).and_then(Value::as_array).is_some_and(|p| !p.is_empty())
+            || c.get("content")
+                .and_then(|content| content.get("parts"))
+                .and_then(Value::as_array)
+                .is_some_and(|p| !p.is_empty())
     })
 }
 

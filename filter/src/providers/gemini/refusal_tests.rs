@@ -52,9 +52,7 @@ fn run(framing: Framing, input: &[u8], blocked: bool, dump: &str) -> Run {
     }
     out.extend(after);
     let out = testutil::reassemble(&out, &tail);
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP").filter(|_| !dump.is_empty()) {
-        std::fs::write(std::path::Path::new(&dir).join(dump), &out).unwrap();
-    }
+    write_dump(dump, &out);
     Run { live, out }
 }
 
@@ -74,7 +72,8 @@ fn chunks(framing: Framing, bytes: &[u8]) -> Vec<Value> {
 /// What a client folds from the refused stream, after checking it is a valid Gemini stream: no
 /// function call anywhere, exactly one finish (on the last chunk, `STOP`), usage kept.
 fn refused(framing: Framing, input: &[u8], dump: &str) -> (Run, view::Response) {
-    let upstream = testutil::fold_forwarding(Api::GenerateContent, &testutil::decode(framing, input).0).response().clone();
+    let upstream =
+        testutil::fold_forwarding(Api::GenerateContent, &testutil::decode(framing, input).0).response().clone();
     let run = run(framing, input, true, dump);
     let chunks = chunks(framing, &run.out);
     let finishes: Vec<usize> =
@@ -102,6 +101,14 @@ fn refused(framing: Framing, input: &[u8], dump: &str) -> (Run, view::Response) 
         assert_eq!(count(&run.out, name), count(&run.live, name), "{} appears only where it streamed live", call.name);
     }
     (run, client)
+}
+
+/// With `WARDEN_REFUSAL_DUMP=<dir>`, what the client received goes to `<dir>/<name>` for the
+/// official SDKs to parse (`tests/clients/offline/`).
+fn write_dump(name: &str, bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP").filter(|_| !name.is_empty()) {
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -212,7 +219,8 @@ fn a_mock_like_single_chunk_array_is_refused_in_place() {
 
 #[test]
 fn a_stream_cut_before_its_finish_gets_a_built_ending() {
-    let chunks_in = [chunk(json!([{"text": "Sure."}]), None, 2), chunk(json!([call("wipe", json!({"all": true}))]), None, 8)];
+    let chunks_in =
+        [chunk(json!([{"text": "Sure."}]), None, 2), chunk(json!([call("wipe", json!({"all": true}))]), None, 8)];
     for framing in [Framing::JsonArray, Framing::Sse] {
         let input = if framing == Framing::Sse { sse(&chunks_in) } else { json_array(&chunks_in) };
         let (run, client) = refused(framing, &input, "");
@@ -251,7 +259,8 @@ fn frame_info_marks_calls_and_the_finish() {
     let text = fold.on_frame(&frame(chunk(json!([{"text": "hi"}]), None, 1)));
     assert_eq!(text, crate::providers::FrameInfo::default());
 
-    let mixed = fold.on_frame(&frame(chunk(json!([{"text": "a"}, call("one", json!({})), call("two", json!({}))]), None, 2)));
+    let mixed =
+        fold.on_frame(&frame(chunk(json!([{"text": "a"}, call("one", json!({})), call("two", json!({}))]), None, 2)));
     assert!(mixed.tool && !mixed.ends_message);
     assert_eq!(mixed.started_tools, ["one", "two"]);
 
@@ -269,6 +278,7 @@ fn frame_info_marks_calls_and_the_finish() {
 fn a_refused_body_is_a_plain_answer_with_usage_kept() {
     let upstream = testutil::read_json("gemini/vercel-ai__google-tool-call-gemini3.json");
     let refused = body(&upstream, MESSAGE);
+    write_dump("gemini-body.json", refused.to_string().as_bytes());
     let resp = gemini::response::parse(&refused);
 
     assert!(resp.tool_calls.is_empty());
@@ -292,7 +302,9 @@ fn a_refused_body_from_a_cassette_keeps_its_other_fields() {
 
 #[test]
 fn odd_bodies_still_become_a_refusal() {
-    for upstream in [json!(null), json!({"candidates": "x"}), json!({"candidates": [null]}), json!({"promptFeedback": {}})] {
+    for upstream in
+        [json!(null), json!({"candidates": "x"}), json!({"candidates": [null]}), json!({"promptFeedback": {}})]
+    {
         let resp = gemini::response::parse(&body(&upstream, MESSAGE));
         assert_eq!(resp.text, MESSAGE);
         assert_eq!(resp.finish_reason.as_deref(), Some("STOP"));
@@ -301,7 +313,12 @@ fn odd_bodies_still_become_a_refusal() {
 
 #[test]
 fn odd_ending_chunks_still_carry_the_refusal() {
-    for ending in [json!({}), json!({"candidates": 3}), json!({"candidates": [{"index": 1}]}), json!({"candidates": [{"content": 1}]})] {
+    for ending in [
+        json!({}),
+        json!({"candidates": 3}),
+        json!({"candidates": [{"index": 1}]}),
+        json!({"candidates": [{"content": 1}]}),
+    ] {
         let mut chunk = ending.clone();
         append_refusal(&mut chunk, MESSAGE);
         let resp = gemini::response::parse(&chunk);

@@ -55,7 +55,8 @@ impl Fold {
         let started_tools: Vec<String> = candidate.map(call_names).unwrap_or_default();
         let finish = candidate.and_then(|c| str_at(c, "finishReason"));
         // A prompt blocked before generation ends the stream with no candidate at all.
-        let blocked_prompt = candidate.is_none() && chunk.get("promptFeedback").and_then(|f| f.get("blockReason")).is_some();
+        let blocked_prompt =
+            candidate.is_none() && chunk.get("promptFeedback").and_then(|f| f.get("blockReason")).is_some();
         FrameInfo {
             drop: false,
             tool: !started_tools.is_empty(),
