@@ -105,17 +105,18 @@ fn tool_decl(tool: &Value) -> Option<view::ToolDecl> {
     })
 }
 
-#[cfg(test)]
-#[path = "request_tests.rs"]
-mod tests;
-
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
+/// Replaces the `toolResult.content` at `pointer` with one text block, the shape a tool's text
+/// output has in Converse.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
     match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
+        Some(content) => {
+            *content = serde_json::json!([{ "text": text }]);
             true
         }
         None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -4,10 +4,11 @@
 //! `messageStop`.
 
 use crate::providers::json::parse_arguments;
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, MAX_FRAME_BYTES};
 use crate::view;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// Largest tool input assembled from deltas. Past it the fragments are dropped and the arguments
 /// read as `{}` (what unparseable input gives anyway); the bytes still go to the client.
@@ -20,6 +21,17 @@ pub struct Fold {
     response: view::Response,
     /// Tool-use blocks whose `contentBlockStop` has not been seen, in start order.
     open: Vec<OpenToolBlock>,
+    /// `contentBlockIndex` of every tool-use block started so far.
+    pub(super) tool_blocks: BTreeSet<u64>,
+    /// Highest `contentBlockIndex` seen: with `withheld`, where a refusal's text block goes.
+    pub(super) max_index: Option<u64>,
+    /// Tool-use blocks whose start `strip_tools` removed; later blocks are renumbered past them.
+    pub(super) withheld: BTreeSet<u64>,
+    /// Whether `messageStop` has been seen: before it, `strip_tools` keeps `metadata` and exception
+    /// frames back so the refusal's `messageStop` can go first.
+    pub(super) message_stopped: bool,
+    /// Frames `strip_tools` kept back for after the refusal, in order.
+    pub(super) after_stop: Vec<Frame>,
 }
 
 #[derive(Debug)]
@@ -38,32 +50,45 @@ impl Fold {
         Fold::default()
     }
 
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        let mut info = FrameInfo::default();
         let Some(name) = frame.name.as_deref() else {
-            return FrameAction::Forward;
+            return info;
         };
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameAction::Forward;
+            return info;
         };
-        let index = event.get("contentBlockIndex").and_then(Value::as_u64).unwrap_or(0);
+        let index = event.get("contentBlockIndex").and_then(Value::as_u64);
+        if let Some(i) = index.filter(|_| name.starts_with("contentBlock")) {
+            self.max_index = Some(self.max_index.map_or(i, |m| m.max(i)));
+        }
+        let index = index.unwrap_or(0);
         match name {
             "contentBlockStart" => {
                 if let Some(tu) = event.get("start").and_then(|s| s.get("toolUse")).filter(|t| t.is_object()) {
                     self.start_tool(index, tu);
+                    info.tool = true;
+                    info.started_tools.push(str_of(tu, "name"));
                 }
             }
             "contentBlockDelta" => {
                 if let Some(delta) = event.get("delta") {
+                    info.tool = delta.get("toolUse").is_some();
                     self.delta(index, delta);
                 }
             }
-            "contentBlockStop" => self.close(|b| b.index == index),
+            "contentBlockStop" => {
+                info.tool = self.tool_blocks.contains(&index);
+                self.close(|b| b.index == index);
+            }
             "messageStop" => {
                 if let Some(reason) = event.get("stopReason").and_then(Value::as_str) {
                     self.response.finish_reason = Some(reason.to_string());
                 }
                 // A block the stream never stopped is as complete as it will get.
                 self.close(|_| true);
+                self.message_stopped = true;
+                info.ends_message = true;
             }
             "metadata" => {
                 if let Some(u @ Value::Object(_)) = event.get("usage") {
@@ -73,7 +98,7 @@ impl Fold {
             // messageStart, exception frames and unknown events carry nothing the view holds.
             _ => {}
         }
-        FrameAction::Forward
+        info
     }
 
     pub fn response(&self) -> &view::Response {
@@ -89,9 +114,10 @@ impl Fold {
             input: String::new(),
             overflowed: false,
         });
+        self.tool_blocks.insert(index);
         self.response.tool_calls.push(view::ToolCall {
             id: tu.get("toolUseId").and_then(Value::as_str).map(str::to_string),
-            name: tu.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            name: str_of(tu, "name"),
             arguments: Value::Object(Map::new()),
         });
     }
@@ -127,6 +153,10 @@ impl Fold {
             }
         }
     }
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

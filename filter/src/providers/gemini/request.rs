@@ -133,17 +133,18 @@ fn tool_decls(tools: Option<&Value>) -> Vec<view::ToolDecl> {
     decls
 }
 
-#[cfg(test)]
-#[path = "request_tests.rs"]
-mod tests;
-
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
+/// Replaces the `functionResponse.response` at `pointer` with `{"content": text}`: the API wants an
+/// object there, and `content` is the wrapper the parser unwraps, so the result reads as `text`.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
     match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
+        Some(response) => {
+            *response = serde_json::json!({ "content": text });
             true
         }
         None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

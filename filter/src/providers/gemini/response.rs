@@ -51,7 +51,7 @@ pub fn apply_chunk(response: &mut view::Response, chunk: &Value) {
 
 /// The candidate with index 0: with `candidateCount > 1` a stream interleaves chunks of several
 /// candidates, and only the first is the answer the client acts on.
-fn first_candidate(chunk: &Value) -> Option<&Value> {
+pub(super) fn first_candidate(chunk: &Value) -> Option<&Value> {
     array_at(chunk, "candidates").iter().find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
 }
 

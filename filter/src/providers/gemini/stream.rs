@@ -1,35 +1,84 @@
 //! Gemini streams: every frame (an `alt=sse` event or a JSON-array element) is one complete
 //! `GenerateContentResponse`, and function calls arrive whole, so folding is appending.
 
-use crate::providers::FrameAction;
-use crate::stream::Frame;
+use crate::providers::json::{array_at, first_at, str_at};
+use crate::providers::FrameInfo;
+use crate::stream::{Frame, Framing};
 use crate::view;
 use serde_json::Value;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fold {
     /// Everything the frames so far said; usage and finish reason are those of the latest frame
     /// that carried them.
     response: view::Response,
+    /// How the frames are framed on the wire: frames the refusal builds must be framed the same.
+    pub(super) framing: Framing,
+    /// The latest `modelVersion`, `responseId` and `usageMetadata` seen, so a refusal chunk built
+    /// from nothing (the stream ended without a finish) still names the model and the usage.
+    pub(super) model_version: Option<Value>,
+    pub(super) response_id: Option<Value>,
+    pub(super) usage_metadata: Option<Value>,
+    /// The bytes before a JSON-array element that `strip_tools` dropped whole, when they open the
+    /// array (`[`): the next frame that goes out carries them in place of its own `,` separator.
+    pub(super) carried_prefix: Option<Vec<u8>>,
 }
 
 impl Fold {
-    pub fn new(framing: crate::stream::Framing) -> Self {
-        let _ = framing; // HELPER: keep it for re-encoding frames
-        Fold::default()
+    pub fn new(framing: Framing) -> Self {
+        Fold {
+            response: view::Response::default(),
+            framing,
+            model_version: None,
+            response_id: None,
+            usage_metadata: None,
+            carried_prefix: None,
+        }
     }
 
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         // A frame that is not JSON (a keep-alive, a cut stream) says nothing about the response.
-        if let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) {
-            super::response::apply_chunk(&mut self.response, &chunk);
+        let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
+            return FrameInfo::default();
+        };
+        super::response::apply_chunk(&mut self.response, &chunk);
+        for (key, slot) in [
+            ("modelVersion", &mut self.model_version),
+            ("responseId", &mut self.response_id),
+            ("usageMetadata", &mut self.usage_metadata),
+        ] {
+            if let Some(v) = chunk.get(key) {
+                *slot = Some(v.clone());
+            }
         }
-        FrameAction::Forward
+        let candidate = super::response::first_candidate(&chunk);
+        let started_tools: Vec<String> = candidate.map(call_names).unwrap_or_default();
+        let finish = candidate.and_then(|c| str_at(c, "finishReason"));
+        // A prompt blocked before generation ends the stream with no candidate at all.
+        let blocked_prompt =
+            candidate.is_none() && chunk.get("promptFeedback").and_then(|f| f.get("blockReason")).is_some();
+        FrameInfo {
+            drop: false,
+            tool: !started_tools.is_empty(),
+            started_tools,
+            ends_message: finish.is_some_and(|r| r != "FINISH_REASON_UNSPECIFIED") || blocked_prompt,
+        }
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
     }
+}
+
+/// Names of the function calls among a candidate's parts: each call arrives whole, so every call in
+/// a chunk also starts in it.
+fn call_names(candidate: &Value) -> Vec<String> {
+    let parts = candidate.get("content").map(|c| array_at(c, "parts")).unwrap_or(&[]);
+    parts
+        .iter()
+        .filter_map(|part| first_at(part, &["functionCall", "function_call"]).filter(|c| c.is_object()))
+        .map(|call| str_at(call, "name").unwrap_or_default().to_string())
+        .collect()
 }
 
 #[cfg(test)]
