@@ -1,6 +1,7 @@
 //! Plugin configuration (DESIGN §4.5): parsed once in `on_configure`, strict (unknown keys are
 //! errors) and every error names the path of the offending value.
 
+pub mod limits;
 pub mod policy;
 mod validate;
 
@@ -26,6 +27,9 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderSettings>,
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Where cost-limit counters are kept.
+    #[serde(default)]
+    pub limits_store: limits::LimitsStore,
 }
 
 /// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
@@ -46,6 +50,9 @@ pub struct Profile {
     /// For tool results no row applies to.
     #[serde(default)]
     pub default_result_action: policy::ResultAction,
+    /// Cost limits; every applicable one is checked before the upstream call, in list order.
+    #[serde(default)]
+    pub limits: Vec<limits::Limit>,
     /// The fields above compiled when the configuration is loaded; requests read only this.
     #[serde(skip)]
     pub policies: CompiledPolicies,
