@@ -199,3 +199,112 @@ pub enum LimitsStore {
     /// Redis through the sidecar, shared by every Envoy.
     Sidecar,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn parse(profile: &str, top: &str) -> Result<Config, ConfigError> {
+        Config::from_json(format!(r#"{{"profiles":{{"default":{{}},"ops":{profile}}}{top}}}"#).as_bytes())
+    }
+
+    fn error_path(profile: &str) -> String {
+        parse(profile, "").unwrap_err().path
+    }
+
+    #[test]
+    fn limits_parse_with_every_scope_and_window() {
+        let c = parse(
+            r#"{"limits":[
+                {"scope":"profile","usd":50,"window":"calendar_month"},
+                {"scope":"user","usd":5.5,"window":"1d","models":["gpt-5","claude-*"]},
+                {"scope":"agent","usd":1,"window":"1h"},
+                {"scope":"session","usd":0.25,"window":"1w"},
+                {"scope":"user","usd":1,"window":"calendar_day"},
+                {"scope":"user","usd":1,"window":"calendar_week"}]}"#,
+            "",
+        )
+        .unwrap();
+        let limits = &c.profiles["ops"].limits;
+        assert_eq!(limits.len(), 6);
+        assert_eq!(
+            (limits[0].scope, limits[0].window, limits[0].micro_usd()),
+            (Scope::Profile, Window::CalendarMonth, 50_000_000)
+        );
+        assert_eq!(limits[1].model_names(), ["gpt-5", "claude-*"]);
+        assert!(limits[1].applies_to(Some("claude-opus-4-5")) && !limits[1].applies_to(Some("gpt-5-mini")));
+        assert_eq!(
+            [limits[2].window, limits[3].window, limits[4].window, limits[5].window],
+            [Window::Hour, Window::Week, Window::CalendarDay, Window::CalendarWeek]
+        );
+        assert!(c.profiles["default"].limits.is_empty());
+        assert_eq!(c.limits_store, LimitsStore::Local);
+    }
+
+    #[test]
+    fn bad_limit_fields_name_their_path() {
+        assert_eq!(
+            error_path(r#"{"limits":[{"scope":"team","usd":1,"window":"1d"}]}"#),
+            "profiles.ops.limits[0].scope"
+        );
+        assert_eq!(
+            error_path(r#"{"limits":[{"scope":"user","usd":1,"window":"2h"}]}"#),
+            "profiles.ops.limits[0].window"
+        );
+        assert_eq!(
+            error_path(r#"{"limits":[{"scope":"user","usd":"5","window":"1d"}]}"#),
+            "profiles.ops.limits[0].usd"
+        );
+        assert_eq!(error_path(r#"{"limits":[{"scope":"user","window":"1d"}]}"#), "profiles.ops.limits[0].usd");
+        assert_eq!(
+            error_path(r#"{"limits":[{"scope":"user","usd":1,"window":"1d","modles":["x"]}]}"#),
+            "profiles.ops.limits[0].modles"
+        );
+        assert_eq!(
+            error_path(r#"{"limits":[{"scope":"user","usd":1,"window":"1d","models":["gpt-5",""]}]}"#),
+            "profiles.ops.limits[0].models[1]"
+        );
+    }
+
+    #[test]
+    fn amounts_must_be_positive_and_sane() {
+        for usd in ["0", "-1", "0.0000001", "1e10"] {
+            let limits = format!(
+                r#"{{"limits":[{{"scope":"user","usd":1,"window":"1d"}},{{"scope":"user","usd":{usd},"window":"1d"}}]}}"#
+            );
+            let e = parse(&limits, "").unwrap_err();
+            assert_eq!(e.path, "profiles.ops.limits[1].usd", "{usd}");
+            assert!(e.message.contains("USD"), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_empty_model_list_is_rejected() {
+        let e = parse(r#"{"limits":[{"scope":"user","usd":1,"window":"1d","models":[]}]}"#, "").unwrap_err();
+        assert_eq!(e.path, "profiles.ops.limits[0].models");
+        assert!(e.message.contains("omit"), "{e}");
+    }
+
+    #[test]
+    fn the_sidecar_store_is_not_available_yet() {
+        let e = parse("{}", r#","limits_store":"sidecar""#).unwrap_err();
+        assert_eq!(e.path, "limits_store");
+        assert_eq!(e.message, "the sidecar store is not available yet; use local");
+        assert_eq!(parse("{}", r#","limits_store":"redis""#).unwrap_err().path, "limits_store");
+        assert_eq!(parse("{}", r#","limits_store":"local""#).unwrap().limits_store, LimitsStore::Local);
+    }
+
+    #[test]
+    fn counters_are_shared_by_limits_with_the_same_models_in_any_order() {
+        let limit = |models: Option<&[&str]>| Limit {
+            scope: Scope::User,
+            usd: 1.0,
+            window: Window::Day,
+            models: models.map(|m| m.iter().map(|m| ModelPattern::new(m)).collect()),
+        };
+        assert_eq!(limit(None).counter_tag(), "all");
+        assert_eq!(limit(Some(&["a", "b"])).counter_tag(), limit(Some(&["b", "a", "b"])).counter_tag());
+        assert_ne!(limit(Some(&["a"])).counter_tag(), limit(Some(&["a", "b"])).counter_tag());
+    }
+}

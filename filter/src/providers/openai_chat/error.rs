@@ -50,7 +50,10 @@ mod tests {
         assert_eq!(body["error"]["type"], "usage_limit_exceeded");
         assert_eq!(body["error"]["code"], "usage_limit_exceeded");
         assert_eq!(body["error"]["param"], Value::Null);
-        assert!(body["error"]["message"].as_str().unwrap().starts_with("This request was blocked by the Warden gateway"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("This request was blocked by the Warden gateway"));
     }
 
     #[test]
