@@ -132,3 +132,49 @@ impl Reply {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(scope: Scope, scope_id: &str, limit_usd: f64) -> WardenError {
+        WardenError::UsageLimitExceeded {
+            scope,
+            scope_id: scope_id.into(),
+            limit_usd,
+            used_usd: limit_usd,
+            window: Window::CalendarMonth,
+            resets_at: "2028-03-01T00:00:00Z".into(),
+            models: vec!["gpt-5".into(), "gpt-5-mini".into()],
+        }
+    }
+
+    #[test]
+    fn amounts_show_cents_and_the_fractions_small_limits_need() {
+        assert_eq!(
+            [usd(50.0), usd(1.005), usd(0.5), usd(0.05), usd(0.00025), usd(0.0)],
+            ["$50.00", "$1.00", "$0.50", "$0.05", "$0.00025", "$0.00"]
+        );
+    }
+
+    #[test]
+    fn the_limit_message_names_who_which_limit_and_when_it_resets() {
+        let text = limit(Scope::Profile, "ops", 50.0).to_string();
+        assert!(text.contains("not by the AI provider"), "{text}");
+        assert!(
+            text.contains("$50.00 per calendar month (UTC) for profile 'ops' (models gpt-5, gpt-5-mini)"),
+            "{text}"
+        );
+        assert!(text.contains("resets at 2028-03-01T00:00:00Z"), "{text}");
+        assert!(!text.contains("x-warden-"), "{text}");
+        let text = limit(Scope::Agent, crate::meter::limits::ANONYMOUS, 1.0).to_string();
+        assert!(text.contains("requests without an agent id") && text.contains("x-warden-agent-id header"), "{text}");
+        assert!(limit(Scope::Session, "s1", 1.0).to_string().contains("session 's1'"));
+    }
+
+    #[test]
+    fn a_reached_limit_is_402_not_429() {
+        let err = limit(Scope::User, "u", 1.0);
+        assert_eq!((err.status(), err.class(), err.code()), (402, ErrorClass::LimitExceeded, "usage_limit_exceeded"));
+    }
+}

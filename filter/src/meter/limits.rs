@@ -202,12 +202,11 @@ fn encode(start: u64, micro: u64) -> [u8; 16] {
 /// Micro-USD in the slot if it holds the bucket starting at `start`; a stale or foreign value
 /// reads as zero (only this module writes `warden:limit:` keys).
 fn decode(bytes: &[u8], start: u64) -> u64 {
-    let (Some(head), Some(tail)) = (bytes.get(..8), bytes.get(8..16)) else { return 0 };
-    let (Ok(head), Ok(tail)) = (<[u8; 8]>::try_from(head), <[u8; 8]>::try_from(tail)) else { return 0 };
-    if bytes.len() != 16 || u64::from_le_bytes(head) != start {
-        return 0;
+    let word = |range: std::ops::Range<usize>| bytes.get(range).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    match (bytes.len(), word(0..8), word(8..16)) {
+        (16, Some(stored), Some(micro)) if u64::from_le_bytes(stored) == start => u64::from_le_bytes(micro),
+        _ => 0,
     }
-    u64::from_le_bytes(tail)
 }
 
 fn key_prefix(limit: &Limit, profile: &str, scope_id: &str) -> String {
