@@ -1,6 +1,8 @@
 //! Errors the filter itself answers with. Each variant knows its HTTP status; the provider modules
 //! render it in the shape that provider's SDK parses (DESIGN §4.4).
 
+use crate::config::limits::{Scope, Window};
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WardenError {
     #[error("the request body is not valid JSON ({detail}); send a JSON object as the provider's API expects")]
@@ -13,6 +15,19 @@ pub enum WardenError {
     UnknownProfile { profile: String, known: String },
     #[error("no route for {method} {path}: {hint}")]
     UnknownRoute { method: String, path: String, hint: String },
+    /// A cost limit was reached (`meter::limits::check`). 402, not 429: SDKs retry 429 on their own.
+    #[error("{}", limit_message(*.scope, .scope_id, *.limit_usd, *.used_usd, *.window, .resets_at, .models))]
+    UsageLimitExceeded {
+        scope: Scope,
+        scope_id: String,
+        limit_usd: f64,
+        used_usd: f64,
+        window: Window,
+        /// RFC 3339, UTC.
+        resets_at: String,
+        /// The limit's model filter; empty when it covers every model.
+        models: Vec<String>,
+    },
 }
 
 /// What class of error this is, so each provider can pick its own type/code/status names.
@@ -21,6 +36,7 @@ pub enum ErrorClass {
     InvalidRequest,
     NotFound,
     TooLarge,
+    LimitExceeded,
 }
 
 impl WardenError {
@@ -29,6 +45,7 @@ impl WardenError {
             ErrorClass::InvalidRequest => 400,
             ErrorClass::NotFound => 404,
             ErrorClass::TooLarge => 413,
+            ErrorClass::LimitExceeded => 402,
         }
     }
 
@@ -37,6 +54,7 @@ impl WardenError {
             WardenError::MalformedJson { .. } | WardenError::InvalidRequest { .. } => ErrorClass::InvalidRequest,
             WardenError::BodyTooLarge { .. } => ErrorClass::TooLarge,
             WardenError::UnknownProfile { .. } | WardenError::UnknownRoute { .. } => ErrorClass::NotFound,
+            WardenError::UsageLimitExceeded { .. } => ErrorClass::LimitExceeded,
         }
     }
 
@@ -48,8 +66,53 @@ impl WardenError {
             WardenError::BodyTooLarge { .. } => "request_too_large",
             WardenError::UnknownProfile { .. } => "unknown_profile",
             WardenError::UnknownRoute { .. } => "unknown_route",
+            WardenError::UsageLimitExceeded { .. } => "usage_limit_exceeded",
         }
     }
+}
+
+/// Says who blocked the request (so nobody files a ticket with the provider), which limit, how much
+/// was used, when it resets and what to do.
+fn limit_message(
+    scope: Scope,
+    scope_id: &str,
+    limit_usd: f64,
+    used_usd: f64,
+    window: Window,
+    resets_at: &str,
+    models: &[String],
+) -> String {
+    let anonymous = scope_id == crate::meter::limits::ANONYMOUS;
+    let whose = match scope {
+        Scope::Profile => format!("profile '{scope_id}'"),
+        _ if anonymous => format!("requests without a{} {scope} id", if scope == Scope::Agent { "n" } else { "" }),
+        _ => format!("{scope} '{scope_id}'"),
+    };
+    let which = if models.is_empty() { "all models".to_owned() } else { format!("models {}", models.join(", ")) };
+    let own_id = if anonymous && scope != Scope::Profile {
+        format!("send an x-warden-{scope}-id header to be counted on your own, ")
+    } else {
+        String::new()
+    };
+    format!(
+        "This request was blocked by the Warden gateway, not by the AI provider: the cost limit of {} per {} for \
+         {whose} ({which}) has been reached, with {} used. It resets at {resets_at}; {own_id}retry after that, or \
+         ask the gateway administrator to raise the limit (the profile's 'limits').",
+        usd(limit_usd),
+        window.describe(),
+        usd(used_usd),
+    )
+}
+
+/// Dollars with cents, and with the fractions of a cent that small limits are made of.
+fn usd(value: f64) -> String {
+    if value >= 1.0 {
+        return format!("${value:.2}");
+    }
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0');
+    let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+    format!("${text}{}", "0".repeat(2usize.saturating_sub(decimals)))
 }
 
 /// A complete local reply: status, extra headers and body.
@@ -67,5 +130,51 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(scope: Scope, scope_id: &str, limit_usd: f64) -> WardenError {
+        WardenError::UsageLimitExceeded {
+            scope,
+            scope_id: scope_id.into(),
+            limit_usd,
+            used_usd: limit_usd,
+            window: Window::CalendarMonth,
+            resets_at: "2028-03-01T00:00:00Z".into(),
+            models: vec!["gpt-5".into(), "gpt-5-mini".into()],
+        }
+    }
+
+    #[test]
+    fn amounts_show_cents_and_the_fractions_small_limits_need() {
+        assert_eq!(
+            [usd(50.0), usd(1.005), usd(0.5), usd(0.05), usd(0.00025), usd(0.0)],
+            ["$50.00", "$1.00", "$0.50", "$0.05", "$0.00025", "$0.00"]
+        );
+    }
+
+    #[test]
+    fn the_limit_message_names_who_which_limit_and_when_it_resets() {
+        let text = limit(Scope::Profile, "ops", 50.0).to_string();
+        assert!(text.contains("not by the AI provider"), "{text}");
+        assert!(
+            text.contains("$50.00 per calendar month (UTC) for profile 'ops' (models gpt-5, gpt-5-mini)"),
+            "{text}"
+        );
+        assert!(text.contains("resets at 2028-03-01T00:00:00Z"), "{text}");
+        assert!(!text.contains("x-warden-"), "{text}");
+        let text = limit(Scope::Agent, crate::meter::limits::ANONYMOUS, 1.0).to_string();
+        assert!(text.contains("requests without an agent id") && text.contains("x-warden-agent-id header"), "{text}");
+        assert!(limit(Scope::Session, "s1", 1.0).to_string().contains("session 's1'"));
+    }
+
+    #[test]
+    fn a_reached_limit_is_402_not_429() {
+        let err = limit(Scope::User, "u", 1.0);
+        assert_eq!((err.status(), err.class(), err.code()), (402, ErrorClass::LimitExceeded, "usage_limit_exceeded"));
     }
 }

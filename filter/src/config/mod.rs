@@ -2,6 +2,7 @@
 //! errors) and every error names the path of the offending value.
 
 pub mod cost;
+pub mod limits;
 pub mod policy;
 mod validate;
 
@@ -31,6 +32,9 @@ pub struct Config {
     /// request.
     #[serde(skip)]
     pub tokenizer: Option<crate::meter::tokens::Tokenizer>,
+    /// Where cost-limit counters are kept.
+    #[serde(default)]
+    pub limits_store: limits::LimitsStore,
 }
 
 /// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
@@ -56,6 +60,9 @@ pub struct Profile {
     /// Model optimisation: the first matching rule in list order rewrites the model.
     #[serde(default)]
     pub optimization_rules: Vec<cost::OptimizationRule>,
+    /// Cost limits; every applicable one is checked before the upstream call, in list order.
+    #[serde(default)]
+    pub limits: Vec<limits::Limit>,
     /// The fields above compiled when the configuration is loaded; requests read only this.
     #[serde(skip)]
     pub policies: CompiledPolicies,

@@ -1,5 +1,6 @@
 //! Checks that serde cannot express: cross-references, reserved names, value ranges.
 
+use super::limits::LimitsStore;
 use super::Config;
 use crate::providers::Provider;
 use crate::routes::RESERVED_SEGMENTS;
@@ -93,7 +94,11 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     if config.max_body_bytes == 0 {
         return Err(err("max_body_bytes", "must be greater than zero"));
     }
+    if config.limits_store == LimitsStore::Sidecar {
+        return Err(err("limits_store", "the sidecar store is not available yet; use local"));
+    }
     for (id, profile) in &mut config.profiles {
+        super::limits::validate(&format!("profiles.{id}"), &profile.limits)?;
         profile.policies = super::policy::compile(&format!("profiles.{id}"), profile)?;
     }
     Ok(())

@@ -4,6 +4,7 @@
 mod http;
 mod metrics;
 mod root;
+mod shared_store;
 
 use proxy_wasm::types::LogLevel;
 

@@ -1,5 +1,6 @@
 //! Token usage, prices and cost.
 
+pub mod limits;
 pub mod metrics;
 pub mod prices;
 pub mod record;
