@@ -119,3 +119,39 @@ fn has_tools_rules_match_on_declared_tools() {
     let fwd = ex.request_body(without.to_string().as_bytes()).unwrap();
     assert_eq!(sent(&fwd)["model"], "claude-haiku-4-5");
 }
+
+mod limits {
+    use super::*;
+    use crate::meter::limits::MemoryStore;
+
+    const CONFIG: &str = r#"{"profiles":{"default":{"limits":[{"scope":"user","usd":0.001,"window":"1d"}]}}}"#;
+
+    fn call(store: &MemoryStore, user: &str, now: u64) -> Result<Record, WardenError> {
+        let config = Rc::new(Config::from_json(CONFIG.as_bytes()).unwrap());
+        let headers = [("x-warden-user-id".to_string(), user.to_string())];
+        let mut ex = Exchange::begin(config, "POST", "/v1/openai/chat/completions", &|n| {
+            headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
+        ex.check_limits(now, store)?;
+        ex.response_headers(200);
+        // 400 input tokens at 2.5 USD per million: 0.001 USD, exactly the limit.
+        ex.response_body(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
+        let (record, _) = ex.finish(None, None);
+        ex.record_usage(&record, now, store);
+        Ok(record)
+    }
+
+    #[test]
+    fn the_limit_is_checked_before_and_counted_after() {
+        let store = MemoryStore::new();
+        let now = 1_800_000_000;
+        assert!(call(&store, "alice", now).is_ok());
+        let err = call(&store, "alice", now + 1).unwrap_err();
+        assert!(matches!(err, WardenError::UsageLimitExceeded { .. }), "{err:?}");
+        assert_eq!(err.status(), 402);
+        assert!(call(&store, "bob", now + 2).is_ok(), "another user has their own budget");
+        assert!(call(&store, "alice", now + 86_400 + 3_600).is_ok(), "the day window slid past");
+    }
+}

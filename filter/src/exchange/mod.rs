@@ -22,6 +22,7 @@ pub use response_stream::ResponseStream;
 
 use crate::config::Config;
 use crate::error::{Reply, WardenError};
+use crate::meter::limits::{self as cost_limits, CounterStore, ScopeIds};
 use crate::meter::metrics::{self, Update};
 use crate::meter::prices::{self, PriceSource};
 use crate::meter::record::Record;
@@ -271,6 +272,39 @@ impl Exchange {
             }
         }
         changed
+    }
+
+    /// Checks the profile's cost limits for the model the request will use (after optimisation);
+    /// called once the body is read, before anything goes upstream.
+    pub fn check_limits(&self, now_secs: u64, store: &dyn CounterStore) -> Result<(), WardenError> {
+        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Ok(()) };
+        if profile.limits.is_empty() || self.route.api.is_none_or(|api| api == Api::Models) {
+            return Ok(());
+        }
+        let ids = ScopeIds::from_identity(&self.identity);
+        cost_limits::check(&profile.limits, &self.route.profile, &ids, self.model.as_deref(), now_secs, store)
+            .map_err(WardenError::from)
+    }
+
+    /// Adds what the request cost (as far as the response got: aborted streams count what was
+    /// reported so far) to every applicable limit.
+    pub fn record_usage(&self, record: &Record, now_secs: u64, store: &dyn CounterStore) {
+        let (Some(profile), Some(cost)) = (self.config.profiles.get(&self.route.profile), record.cost_usd) else {
+            return;
+        };
+        if profile.limits.is_empty() || cost <= 0.0 {
+            return;
+        }
+        let ids = ScopeIds::from_identity(&self.identity);
+        let _ = cost_limits::record(
+            &profile.limits,
+            &self.route.profile,
+            &ids,
+            record.model.as_deref(),
+            cost,
+            now_secs,
+            store,
+        );
     }
 
     /// The model the request was sent to, when an optimisation rule rewrote it.

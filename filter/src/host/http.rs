@@ -3,6 +3,7 @@
 //! Request headers are held (`allow_on_headers_stop_iteration`) until the body has been read, so
 //! `:path` and the routing header can still be set after looking at the body.
 
+use super::shared_store::SharedDataStore;
 use super::{log, metrics};
 use crate::config::Config;
 use crate::error::{Reply, WardenError};
@@ -54,6 +55,10 @@ impl Filter {
         hostcalls::get_current_time().ok()
     }
 
+    fn now_secs() -> u64 {
+        Self::now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())
+    }
+
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
     /// runs for every request, also when the client or upstream went away mid-stream.
     fn publish(&mut self) {
@@ -66,6 +71,7 @@ impl Filter {
         let duration = elapsed(self.started, now);
         let ttfb = elapsed(self.started, self.first_response_byte);
         let (record, updates) = ex.finish(duration, ttfb);
+        ex.record_usage(&record, Self::now_secs(), &SharedDataStore);
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = hostcalls::set_property(vec!["warden"], Some(&json));
         }
@@ -126,6 +132,7 @@ impl HttpContext for Filter {
         }
         let State::Active(ex) = &mut self.state else { return Action::Continue };
         let forward = if needs_body { ex.request_body(&[]) } else { ex.forward_without_body() };
+        let forward = forward.and_then(|f| ex.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
         match forward {
             Ok(f) => {
                 apply_forward(&f, None);
@@ -151,7 +158,9 @@ impl HttpContext for Filter {
             Ok(b) => b.unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        match ex.request_body(&body) {
+        let forward =
+            ex.request_body(&body).and_then(|f| ex.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
+        match forward {
             Ok(forward) => {
                 apply_forward(&forward, Some(body_size));
                 Action::Continue

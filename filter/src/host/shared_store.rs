@@ -7,8 +7,6 @@ use proxy_wasm::types::Status;
 
 /// Stateless: the data lives in the host.
 #[derive(Debug, Clone, Copy, Default)]
-// The request path (exchange/) starts using it when limits are wired in.
-#[allow(dead_code)]
 pub struct SharedDataStore;
 
 impl CounterStore for SharedDataStore {

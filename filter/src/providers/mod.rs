@@ -221,10 +221,10 @@ impl StreamFold {
         match self {
             StreamFold::OpenAiChat(f) => f.on_frame(frame).into(),
             StreamFold::Responses(f) => f.on_frame(frame).into(),
-            StreamFold::Anthropic(f) => f.on_frame(frame).into(),
-            StreamFold::Gemini(f) => f.on_frame(frame).into(),
-            StreamFold::Bedrock(f) => f.on_frame(frame).into(),
-            StreamFold::Cohere(f) => f.on_frame(frame).into(),
+            StreamFold::Anthropic(f) => f.on_frame(frame),
+            StreamFold::Gemini(f) => f.on_frame(frame),
+            StreamFold::Bedrock(f) => f.on_frame(frame),
+            StreamFold::Cohere(f) => f.on_frame(frame),
         }
     }
 
