@@ -128,6 +128,49 @@ fn usage_chunk() -> Value {
            "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}})
 }
 
+/// Text, then a call to block, then the finish and usage chunks.
+fn text_then_call() -> Vec<Frame> {
+    sse(&[
+        chunk(json!({"role": "assistant", "content": ""}), json!(null)),
+        chunk(json!({"content": "Let me look."}), json!(null)),
+        chunk(call_delta(0, Some("call_1"), Some("read_file"), ""), json!(null)),
+        chunk(call_delta(0, None, None, "{\"path\":\"/etc/"), json!(null)),
+        chunk(call_delta(0, None, None, "shadow\"}"), json!(null)),
+        chunk(json!({}), json!("tool_calls")),
+        usage_chunk(),
+    ])
+}
+
+/// An allowed `get_time` call, then a `delete_all` call to block.
+fn live_then_blocked() -> Vec<Frame> {
+    sse(&[
+        chunk(json!({"role": "assistant", "content": null}), json!(null)),
+        chunk(call_delta(0, Some("call_a"), Some("get_time"), "{\"tz\":"), json!(null)),
+        chunk(call_delta(0, None, None, "\"UTC\"}"), json!(null)),
+        chunk(call_delta(1, Some("call_b"), Some("delete_all"), "{\"really\":"), json!(null)),
+        chunk(call_delta(1, None, None, "true}"), json!(null)),
+        chunk(json!({}), json!("tool_calls")),
+    ])
+}
+
+/// A whole call in the chunk that carries the finish reason.
+fn call_with_finish() -> Vec<Frame> {
+    sse(&[
+        chunk(json!({"role": "assistant", "content": "One moment."}), json!(null)),
+        chunk(call_delta(0, Some("c"), Some("wipe"), "{\"disk\":0}"), json!("tool_calls")),
+        usage_chunk(),
+    ])
+}
+
+/// A legacy `function_call` delta stream.
+fn legacy_call() -> Vec<Frame> {
+    sse(&[
+        chunk(json!({"role": "assistant", "function_call": {"name": "old_fn", "arguments": ""}}), json!(null)),
+        chunk(json!({"function_call": {"arguments": "{\"q\":\"secret\"}"}}), json!(null)),
+        chunk(json!({}), json!("function_call")),
+    ])
+}
+
 #[test]
 fn a_blocked_recorded_call_never_reaches_the_client_and_the_stream_stays_valid() {
     for (path, name, id, args) in [
@@ -163,15 +206,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_stream_stays_valid()
 
 #[test]
 fn text_before_a_blocked_call_is_kept_and_the_refusal_follows_it() {
-    let input = sse(&[
-        chunk(json!({"role": "assistant", "content": ""}), json!(null)),
-        chunk(json!({"content": "Let me look."}), json!(null)),
-        chunk(call_delta(0, Some("call_1"), Some("read_file"), ""), json!(null)),
-        chunk(call_delta(0, None, None, "{\"path\":\"/etc/"), json!(null)),
-        chunk(call_delta(0, None, None, "shadow\"}"), json!(null)),
-        chunk(json!({}), json!("tool_calls")),
-        usage_chunk(),
-    ]);
+    let input = text_then_call();
     let mut fold = Fold::new(false);
     let out = hold_back(&mut fold, &input, &block_all);
     for secret in ["read_file", "call_1", "shadow", "/etc/"] {
@@ -186,14 +221,7 @@ fn text_before_a_blocked_call_is_kept_and_the_refusal_follows_it() {
 
 #[test]
 fn a_call_streamed_live_before_the_blocked_one_stays_whole_and_keeps_tool_calls() {
-    let input = sse(&[
-        chunk(json!({"role": "assistant", "content": null}), json!(null)),
-        chunk(call_delta(0, Some("call_a"), Some("get_time"), "{\"tz\":"), json!(null)),
-        chunk(call_delta(0, None, None, "\"UTC\"}"), json!(null)),
-        chunk(call_delta(1, Some("call_b"), Some("delete_all"), "{\"really\":"), json!(null)),
-        chunk(call_delta(1, None, None, "true}"), json!(null)),
-        chunk(json!({}), json!("tool_calls")),
-    ]);
+    let input = live_then_blocked();
     let mut fold = Fold::new(false);
     let out = hold_back(&mut fold, &input, &|n| n == "delete_all");
     for secret in ["delete_all", "call_b", "really"] {
@@ -269,11 +297,7 @@ fn a_stream_cut_inside_a_blocked_call_ends_with_a_finish_usage_and_done() {
 
 #[test]
 fn a_call_that_arrives_whole_with_the_finish_reason_is_stripped_from_it() {
-    let input = sse(&[
-        chunk(json!({"role": "assistant", "content": "One moment."}), json!(null)),
-        chunk(call_delta(0, Some("c"), Some("wipe"), "{\"disk\":0}"), json!("tool_calls")),
-        usage_chunk(),
-    ]);
+    let input = call_with_finish();
     let mut fold = Fold::new(false);
     let out = hold_back(&mut fold, &input, &block_all);
     assert!(!contains(&out, "wipe") && !contains(&out, "disk"));
@@ -284,11 +308,7 @@ fn a_call_that_arrives_whole_with_the_finish_reason_is_stripped_from_it() {
 
 #[test]
 fn legacy_function_call_deltas_are_stripped_too() {
-    let input = sse(&[
-        chunk(json!({"role": "assistant", "function_call": {"name": "old_fn", "arguments": ""}}), json!(null)),
-        chunk(json!({"function_call": {"arguments": "{\"q\":\"secret\"}"}}), json!(null)),
-        chunk(json!({}), json!("function_call")),
-    ]);
+    let input = legacy_call();
     let mut fold = Fold::new(false);
     let out = hold_back(&mut fold, &input, &block_all);
     assert!(!contains(&out, "old_fn") && !contains(&out, "secret"));
@@ -369,4 +389,55 @@ fn an_edited_tool_result_parses_back_as_exactly_the_new_text() {
     let results = request::parse(&parts).tool_results;
     assert!(results.iter().all(|r| r.content == "notice"), "{results:?}");
     assert!(!request::apply_result_edit(&mut parts, "/messages/9/content", "x"));
+}
+
+/// With `WARDEN_SDK_SAMPLES=<dir>`, writes what clients receive in each scenario (and what they
+/// should make of it) for `tests/clients/offline/test_openai_refusals.py`, which parses them with
+/// the official SDK.
+#[test]
+fn sdk_samples_are_written_when_asked() {
+    let Some(dir) = std::env::var_os("WARDEN_SDK_SAMPLES") else { return };
+    let dir = std::path::Path::new(&dir).join("openai_chat");
+    std::fs::create_dir_all(&dir).unwrap();
+    let recorded = |rel: &str| frames(Framing::Sse, &read(rel));
+    let pydantic = "openai-chat/extracted/pydantic-ai__run_stream_sync.i0.response.sse";
+    let mut cut = text_then_call();
+    cut.truncate(5);
+    let expect = |text: String, finish: &str, calls: &[&str], usage: bool| json!({"text": text, "finish_reason": finish, "tool_calls": calls, "usage": usage});
+    let after = |text: &str| format!("{text}\n\n{REFUSAL}");
+    let streams: Vec<(&str, Vec<Frame>, bool, &dyn Fn(&str) -> bool, Value)> = vec![
+        ("recorded_pydantic", recorded(pydantic), false, &block_all, expect(REFUSAL.into(), "stop", &[], true)),
+        (
+            "recorded_openai_py",
+            recorded("openai-chat/openai-py__stream-tool-call__c6aa7e39.sse"),
+            false,
+            &block_all,
+            expect(REFUSAL.into(), "stop", &[], true),
+        ),
+        ("hidden_usage", recorded(pydantic), true, &block_all, expect(REFUSAL.into(), "stop", &[], false)),
+        ("text_then_call", text_then_call(), false, &block_all, expect(after("Let me look."), "stop", &[], true)),
+        (
+            "live_then_blocked",
+            live_then_blocked(),
+            false,
+            &|n: &str| n == "delete_all",
+            expect(REFUSAL.into(), "tool_calls", &["get_time"], false),
+        ),
+        ("call_with_finish", call_with_finish(), false, &block_all, expect(after("One moment."), "stop", &[], true)),
+        ("legacy_call", legacy_call(), false, &block_all, expect(REFUSAL.into(), "stop", &[], false)),
+        ("cut", cut, false, &block_all, expect(after("Let me look."), "stop", &[], false)),
+    ];
+    for (name, input, hide, blockable, expected) in streams {
+        let out = hold_back(&mut Fold::new(hide), &input, blockable);
+        std::fs::write(dir.join(format!("{name}.sse")), out).unwrap();
+        std::fs::write(dir.join(format!("{name}.expect.json")), expected.to_string()).unwrap();
+    }
+    for (name, upstream) in [
+        ("parallel_tools", cassette_response("openai-chat/envoy-aigw__chat-parallel-tools.yaml", 0)),
+        ("tools", cassette_response("openai-chat/envoy-aigw__chat-tools.yaml", 0)),
+    ] {
+        std::fs::write(dir.join(format!("{name}.json")), refusal::body(&upstream, REFUSAL).to_string()).unwrap();
+        std::fs::write(dir.join(format!("{name}.expect.json")), expect(REFUSAL.into(), "stop", &[], true).to_string())
+            .unwrap();
+    }
 }

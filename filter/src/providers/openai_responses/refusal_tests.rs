@@ -152,10 +152,14 @@ fn message_events(index: u64, id: &str, text: &str) -> Vec<Value> {
     vec![
         json!({"type": "response.output_item.added", "output_index": index,
                "item": {"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}}),
-        at(json!({"type": "response.content_part.added", "part": {"type": "output_text", "text": "", "annotations": []}})),
+        at(
+            json!({"type": "response.content_part.added", "part": {"type": "output_text", "text": "", "annotations": []}}),
+        ),
         at(json!({"type": "response.output_text.delta", "delta": text})),
         at(json!({"type": "response.output_text.done", "text": text})),
-        at(json!({"type": "response.content_part.done", "part": {"type": "output_text", "text": text, "annotations": []}})),
+        at(
+            json!({"type": "response.content_part.done", "part": {"type": "output_text", "text": text, "annotations": []}}),
+        ),
         json!({"type": "response.output_item.done", "output_index": index, "item": message(id, text)}),
     ]
 }
@@ -175,9 +179,7 @@ fn call_events(index: u64, item: &Value) -> Vec<Value> {
     added["status"] = json!("in_progress");
     let args = item["arguments"].as_str().unwrap();
     let (a, b) = args.split_at(args.len() / 2);
-    let delta = |d: &str| {
-        json!({"type": "response.function_call_arguments.delta", "item_id": item["id"], "output_index": index, "delta": d})
-    };
+    let delta = |d: &str| json!({"type": "response.function_call_arguments.delta", "item_id": item["id"], "output_index": index, "delta": d});
     vec![
         json!({"type": "response.output_item.added", "output_index": index, "item": added}),
         delta(a),
@@ -192,6 +194,57 @@ fn completed(output: Vec<Value>) -> Value {
            "status": "completed", "output": output,
            "usage": {"input_tokens": 20, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 9,
                      "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 29}}})
+}
+
+/// A message, a `delete_repo` call to block, another message.
+fn text_around_call() -> Vec<Value> {
+    let blocked = call("fc_bad", "call_bad", "delete_repo", "{\"repo\":\"prod-db\"}");
+    let mut events = vec![created()];
+    events.extend(message_events(0, "msg_a", "Deleting it now."));
+    events.extend(call_events(1, &blocked));
+    events.extend(message_events(2, "msg_b", "Done, I hope."));
+    events.push(completed(vec![
+        message("msg_a", "Deleting it now."),
+        blocked.clone(),
+        message("msg_b", "Done, I hope."),
+    ]));
+    events
+}
+
+/// An allowed `get_time` call, then an `rm_rf` call to block.
+fn live_then_blocked() -> Vec<Value> {
+    let allowed = call("fc_ok", "call_ok", "get_time", "{\"tz\":\"UTC\"}");
+    let blocked = call("fc_bad", "call_bad", "rm_rf", "{\"path\":\"/\"}");
+    let mut events = vec![created()];
+    events.extend(call_events(0, &allowed));
+    events.extend(call_events(1, &blocked));
+    events.push(completed(vec![allowed.clone(), blocked.clone()]));
+    events
+}
+
+/// A call cut by `max_output_tokens`: the stream ends with `response.incomplete`.
+fn incomplete_call() -> Vec<Value> {
+    let blocked = call("fc_x", "call_x", "run", "{\"cmd\":\"ls\"}");
+    let mut events = vec![created()];
+    events.extend(call_events(0, &blocked));
+    let mut terminal = completed(vec![blocked]);
+    terminal["type"] = json!("response.incomplete");
+    terminal["response"]["status"] = json!("incomplete");
+    terminal["response"]["incomplete_details"] = json!({"reason": "max_output_tokens"});
+    events.push(terminal);
+    events
+}
+
+/// A message, then a call the stream is cut inside of, then a `[DONE]` from a compatible server.
+fn cut_call() -> Vec<Frame> {
+    let blocked = call("fc_x", "call_x", "run", "{\"cmd\":\"ls\"}");
+    let mut events = vec![created()];
+    events.extend(message_events(0, "msg_a", "Running."));
+    events.extend(call_events(1, &blocked));
+    events.truncate(events.len() - 2);
+    let mut frames = stream(&events);
+    frames.push(Frame { name: None, data: b"[DONE]".to_vec(), raw: b"data: [DONE]\n\n".to_vec() });
+    frames
 }
 
 #[test]
@@ -231,12 +284,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_event_sequence_stays
 
 #[test]
 fn text_before_a_blocked_call_is_kept_and_later_items_move_down() {
-    let blocked = call("fc_bad", "call_bad", "delete_repo", "{\"repo\":\"prod-db\"}");
-    let mut events = vec![created()];
-    events.extend(message_events(0, "msg_a", "Deleting it now."));
-    events.extend(call_events(1, &blocked));
-    events.extend(message_events(2, "msg_b", "Done, I hope."));
-    events.push(completed(vec![message("msg_a", "Deleting it now."), blocked.clone(), message("msg_b", "Done, I hope.")]));
+    let events = text_around_call();
     let mut fold = Fold::new();
     let out = hold_back(&mut fold, &stream(&events), &block_all);
     for secret in ["fc_bad", "call_bad", "delete_repo", "prod-db"] {
@@ -250,12 +298,7 @@ fn text_before_a_blocked_call_is_kept_and_later_items_move_down() {
 
 #[test]
 fn a_call_streamed_live_before_the_blocked_one_is_kept_in_the_output() {
-    let allowed = call("fc_ok", "call_ok", "get_time", "{\"tz\":\"UTC\"}");
-    let blocked = call("fc_bad", "call_bad", "rm_rf", "{\"path\":\"/\"}");
-    let mut events = vec![created()];
-    events.extend(call_events(0, &allowed));
-    events.extend(call_events(1, &blocked));
-    events.push(completed(vec![allowed.clone(), blocked.clone()]));
+    let events = live_then_blocked();
     let out = hold_back(&mut Fold::new(), &stream(&events), &|n| n == "rm_rf");
     assert!(!contains(&out, "rm_rf") && !contains(&out, "call_bad"));
     let c = client(&out);
@@ -275,14 +318,7 @@ fn calls_listed_only_in_the_terminal_event_are_removed_from_it() {
 
 #[test]
 fn an_incomplete_response_with_a_blocked_call_completes_with_the_refusal() {
-    let blocked = call("fc_x", "call_x", "run", "{\"cmd\":\"ls\"}");
-    let mut events = vec![created()];
-    events.extend(call_events(0, &blocked));
-    let mut terminal = completed(vec![blocked]);
-    terminal["type"] = json!("response.incomplete");
-    terminal["response"]["status"] = json!("incomplete");
-    terminal["response"]["incomplete_details"] = json!({"reason": "max_output_tokens"});
-    events.push(terminal);
+    let events = incomplete_call();
     let out = hold_back(&mut Fold::new(), &stream(&events), &block_all);
     let c = client(&out);
     assert_eq!((c.terminal["status"].as_str(), &c.terminal["incomplete_details"]), (Some("completed"), &Value::Null));
@@ -291,14 +327,7 @@ fn an_incomplete_response_with_a_blocked_call_completes_with_the_refusal() {
 
 #[test]
 fn a_stream_cut_inside_a_blocked_call_gets_a_terminal_event_built_from_what_was_sent() {
-    let blocked = call("fc_x", "call_x", "run", "{\"cmd\":\"ls\"}");
-    let mut events = vec![created()];
-    events.extend(message_events(0, "msg_a", "Running."));
-    events.extend(call_events(1, &blocked));
-    events.truncate(events.len() - 2);
-    let mut frames = stream(&events);
-    frames.push(Frame { name: None, data: b"[DONE]".to_vec(), raw: b"data: [DONE]\n\n".to_vec() });
-    let out = hold_back(&mut Fold::new(), &frames, &block_all);
+    let out = hold_back(&mut Fold::new(), &cut_call(), &block_all);
     assert!(!contains(&out, "call_x") && !contains(&out, "ls\\\""));
     assert!(out.ends_with(b"data: [DONE]\n\n"), "a held [DONE] comes last");
     let without_done = &out[..out.len() - b"data: [DONE]\n\n".len()];
@@ -332,7 +361,8 @@ fn a_non_streaming_refusal_is_a_completed_message_with_usage_kept() {
     assert_eq!((&body["id"], &body["model"]), (&upstream["id"], &upstream["model"]));
     assert!(!body.to_string().contains("call_YfwRsW8sUxDKipwyhWTzOXCA"));
 
-    let reasoning = cassette_response("openai-responses/pydantic-ai__test_openai_responses_thinking_with_tool_calls.yaml", 0);
+    let reasoning =
+        cassette_response("openai-responses/pydantic-ai__test_openai_responses_thinking_with_tool_calls.yaml", 0);
     let body = refusal::body(&reasoning, REFUSAL);
     let kinds: Vec<&str> = body["output"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
     assert!(kinds.ends_with(&["message"]) && !kinds.contains(&"function_call"), "{kinds:?}");
@@ -343,7 +373,10 @@ fn a_non_streaming_refusal_is_a_completed_message_with_usage_kept() {
 fn an_edited_function_call_output_parses_back_as_exactly_the_new_text() {
     for mut body in [
         read_json("openai-responses/extracted/pydantic-ai__responses_stream.i1.request.json"),
-        cassette_request("openai-responses/pydantic-ai__test_openai_responses_model_simple_response_with_tool_call.yaml", 1),
+        cassette_request(
+            "openai-responses/pydantic-ai__test_openai_responses_model_simple_response_with_tool_call.yaml",
+            1,
+        ),
         json!({"input": [{"type": "function_call_output", "call_id": "a",
                           "output": [{"type": "input_text", "text": "secret"}]}]}),
     ] {
@@ -366,5 +399,68 @@ fn recorded_streams_pass_strip_tools_unchanged_when_they_hold_no_call() {
     }
     for frame in &input {
         assert_eq!(fold.strip_tools(frame).as_ref(), Some(frame));
+    }
+}
+
+/// With `WARDEN_SDK_SAMPLES=<dir>`, writes what clients receive in each scenario (and what they
+/// should make of it) for `tests/clients/offline/test_openai_refusals.py`.
+#[test]
+fn sdk_samples_are_written_when_asked() {
+    let Some(dir) = std::env::var_os("WARDEN_SDK_SAMPLES") else { return };
+    let dir = std::path::Path::new(&dir).join("openai_responses");
+    std::fs::create_dir_all(&dir).unwrap();
+    let expect = |text: String, items: &[&str], usage: bool| json!({"text": text, "items": items, "usage": usage});
+    let streams: Vec<(&str, Vec<Frame>, &dyn Fn(&str) -> bool, Value)> = vec![
+        (
+            "recorded_stream",
+            read_frames(Framing::Sse, "openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse"),
+            &block_all,
+            expect(REFUSAL.into(), &["message"], true),
+        ),
+        (
+            "recorded_reasoning",
+            read_frames(
+                Framing::Sse,
+                "openai-responses/extracted/pydantic-ai__responses_streaming_usage.i0.response.sse",
+            ),
+            &block_all,
+            expect(REFUSAL.into(), &["reasoning", "message"], true),
+        ),
+        (
+            "text_around_call",
+            stream(&text_around_call()),
+            &block_all,
+            expect(format!("Deleting it now.Done, I hope.{REFUSAL}"), &["message", "message", "message"], true),
+        ),
+        (
+            "live_then_blocked",
+            stream(&live_then_blocked()),
+            &|n: &str| n == "rm_rf",
+            expect(REFUSAL.into(), &["function_call", "message"], true),
+        ),
+        ("incomplete_call", stream(&incomplete_call()), &block_all, expect(REFUSAL.into(), &["message"], true)),
+        ("cut_call", cut_call(), &block_all, expect(format!("Running.{REFUSAL}"), &["message", "message"], false)),
+    ];
+    for (name, input, blockable, expected) in streams {
+        let out = hold_back(&mut Fold::new(), &input, blockable);
+        std::fs::write(dir.join(format!("{name}.sse")), out).unwrap();
+        std::fs::write(dir.join(format!("{name}.expect.json")), expected.to_string()).unwrap();
+    }
+    for (name, cassette, items) in [
+        (
+            "tool_call",
+            "openai-responses/pydantic-ai__test_openai_responses_model_simple_response_with_tool_call.yaml",
+            &["message"][..],
+        ),
+        (
+            "reasoning",
+            "openai-responses/pydantic-ai__test_openai_responses_thinking_with_tool_calls.yaml",
+            &["reasoning", "message"][..],
+        ),
+    ] {
+        let body = refusal::body(&cassette_response(cassette, 0), REFUSAL);
+        std::fs::write(dir.join(format!("{name}.json")), body.to_string()).unwrap();
+        std::fs::write(dir.join(format!("{name}.expect.json")), expect(REFUSAL.into(), items, true).to_string())
+            .unwrap();
     }
 }
