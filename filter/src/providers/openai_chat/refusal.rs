@@ -6,21 +6,36 @@
 //! the client's copy of them is complete), the refusal arrives as a content delta, and the finish
 //! chunk says `stop` for every choice that is left without tool calls.
 
-use super::stream::{is_usage_only, Fold, LEGACY_INDEX};
+use super::stream::{hash, is_usage_only, Fold};
 use crate::providers::json::str_at;
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use serde_json::{json, Map, Value};
 
 /// What the refusal hooks learnt about the held part of a stream.
 #[derive(Debug, Default)]
 pub struct Hold {
-    /// Position (`Fold::frames_seen`) of the first held frame; calls that started at or after it are
-    /// the held ones. Learnt from the first held frame that carries a tool delta.
+    /// Stream position of the first held frame: calls that started at or after it are the held
+    /// ones (earlier calls went out live).
     from: Option<u64>,
+    /// The `Fold::log` entry of the next held frame.
+    cursor: Option<usize>,
     /// A held `[DONE]`: it must follow the frames the refusal adds, not precede them.
     done: bool,
+    /// The refusal went out: the message is over for the client.
+    refused: bool,
     /// A held usage-only chunk, re-sent after a synthesised finish so usage still comes last.
     usage: Option<Frame>,
+}
+
+impl Hold {
+    /// Tool content after the refusal can only belong to a blocked call (the message has ended), so
+    /// it is dropped rather than let through as a frame nobody holds.
+    pub(super) fn screen(&self, info: &mut FrameInfo) {
+        if self.refused && info.tool {
+            info.drop = true;
+        }
+    }
 }
 
 /// The non-streaming refusal body: each choice that made tool calls becomes a plain assistant
@@ -97,6 +112,7 @@ fn after_text(before: &str, message: &str) -> String {
 impl Fold {
     /// See `StreamFold::strip_tools`.
     pub fn strip_tools(&mut self, frame: &Frame) -> Option<Frame> {
+        let calls = self.recognise(frame);
         let Ok(mut chunk) = serde_json::from_slice::<Value>(&frame.data) else {
             if frame.data.trim_ascii() == b"[DONE]" {
                 self.hold.done = true;
@@ -114,8 +130,7 @@ impl Fold {
             }
             return None;
         }
-        self.learn_hold_start(&chunk);
-        match self.strip_chunk(&mut chunk) {
+        match self.strip_chunk(&mut chunk, calls.as_deref()) {
             Stripped::Unchanged => Some(frame.clone()),
             Stripped::Empty => None,
             Stripped::Changed => Some(frame.with_data(Framing::Sse, &to_bytes(&chunk))),
@@ -124,11 +139,8 @@ impl Fold {
 
     /// See `StreamFold::refusal`.
     pub fn refusal(&mut self, message: &str, finish: Option<&Frame>) -> Vec<Frame> {
-        let finish_chunk = finish.and_then(|f| serde_json::from_slice::<Value>(&f.data).ok()).filter(Value::is_object);
-        if let Some(chunk) = &finish_chunk {
-            self.learn_hold_start(chunk);
-        }
-        // No tool delta was seen in the held frames: treat every call as held rather than leak one.
+        let calls = finish.and_then(|f| self.recognise(f));
+        // Nothing was recognised as held: every call counts as held rather than one leaking.
         let from = *self.hold.from.get_or_insert(0);
         let mut refused: Vec<u64> = Vec::new();
         for call in self.calls.iter().filter(|c| c.start >= from) {
@@ -140,8 +152,9 @@ impl Fold {
             refused.push(0);
         }
         let mut out = vec![self.text_chunk(message, &refused)];
+        let finish_chunk = finish.and_then(|f| serde_json::from_slice::<Value>(&f.data).ok()).filter(Value::is_object);
         match (finish, finish_chunk) {
-            (Some(frame), Some(mut chunk)) => match self.strip_chunk(&mut chunk) {
+            (Some(frame), Some(mut chunk)) => match self.strip_chunk(&mut chunk, calls.as_deref()) {
                 Stripped::Unchanged => out.push(frame.clone()),
                 _ => out.push(frame.with_data(Framing::Sse, &to_bytes(&chunk))),
             },
@@ -152,46 +165,39 @@ impl Fold {
                 self.hold.done = true;
             }
         }
+        self.hold.refused = true;
         if std::mem::take(&mut self.hold.done) {
             out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
         }
         out
     }
 
-    /// Sets `hold.from` from the first held chunk with a tool delta: the latest start among the
-    /// calls it touches is where holding began (a chunk can continue a live call and start another).
-    fn learn_hold_start(&mut self, chunk: &Value) {
-        if self.hold.from.is_some() {
-            return;
-        }
-        let mut start = None;
-        for choice in chunk.get("choices").and_then(Value::as_array).into_iter().flatten() {
-            let index = choice_index(choice);
-            for (tool_index, id) in tool_deltas(choice) {
-                let call = self.call_of(index, tool_index, id.as_deref()).and_then(|pos| self.calls.get(pos));
-                // A delta the fold cannot place holds everything.
-                let call_start = call.map_or(0, |c| c.start);
-                start = Some(start.map_or(call_start, |s: u64| s.max(call_start)));
+    /// Finds a held frame in the log; returns the calls its tool deltas belong to (`None` when it
+    /// cannot be placed, so all its tool content goes). The first held frame also fixes `from`: it
+    /// is the earliest logged call start with these bytes, since an earlier identical start would
+    /// have started the hold itself.
+    fn recognise(&mut self, frame: &Frame) -> Option<Vec<usize>> {
+        let h = hash(&frame.data);
+        let at = match self.hold.cursor {
+            Some(cursor) => (cursor..self.log.len()).find(|&i| self.log.get(i).is_some_and(|s| s.hash == h)),
+            None => {
+                let found = self.log.iter().position(|s| s.hash == h && s.starts);
+                found.or_else(|| self.log.iter().position(|s| s.hash == h))
             }
-        }
-        self.hold.from = start;
+        };
+        let Some((i, seen)) = at.and_then(|i| Some((i, self.log.get(i)?))) else {
+            self.hold.from.get_or_insert(0);
+            return None;
+        };
+        self.hold.from.get_or_insert(seen.seq);
+        let calls = seen.calls.clone();
+        self.hold.cursor = Some(i.saturating_add(1));
+        Some(calls)
     }
 
-    /// Whether the call a delta belongs to started in the held part of the stream.
-    fn is_held(&self, choice: u64, tool_index: Option<u64>, id: Option<&str>) -> bool {
+    fn is_held(&self, pos: Option<usize>) -> bool {
         let from = self.hold.from.unwrap_or(0);
-        self.call_of(choice, tool_index, id).and_then(|pos| self.calls.get(pos)).is_none_or(|c| c.start >= from)
-    }
-
-    /// The call a delta seen earlier belongs to: by id when it has one (its start), else by index.
-    fn call_of(&self, choice: u64, tool_index: Option<u64>, id: Option<&str>) -> Option<usize> {
-        let by_id = id.and_then(|id| {
-            let ids = self.response.tool_calls.iter().map(|c| c.id.as_deref());
-            let matches: Vec<bool> =
-                self.calls.iter().zip(ids).map(|(c, call_id)| c.choice == choice && call_id == Some(id)).collect();
-            matches.iter().rposition(|m| *m)
-        });
-        by_id.or_else(|| self.find_call(choice, tool_index, None))
+        pos.and_then(|p| self.calls.get(p)).is_none_or(|c| c.start >= from)
     }
 
     /// Whether some call of `choice` reached the client (started before the held part).
@@ -206,30 +212,35 @@ impl Fold {
     }
 
     /// Removes the held calls' deltas from a chunk and gives choices left without calls a `stop`.
-    fn strip_chunk(&self, chunk: &mut Value) -> Stripped {
+    /// `calls` are the chunk's tool deltas' calls in the order `Fold::on_frame` met them.
+    fn strip_chunk(&self, chunk: &mut Value, calls: Option<&[usize]>) -> Stripped {
         let Some(choices) = chunk.get_mut("choices").and_then(Value::as_array_mut) else {
             return Stripped::Unchanged;
+        };
+        let mut next = 0usize;
+        let mut call_at = || {
+            let pos = calls.and_then(|c| c.get(next).copied());
+            next = next.saturating_add(1);
+            pos
         };
         let mut changed = false;
         let mut emptied = Vec::new();
         for (pos, choice) in choices.iter_mut().enumerate() {
             let index = choice_index(choice);
             let mut stripped = false;
+            // Visited exactly as `on_frame` folds: a choice without a delta object has no tool deltas.
             if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) {
-                if let Some(calls) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
-                    let before = calls.len();
-                    calls.retain(|call| {
-                        let (tool_index, id) = delta_key(call);
-                        !self.is_held(index, tool_index, id.as_deref())
-                    });
-                    stripped |= calls.len() != before;
-                    if calls.is_empty() && before > 0 {
+                if let Some(list) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
+                    let keep: Vec<bool> = list.iter().map(|_| !self.is_held(call_at())).collect();
+                    let before = list.len();
+                    let mut flags = keep.into_iter();
+                    list.retain(|_| flags.next().unwrap_or(false));
+                    stripped |= list.len() != before;
+                    if list.is_empty() && before > 0 {
                         delta.remove("tool_calls");
                     }
                 }
-                if delta.get("function_call").is_some_and(Value::is_object)
-                    && self.is_held(index, Some(LEGACY_INDEX), None)
-                {
+                if delta.get("function_call").is_some_and(Value::is_object) && self.is_held(call_at()) {
                     delta.remove("function_call");
                     stripped = true;
                 }
@@ -327,22 +338,6 @@ enum Stripped {
 
 fn choice_index(choice: &Value) -> u64 {
     choice.get("index").and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// The tool deltas of a choice as (tool index, id); the legacy `function_call` uses `LEGACY_INDEX`.
-fn tool_deltas(choice: &Value) -> Vec<(Option<u64>, Option<String>)> {
-    let Some(delta) = choice.get("delta") else { return Vec::new() };
-    let mut keys: Vec<(Option<u64>, Option<String>)> =
-        delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten().map(delta_key).collect();
-    if delta.get("function_call").is_some_and(Value::is_object) {
-        keys.push((Some(LEGACY_INDEX), None));
-    }
-    keys
-}
-
-fn delta_key(call: &Value) -> (Option<u64>, Option<String>) {
-    let id = str_at(call, "id").filter(|id| !id.is_empty()).map(str::to_owned);
-    (call.get("index").and_then(Value::as_u64), id)
 }
 
 /// A choice with nothing left for the client: no delta content, no finish reason.

@@ -1,6 +1,7 @@
 use crate::providers::openai_chat::{refusal, request, response, stream::Fold};
 use crate::stream::{Frame, Framing};
 use crate::testutil::{cassette_response, data_frame, frames, read, read_json};
+use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -391,6 +392,9 @@ fn an_edited_tool_result_parses_back_as_exactly_the_new_text() {
     assert!(!request::apply_result_edit(&mut parts, "/messages/9/content", "x"));
 }
 
+/// A named stream, whether usage is hidden, which calls to block, what the client should end up with.
+type Scenario<'a> = (&'a str, Vec<Frame>, bool, &'a dyn Fn(&str) -> bool, Value);
+
 /// With `WARDEN_SDK_SAMPLES=<dir>`, writes what clients receive in each scenario (and what they
 /// should make of it) for `tests/clients/offline/test_openai_refusals.py`, which parses them with
 /// the official SDK.
@@ -405,7 +409,7 @@ fn sdk_samples_are_written_when_asked() {
     cut.truncate(5);
     let expect = |text: String, finish: &str, calls: &[&str], usage: bool| json!({"text": text, "finish_reason": finish, "tool_calls": calls, "usage": usage});
     let after = |text: &str| format!("{text}\n\n{REFUSAL}");
-    let streams: Vec<(&str, Vec<Frame>, bool, &dyn Fn(&str) -> bool, Value)> = vec![
+    let streams: Vec<Scenario> = vec![
         ("recorded_pydantic", recorded(pydantic), false, &block_all, expect(REFUSAL.into(), "stop", &[], true)),
         (
             "recorded_openai_py",
@@ -439,5 +443,76 @@ fn sdk_samples_are_written_when_asked() {
         std::fs::write(dir.join(format!("{name}.json")), refusal::body(&upstream, REFUSAL).to_string()).unwrap();
         std::fs::write(dir.join(format!("{name}.expect.json")), expect(REFUSAL.into(), "stop", &[], true).to_string())
             .unwrap();
+    }
+}
+
+/// One random chunk: text, a tool-call delta (maybe a custom or legacy one), or a finish.
+fn arb_chunk() -> impl Strategy<Value = Value> {
+    let choice = 0u64..2;
+    let text = (choice.clone(), "[a-z ]{0,6}").prop_map(|(c, t)| json!({"index": c, "delta": {"content": t}}));
+    let call = (
+        choice.clone(),
+        proptest::option::of(0u64..3),
+        proptest::option::of(proptest::sample::select(vec!["ID_a", "ID_b"])),
+        proptest::option::of(proptest::sample::select(vec!["NAME_f", "NAME_g"])),
+        proptest::sample::select(vec!["{\"ARG\":", "\"ARG_v\"", "}", "ARG"]),
+        0u8..3,
+    )
+        .prop_map(|(c, index, id, name, piece, shape)| {
+            let mut body = json!({"arguments": piece});
+            if let Some(name) = name {
+                body["name"] = json!(name);
+            }
+            if shape == 2 {
+                return json!({"index": c, "delta": {"role": "assistant", "function_call": body}});
+            }
+            let mut call = if shape == 1 {
+                json!({"type": "custom", "custom": {"input": piece, "name": name}})
+            } else {
+                json!({"function": body})
+            };
+            if let Some(index) = index {
+                call["index"] = json!(index);
+            }
+            if let Some(id) = id {
+                call["id"] = json!(id);
+            }
+            json!({"index": c, "delta": {"tool_calls": [call]}, "logprobs": {"content": [{"token": "ARG"}]}})
+        });
+    let finish = (choice, proptest::sample::select(vec!["stop", "tool_calls", "length"]))
+        .prop_map(|(c, r)| json!({"index": c, "delta": {}, "finish_reason": r}));
+    prop_oneof![text, call, finish].prop_map(
+        |choice| json!({"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}),
+    )
+}
+
+proptest! {
+    #[test]
+    fn no_byte_of_a_blocked_call_ever_reaches_the_client(
+        chunks in proptest::collection::vec(arb_chunk(), 0..16),
+        usage in any::<bool>(),
+        done in any::<bool>(),
+        hide in any::<bool>(),
+    ) {
+        let mut input: Vec<Frame> = chunks.iter().map(|c| data_frame(&c.to_string())).collect();
+        if usage {
+            input.push(data_frame(&usage_chunk().to_string()));
+        }
+        if done {
+            input.push(data_frame("[DONE]"));
+        }
+        let out = hold_back(&mut Fold::new(hide), &input, &block_all);
+        for secret in ["NAME_", "ID_", "ARG", "tool_calls\":[", "function_call\":{"] {
+            prop_assert!(!contains(&out, secret), "{} leaked: {}", secret, String::from_utf8_lossy(&out));
+        }
+        let frames = frames(Framing::Sse, &out);
+        let dones = frames.iter().filter(|f| f.data == b"[DONE]").count();
+        prop_assert!(dones <= 1);
+        if dones == 1 {
+            prop_assert_eq!(frames.last().map(|f| f.data.as_slice()), Some(&b"[DONE]"[..]));
+        }
+        for frame in frames.iter().filter(|f| f.data != b"[DONE]") {
+            prop_assert!(serde_json::from_slice::<Value>(&frame.data).is_ok());
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, ToolCall};
 use serde_json::{Map, Value};
+use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Default)]
 pub struct Fold {
@@ -22,8 +23,26 @@ pub struct Fold {
     /// `id`, `object`, `created`, `model`… of the stream's chunks, so chunks the gateway writes
     /// look like the upstream's own.
     pub(super) envelope: Map<String, Value>,
+    /// Frames since the first call start after the last message end, in order: what the refusal
+    /// hooks match held frames against.
+    pub(super) log: Vec<Seen>,
     /// What the refusal hooks have learnt about the held part of the stream.
     pub(super) hold: super::refusal::Hold,
+}
+
+/// A folded frame, as the refusal hooks need to recognise it later.
+#[derive(Debug)]
+pub(super) struct Seen {
+    /// Hash of the frame's data.
+    pub(super) hash: u64,
+    /// Its position in the stream (`frames_seen` before it).
+    pub(super) seq: u64,
+    /// A call started in it.
+    pub(super) starts: bool,
+    /// It ended the message.
+    pub(super) ends: bool,
+    /// The call (`calls` position) of each tool delta in it, in the order the chunk lists them.
+    pub(super) calls: Vec<usize>,
 }
 
 /// Where a streamed tool call's deltas come from, and its arguments as sent.
@@ -64,6 +83,19 @@ impl Fold {
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let seq = self.frames_seen;
         self.frames_seen = seq.saturating_add(1);
+        if self.log.last().is_some_and(|seen| seen.ends) {
+            self.log.clear();
+        }
+        let mut calls = Vec::new();
+        let info = self.fold_frame(frame, seq, &mut calls);
+        if !info.started_tools.is_empty() || !self.log.is_empty() {
+            let (starts, ends) = (!info.started_tools.is_empty(), info.ends_message);
+            self.log.push(Seen { hash: hash(&frame.data), seq, starts, ends, calls });
+        }
+        info
+    }
+
+    fn fold_frame(&mut self, frame: &Frame, seq: u64, calls: &mut Vec<usize>) -> FrameInfo {
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
             // `[DONE]`, keep-alive comments and anything else that is not JSON go through untouched.
             return FrameInfo::default();
@@ -80,7 +112,7 @@ impl Fold {
         let mut info = FrameInfo::default();
         let mut finishes = false;
         for choice in array_at(&chunk, "choices") {
-            finishes |= self.fold_choice(choice, seq, &mut info);
+            finishes |= self.fold_choice(choice, seq, &mut info, calls);
         }
         info.ends_message = finishes && self.choices.iter().all(|c| c.finished);
         // Groq reports stream usage under `x_groq` rather than at the top level.
@@ -89,6 +121,7 @@ impl Fold {
             self.response.usage = Some(u);
         }
         info.drop = self.hide_usage_chunk && is_usage_only(&chunk);
+        self.hold.screen(&mut info);
         info
     }
 
@@ -103,7 +136,7 @@ impl Fold {
     }
 
     /// Folds one choice of the chunk at `seq`; true when it carries a finish reason.
-    fn fold_choice(&mut self, choice: &Value, seq: u64, info: &mut FrameInfo) -> bool {
+    fn fold_choice(&mut self, choice: &Value, seq: u64, info: &mut FrameInfo, calls: &mut Vec<usize>) -> bool {
         let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
         let finishes = str_at(choice, "finish_reason").is_some();
         let delta = choice.get("delta");
@@ -128,13 +161,16 @@ impl Fold {
         }
         for call in array_at(delta, "tool_calls") {
             info.tool = true;
-            let started = self.fold_tool_delta(index, call.get("index").and_then(Value::as_u64), call, seq);
+            let (pos, started) = self.fold_tool_delta(index, call.get("index").and_then(Value::as_u64), call, seq);
+            calls.push(pos);
             info.started_tools.extend(started);
         }
         if let Some(legacy) = delta.get("function_call").filter(|f| f.is_object()) {
             info.tool = true;
             let wrapped = Value::Object(Map::from_iter([("function".to_owned(), legacy.clone())]));
-            info.started_tools.extend(self.fold_tool_delta(index, Some(LEGACY_INDEX), &wrapped, seq));
+            let (pos, started) = self.fold_tool_delta(index, Some(LEGACY_INDEX), &wrapped, seq);
+            calls.push(pos);
+            info.started_tools.extend(started);
         }
         finishes
     }
@@ -161,8 +197,9 @@ impl Fold {
         }
     }
 
-    /// Folds one tool-call delta; returns the call's name (possibly still empty) when it starts here.
-    fn fold_tool_delta(&mut self, choice: u64, index: Option<u64>, delta: &Value, seq: u64) -> Option<String> {
+    /// Folds one tool-call delta; returns the call's position, and its name (possibly still empty)
+    /// when it starts here.
+    fn fold_tool_delta(&mut self, choice: u64, index: Option<u64>, delta: &Value, seq: u64) -> (usize, Option<String>) {
         let id = str_at(delta, "id").filter(|id| !id.is_empty());
         let custom = str_at(delta, "type") == Some("custom") || delta.get("custom").is_some();
         let (pos, started) = match self.find_call(choice, index, id) {
@@ -176,7 +213,7 @@ impl Fold {
         };
         self.fold_call_piece(pos, id, delta);
         // A nameless start is still reported: an unknown name is treated as one that may be blocked.
-        started.then(|| self.response.tool_calls.get(pos).map(|c| c.name.clone()).unwrap_or_default())
+        (pos, started.then(|| self.response.tool_calls.get(pos).map(|c| c.name.clone()).unwrap_or_default()))
     }
 
     fn fold_call_piece(&mut self, pos: usize, id: Option<&str>, delta: &Value) {
@@ -212,7 +249,7 @@ impl Fold {
     }
 
     /// The call a delta continues, or `None` when it starts a new one.
-    pub(super) fn find_call(&self, choice: u64, index: Option<u64>, id: Option<&str>) -> Option<usize> {
+    fn find_call(&self, choice: u64, index: Option<u64>, id: Option<&str>) -> Option<usize> {
         let ids = |pos: usize| self.response.tool_calls.get(pos).and_then(|c| c.id.as_deref());
         match (index, id) {
             (Some(index), _) => {
@@ -229,6 +266,12 @@ impl Fold {
             (None, None) => self.calls.iter().rposition(|c| c.choice == choice),
         }
     }
+}
+
+pub(super) fn hash(data: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The chunk that carries only the final usage (`choices: []`).

@@ -8,6 +8,7 @@
 
 use super::stream::{is_terminal, is_tool_item, kind, same_item, Fold};
 use crate::providers::json::str_at;
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use serde_json::{json, Map, Value};
 
@@ -19,6 +20,18 @@ pub struct Hold {
     next_seq: Option<u64>,
     /// A held `[DONE]` (some compatible servers end with one): it must come after the refusal.
     done: bool,
+    /// The refusal went out: the message is over for the client.
+    refused: bool,
+}
+
+impl Hold {
+    /// Tool content after the refusal can only belong to a blocked call (the message has ended), so
+    /// it is dropped rather than let through as a frame nobody holds.
+    pub(super) fn screen(&self, info: &mut FrameInfo) {
+        if self.refused && info.tool {
+            info.drop = true;
+        }
+    }
 }
 
 /// The non-streaming refusal body: tool-call items removed from `output`, the refusal appended as
@@ -146,6 +159,7 @@ impl Fold {
         }
         self.renumber(&mut terminal);
         out.push(Frame::build(Framing::Sse, Some(name), &to_bytes(&terminal)));
+        self.hold.refused = true;
         if std::mem::take(&mut self.hold.done) {
             out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
         }

@@ -1,6 +1,7 @@
 use crate::providers::openai_responses::{refusal, request, response, stream::Fold};
 use crate::stream::{Frame, Framing};
 use crate::testutil::{cassette_request, cassette_response, event, frames, read_frames, read_json};
+use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const REFUSAL: &str = "The gateway blocked this tool call.";
@@ -57,6 +58,11 @@ struct Client {
 }
 
 fn client(bytes: &[u8]) -> Client {
+    client_of(bytes, false)
+}
+
+/// `client`, optionally letting items stay open (a stream the upstream cut inside an item).
+fn client_of(bytes: &[u8], cut: bool) -> Client {
     let frames = frames(Framing::Sse, bytes);
     let mut c = Client::default();
     let mut open: Vec<Option<Value>> = Vec::new();
@@ -108,7 +114,7 @@ fn client(bytes: &[u8]) -> Client {
         }
     }
     assert!(ended, "the stream has a terminal event");
-    assert!(open.iter().all(Option::is_none), "every item is done");
+    assert!(cut || open.iter().all(Option::is_none), "every item is done");
     let listed: Vec<(String, Option<String>)> = c.terminal["output"]
         .as_array()
         .unwrap()
@@ -402,6 +408,9 @@ fn recorded_streams_pass_strip_tools_unchanged_when_they_hold_no_call() {
     }
 }
 
+/// A named stream, which calls to block, and what the client should end up with.
+type Scenario<'a> = (&'a str, Vec<Frame>, &'a dyn Fn(&str) -> bool, Value);
+
 /// With `WARDEN_SDK_SAMPLES=<dir>`, writes what clients receive in each scenario (and what they
 /// should make of it) for `tests/clients/offline/test_openai_refusals.py`.
 #[test]
@@ -410,7 +419,7 @@ fn sdk_samples_are_written_when_asked() {
     let dir = std::path::Path::new(&dir).join("openai_responses");
     std::fs::create_dir_all(&dir).unwrap();
     let expect = |text: String, items: &[&str], usage: bool| json!({"text": text, "items": items, "usage": usage});
-    let streams: Vec<(&str, Vec<Frame>, &dyn Fn(&str) -> bool, Value)> = vec![
+    let streams: Vec<Scenario> = vec![
         (
             "recorded_stream",
             read_frames(Framing::Sse, "openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse"),
@@ -462,5 +471,53 @@ fn sdk_samples_are_written_when_asked() {
         std::fs::write(dir.join(format!("{name}.json")), body.to_string()).unwrap();
         std::fs::write(dir.join(format!("{name}.expect.json")), expect(REFUSAL.into(), items, true).to_string())
             .unwrap();
+    }
+}
+
+proptest! {
+    #[test]
+    fn no_byte_of_a_blocked_call_ever_reaches_the_client(
+        items in proptest::collection::vec((proptest::bool::weighted(0.7), "[a-z ]{1,6}"), 1..6),
+        numbered in any::<bool>(),
+        ending in 0u8..3,
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let mut events = vec![created()];
+        let mut output = Vec::new();
+        for (n, (is_call, text)) in items.iter().enumerate() {
+            let index = n as u64;
+            if *is_call {
+                let item = call(&format!("fc_{n}"), &format!("CALL_{n}"), &format!("NAME_{n}"), "{\"ARG\":1}");
+                events.extend(call_events(index, &item));
+                output.push(item);
+            } else {
+                let id = format!("msg_{n}");
+                events.extend(message_events(index, &id, text));
+                output.push(message(&id, text));
+            }
+        }
+        match ending {
+            0 => events.push(completed(output)),
+            1 => {
+                let mut terminal = completed(output);
+                terminal["type"] = json!("response.incomplete");
+                terminal["response"]["status"] = json!("incomplete");
+                events.push(terminal);
+            }
+            _ => events.truncate(1 + cut.index(events.len())),
+        }
+        let mut frames = stream(&events);
+        if !numbered {
+            frames = events.iter().map(|e| event(e["type"].as_str().unwrap(), e.clone())).collect();
+        }
+        // Streams without a call are never held, so they are nothing to refuse.
+        prop_assume!(frames.iter().any(|f| contains(&f.data, "NAME_")));
+        let out = hold_back(&mut Fold::new(), &frames, &block_all);
+        for secret in ["NAME_", "CALL_", "ARG", "fc_", "function_call"] {
+            prop_assert!(!contains(&out, secret), "{} leaked", secret);
+        }
+        let c = client_of(&out, ending == 2);
+        prop_assert!(c.text.ends_with(REFUSAL));
+        prop_assert_eq!(c.terminal["status"].as_str(), Some("completed"));
     }
 }
