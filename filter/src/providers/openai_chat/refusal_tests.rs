@@ -516,3 +516,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn any_frames_can_be_held_stripped_and_refused_without_panicking(
+        values in proptest::collection::vec(crate::testutil::arb_wire_json(), 0..8),
+        names in proptest::collection::vec(proptest::option::of("[a-z._]{0,12}"), 8),
+        end_held in any::<bool>(),
+    ) {
+        let frames: Vec<Frame> = values
+            .iter()
+            .zip(&names)
+            .map(|(v, name)| {
+                let data = v.to_string();
+                Frame { name: name.clone(), raw: data.clone().into_bytes(), data: data.into_bytes() }
+            })
+            .collect();
+        let mut fold = Fold::new(false);
+        for frame in &frames {
+            fold.on_frame(frame);
+        }
+        let (held, finish) = match frames.split_last() {
+            Some((last, rest)) if end_held => (rest, Some(last)),
+            _ => (&frames[..], None),
+        };
+        for frame in held {
+            fold.strip_tools(frame);
+        }
+        let out = fold.refusal(REFUSAL, finish);
+        prop_assert!(!out.is_empty());
+    }
+}

@@ -323,6 +323,39 @@ fn calls_listed_only_in_the_terminal_event_are_removed_from_it() {
 }
 
 #[test]
+fn a_call_listed_only_in_the_terminal_event_is_judged_with_the_streamed_ones() {
+    let streamed = call("fc_a", "call_a", "get_time", "{}");
+    let hidden = call("fc_b", "call_b", "rm_rf", "{\"path\":\"/\"}");
+    let mut events = vec![created()];
+    events.extend(call_events(0, &streamed));
+    events.push(completed(vec![streamed.clone(), hidden]));
+    let mut fold = Fold::new();
+    let infos: Vec<_> = stream(&events).iter().map(|f| fold.on_frame(f)).collect();
+    let names: Vec<&str> = fold.response().tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_time", "rm_rf"]);
+    let last = infos.last().unwrap();
+    assert!(last.tool && last.ends_message);
+    assert_eq!(last.started_tools, ["rm_rf"]);
+}
+
+#[test]
+fn a_failed_response_stays_failed_but_loses_its_calls() {
+    let blocked = call("fc_x", "call_x", "run", "{\"cmd\":\"ls\"}");
+    let mut events = vec![created()];
+    events.extend(call_events(0, &blocked));
+    let mut terminal = completed(vec![blocked]);
+    terminal["type"] = json!("response.failed");
+    terminal["response"]["status"] = json!("failed");
+    terminal["response"]["error"] = json!({"code": "server_error", "message": "boom"});
+    events.push(terminal);
+    let out = hold_back(&mut Fold::new(), &stream(&events), &block_all);
+    assert!(!contains(&out, "call_x"));
+    let c = client(&out);
+    assert_eq!((c.terminal["status"].as_str(), c.text.as_str()), (Some("failed"), REFUSAL));
+    assert!(contains(&out, "event: response.failed\n"));
+}
+
+#[test]
 fn an_incomplete_response_with_a_blocked_call_completes_with_the_refusal() {
     let events = incomplete_call();
     let out = hold_back(&mut Fold::new(), &stream(&events), &block_all);
@@ -519,5 +552,36 @@ proptest! {
         let c = client_of(&out, ending == 2);
         prop_assert!(c.text.ends_with(REFUSAL));
         prop_assert_eq!(c.terminal["status"].as_str(), Some("completed"));
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_frames_can_be_held_stripped_and_refused_without_panicking(
+        values in proptest::collection::vec(crate::testutil::arb_wire_json(), 0..8),
+        names in proptest::collection::vec(proptest::option::of("[a-z._]{0,12}"), 8),
+        end_held in any::<bool>(),
+    ) {
+        let frames: Vec<Frame> = values
+            .iter()
+            .zip(&names)
+            .map(|(v, name)| {
+                let data = v.to_string();
+                Frame { name: name.clone(), raw: data.clone().into_bytes(), data: data.into_bytes() }
+            })
+            .collect();
+        let mut fold = Fold::new();
+        for frame in &frames {
+            fold.on_frame(frame);
+        }
+        let (held, finish) = match frames.split_last() {
+            Some((last, rest)) if end_held => (rest, Some(last)),
+            _ => (&frames[..], None),
+        };
+        for frame in held {
+            fold.strip_tools(frame);
+        }
+        let out = fold.refusal(REFUSAL, finish);
+        prop_assert!(!out.is_empty());
     }
 }

@@ -1,5 +1,5 @@
 //! Responses API streams: SSE events named by `event:` whose data repeats the name in `type`.
-//! Nothing is ever withheld from the client here; the fold only reads.
+//! The fold only reads; rewriting held events after a block is `refusal.rs`'s business.
 
 use super::request::{custom_tool_call, function_call};
 use super::response;
@@ -164,8 +164,15 @@ impl Fold {
             info.tool = true;
             info.started_tools.extend(unstreamed.iter().map(|i| str_at(i, "name").unwrap_or_default().to_owned()));
         }
-        if self.response.tool_calls.is_empty() {
-            self.response.tool_calls = whole.tool_calls;
+        // Calls the items already gave are repeated here; any other is new and must be judged too.
+        for call in whole.tool_calls {
+            let known = self.response.tool_calls.iter().any(|c| match (&c.id, &call.id) {
+                (Some(a), Some(b)) => a == b,
+                _ => c.name == call.name && c.arguments == call.arguments,
+            });
+            if !known {
+                self.response.tool_calls.push(call);
+            }
         }
         if self.response.text.is_empty() {
             self.response.text = whole.text;
