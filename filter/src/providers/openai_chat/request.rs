@@ -132,17 +132,30 @@ pub fn force_include_usage(body: &mut Value) -> bool {
     asked
 }
 
-#[cfg(test)]
-#[path = "request_tests.rs"]
-mod tests;
+/// Replaces the tool message content at `pointer` (`/messages/{i}/content`) with `text`, a plain
+/// string, which every OpenAI-wire server accepts for a tool message.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
+    set_string_at(body, pointer, text)
+}
 
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
+/// Puts `text` at `pointer`: replaces the value there, or adds the key when only its object
+/// exists (a tool message sent without content). False when neither resolves.
+pub(crate) fn set_string_at(body: &mut Value, pointer: &str, text: &str) -> bool {
+    if let Some(slot) = body.pointer_mut(pointer) {
+        *slot = Value::String(text.to_owned());
+        return true;
+    }
+    let Some((parent, key)) = pointer.rsplit_once('/') else { return false };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    match body.pointer_mut(parent).and_then(Value::as_object_mut) {
+        Some(obj) => {
+            obj.insert(key, Value::String(text.to_owned()));
             true
         }
         None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

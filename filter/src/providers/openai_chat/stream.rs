@@ -3,67 +3,126 @@
 
 use super::response::usage;
 use crate::providers::json::{self, array_at, str_at, PartialArguments};
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, ToolCall};
 use serde_json::{Map, Value};
+use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Default)]
 pub struct Fold {
     /// The gateway forced `stream_options.include_usage`, so the usage-only chunk is not the client's.
-    hide_usage_chunk: bool,
-    response: view::Response,
+    pub(super) hide_usage_chunk: bool,
+    pub(super) response: view::Response,
     /// One entry per `response.tool_calls` entry, in the same order.
-    calls: Vec<CallState>,
+    pub(super) calls: Vec<CallState>,
+    /// Frames folded so far: the position of the next frame in the stream.
+    pub(super) frames_seen: u64,
+    /// Every choice the stream has shown, in order of first appearance.
+    pub(super) choices: Vec<ChoiceState>,
+    /// `id`, `object`, `created`, `model`… of the stream's chunks, so chunks the gateway writes
+    /// look like the upstream's own.
+    pub(super) envelope: Map<String, Value>,
+    /// Frames since the first call start after the last message end, in order: what the refusal
+    /// hooks match held frames against.
+    pub(super) log: Vec<Seen>,
+    /// What the refusal hooks have learnt about the held part of the stream.
+    pub(super) hold: super::refusal::Hold,
+}
+
+/// A folded frame, as the refusal hooks need to recognise it later.
+#[derive(Debug)]
+pub(super) struct Seen {
+    /// Hash of the frame's data.
+    pub(super) hash: u64,
+    /// Its position in the stream (`frames_seen` before it).
+    pub(super) seq: u64,
+    /// A call started in it.
+    pub(super) starts: bool,
+    /// It ended the message.
+    pub(super) ends: bool,
+    /// The call (`calls` position) of each tool delta in it, in the order the chunk lists them.
+    pub(super) calls: Vec<usize>,
 }
 
 /// Where a streamed tool call's deltas come from, and its arguments as sent.
 #[derive(Debug)]
-struct CallState {
-    choice: u64,
+pub(super) struct CallState {
+    pub(super) choice: u64,
     /// The delta `index`; `None` for servers that omit it (their deltas are matched by id).
-    index: Option<u64>,
+    pub(super) index: Option<u64>,
     /// A custom tool: its input is free text, exposed as `{"input": …}`, never parsed as JSON.
     custom: bool,
     arguments: PartialArguments,
+    /// `frames_seen` when the call's first delta arrived.
+    pub(super) start: u64,
 }
 
+#[derive(Debug)]
+pub(super) struct ChoiceState {
+    pub(super) index: u64,
+    /// Its `finish_reason` has arrived.
+    pub(super) finished: bool,
+    /// A delta carried `role`, so chunks the gateway adds must not repeat it (SDKs concatenate it).
+    pub(super) role_sent: bool,
+    /// A delta carried text (`content` or `refusal`).
+    pub(super) text_sent: bool,
+}
+
+/// Envelope fields of a chunk that chunks written by the gateway repeat.
+const ENVELOPE: [&str; 6] = ["id", "object", "created", "model", "system_fingerprint", "service_tier"];
+
 /// Stands in for the tool-call index of the legacy `function_call` delta (one call per choice).
-const LEGACY_INDEX: u64 = u64::MAX;
+pub(super) const LEGACY_INDEX: u64 = u64::MAX;
 
 impl Fold {
     pub fn new(hide_usage_chunk: bool) -> Self {
         Fold { hide_usage_chunk, ..Fold::default() }
     }
 
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        let seq = self.frames_seen;
+        self.frames_seen = seq.saturating_add(1);
+        if self.log.last().is_some_and(|seen| seen.ends) {
+            self.log.clear();
+        }
+        let mut calls = Vec::new();
+        let info = self.fold_frame(frame, seq, &mut calls);
+        if !info.started_tools.is_empty() || !self.log.is_empty() {
+            let (starts, ends) = (!info.started_tools.is_empty(), info.ends_message);
+            self.log.push(Seen { hash: hash(&frame.data), seq, starts, ends, calls });
+        }
+        info
+    }
+
+    fn fold_frame(&mut self, frame: &Frame, seq: u64, calls: &mut Vec<usize>) -> FrameInfo {
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
             // `[DONE]`, keep-alive comments and anything else that is not JSON go through untouched.
-            return FrameAction::Forward;
+            return FrameInfo::default();
         };
         if !chunk.is_object() || chunk.get("error").is_some() {
-            return FrameAction::Forward;
+            return FrameInfo::default();
         }
         if let Some(model) = str_at(&chunk, "model").filter(|m| !m.is_empty()) {
             if self.response.model.as_deref() != Some(model) {
                 self.response.model = Some(model.to_owned());
             }
         }
+        self.remember_envelope(&chunk);
+        let mut info = FrameInfo::default();
+        let mut finishes = false;
         for choice in array_at(&chunk, "choices") {
-            self.fold_choice(choice);
+            finishes |= self.fold_choice(choice, seq, &mut info, calls);
         }
+        info.ends_message = finishes && self.choices.iter().all(|c| c.finished);
         // Groq reports stream usage under `x_groq` rather than at the top level.
         let chunk_usage = chunk.get("usage").filter(|u| u.is_object());
         if let Some(u) = chunk_usage.or_else(|| chunk.pointer("/x_groq/usage")).and_then(usage) {
             self.response.usage = Some(u);
         }
-        let usage_only =
-            chunk_usage.is_some() && chunk.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty);
-        if self.hide_usage_chunk && usage_only {
-            FrameAction::Drop
-        } else {
-            FrameAction::Forward
-        }
+        info.drop = self.hide_usage_chunk && is_usage_only(&chunk);
+        self.hold.screen(&mut info);
+        info
     }
 
     pub fn response(&self) -> &view::Response {
@@ -76,9 +135,20 @@ impl Fold {
         self.calls.get(call).map(|c| c.arguments.raw())
     }
 
-    fn fold_choice(&mut self, choice: &Value) {
+    /// Folds one choice of the chunk at `seq`; true when it carries a finish reason.
+    fn fold_choice(&mut self, choice: &Value, seq: u64, info: &mut FrameInfo, calls: &mut Vec<usize>) -> bool {
         let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let Some(delta) = choice.get("delta") else { return };
+        let finishes = str_at(choice, "finish_reason").is_some();
+        let delta = choice.get("delta");
+        let role = delta.and_then(|d| str_at(d, "role")).is_some();
+        let text =
+            delta.is_some_and(|d| ["content", "refusal"].iter().any(|k| str_at(d, k).is_some_and(|t| !t.is_empty())));
+        if let Some(state) = self.choice_state(index) {
+            state.finished |= finishes;
+            state.role_sent |= role;
+            state.text_sent |= text;
+        }
+        let Some(delta) = delta else { return finishes };
         if index == 0 {
             for key in ["content", "refusal"] {
                 if let Some(text) = str_at(delta, key) {
@@ -90,26 +160,63 @@ impl Fold {
             }
         }
         for call in array_at(delta, "tool_calls") {
-            self.fold_tool_delta(index, call.get("index").and_then(Value::as_u64), call);
+            info.tool = true;
+            let (pos, started) = self.fold_tool_delta(index, call.get("index").and_then(Value::as_u64), call, seq);
+            calls.push(pos);
+            info.started_tools.extend(started);
         }
         if let Some(legacy) = delta.get("function_call").filter(|f| f.is_object()) {
+            info.tool = true;
             let wrapped = Value::Object(Map::from_iter([("function".to_owned(), legacy.clone())]));
-            self.fold_tool_delta(index, Some(LEGACY_INDEX), &wrapped);
+            let (pos, started) = self.fold_tool_delta(index, Some(LEGACY_INDEX), &wrapped, seq);
+            calls.push(pos);
+            info.started_tools.extend(started);
+        }
+        finishes
+    }
+
+    fn choice_state(&mut self, index: u64) -> Option<&mut ChoiceState> {
+        match self.choices.iter().position(|c| c.index == index) {
+            Some(pos) => self.choices.get_mut(pos),
+            None => {
+                self.choices.push(ChoiceState { index, finished: false, role_sent: false, text_sent: false });
+                self.choices.last_mut()
+            }
         }
     }
 
-    fn fold_tool_delta(&mut self, choice: u64, index: Option<u64>, delta: &Value) {
+    fn remember_envelope(&mut self, chunk: &Value) {
+        for key in ENVELOPE {
+            let known = self.envelope.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            match chunk.get(key) {
+                Some(v) if !known && !v.is_null() && v.as_str() != Some("") => {
+                    self.envelope.insert(key.to_owned(), v.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Folds one tool-call delta; returns the call's position, and its name (possibly still empty)
+    /// when it starts here.
+    fn fold_tool_delta(&mut self, choice: u64, index: Option<u64>, delta: &Value, seq: u64) -> (usize, Option<String>) {
         let id = str_at(delta, "id").filter(|id| !id.is_empty());
         let custom = str_at(delta, "type") == Some("custom") || delta.get("custom").is_some();
-        let pos = match self.find_call(choice, index, id) {
-            Some(pos) => pos,
+        let (pos, started) = match self.find_call(choice, index, id) {
+            Some(pos) => (pos, false),
             None => {
-                self.calls.push(CallState { choice, index, custom, arguments: PartialArguments::new() });
+                self.calls.push(CallState { choice, index, custom, arguments: PartialArguments::new(), start: seq });
                 let arguments = if custom { json::custom_input("") } else { Value::Object(Map::new()) };
                 self.response.tool_calls.push(ToolCall { id: None, name: String::new(), arguments });
-                self.response.tool_calls.len().saturating_sub(1)
+                (self.response.tool_calls.len().saturating_sub(1), true)
             }
         };
+        self.fold_call_piece(pos, id, delta);
+        // A nameless start is still reported: an unknown name is treated as one that may be blocked.
+        (pos, started.then(|| self.response.tool_calls.get(pos).map(|c| c.name.clone()).unwrap_or_default()))
+    }
+
+    fn fold_call_piece(&mut self, pos: usize, id: Option<&str>, delta: &Value) {
         let (Some(state), Some(call)) = (self.calls.get_mut(pos), self.response.tool_calls.get_mut(pos)) else {
             return;
         };
@@ -159,6 +266,18 @@ impl Fold {
             (None, None) => self.calls.iter().rposition(|c| c.choice == choice),
         }
     }
+}
+
+pub(super) fn hash(data: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The chunk that carries only the final usage (`choices: []`).
+pub(super) fn is_usage_only(chunk: &Value) -> bool {
+    chunk.get("usage").is_some_and(Value::is_object)
+        && chunk.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use crate::providers::openai_chat::stream;
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::testutil::{arb_wire_json, cassette_response_text, data_frame, frames, read_frames};
 use crate::view::{ToolCall, Usage};
@@ -8,7 +8,7 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 /// Runs every frame through a fold, returning it and what it said about each frame.
-fn fold_all(frames: &[Frame], hide_usage_chunk: bool) -> (stream::Fold, Vec<FrameAction>) {
+fn fold_all(frames: &[Frame], hide_usage_chunk: bool) -> (stream::Fold, Vec<FrameInfo>) {
     let mut fold = stream::Fold::new(hide_usage_chunk);
     let actions = frames.iter().map(|f| fold.on_frame(f)).collect();
     (fold, actions)
@@ -23,7 +23,7 @@ fn is_usage_only_chunk(frame: &Frame) -> bool {
 fn text_stream_folds_model_text_finish_reason_and_usage() {
     let frames = read_frames(Framing::Sse, "openai-chat/agw__completions-stream.sse");
     let (fold, actions) = fold_all(&frames, false);
-    assert!(actions.iter().all(|a| *a == FrameAction::Forward));
+    assert!(actions.iter().all(|a| !a.drop));
     let resp = fold.response();
     assert_eq!(resp.model.as_deref(), Some("gpt-5-nano-2025-08-07"));
     assert!(resp.text.starts_with("Hi there! How can I help today?"));
@@ -66,7 +66,7 @@ fn recorded_streams_without_a_usage_chunk_fold_text_only() {
     let sse = cassette_response_text("openai-chat/envoy-aigw__chat-streaming.yaml", 0);
     let frames = frames(Framing::Sse, sse.as_bytes());
     let (fold, actions) = fold_all(&frames, true);
-    assert!(actions.iter().all(|a| *a == FrameAction::Forward));
+    assert!(actions.iter().all(|a| !a.drop));
     assert!(fold.response().text.starts_with("Hi there!"));
     assert_eq!(fold.response().usage, None);
 }
@@ -91,8 +91,7 @@ fn hiding_usage_drops_exactly_the_usage_chunk() {
         let frames = read_frames(Framing::Sse, path);
         let (shown, _) = fold_all(&frames, false);
         let (hidden, actions) = fold_all(&frames, true);
-        let dropped: Vec<&Frame> =
-            frames.iter().zip(&actions).filter(|(_, a)| **a == FrameAction::Drop).map(|(f, _)| f).collect();
+        let dropped: Vec<&Frame> = frames.iter().zip(&actions).filter(|(_, a)| a.drop).map(|(f, _)| f).collect();
         assert_eq!(dropped.len(), 1, "{path}");
         assert!(is_usage_only_chunk(dropped[0]), "{path}");
         assert_eq!(hidden.response(), shown.response(), "{path}: folding does not depend on hiding");
@@ -106,7 +105,7 @@ fn done_error_and_non_json_frames_are_forwarded_without_folding() {
     for payload in
         ["[DONE]", "", ": keep-alive", "{not json", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#]
     {
-        assert_eq!(fold.on_frame(&data_frame(payload)), FrameAction::Forward, "{payload}");
+        assert_eq!(fold.on_frame(&data_frame(payload)), FrameInfo::default(), "{payload}");
     }
     assert_eq!(*fold.response(), crate::view::Response::default());
 }
@@ -115,11 +114,11 @@ fn done_error_and_non_json_frames_are_forwarded_without_folding() {
 fn a_usage_chunk_that_also_carries_choices_is_never_dropped() {
     let mut fold = stream::Fold::new(true);
     let chunk = r#"{"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}"#;
-    assert_eq!(fold.on_frame(&data_frame(chunk)), FrameAction::Forward);
+    assert!(!fold.on_frame(&data_frame(chunk)).drop);
     assert_eq!(fold.response().usage, Some(Usage { input: 5, output: 1, ..Usage::default() }));
     // Azure's prompt-filter chunk has empty choices but no usage: it is the client's.
     let filter = r#"{"choices":[],"model":"","prompt_filter_results":[{"prompt_index":0}]}"#;
-    assert_eq!(fold.on_frame(&data_frame(filter)), FrameAction::Forward);
+    assert!(!fold.on_frame(&data_frame(filter)).drop);
     assert_eq!(fold.response().model.as_deref(), Some("m"));
 }
 
@@ -200,7 +199,7 @@ fn custom_and_legacy_streamed_calls_are_folded() {
 fn groq_usage_under_x_groq_is_folded() {
     let mut fold = stream::Fold::new(false);
     let chunk = r#"{"model":"llama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":10,"completion_tokens":3}}}"#;
-    assert_eq!(fold.on_frame(&data_frame(chunk)), FrameAction::Forward);
+    assert!(!fold.on_frame(&data_frame(chunk)).drop);
     assert_eq!(fold.response().usage, Some(Usage { input: 10, output: 3, ..Usage::default() }));
 }
 
@@ -229,7 +228,7 @@ proptest! {
         let mut fold = stream::Fold::new(hide);
         for chunk in &chunks {
             let action = fold.on_frame(&data_frame(&chunk.to_string()));
-            prop_assert!(action == FrameAction::Forward || (hide && is_usage_only_chunk(&data_frame(&chunk.to_string()))));
+            prop_assert!(!action.drop || (hide && is_usage_only_chunk(&data_frame(&chunk.to_string()))));
         }
         views_match_raw_text(&fold)?;
     }

@@ -1,22 +1,253 @@
 //! Refusals: what the client receives instead of blocked tool calls.
+//!
+//! Streaming: the engine holds every event from the `response.output_item.added` of a blockable
+//! call. When the calls are blocked, every event of a call item announced inside the held part is
+//! dropped, the items after it move down so `output_index` stays contiguous, `sequence_number`s
+//! are renumbered, the refusal arrives as a complete `message` item, and the terminal event lists
+//! the output the client actually received.
 
-use super::stream::Fold;
-use crate::stream::Frame;
-use serde_json::Value;
+use super::stream::{is_terminal, is_tool_item, kind, same_item, Fold};
+use crate::providers::json::str_at;
+use crate::providers::FrameInfo;
+use crate::stream::{Frame, Framing};
+use serde_json::{json, Map, Value};
 
-/// HELPER: the non-streaming refusal body.
-pub fn body(response: &Value, _message: &str) -> Value {
-    response.clone()
+/// What the refusal hooks learnt about the held part of a stream.
+#[derive(Debug, Default)]
+pub struct Hold {
+    /// The `sequence_number` the next event written to the client gets; set from the first held
+    /// event (the events before it went out as they were).
+    next_seq: Option<u64>,
+    /// A held `[DONE]` (some compatible servers end with one): it must come after the refusal.
+    done: bool,
+    /// The refusal went out: the message is over for the client.
+    refused: bool,
+}
+
+impl Hold {
+    /// Tool content after the refusal can only belong to a blocked call (the message has ended), so
+    /// it is dropped rather than let through as a frame nobody holds.
+    pub(super) fn screen(&self, info: &mut FrameInfo) {
+        if self.refused && info.tool {
+            info.drop = true;
+        }
+    }
+}
+
+/// The non-streaming refusal body: tool-call items removed from `output`, the refusal appended as
+/// an assistant `message` item, status `completed`; id, model and usage kept.
+pub fn body(response: &Value, message: &str) -> Value {
+    let mut body = match response {
+        Value::Object(obj) => obj.clone(),
+        _ => Map::new(),
+    };
+    let mut output: Vec<Value> = body
+        .get("output")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter(|i| !is_tool_item(i)).cloned().collect())
+        .unwrap_or_default();
+    output.push(message_item(&message_id(&body), message, "completed"));
+    body.insert("output".to_owned(), Value::Array(output));
+    body.entry("object").or_insert_with(|| json!("response"));
+    complete(&mut body);
+    Value::Object(body)
+}
+
+/// A finished-with-tool-calls response becomes an ordinary completed one; a failed one stays failed.
+fn complete(response: &mut Map<String, Value>) {
+    if response.get("status").and_then(Value::as_str) != Some("failed") {
+        response.insert("status".to_owned(), json!("completed"));
+        if response.contains_key("incomplete_details") {
+            response.insert("incomplete_details".to_owned(), Value::Null);
+        }
+    }
+}
+
+/// An id for the refusal's message item, derived from the response's own so it is stable.
+fn message_id(response: &Map<String, Value>) -> String {
+    let id = response.get("id").and_then(Value::as_str).unwrap_or_default();
+    format!("msg_warden_{}", id.strip_prefix("resp_").unwrap_or(id))
+}
+
+fn message_item(id: &str, text: &str, status: &str) -> Value {
+    let content = if text.is_empty() && status == "in_progress" { json!([]) } else { json!([output_text(text)]) };
+    json!({"id": id, "type": "message", "status": status, "role": "assistant", "content": content})
+}
+
+fn output_text(text: &str) -> Value {
+    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
 }
 
 impl Fold {
-    /// HELPER: see `StreamFold::strip_tools`.
+    /// See `StreamFold::strip_tools`.
     pub fn strip_tools(&mut self, frame: &Frame) -> Option<Frame> {
-        Some(frame.clone())
+        let Ok(mut event) = serde_json::from_slice::<Value>(&frame.data) else {
+            if frame.data.trim_ascii() == b"[DONE]" {
+                self.hold.done = true;
+                return None;
+            }
+            return Some(frame.clone());
+        };
+        if self.hold.next_seq.is_none() {
+            self.hold.next_seq = event.get("sequence_number").and_then(Value::as_u64);
+        }
+        let kind = kind(&event, frame).to_owned();
+        let index = event.get("output_index").and_then(Value::as_u64);
+        if matches!(kind.as_str(), "response.output_item.added" | "response.output_item.done") {
+            let item = event.get("item").cloned().unwrap_or_default();
+            if is_tool_item(&item) {
+                let announcing = kind == "response.output_item.added";
+                if let Some(known) = self.item_mut(index, &item) {
+                    // Announced inside the held part (by `added`, or by `done` for servers that skip
+                    // `added`): the client must never learn of it.
+                    if announcing || !known.added {
+                        known.held = true;
+                    }
+                }
+            }
+        }
+        if index.is_some_and(|i| self.items.iter().any(|item| item.output_index == i && item.held)) {
+            return None;
+        }
+        let mut changed = false;
+        if let (Some(index), Some(slot)) = (index, event.get_mut("output_index")) {
+            let moved = self.client_index(index);
+            if moved != index {
+                *slot = json!(moved);
+                changed = true;
+            }
+        }
+        if event.get("sequence_number").is_some() {
+            changed |= self.renumber(&mut event);
+        }
+        if changed {
+            Some(frame.with_data(Framing::Sse, &to_bytes(&event)))
+        } else {
+            Some(frame.clone())
+        }
     }
 
-    /// HELPER: see `StreamFold::refusal`.
-    pub fn refusal(&mut self, _message: &str, finish: Option<&Frame>) -> Vec<Frame> {
-        finish.cloned().into_iter().collect()
+    /// See `StreamFold::refusal`.
+    pub fn refusal(&mut self, message: &str, finish: Option<&Frame>) -> Vec<Frame> {
+        let finish_event = finish.and_then(|f| serde_json::from_slice::<Value>(&f.data).ok()).filter(Value::is_object);
+        if self.hold.next_seq.is_none() {
+            self.hold.next_seq = finish_event.as_ref().and_then(|e| e.get("sequence_number")).and_then(Value::as_u64);
+        }
+        let mut terminal = match (&finish_event, finish) {
+            (Some(event), Some(frame)) if is_terminal(kind(event, frame)) => event.clone(),
+            _ => self.synthetic_terminal(),
+        };
+        let response = terminal.get("response").and_then(Value::as_object).cloned().unwrap_or_default();
+        let item_id = message_id(&response);
+        let index = self.items.iter().filter(|i| !i.held).count();
+        let mut out = self.message_events(&item_id, index, message);
+
+        let mut response = response;
+        let mut output: Vec<Value> = response
+            .get("output")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter(|item| !self.is_blocked(item)).cloned().collect())
+            .unwrap_or_default();
+        output.push(message_item(&item_id, message, "completed"));
+        response.insert("output".to_owned(), Value::Array(output));
+        complete(&mut response);
+        let failed = response.get("status").and_then(Value::as_str) == Some("failed");
+        let name = if failed { "response.failed" } else { "response.completed" };
+        if let Some(event) = terminal.as_object_mut() {
+            event.insert("type".to_owned(), json!(name));
+            event.insert("response".to_owned(), Value::Object(response));
+        }
+        self.renumber(&mut terminal);
+        out.push(Frame::build(Framing::Sse, Some(name), &to_bytes(&terminal)));
+        self.hold.refused = true;
+        if std::mem::take(&mut self.hold.done) {
+            out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
+        }
+        out
+    }
+
+    /// The events of a complete assistant `message` item whose text is `message`.
+    fn message_events(&mut self, item_id: &str, index: usize, message: &str) -> Vec<Frame> {
+        let at = |mut event: Value| {
+            if let Some(event) = event.as_object_mut() {
+                event.insert("item_id".to_owned(), json!(item_id));
+                event.insert("output_index".to_owned(), json!(index));
+                event.insert("content_index".to_owned(), json!(0));
+            }
+            event
+        };
+        let events = [
+            json!({"type": "response.output_item.added", "output_index": index,
+                   "item": message_item(item_id, "", "in_progress")}),
+            at(json!({"type": "response.content_part.added", "part": output_text("")})),
+            at(json!({"type": "response.output_text.delta", "delta": message, "logprobs": []})),
+            at(json!({"type": "response.output_text.done", "text": message, "logprobs": []})),
+            at(json!({"type": "response.content_part.done", "part": output_text(message)})),
+            json!({"type": "response.output_item.done", "output_index": index,
+                   "item": message_item(item_id, message, "completed")}),
+        ];
+        events
+            .into_iter()
+            .map(|mut event| {
+                self.renumber(&mut event);
+                let name = str_at(&event, "type").unwrap_or_default().to_owned();
+                Frame::build(Framing::Sse, Some(&name), &to_bytes(&event))
+            })
+            .collect()
+    }
+
+    /// A `response.completed` for a stream that ended without a terminal event, built on the
+    /// last lifecycle response and the items the client saw.
+    fn synthetic_terminal(&self) -> Value {
+        let mut response = match &self.lifecycle {
+            Some(Value::Object(lifecycle)) => lifecycle.clone(),
+            _ => Map::new(),
+        };
+        response.entry("object").or_insert_with(|| json!("response"));
+        if let Some(model) = &self.response.model {
+            response.entry("model").or_insert_with(|| json!(model));
+        }
+        let output: Vec<Value> = self.items.iter().filter(|i| !i.held).map(|i| i.body.clone()).collect();
+        response.insert("output".to_owned(), Value::Array(output));
+        json!({"type": "response.completed", "response": response})
+    }
+
+    /// A call in the terminal output that the client was not given: announced in the held part,
+    /// or never streamed at all.
+    fn is_blocked(&self, item: &Value) -> bool {
+        is_tool_item(item) && !self.items.iter().any(|known| !known.held && known.tool && same_item(&known.body, item))
+    }
+
+    /// The item at `index` (or, without one, the same item by id).
+    fn item_mut(&mut self, index: Option<u64>, item: &Value) -> Option<&mut super::stream::Item> {
+        let pos = match index {
+            Some(index) => self.items.iter().rposition(|i| i.output_index == index),
+            None => self.items.iter().rposition(|i| same_item(&i.body, item)),
+        };
+        pos.and_then(|pos| self.items.get_mut(pos))
+    }
+
+    /// Where the client sees the item the upstream put at `index`: held items before it are gone.
+    fn client_index(&self, index: u64) -> u64 {
+        let removed = self.items.iter().filter(|i| i.held && i.output_index < index).count();
+        index.saturating_sub(u64::try_from(removed).unwrap_or(u64::MAX))
+    }
+
+    /// Gives the event the next `sequence_number`, when the stream numbers its events.
+    fn renumber(&mut self, event: &mut Value) -> bool {
+        let Some(next) = self.hold.next_seq else { return false };
+        let Some(event) = event.as_object_mut() else { return false };
+        self.hold.next_seq = Some(next.saturating_add(1));
+        let changed = event.get("sequence_number").and_then(Value::as_u64) != Some(next);
+        event.insert("sequence_number".to_owned(), json!(next));
+        changed
     }
 }
+
+fn to_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "refusal_tests.rs"]
+mod tests;

@@ -96,17 +96,12 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
         .collect()
 }
 
+/// Replaces a `function_call_output` (or `custom_tool_call_output`) item's `output` at `pointer`
+/// (`/input/{i}/output`) with `text`; a string is valid for both, whatever shape it had.
+pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
+    crate::providers::openai_chat::request::set_string_at(body, pointer, text)
+}
+
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
-
-/// HELPER: see `providers::apply_result_edit`.
-pub fn apply_result_edit(body: &mut serde_json::Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(v) => {
-            *v = serde_json::Value::String(text.to_string());
-            true
-        }
-        None => false,
-    }
-}

@@ -1,17 +1,51 @@
 //! Responses API streams: SSE events named by `event:` whose data repeats the name in `type`.
-//! Nothing is ever withheld from the client here; the fold only reads.
+//! The fold only reads; rewriting held events after a block is `refusal.rs`'s business.
 
 use super::request::{custom_tool_call, function_call};
 use super::response;
 use crate::providers::json::str_at;
-use crate::providers::FrameAction;
+use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Fold {
-    response: view::Response,
+    pub(super) response: view::Response,
+    /// Every output item the stream announced, in order.
+    pub(super) items: Vec<Item>,
+    /// The `response` of the latest lifecycle event (`response.created`, `…in_progress`): what a
+    /// terminal event the gateway has to write is built on.
+    pub(super) lifecycle: Option<Value>,
+    /// What the refusal hooks learnt about the held part of the stream.
+    pub(super) hold: super::refusal::Hold,
+}
+
+/// One output item of the stream.
+#[derive(Debug)]
+pub(super) struct Item {
+    pub(super) output_index: u64,
+    /// A client tool call (`function_call`, `custom_tool_call`): what policies judge.
+    pub(super) tool: bool,
+    /// Announced by `response.output_item.added` (some servers only send `…done`).
+    pub(super) added: bool,
+    /// Announced inside the held part of a blocked stream: the client never sees it.
+    pub(super) held: bool,
+    /// The item as last described (`added`, then `done`).
+    pub(super) body: Value,
+}
+
+pub(super) fn is_tool_item(item: &Value) -> bool {
+    matches!(str_at(item, "type"), Some("function_call" | "custom_tool_call"))
+}
+
+pub(super) fn is_terminal(kind: &str) -> bool {
+    matches!(kind, "response.completed" | "response.incomplete" | "response.failed")
+}
+
+/// The event's type: `type` is authoritative; the SSE name covers servers that send only that.
+pub(super) fn kind<'a>(event: &'a Value, frame: &'a Frame) -> &'a str {
+    str_at(event, "type").or(frame.name.as_deref()).unwrap_or_default()
 }
 
 impl Fold {
@@ -19,49 +53,95 @@ impl Fold {
         Fold::default()
     }
 
-    pub fn on_frame(&mut self, frame: &Frame) -> FrameAction {
+    pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameAction::Forward;
+            return FrameInfo::default();
         };
-        // `type` is authoritative; the SSE name covers servers that send only that.
-        let kind = str_at(&event, "type").or(frame.name.as_deref()).unwrap_or_default();
-        match kind {
-            "response.created" | "response.in_progress" => {
-                if let Some(model) = event.get("response").and_then(|r| str_at(r, "model")) {
-                    self.response.model = Some(model.to_owned());
+        let mut info = FrameInfo::default();
+        match kind(&event, frame) {
+            "response.created" | "response.in_progress" | "response.queued" => {
+                if let Some(lifecycle) = event.get("response").filter(|r| r.is_object()) {
+                    if let Some(model) = str_at(lifecycle, "model") {
+                        self.response.model = Some(model.to_owned());
+                    }
+                    self.lifecycle = Some(lifecycle.clone());
                 }
             }
             "response.output_text.delta" | "response.refusal.delta" => {
                 self.response.text.push_str(str_at(&event, "delta").unwrap_or_default());
             }
+            "response.output_item.added" => {
+                if let Some(item) = event.get("item").filter(|i| i.is_object()) {
+                    let tool = is_tool_item(item);
+                    if tool {
+                        info.tool = true;
+                        info.started_tools.push(str_at(item, "name").unwrap_or_default().to_owned());
+                    }
+                    let output_index = self.output_index(&event);
+                    self.items.push(Item { output_index, tool, added: true, held: false, body: item.clone() });
+                }
+            }
             // The call is folded only once complete: its arguments are final in this event.
             "response.output_item.done" => {
-                if let Some(item) = event.get("item") {
-                    let call = match str_at(item, "type") {
-                        Some("function_call") => function_call(item),
-                        Some("custom_tool_call") => custom_tool_call(item),
-                        _ => None,
-                    };
-                    self.response.tool_calls.extend(call);
+                if let Some(item) = event.get("item").filter(|i| i.is_object()) {
+                    self.fold_item_done(&event, item, &mut info);
                 }
             }
-            "response.completed" | "response.incomplete" | "response.failed" => {
+            kind if is_terminal(kind) => {
+                info.ends_message = true;
                 if let Some(terminal) = event.get("response") {
-                    self.fold_terminal(terminal);
+                    self.fold_terminal(terminal, &mut info);
                 }
             }
-            _ => {}
+            _ => info.tool = self.tool_item_at(&event).is_some(),
         }
-        FrameAction::Forward
+        self.hold.screen(&mut info);
+        info
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
     }
 
+    /// The item an event's `output_index` points at, when that item is a tool call.
+    pub(super) fn tool_item_at(&self, event: &Value) -> Option<&Item> {
+        let index = event.get("output_index").and_then(Value::as_u64)?;
+        self.items.iter().rev().find(|i| i.output_index == index).filter(|i| i.tool)
+    }
+
+    fn output_index(&self, event: &Value) -> u64 {
+        event
+            .get("output_index")
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| u64::try_from(self.items.len()).unwrap_or(u64::MAX))
+    }
+
+    fn fold_item_done(&mut self, event: &Value, item: &Value, info: &mut FrameInfo) {
+        let output_index = self.output_index(event);
+        let tool = is_tool_item(item);
+        match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
+            Some(known) => known.body = item.clone(),
+            None => {
+                // A server that skips `output_item.added`: the call starts and ends here.
+                if tool {
+                    info.started_tools.push(str_at(item, "name").unwrap_or_default().to_owned());
+                }
+                self.items.push(Item { output_index, tool, added: false, held: false, body: item.clone() });
+            }
+        }
+        if tool {
+            info.tool = true;
+            let call = match str_at(item, "type") {
+                Some("function_call") => function_call(item),
+                _ => custom_tool_call(item),
+            };
+            self.response.tool_calls.extend(call);
+        }
+    }
+
     /// The terminal event carries the whole response: usage and status from it always; its output
     /// only where the stream delivered none of its own (it repeats what the items already said).
-    fn fold_terminal(&mut self, terminal: &Value) {
+    fn fold_terminal(&mut self, terminal: &Value, info: &mut FrameInfo) {
         let whole = response::parse(terminal);
         if whole.model.is_some() {
             self.response.model = whole.model;
@@ -72,12 +152,40 @@ impl Fold {
         if whole.finish_reason.is_some() {
             self.response.finish_reason = whole.finish_reason;
         }
-        if self.response.tool_calls.is_empty() {
-            self.response.tool_calls = whole.tool_calls;
+        // Calls listed only here never streamed: they start (and end) in this event.
+        let unstreamed: Vec<&Value> = terminal
+            .get("output")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|item| is_tool_item(item) && !self.items.iter().any(|known| same_item(&known.body, item)))
+            .collect();
+        if !unstreamed.is_empty() {
+            info.tool = true;
+            info.started_tools.extend(unstreamed.iter().map(|i| str_at(i, "name").unwrap_or_default().to_owned()));
+        }
+        // Calls the items already gave are repeated here; any other is new and must be judged too.
+        for call in whole.tool_calls {
+            let known = self.response.tool_calls.iter().any(|c| match (&c.id, &call.id) {
+                (Some(a), Some(b)) => a == b,
+                _ => c.name == call.name && c.arguments == call.arguments,
+            });
+            if !known {
+                self.response.tool_calls.push(call);
+            }
         }
         if self.response.text.is_empty() {
             self.response.text = whole.text;
         }
+    }
+}
+
+/// Two descriptions of one output item: same `id`, or for calls without one, same `call_id`.
+pub(super) fn same_item(a: &Value, b: &Value) -> bool {
+    let key = |v: &Value, k: &str| str_at(v, k).filter(|s| !s.is_empty()).map(str::to_owned);
+    match (key(a, "id"), key(b, "id")) {
+        (Some(x), Some(y)) => x == y,
+        _ => key(a, "call_id").is_some_and(|x| key(b, "call_id").as_deref() == Some(x.as_str())),
     }
 }
 
