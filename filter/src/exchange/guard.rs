@@ -33,7 +33,10 @@ impl Guard {
     /// Whether a call to `name` must be held back until its arguments are complete: it could be
     /// blocked under this profile and trust, or the request did not declare it.
     pub fn must_hold(&self, name: &str) -> bool {
-        self.undeclared(name) || self.policies().is_none_or(|p| tools::could_block(p, name, self.trusted))
+        // A call whose name has not arrived yet could be anything.
+        name.is_empty()
+            || self.undeclared(name)
+            || self.policies().is_none_or(|p| tools::could_block(p, name, self.trusted))
     }
 
     pub fn evaluate(&self, calls: &[ToolCall]) -> ToolOutcome {

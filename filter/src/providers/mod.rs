@@ -163,17 +163,11 @@ pub fn parse_response(api: Api, body: &Value) -> Option<view::Response> {
     }
 }
 
-/// What happens to one stream frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameAction {
-    Forward,
-    /// The frame is the gateway's business only (the usage chunk a client did not ask for).
-    Drop,
-}
-
 /// What a stream frame is, as far as the tool-call hold-back (`exchange::hold_back`) cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The frame is the gateway's business only (the usage chunk a client did not ask for, a late
+    /// fragment of a blocked call): it does not go to the client.
     pub drop: bool,
     /// The frame carries (part of) a tool call: its start, argument deltas or end.
     pub tool: bool,
@@ -183,12 +177,6 @@ pub struct FrameInfo {
     /// `finish_reason`, Anthropic `message_delta`, Gemini chunk with `finishReason`, Bedrock
     /// `messageStop`, Cohere `message-end`, Responses `response.completed|incomplete|failed`).
     pub ends_message: bool,
-}
-
-impl From<FrameAction> for FrameInfo {
-    fn from(action: FrameAction) -> Self {
-        FrameInfo { drop: action == FrameAction::Drop, ..FrameInfo::default() }
-    }
 }
 
 /// Folds one provider's stream frames into a neutral response.
@@ -219,8 +207,8 @@ impl StreamFold {
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         match self {
-            StreamFold::OpenAiChat(f) => f.on_frame(frame).into(),
-            StreamFold::Responses(f) => f.on_frame(frame).into(),
+            StreamFold::OpenAiChat(f) => f.on_frame(frame),
+            StreamFold::Responses(f) => f.on_frame(frame),
             StreamFold::Anthropic(f) => f.on_frame(frame),
             StreamFold::Gemini(f) => f.on_frame(frame),
             StreamFold::Bedrock(f) => f.on_frame(frame),
