@@ -57,7 +57,7 @@ pub fn apply_toon(
             is_error: result.is_error,
             policy_replaced: replaced.iter().any(|p| p == &result.pointer),
         };
-        let outcome = toon::compress(tok, input);
+        let outcome = toon::compress_cached(tok, input);
         if let Some((before, after)) = outcome.totals() {
             stats.tokens_before = stats.tokens_before.saturating_add(before);
             stats.tokens_after = stats.tokens_after.saturating_add(after);

@@ -21,9 +21,21 @@ impl RootContext for Root {
             Ok(Some(b)) => b,
             _ => Vec::new(),
         };
+        let started = hostcalls::get_current_time().ok();
         match Config::from_json(&bytes) {
             Ok(config) => {
-                log(LogLevel::Info, &format!("warden: configured with {} profile(s)", config.profiles.len()));
+                let elapsed = started
+                    .zip(hostcalls::get_current_time().ok())
+                    .and_then(|(a, b)| b.duration_since(a).ok())
+                    .map_or(0, |d| d.as_millis());
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "warden: configured with {} profile(s) in {elapsed} ms (tokenizer {})",
+                        config.profiles.len(),
+                        if config.tokenizer.is_some() { "built" } else { "not needed" }
+                    ),
+                );
                 self.config = Some(Rc::new(config));
                 true
             }

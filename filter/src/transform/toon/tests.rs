@@ -263,3 +263,15 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn cached_outcomes_equal_fresh_ones() {
+    let tok = Tokenizer::new().unwrap();
+    let content = r#"{"rows":[{"a":1,"b":"x"},{"a":2,"b":"y"},{"a":3,"b":"z"}]}"#;
+    let input = ToonInput { content, is_error: false, policy_replaced: false };
+    let fresh = compress(&tok, input);
+    assert_eq!(compress_cached(&tok, input), fresh);
+    assert_eq!(compress_cached(&tok, input), fresh, "a cache hit gives the same outcome");
+    let other = ToonInput { content: r#"{"k":"v"}"#, ..input };
+    assert_eq!(compress_cached(&tok, other), compress(&tok, other));
+}
