@@ -58,10 +58,15 @@ fn toon_rewrites_json_tool_results_for_every_api() {
             let record = cost::record(&stack, &s.request_id);
             let (before, after) = (n(&record, "toon_tokens_before"), n(&record, "toon_tokens_after"));
             f.check(matches!((before, after), (Some(b), Some(a)) if b > a), || {
-                format!("{label}: record toon_tokens_before {before:?} / after {after:?}, want before > after: {record}")
+                format!(
+                    "{label}: record toon_tokens_before {before:?} / after {after:?}, want before > after: {record}"
+                )
             });
             f.check(record.get("toon_skip_reason").is_none_or(Value::is_null), || {
-                format!("{label}: record toon_skip_reason {:?} although a result was compressed", record["toon_skip_reason"])
+                format!(
+                    "{label}: record toon_skip_reason {:?} although a result was compressed",
+                    record["toon_skip_reason"]
+                )
             });
             let saved = cost::metric(&stack, "warden_toon_tokens_saved_total", &saved_labels) - saved_before;
             let want = before.unwrap_or(0).saturating_sub(after.unwrap_or(0)) as f64;
@@ -87,7 +92,9 @@ fn without_toon_the_upstream_gets_the_original_json() {
             continue;
         };
         let up_body = cost::upstream_body(up);
-        f.check(up_body == body, || format!("{}: upstream body changed without TOON:\n{up_body}\nsent:\n{body}", s.label));
+        f.check(up_body == body, || {
+            format!("{}: upstream body changed without TOON:\n{up_body}\nsent:\n{body}", s.label)
+        });
         f.check(!up_body.to_string().contains(FILES_TOON_HEADER), || format!("{}: TOON text upstream", s.label));
         let record = cost::record(&stack, &s.request_id);
         f.check(record.get("toon_skip_reason").and_then(Value::as_str) == Some("not_enabled"), || {
