@@ -255,16 +255,17 @@ fn every_window_refuses_and_says_when_it_resets() {
     let anthropic = api(Kind::Anthropic);
     for window in WINDOWS {
         let profile = format!("w-{window}");
+        // The usage sits in the bucket current when the first request was counted.
+        let before = limits::now_secs();
         let (s, _) = counted(&stack, &anthropic, &profile, false, &[]);
         check_passed(&mut f, &s, &profile);
-        let before = limits::now_secs();
         let blocked = cost::send_text(&stack, &anthropic, &profile, "Say hello", false, &[]);
         let after = limits::now_secs();
         check_refusal(&mut f, &blocked, anthropic.shape, &Want { who: &format!("profile '{profile}'"), ..want_any() });
         let text = limits::message(&blocked.reply.json());
         let resets = limits::timestamp(&text).unwrap_or(0);
-        // Sliding windows free the first bucket one window after it started; calendar windows
-        // reset at the next period start (UTC).
+        // Sliding windows free a bucket (5 min, 1 h, 1 day) one window after it started; calendar
+        // windows reset at the next period start (UTC).
         let ok = match window {
             "1h" => resets > before + HOUR - 5 * 60 && resets <= after + HOUR,
             "1d" => resets > before + DAY - HOUR && resets <= after + DAY,
