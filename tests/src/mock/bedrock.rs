@@ -2,7 +2,7 @@
 //! filter's decoder on purpose: a shared bug would hide itself).
 
 use super::scenario::{
-    argument_pieces, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
+    argument_pieces, text, text_first, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -30,18 +30,10 @@ fn stop_reason(content: &Content) -> &'static str {
 pub fn converse(content: &Content, stream: bool) -> Canned {
     let calls = tool_calls(content);
     if !stream {
-        let blocks: Vec<Value> = if calls.is_empty() {
-            vec![json!({"text": text()})]
-        } else {
-            calls
-                .iter()
-                .enumerate()
-                .map(|(i, (_, name, args))| {
-                    json!({"toolUse": {"toolUseId": format!("tooluse_mock000{i}"),
-                    "name": name, "input": args}})
-                })
-                .collect()
-        };
+        let mut blocks: Vec<Value> = if text_first(content) { vec![json!({"text": text()})] } else { Vec::new() };
+        blocks.extend(calls.iter().enumerate().map(|(i, c)| {
+            json!({"toolUse": {"toolUseId": format!("tooluse_mock000{i}"), "name": c.name, "input": c.arguments}})
+        }));
         return Canned::json(
             200,
             &json!({"metrics": {"latencyMs": 321},
@@ -52,7 +44,8 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
     }
     let mut parts =
         vec![event("messageStart", &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}))];
-    if calls.is_empty() {
+    let lead = text_first(content);
+    if lead {
         for piece in TEXT_PIECES {
             parts.push(event(
                 "contentBlockDelta",
@@ -61,14 +54,16 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
         }
         parts.push(event("contentBlockStop", &json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"})));
     }
-    for (index, (_, name, args)) in calls.iter().enumerate() {
+    for (i, call) in calls.iter().enumerate() {
+        // Tool blocks follow the text block, if any.
+        let index = i + usize::from(lead);
         parts.push(event(
             "contentBlockStart",
             &json!({"contentBlockIndex": index,
             "p": "abcdefghijklmnopqrstuvwxyzABCD",
-            "start": {"toolUse": {"name": name, "toolUseId": format!("tooluse_mock000{index}")}}}),
+            "start": {"toolUse": {"name": call.name, "toolUseId": format!("tooluse_mock000{i}")}}}),
         ));
-        for piece in argument_pieces(args) {
+        for piece in argument_pieces(&call.arguments) {
             parts.push(event(
                 "contentBlockDelta",
                 &json!({"contentBlockIndex": index,
