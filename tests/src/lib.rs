@@ -9,6 +9,7 @@
 pub mod cases;
 pub mod client;
 pub mod mock;
+pub mod policy;
 pub mod prom;
 pub mod run;
 pub mod seen;
