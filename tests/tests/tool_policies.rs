@@ -154,9 +154,9 @@ fn gemini_chunk_with_text_and_a_call_keeps_the_text_and_drops_the_call() {
 fn long_arguments_split_over_many_events_are_evaluated_whole() {
     // The path decides, and it comes after a long field: the verdict needs every piece.
     let stack = policy_stack();
-    let note = "ünïcödé padding ".repeat(64);
+    let note = "ünïcödé padding ".repeat(24);
     let call = ("read_file", json!({"note": note, "path": "/etc/shadow"}));
-    let runs = matrix(policy::api_cases("secure").into_iter().filter(|c| c.stream).collect(), &[Some(1), Some(5)]);
+    let runs = matrix(policy::api_cases("secure").into_iter().filter(|c| c.stream).collect(), &[Some(3), Some(11)]);
     let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[call.clone()], *chunk, &[]));
     let mut f = Failures::default();
     let want = Refusal {
@@ -227,6 +227,9 @@ fn the_refusal_reads_the_same_whatever_the_chunking() {
                 seen::read(Format::of(&case), &o.reply.body).said()
             })
             .collect();
+        f.check(texts.iter().all(|t| t.contains("read_file") && t.contains(SYSTEM_FILES_REASON)), || {
+            format!("{}: no refusal: {texts:?}", case.name)
+        });
         f.check(texts.windows(2).all(|w| w[0] == w[1]), || {
             format!("{}: refusal differs by chunking: {texts:?}", case.name)
         });

@@ -25,7 +25,16 @@ pub fn send(
     let mut headers: Vec<(&str, &str)> = vec![("x-mock-tool-calls", header.as_str())];
     headers.extend_from_slice(extra);
     let mut o = run::send(stack, case, Via::Filter, scenario, chunk, &headers);
-    let names: Vec<String> = calls.iter().map(|(n, a)| format!("{n}{a}")).collect();
+    let names: Vec<String> = calls
+        .iter()
+        .map(|(n, a)| {
+            let args = a.to_string();
+            match args.char_indices().nth(60) {
+                Some((cut, _)) => format!("{n}{}…", args.get(..cut).unwrap_or_default()),
+                None => format!("{n}{args}"),
+            }
+        })
+        .collect();
     o.label = format!("{} calls {}", o.label, names.join(" + "));
     if !extra.is_empty() {
         o.label.push_str(&format!(" {extra:?}"));
