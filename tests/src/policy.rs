@@ -212,6 +212,14 @@ pub struct Refusal {
     pub mentions: Vec<String>,
     /// The assistant text that came before the calls, which must be kept.
     pub kept_text: Option<String>,
+    /// Other tools of the same response, blocked with the batch: `x-warden-blocked` may list them.
+    pub batch: Vec<&'static str>,
+}
+
+/// `listed` (deduplicated) holds every tool of `required` and nothing outside `required + optional`.
+fn lists(listed: &[String], required: &[&str], optional: &[&str]) -> bool {
+    required.iter().all(|t| listed.iter().any(|l| l == t))
+        && listed.iter().all(|l| required.contains(&l.as_str()) || optional.contains(&l.as_str()))
 }
 
 /// Raw call structures of `tool` as the mock writes them (compact and Gemini's pretty JSON).
@@ -249,12 +257,11 @@ pub fn check_refusal(f: &mut Failures, o: &Outcome, want: &Refusal) -> Seen {
     });
     if !o.case.stream {
         let header = o.reply.header("x-warden-blocked").unwrap_or_default();
-        let mut listed: Vec<&str> = header.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-        listed.sort_unstable();
-        listed.dedup();
-        let mut expected = want.tools.clone();
-        expected.sort_unstable();
-        f.check(listed == expected, || format!("{label}: x-warden-blocked {header:?}, want {}", expected.join(",")));
+        let listed: Vec<String> =
+            header.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        f.check(lists(&listed, &want.tools, &want.batch), || {
+            format!("{label}: x-warden-blocked {header:?}, want {} (may add {:?})", want.tools.join(","), want.batch)
+        });
     }
     seen
 }
@@ -268,6 +275,8 @@ pub struct PolicyRecord {
     pub blocked_tools: Vec<&'static str>,
     /// Text `block_reason` must contain (when something was blocked).
     pub block_mentions: Option<String>,
+    /// Tools blocked only with their batch, which `blocked_tools` may list too.
+    pub batch: Vec<&'static str>,
 }
 
 pub fn check_policy_record(f: &mut Failures, stack: &Stack, o: &Outcome, want: &PolicyRecord) -> Value {
@@ -289,20 +298,22 @@ pub fn check_policy_record(f: &mut Failures, stack: &Stack, o: &Outcome, want: &
             format!("{label}: record untrusted_reason = {reason:?}, want one mentioning {needle:?}")
         });
     }
-    let mut blocked: Vec<String> = record
+    let blocked: Vec<String> = record
         .get("blocked_tools")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    blocked.sort_unstable();
-    blocked.dedup();
-    let mut expected: Vec<String> = want.blocked_tools.iter().map(|t| t.to_string()).collect();
-    expected.sort_unstable();
+    // Absent or null is fine for "nothing blocked"; when something was, it is a JSON array.
     let shape_ok = want.blocked_tools.is_empty()
         && record.get("blocked_tools").is_none_or(|b| b.is_null() || b.as_array().is_some_and(Vec::is_empty))
         || record.get("blocked_tools").is_some_and(Value::is_array);
-    f.check(shape_ok && blocked == expected, || {
-        format!("{label}: record blocked_tools = {:?}, want {expected:?}", record.get("blocked_tools"))
+    f.check(shape_ok && lists(&blocked, &want.blocked_tools, &want.batch), || {
+        format!(
+            "{label}: record blocked_tools = {:?}, want {:?} (may add {:?})",
+            record.get("blocked_tools"),
+            want.blocked_tools,
+            want.batch
+        )
     });
     let block_reason = record.get("block_reason").and_then(Value::as_str).unwrap_or_default();
     match &want.block_mentions {

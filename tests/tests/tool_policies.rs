@@ -23,6 +23,7 @@ fn system_files_refusal() -> Refusal {
         tools: vec!["read_file"],
         mentions: vec!["/etc/passwd".into(), SYSTEM_FILES_REASON.into()],
         kept_text: None,
+        batch: vec![],
     }
 }
 
@@ -55,7 +56,8 @@ fn an_allowed_call_passes_intact_in_every_api_and_chunk_size() {
     let stack = policy_stack();
     let runs = matrix(policy::api_cases("secure"), &CHUNKS);
     let notes = ("read_file", json!({"path": "/home/me/notes"}));
-    let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[notes.clone()], *chunk, &[]));
+    let outcomes =
+        run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", std::slice::from_ref(&notes), *chunk, &[]));
     let mut f = Failures::default();
     for o in &outcomes {
         run::check_bytes(&mut f, o, Via::Filter);
@@ -72,9 +74,11 @@ fn a_tool_the_request_did_not_declare_is_blocked() {
         policy::api_cases("default").into_iter().map(|c| policy::with_tools(c, &["get_weather"])).collect();
     let runs = matrix(cases, &[None, Some(7)]);
     let call = ("delete_repo", json!({"repo": "warden/main"}));
-    let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[call.clone()], *chunk, &[]));
+    let outcomes =
+        run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", std::slice::from_ref(&call), *chunk, &[]));
     let mut f = Failures::default();
-    let want = Refusal { tools: vec!["delete_repo"], mentions: vec!["warden/main".into()], kept_text: None };
+    let want =
+        Refusal { tools: vec!["delete_repo"], mentions: vec!["warden/main".into()], kept_text: None, batch: vec![] };
     for o in &outcomes {
         policy::check_refusal(&mut f, o, &want);
         let record = PolicyRecord {
@@ -98,17 +102,16 @@ fn one_blocked_call_blocks_every_call_of_the_response() {
     let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &calls, *chunk, &[]));
     let mut f = Failures::default();
     for o in &outcomes {
-        let seen = policy::check_refusal(&mut f, o, &system_files_refusal());
-        f.check(!seen.said().contains("/home/me/notes") || seen.said().contains("/etc/passwd"), || {
-            format!("{}: refusal text {:?}", o.label, seen.said())
-        });
+        policy::check_refusal(&mut f, o, &system_files_refusal());
         policy::check_policy_record(&mut f, &stack, o, &system_files_record());
     }
     // A whole non-streaming response is evaluated at once: an always-allowed call goes too.
     let plain: Vec<_> = policy::api_cases("secure").into_iter().filter(|c| !c.stream).collect();
     for case in &plain {
         let o = send(&stack, case, "text", &[("get_weather", json!({"city": "Paris"})), etc_passwd()], None, &[]);
-        policy::check_refusal(&mut f, &o, &system_files_refusal());
+        policy::check_refusal(&mut f, &o, &Refusal { batch: vec!["get_weather"], ..system_files_refusal() });
+        let record = PolicyRecord { batch: vec!["get_weather"], ..system_files_record() };
+        policy::check_policy_record(&mut f, &stack, &o, &record);
     }
     f.assert_none("parallel calls, second blocked");
 }
@@ -157,12 +160,14 @@ fn long_arguments_split_over_many_events_are_evaluated_whole() {
     let note = "ünïcödé padding ".repeat(24);
     let call = ("read_file", json!({"note": note, "path": "/etc/shadow"}));
     let runs = matrix(policy::api_cases("secure").into_iter().filter(|c| c.stream).collect(), &[Some(3), Some(11)]);
-    let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[call.clone()], *chunk, &[]));
+    let outcomes =
+        run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", std::slice::from_ref(&call), *chunk, &[]));
     let mut f = Failures::default();
     let want = Refusal {
         tools: vec!["read_file"],
         mentions: vec!["/etc/shadow".into(), SYSTEM_FILES_REASON.into()],
         kept_text: None,
+        batch: vec![],
     };
     for o in &outcomes {
         policy::check_refusal(&mut f, o, &want);

@@ -25,7 +25,7 @@ fn untrusted_record(blocked: Vec<&'static str>, mentions: &'static str) -> Polic
         context_trusted: false,
         untrusted_mentions: Some(mentions),
         blocked_tools: blocked,
-        block_mentions: None,
+        ..PolicyRecord::default()
     }
 }
 
@@ -37,7 +37,12 @@ fn an_untrusted_tool_result_blocks_tools_that_need_trust() {
     let runs = matrix(cases, &[None, Some(7)]);
     let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[send_email()], *chunk, &[]));
     let mut f = Failures::default();
-    let want = Refusal { tools: vec!["send_email"], mentions: vec!["attacker@evil.example".into()], kept_text: None };
+    let want = Refusal {
+        tools: vec!["send_email"],
+        mentions: vec!["attacker@evil.example".into()],
+        kept_text: None,
+        batch: vec![],
+    };
     for o in &outcomes {
         policy::check_refusal(&mut f, o, &want);
         policy::check_policy_record(&mut f, &stack, o, &untrusted_record(vec!["send_email"], "web_fetch"));
@@ -52,7 +57,9 @@ fn a_tool_allowed_in_untrusted_context_still_passes_intact() {
         policy::api_cases("secure").into_iter().map(|c| policy::with_history(c, &evil_page())).collect();
     let runs = matrix(cases, &[None, Some(7)]);
     let weather = ("get_weather", json!({"city": "Paris"}));
-    let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[weather.clone()], *chunk, &[]));
+    let outcomes = run::parallel(&runs, 8, |(case, chunk)| {
+        send(&stack, case, "text", std::slice::from_ref(&weather), *chunk, &[])
+    });
     let mut f = Failures::default();
     for o in &outcomes {
         run::check_bytes(&mut f, o, Via::Filter);
@@ -90,7 +97,7 @@ fn the_untrusted_header_marks_the_context_untrusted_without_tool_results() {
     let outcomes =
         run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &[send_email()], *chunk, &header));
     let mut f = Failures::default();
-    let want = Refusal { tools: vec!["send_email"], mentions: vec![], kept_text: None };
+    let want = Refusal { tools: vec!["send_email"], mentions: vec![], kept_text: None, batch: vec![] };
     for o in &outcomes {
         policy::check_refusal(&mut f, o, &want);
         policy::check_policy_record(&mut f, &stack, o, &untrusted_record(vec!["send_email"], ""));
