@@ -210,7 +210,8 @@ pub struct Refusal {
     pub tools: Vec<&'static str>,
     /// Text the refusal must quote: arguments, the reason.
     pub mentions: Vec<String>,
-    /// The assistant text that came before the calls, which must be kept.
+    /// The assistant text that came before the calls, which a stream must keep (it went out
+    /// before the calls did). A non-streaming refusal replaces the message, so it is not checked.
     pub kept_text: Option<String>,
     /// Other tools of the same response, blocked with the batch: `x-warden-blocked` may list them.
     pub batch: Vec<&'static str>,
@@ -246,7 +247,7 @@ pub fn check_refusal(f: &mut Failures, o: &Outcome, want: &Refusal) -> Seen {
     for needle in want.tools.iter().map(|t| t.to_string()).chain(want.mentions.iter().cloned()) {
         f.check(said.contains(&needle), || format!("{label}: the refusal does not mention {needle:?}: {said:?}"));
     }
-    if let Some(kept) = &want.kept_text {
+    if let Some(kept) = want.kept_text.as_ref().filter(|_| o.case.stream) {
         f.check(said.starts_with(kept.as_str()), || {
             format!("{label}: the text before the calls was not kept: {said:?}")
         });
