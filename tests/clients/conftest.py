@@ -158,7 +158,9 @@ class AccessLog:
         self.mock = mock
 
     def lines(self):
-        parsed = [json.loads(l) for l in self.path.read_text().splitlines() if l.strip()]
+        # Envoy flushes on a timer: the last line may be half written, so only whole lines count.
+        whole = self.path.read_text().split("\n")[:-1]
+        parsed = [json.loads(l) for l in whole if l.strip()]
         for line in parsed:
             if isinstance(line.get("warden"), str):
                 line["warden"] = json.loads(line["warden"])
