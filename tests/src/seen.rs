@@ -627,6 +627,33 @@ mod tests {
     }
 
     #[test]
+    fn a_text_answer_reads_back_with_a_stop_finish_in_every_format() {
+        let t = &Content::Text;
+        let bodies: Vec<(Format, Vec<u8>, &str)> = vec![
+            (Format::ChatJson, openai::chat("m", t, false, false).parts.concat(), "chat_completions"),
+            (Format::ChatSse, openai::chat("m", t, true, false).parts.concat(), "chat_completions"),
+            (Format::ResponsesJson, openai::responses("m", t, false).parts.concat(), "responses"),
+            (Format::ResponsesSse, openai::responses("m", t, true).parts.concat(), "responses"),
+            (Format::AnthropicJson, anthropic::messages("m", t, false).parts.concat(), "messages"),
+            (Format::AnthropicSse, anthropic::messages("m", t, true).parts.concat(), "messages"),
+            (Format::GeminiJson, gemini::generate("m", t, None).parts.concat(), "generate_content"),
+            (Format::GeminiSse, gemini::generate("m", t, Some(true)).parts.concat(), "generate_content"),
+            (Format::GeminiArray, gemini::generate("m", t, Some(false)).parts.concat(), "generate_content"),
+            (Format::BedrockJson, bedrock::converse(t, false).parts.concat(), "converse"),
+            (Format::BedrockEvents, bedrock::converse(t, true).parts.concat(), "converse"),
+            (Format::CohereJson, cohere::chat(t, false).parts.concat(), "chat"),
+            (Format::CohereSse, cohere::chat(t, true).parts.concat(), "chat"),
+        ];
+        for (format, body, api) in bodies {
+            let seen = read(format, &body);
+            assert!(seen.problems.is_empty(), "{format:?}: {:?}", seen.problems);
+            assert_eq!(seen.text, crate::mock::scenario::text(), "{format:?}");
+            assert!(seen.calls.is_empty(), "{format:?}");
+            assert_eq!(seen.finish.as_deref(), Some(stop_finish(api)), "{format:?}");
+        }
+    }
+
+    #[test]
     fn anthropic_block_index_reuse_is_a_problem() {
         let body = concat!(
             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n",

@@ -116,6 +116,50 @@ fn one_blocked_call_blocks_every_call_of_the_response() {
     f.assert_none("parallel calls, second blocked");
 }
 
+/// The finish reason a reply whose tool calls went out carries.
+fn tool_finish(api: &str) -> &'static str {
+    match api {
+        "chat_completions" => "tool_calls",
+        "responses" => "completed",
+        "messages" | "converse" => "tool_use",
+        "generate_content" => "STOP",
+        _ => "TOOL_CALL",
+    }
+}
+
+#[test]
+fn a_call_streamed_live_before_a_blocked_one_leaves_a_consistent_stream() {
+    // get_weather is always allowed, so a stream may deliver it live before read_file is known to
+    // be blocked. Whatever went out, the blocked call never does, the model is told, and the
+    // finish reason matches what the client got: tool-style if a call went out, else stop-style.
+    let stack = policy_stack();
+    let streams: Vec<_> = policy::api_cases("secure").into_iter().filter(|c| c.stream).collect();
+    let runs = matrix(streams, &[None, Some(7)]);
+    let calls = [("get_weather", json!({"city": "Paris"})), etc_passwd()];
+    let outcomes = run::parallel(&runs, 8, |(case, chunk)| send(&stack, case, "text", &calls, *chunk, &[]));
+    let mut f = Failures::default();
+    for o in &outcomes {
+        let label = &o.label;
+        let seen = seen::read(Format::of(&o.case), &o.reply.body);
+        f.check(seen.problems.is_empty(), || format!("{label}: invalid reply: {:?}", seen.problems));
+        let names: Vec<&str> = seen.calls.iter().map(|c| c.name.as_str()).collect();
+        f.check(names.is_empty() || names == ["get_weather"], || {
+            format!("{label}: calls {names:?} reached the client")
+        });
+        f.check(!o.reply.text().contains("\"name\":\"read_file\""), || format!("{label}: a read_file call structure"));
+        f.check(seen.said().contains("read_file") && seen.said().contains(SYSTEM_FILES_REASON), || {
+            format!("{label}: no refusal for read_file: {:?}", seen.said())
+        });
+        let want = if names.is_empty() { seen::stop_finish(o.case.api) } else { tool_finish(o.case.api) };
+        f.check(seen.finish.as_deref() == Some(want), || {
+            format!("{label}: finish {:?} with calls {names:?}, want {want:?}", seen.finish)
+        });
+        let record = PolicyRecord { batch: vec!["get_weather"], ..system_files_record() };
+        policy::check_policy_record(&mut f, &stack, o, &record);
+    }
+    f.assert_none("live call, then a blocked one");
+}
+
 #[test]
 fn text_before_a_blocked_call_is_kept() {
     let stack = policy_stack();
