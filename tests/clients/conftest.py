@@ -1,5 +1,6 @@
 """Session fixtures for the official-SDK suite: one warden stack (mock provider + Envoy + the
-warden module) started through the `warden_stack` binary, shared by every test.
+warden module) started through the `warden_stack` binary, shared by every test; the policy tests
+get a second one under tests/policy-config.json.
 
 Environment:
   WARDEN_STACK_BIN   the binary (default <repo>/target/debug/warden_stack; `cargo build -p warden-e2e`)
@@ -61,8 +62,8 @@ def _stack_binary():
     return pathlib.Path(os.environ.get("WARDEN_STACK_BIN", REPO / "target" / "debug" / "warden_stack"))
 
 
-@pytest.fixture(scope="session")
-def stack():
+def _run_stack(plugin_config=None):
+    """Starts a warden_stack (with an HTTPS listener) and yields its ready info until torn down."""
     binary = _stack_binary()
     if not binary.exists():
         pytest.fail(f"{binary} not found: run `cargo build -p warden-e2e` first (or set WARDEN_STACK_BIN)")
@@ -70,7 +71,10 @@ def stack():
     options = workdir / "options.json"
     ready = workdir / "ready.json"
     cert, key = _self_signed_cert(workdir)
-    options.write_text(json.dumps({"concurrency": 2, "tls_cert": str(cert), "tls_key": str(key)}))
+    opts = {"concurrency": 2, "tls_cert": str(cert), "tls_key": str(key)}
+    if plugin_config is not None:
+        opts["plugin_config"] = plugin_config
+    options.write_text(json.dumps(opts))
     log = open(workdir / "warden_stack.log", "wb")
     proc = subprocess.Popen([str(binary), str(options), str(ready)], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 90
@@ -92,6 +96,21 @@ def stack():
             proc.kill()
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    yield from _run_stack()
+
+
+# The policy profiles (secure, trusting, strict) the Rust policy tests use too.
+POLICY_CONFIG = REPO / "tests" / "policy-config.json"
+
+
+@pytest.fixture(scope="session")
+def policy_stack():
+    """A second stack, under tests/policy-config.json: started only when a policy test runs."""
+    yield from _run_stack(json.loads(POLICY_CONFIG.read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +158,9 @@ class AccessLog:
         self.mock = mock
 
     def lines(self):
-        parsed = [json.loads(l) for l in self.path.read_text().splitlines() if l.strip()]
+        # Envoy flushes on a timer: the last line may be half written, so only whole lines count.
+        whole = self.path.read_text().split("\n")[:-1]
+        parsed = [json.loads(l) for l in whole if l.strip()]
         for line in parsed:
             if isinstance(line.get("warden"), str):
                 line["warden"] = json.loads(line["warden"])
@@ -165,3 +186,12 @@ def access_log(stack, mock):
 def scenario(name):
     """The header that makes the mock answer with a given scenario."""
     return {"x-mock-scenario": name}
+
+
+def tool_calls(*calls, layout=None):
+    """Headers that make the mock answer with exactly these tool calls: `(name, arguments)` pairs;
+    `layout` is `text_then_tools` or `mixed_chunk`."""
+    headers = {"x-mock-tool-calls": json.dumps([{"name": n, "arguments": a} for n, a in calls])}
+    if layout:
+        headers["x-mock-scenario"] = layout
+    return headers

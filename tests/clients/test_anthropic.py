@@ -9,6 +9,9 @@ MODEL = "claude-sonnet-4-5"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 TOOLS = [{"name": "get_weather", "description": "Weather in a city",
           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+# The parallel scenario also calls get_time: a tool the request did not declare would be blocked.
+PARALLEL_TOOLS = TOOLS + [{"name": "get_time", "description": "Time in a zone",
+                           "input_schema": {"type": "object", "properties": {"timezone": {"type": "string"}}}}]
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def test_tool_use(client):
 
 
 def test_tool_use_stream(client):
-    with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES, tools=TOOLS,
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES, tools=PARALLEL_TOOLS,
                                 extra_headers=scenario("parallel_tools")) as stream:
         final = stream.get_final_message()
     uses = [b for b in final.content if b.type == "tool_use"]

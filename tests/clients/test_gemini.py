@@ -10,6 +10,10 @@ MODEL = "gemini-2.5-flash"
 WEATHER = types.Tool(function_declarations=[types.FunctionDeclaration(
     name="get_weather", description="Weather in a city",
     parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")}))])
+# The parallel scenario also calls get_time: a tool the request did not declare would be blocked.
+WEATHER_AND_TIME = types.Tool(function_declarations=[*WEATHER.function_declarations, types.FunctionDeclaration(
+    name="get_time", description="Time in a zone",
+    parameters=types.Schema(type="OBJECT", properties={"timezone": types.Schema(type="STRING")}))])
 
 
 def make_client(base_url, headers=None):
@@ -52,7 +56,7 @@ def test_function_call(base_url):
 def test_function_call_stream(base_url):
     client = make_client(base_url, scenario("parallel_tools"))
     chunks = list(client.models.generate_content_stream(model=MODEL, contents="Weather and time?",
-                                                        config=types.GenerateContentConfig(tools=[WEATHER])))
+                                                        config=types.GenerateContentConfig(tools=[WEATHER_AND_TIME])))
     names = [c.name for chunk in chunks for c in (chunk.function_calls or [])]
     assert names == ["get_weather", "get_time"]
 

@@ -11,6 +11,9 @@ MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+# The parallel scenario also calls get_time: a tool the request did not declare would be blocked.
+PARALLEL_TOOLS = TOOLS + [{"type": "function", "function": {"name": "get_time", "description": "Time in a zone",
+                           "parameters": {"type": "object", "properties": {"timezone": {"type": "string"}}}}}]
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_chat_stream_with_stream_options_gets_usage(client):
 
 
 def test_chat_stream_tool_call(client):
-    stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=TOOLS, stream=True,
+    stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=PARALLEL_TOOLS, stream=True,
                                             extra_headers=scenario("parallel_tools"))
     calls = {}
     for chunk in stream:

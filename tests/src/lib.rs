@@ -4,12 +4,15 @@
 //! - [`stack`]: starts mock + Envoy for a test and tears them down on drop.
 //! - [`client`]: a small blocking HTTP client that returns raw bytes.
 //! - [`prom`]: reads Prometheus text exposition.
+//! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
 
 pub mod cases;
 pub mod client;
 pub mod mock;
+pub mod policy;
 pub mod prom;
 pub mod run;
+pub mod seen;
 pub mod stack;
 
 pub use stack::{Stack, StackOptions};

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use warden_e2e::cases::{self, Case};
 use warden_e2e::run::{self, Failures, Via};
+use warden_e2e::seen;
 use warden_e2e::{client, Stack, StackOptions};
 
 fn plain_stack() -> Stack {
@@ -44,6 +45,41 @@ fn tool_call_scenarios_cross_plain_envoy_unchanged() {
         }
     }
     f.assert_none("tool-call scenarios");
+}
+
+#[test]
+fn listed_tool_calls_read_back_through_plain_envoy_in_every_layout() {
+    // The policy tests' mock side on its own: the calls, the text before them and the tool-call
+    // finish reasons arrive as the providers send them, whatever the chunking.
+    let stack = plain_stack();
+    let calls = warden_e2e::policy::calls_header(&[
+        ("read_file", serde_json::json!({"path": "/etc/passwd"})),
+        ("get_weather", serde_json::json!({"city": "Paris"})),
+    ]);
+    let mut f = Failures::default();
+    for case in warden_e2e::policy::api_cases("default") {
+        for (scenario, chunk) in [("text", Some(1)), ("text_then_tools", Some(7)), ("mixed_chunk", None)] {
+            let o = run::send(&stack, &case, Via::Plain, scenario, chunk, &[("x-mock-tool-calls", calls.as_str())]);
+            run::check_bytes(&mut f, &o, Via::Plain);
+            let seen = seen::read(seen::Format::of(&case), &o.reply.body);
+            f.check(seen.problems.is_empty(), || format!("{}: {:?}", o.label, seen.problems));
+            let names: Vec<&str> = seen.calls.iter().map(|c| c.name.as_str()).collect();
+            f.check(names == ["read_file", "get_weather"], || format!("{}: calls {names:?}", o.label));
+            let lead = scenario != "text";
+            f.check(seen.said() == if lead { warden_e2e::mock::scenario::text() } else { String::new() }, || {
+                format!("{}: text {:?}", o.label, seen.said())
+            });
+            let want = match case.api {
+                "chat_completions" => "tool_calls",
+                "responses" => "completed",
+                "messages" | "converse" => "tool_use",
+                "generate_content" => "STOP",
+                _ => "TOOL_CALL",
+            };
+            f.check(seen.finish.as_deref() == Some(want), || format!("{}: finish {:?}", o.label, seen.finish));
+        }
+    }
+    f.assert_none("listed tool calls");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Anthropic Messages.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
+    argument_pieces, sse_event, text, text_first, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT,
+    TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -33,9 +34,15 @@ fn blocks(content: &Content) -> Vec<Value> {
     if calls.is_empty() {
         return vec![json!({"type": "text", "text": text()})];
     }
-    let mut out = vec![json!({"type": "text", "text": "Let me check."})];
-    for (i, (_, name, args)) in calls.iter().enumerate() {
-        out.push(json!({"type": "tool_use", "id": format!("toolu_mock000{i}"), "name": name, "input": args}));
+    // The fixed scenarios open with a short preamble, as Claude often does; listed calls only when
+    // asked (`text_then_tools`), so a tool_use can also be block 0.
+    let mut out = match content {
+        Content::Calls(_) if text_first(content) => vec![json!({"type": "text", "text": text()})],
+        Content::Calls(_) => Vec::new(),
+        _ => vec![json!({"type": "text", "text": "Let me check."})],
+    };
+    for (i, c) in calls.iter().enumerate() {
+        out.push(json!({"type": "tool_use", "id": format!("toolu_mock000{i}"), "name": c.name, "input": c.arguments}));
     }
     out
 }
@@ -92,6 +99,9 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
                 "content_block_start",
                 &json!({"type": "content_block_start", "index": index, "content_block": start}),
             ));
+            if index == 0 {
+                parts.push(sse_event("ping", &json!({"type": "ping"})));
+            }
             for piece in argument_pieces(&block["input"]) {
                 parts.push(sse_event(
                     "content_block_delta",

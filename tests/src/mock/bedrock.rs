@@ -2,7 +2,7 @@
 //! filter's decoder on purpose: a shared bug would hide itself).
 
 use super::scenario::{
-    argument_pieces, text, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
+    argument_pieces, text, text_first, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -30,18 +30,10 @@ fn stop_reason(content: &Content) -> &'static str {
 pub fn converse(content: &Content, stream: bool) -> Canned {
     let calls = tool_calls(content);
     if !stream {
-        let blocks: Vec<Value> = if calls.is_empty() {
-            vec![json!({"text": text()})]
-        } else {
-            calls
-                .iter()
-                .enumerate()
-                .map(|(i, (_, name, args))| {
-                    json!({"toolUse": {"toolUseId": format!("tooluse_mock000{i}"),
-                    "name": name, "input": args}})
-                })
-                .collect()
-        };
+        let mut blocks: Vec<Value> = if text_first(content) { vec![json!({"text": text()})] } else { Vec::new() };
+        blocks.extend(calls.iter().enumerate().map(|(i, c)| {
+            json!({"toolUse": {"toolUseId": format!("tooluse_mock000{i}"), "name": c.name, "input": c.arguments}})
+        }));
         return Canned::json(
             200,
             &json!({"metrics": {"latencyMs": 321},
@@ -52,7 +44,8 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
     }
     let mut parts =
         vec![event("messageStart", &json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}))];
-    if calls.is_empty() {
+    let lead = text_first(content);
+    if lead {
         for piece in TEXT_PIECES {
             parts.push(event(
                 "contentBlockDelta",
@@ -61,14 +54,16 @@ pub fn converse(content: &Content, stream: bool) -> Canned {
         }
         parts.push(event("contentBlockStop", &json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"})));
     }
-    for (index, (_, name, args)) in calls.iter().enumerate() {
+    for (i, call) in calls.iter().enumerate() {
+        // Tool blocks follow the text block, if any.
+        let index = i + usize::from(lead);
         parts.push(event(
             "contentBlockStart",
             &json!({"contentBlockIndex": index,
             "p": "abcdefghijklmnopqrstuvwxyzABCD",
-            "start": {"toolUse": {"name": name, "toolUseId": format!("tooluse_mock000{index}")}}}),
+            "start": {"toolUse": {"name": call.name, "toolUseId": format!("tooluse_mock000{i}")}}}),
         ));
-        for piece in argument_pieces(args) {
+        for piece in argument_pieces(&call.arguments) {
             parts.push(event(
                 "contentBlockDelta",
                 &json!({"contentBlockIndex": index,
@@ -122,34 +117,51 @@ pub fn encode(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
 
 /// Decodes eventstream messages into (event type, payload JSON); test-side reader of what the
 /// client received. Stops at the first incomplete or corrupt message.
-pub fn decode(mut bytes: &[u8]) -> Vec<(String, Value)> {
+pub fn decode(bytes: &[u8]) -> Vec<(String, Value)> {
+    decode_counting(bytes).0
+}
+
+/// `decode`, and how many bytes formed whole, valid messages (less than all when the rest is torn
+/// or corrupt).
+pub fn decode_counting(bytes: &[u8]) -> (Vec<(String, Value)>, usize) {
     let mut out = Vec::new();
-    while bytes.len() >= 16 {
-        let word = |at: usize| -> usize {
-            let b = bytes.get(at..at + 4).unwrap_or(&[0, 0, 0, 0]);
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-        };
-        let (total, head_len) = (word(0), word(4));
-        if total < 16 || total > bytes.len() || crc32fast::hash(&bytes[..total - 4]) as usize != word(total - 4) {
-            break;
-        }
-        let mut headers = &bytes[12..12 + head_len];
-        let mut event_type = String::new();
-        while let Some((&name_len, rest)) = headers.split_first() {
-            let name = String::from_utf8_lossy(&rest[..name_len as usize]).to_string();
-            let rest = &rest[name_len as usize + 1..];
-            let value_len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-            let value = String::from_utf8_lossy(&rest[2..2 + value_len]).to_string();
-            if name == ":event-type" || name == ":exception-type" {
-                event_type = value;
-            }
-            headers = &rest[2 + value_len..];
-        }
-        let payload = serde_json::from_slice(&bytes[12 + head_len..total - 4]).unwrap_or(Value::Null);
-        out.push((event_type, payload));
-        bytes = &bytes[total..];
+    let mut at = 0;
+    // A message whose CRCs check out but whose headers do not parse is corrupt too: stop there.
+    while let Some((event, total)) = bytes.get(at..).and_then(decode_one) {
+        out.push(event);
+        at += total;
     }
-    out
+    (out, at)
+}
+
+/// The first message of `bytes` and its length.
+fn decode_one(bytes: &[u8]) -> Option<((String, Value), usize)> {
+    let word = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(u32::from_be_bytes(b) as usize)
+    };
+    let (total, head_len) = (word(0)?, word(4)?);
+    let body_end = total.checked_sub(4)?;
+    if total < 16 || crc32fast::hash(bytes.get(..8)?) as usize != word(8)? {
+        return None;
+    }
+    if crc32fast::hash(bytes.get(..body_end)?) as usize != word(body_end)? {
+        return None;
+    }
+    let mut headers = bytes.get(12..12usize.checked_add(head_len)?)?;
+    let mut event_type = String::new();
+    while let Some((&name_len, rest)) = headers.split_first() {
+        let name = String::from_utf8_lossy(rest.get(..usize::from(name_len))?).to_string();
+        let rest = rest.get(usize::from(name_len) + 1..)?;
+        let value_len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+        let value = String::from_utf8_lossy(rest.get(2..2 + value_len)?).to_string();
+        if name == ":event-type" || name == ":exception-type" {
+            event_type = value;
+        }
+        headers = rest.get(2 + value_len..)?;
+    }
+    let payload = serde_json::from_slice(bytes.get(12 + head_len..body_end)?).unwrap_or(Value::Null);
+    Some(((event_type, payload), total))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Cohere v2 chat.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, TEXT_PIECES,
+    argument_pieces, sse_event, text, text_first, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -30,6 +30,16 @@ fn finish(content: &Content) -> &'static str {
 const ID: &str = "c0e0a1b2-0000-4000-8000-000000000001";
 const PLAN: &str = "I will look up the weather.";
 
+/// Cohere says what it is about to do as a `tool_plan`, never as content, when it calls tools: the
+/// fixed scenarios always plan, listed calls plan with the scenario text when `text_then_tools`.
+fn plan(content: &Content) -> Option<String> {
+    match content {
+        Content::Calls(_) if text_first(content) => Some(text()),
+        Content::Calls(_) => None,
+        _ => Some(PLAN.to_string()),
+    }
+}
+
 pub fn chat(content: &Content, stream: bool) -> Canned {
     let calls = tool_calls(content);
     if !stream {
@@ -38,12 +48,15 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
         } else {
             let tool_calls: Vec<Value> = calls
                 .iter()
-                .map(|(id, name, args)| {
-                    json!({"id": id, "type": "function",
-                    "function": {"name": name, "arguments": args.to_string()}})
+                .map(|c| {
+                    json!({"id": c.id, "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments.to_string()}})
                 })
                 .collect();
-            json!({"role": "assistant", "tool_plan": PLAN, "tool_calls": tool_calls})
+            match plan(content) {
+                Some(plan) => json!({"role": "assistant", "tool_plan": plan, "tool_calls": tool_calls}),
+                None => json!({"role": "assistant", "tool_calls": tool_calls}),
+            }
         };
         return Canned::json(
             200,
@@ -69,22 +82,27 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
             ));
         }
         parts.push(sse_event("content-end", &json!({"type": "content-end", "index": 0})));
-    } else {
-        for word in PLAN.split_inclusive(' ') {
+    } else if let Some(plan) = plan(content) {
+        let pieces: Vec<String> = if plan == text() {
+            TEXT_PIECES.iter().map(|s| s.to_string()).collect()
+        } else {
+            plan.split_inclusive(' ').map(str::to_string).collect()
+        };
+        for piece in pieces {
             parts.push(sse_event(
                 "tool-plan-delta",
-                &json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": word}}}),
+                &json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}}),
             ));
         }
     }
-    for (index, (id, name, args)) in calls.iter().enumerate() {
+    for (index, call) in calls.iter().enumerate() {
         parts.push(sse_event(
             "tool-call-start",
             &json!({"type": "tool-call-start", "index": index,
-            "delta": {"message": {"tool_calls": {"id": id, "type": "function",
-                "function": {"name": name, "arguments": ""}}}}}),
+            "delta": {"message": {"tool_calls": {"id": call.id, "type": "function",
+                "function": {"name": call.name, "arguments": ""}}}}}),
         ));
-        for piece in argument_pieces(args) {
+        for piece in argument_pieces(&call.arguments) {
             parts.push(sse_event(
                 "tool-call-delta",
                 &json!({"type": "tool-call-delta", "index": index,

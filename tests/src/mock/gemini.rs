@@ -1,6 +1,8 @@
 //! Gemini generateContent / streamGenerateContent (SSE with `alt=sse`, else a JSON array stream).
 
-use super::scenario::{text, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, REASONING, TEXT_PIECES};
+use super::scenario::{
+    mixed_chunk, text, text_first, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT, REASONING, TEXT_PIECES,
+};
 use serde_json::{json, Value};
 
 const JSON: &str = "application/json; charset=UTF-8";
@@ -38,10 +40,7 @@ fn chunk(model: &str, parts: Vec<Value>, finish: Option<&str>, candidates: u64) 
 }
 
 fn call_parts(content: &Content) -> Vec<Value> {
-    tool_calls(content)
-        .into_iter()
-        .map(|(_, name, args)| json!({"functionCall": {"name": name, "args": args}}))
-        .collect()
+    tool_calls(content).into_iter().map(|c| json!({"functionCall": {"name": c.name, "args": c.arguments}})).collect()
 }
 
 fn pretty(v: &Value) -> String {
@@ -51,7 +50,9 @@ fn pretty(v: &Value) -> String {
 /// `stream`: `None` for generateContent, `Some(sse)` for streamGenerateContent.
 pub fn generate(model: &str, content: &Content, stream: Option<bool>) -> Canned {
     let calls = call_parts(content);
-    let chunks: Vec<Value> = if !calls.is_empty() {
+    let chunks: Vec<Value> = if matches!(content, Content::Calls(_)) && !calls.is_empty() {
+        listed_calls(model, content, calls, stream.is_some())
+    } else if !calls.is_empty() {
         vec![chunk(model, calls, Some("STOP"), OUTPUT)]
     } else if stream.is_some() {
         let last = TEXT_PIECES.len().saturating_sub(1);
@@ -89,6 +90,31 @@ pub fn generate(model: &str, content: &Content, stream: Option<bool>) -> Canned 
             Canned::stream(JSON, parts)
         }
     }
+}
+
+/// Listed calls, in both layouts Gemini streams them: text chunks, then the calls in the chunk that
+/// finishes (`text_then_tools`); or the text and the calls in one chunk followed by a closing chunk
+/// with an empty text part and the finish reason (`mixed_chunk`, as gemini-3 streams end).
+fn listed_calls(model: &str, content: &Content, calls: Vec<Value>, stream: bool) -> Vec<Value> {
+    let lead = text_first(content);
+    if !stream {
+        let mut parts = if lead { vec![json!({"text": text()})] } else { Vec::new() };
+        parts.extend(calls);
+        return vec![chunk(model, parts, Some("STOP"), OUTPUT)];
+    }
+    if mixed_chunk(content) {
+        let mut parts = vec![json!({"text": text()})];
+        parts.extend(calls);
+        return vec![chunk(model, parts, None, OUTPUT), chunk(model, vec![json!({"text": ""})], Some("STOP"), OUTPUT)];
+    }
+    let mut chunks = Vec::new();
+    if lead {
+        for (i, piece) in TEXT_PIECES.iter().enumerate() {
+            chunks.push(chunk(model, vec![json!({"text": piece})], None, (i as u64 + 1) * 4));
+        }
+    }
+    chunks.push(chunk(model, calls, Some("STOP"), OUTPUT));
+    chunks
 }
 
 pub fn models() -> Canned {

@@ -2,7 +2,7 @@
 //! records what it received and remembers the bytes it sent.
 //!
 //! Control (all through Envoy, the filter passes the headers on): `x-mock-scenario`,
-//! `x-mock-chunk-size`, `x-mock-status`. Introspection: `GET|DELETE /__mock/requests`,
+//! `x-mock-chunk-size`, `x-mock-status`, `x-mock-tool-calls`. Introspection: `GET|DELETE /__mock/requests`,
 //! `GET /__mock/last_response`, `GET /__mock/response/<x-request-id>` (the bytes sent for the
 //! request that carried that `x-request-id`, which Envoy forwards unchanged; header
 //! `x-mock-complete-bytes` says how many of them form whole events, less than all for a `cut`).
@@ -127,8 +127,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         None => path.clone(),
     };
     let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let scenario =
-        Scenario::from_headers(header("x-mock-scenario"), header("x-mock-chunk-size"), header("x-mock-status"));
+    let scenario = Scenario::from_headers(
+        header("x-mock-scenario"),
+        header("x-mock-chunk-size"),
+        header("x-mock-status"),
+        header("x-mock-tool-calls"),
+    );
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
     let canned = respond(
         &state,
@@ -207,6 +211,9 @@ fn respond(
     let content = &scenario.content;
     if let Content::Fixture(rel) = content {
         return fixture(&state.fixtures, rel);
+    }
+    if let Content::BadControl(why) = content {
+        return Canned::json(400, &json!({"error": {"message": why, "type": "mock_control_error"}}));
     }
     let error = *content == Content::Error429;
 

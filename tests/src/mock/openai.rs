@@ -2,8 +2,8 @@
 //! embeddings, model lists.
 
 use super::scenario::{
-    argument_pieces, sse_data, sse_event, text, text_pieces, tool_calls, Canned, Content, CACHED, INPUT, OUTPUT,
-    REASONING, TEXT_PIECES,
+    argument_pieces, sse_data, sse_event, text, text_first, text_pieces, tool_calls, Canned, Content, CACHED, INPUT,
+    OUTPUT, REASONING, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -44,12 +44,13 @@ pub fn chat(model: &str, content: &Content, stream: bool, include_usage: bool) -
     } else {
         let tool_calls: Vec<Value> = calls
             .iter()
-            .map(|(id, name, args)| {
-                json!({"id": id, "type": "function",
-                "function": {"name": name, "arguments": args.to_string()}})
+            .map(|c| {
+                json!({"id": c.id, "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments.to_string()}})
             })
             .collect();
-        json!({"role": "assistant", "content": null, "tool_calls": tool_calls, "refusal": null, "annotations": []})
+        let lead = if text_first(content) { json!(text()) } else { Value::Null };
+        json!({"role": "assistant", "content": lead, "tool_calls": tool_calls, "refusal": null, "annotations": []})
     };
     let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
     Canned::json(
@@ -94,16 +95,16 @@ fn chat_stream(model: &str, content: &Content, include_usage: bool) -> Canned {
         include_usage,
     )];
     let calls = tool_calls(content);
-    if calls.is_empty() {
+    if text_first(content) {
         for piece in text_pieces(content) {
             parts.push(chat_chunk(model, json!({"content": piece}), Value::Null, include_usage));
         }
     }
-    for (index, (id, name, args)) in calls.iter().enumerate() {
-        let start = json!({"tool_calls": [{"index": index, "id": id, "type": "function",
-            "function": {"name": name, "arguments": ""}}]});
+    for (index, call) in calls.iter().enumerate() {
+        let start = json!({"tool_calls": [{"index": index, "id": call.id, "type": "function",
+            "function": {"name": call.name, "arguments": ""}}]});
         parts.push(chat_chunk(model, start, Value::Null, include_usage));
-        for piece in argument_pieces(args) {
+        for piece in argument_pieces(&call.arguments) {
             let delta = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
             parts.push(chat_chunk(model, delta, Value::Null, include_usage));
         }
@@ -138,19 +139,16 @@ fn responses_usage() -> Value {
 }
 
 fn responses_items(content: &Content) -> Vec<Value> {
-    let calls = tool_calls(content);
-    if calls.is_empty() {
-        return vec![json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]})];
+    let mut items = Vec::new();
+    if text_first(content) {
+        items.push(json!({"id": "msg_mock0001", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text()}]}));
     }
-    calls
-        .iter()
-        .enumerate()
-        .map(|(i, (id, name, args))| {
-            json!({"id": format!("fc_mock000{i}"), "type": "function_call",
-            "status": "completed", "arguments": args.to_string(), "call_id": id, "name": name})
-        })
-        .collect()
+    items.extend(tool_calls(content).iter().enumerate().map(|(i, c)| {
+        json!({"id": format!("fc_mock000{i}"), "type": "function_call",
+            "status": "completed", "arguments": c.arguments.to_string(), "call_id": c.id, "name": c.name})
+    }));
+    items
 }
 
 fn response_object(model: &str, status: &str, output: Vec<Value>, usage: Value) -> Value {

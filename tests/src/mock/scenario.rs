@@ -29,6 +29,28 @@ pub enum Content {
     Fixture(String),
     /// `pieces:N`: a text answer streamed as N small deltas (the benchmark's long stream).
     Pieces(usize),
+    /// Exactly these tool calls (`x-mock-tool-calls`, or `text_then_tools` / `mixed_chunk` alone,
+    /// which call `get_weather`), in the layout asked for.
+    Calls(Calls),
+    /// A control header the mock cannot read: answered with a 400 saying why.
+    BadControl(String),
+}
+
+/// A tool call a scenario makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub id: String,
+    pub name: String,
+    pub arguments: Value,
+}
+
+/// Tool calls in a layout: `text_first` (`text_then_tools`) sends the scenario text before the
+/// calls; `mixed_chunk` (Gemini streams) puts that text and the calls in one chunk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calls {
+    pub calls: Vec<Call>,
+    pub text_first: bool,
+    pub mixed_chunk: bool,
 }
 
 /// How the bytes go out.
@@ -51,8 +73,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    pub fn from_headers(scenario: Option<&str>, chunk_size: Option<&str>, status: Option<&str>) -> Scenario {
+    /// Reads the control headers: `x-mock-scenario`, `x-mock-chunk-size`, `x-mock-status` and
+    /// `x-mock-tool-calls` (a JSON array of `{"name", "arguments"}`).
+    pub fn from_headers(
+        scenario: Option<&str>,
+        chunk_size: Option<&str>,
+        status: Option<&str>,
+        tool_calls_header: Option<&str>,
+    ) -> Scenario {
         let mut content = Content::Text;
+        let (mut text_first, mut mixed_chunk) = (false, false);
         let mut delivery = Delivery {
             chunk_size: chunk_size.and_then(|s| s.trim().parse().ok()).filter(|n| *n > 0),
             status: status.and_then(|s| s.trim().parse().ok()),
@@ -65,6 +95,8 @@ impl Scenario {
                 "error_429" => content = Content::Error429,
                 "cut" => delivery.cut = true,
                 "slow_stream" => delivery.slow = true,
+                "text_then_tools" => text_first = true,
+                "mixed_chunk" => mixed_chunk = true,
                 t => {
                     if let Some(path) = t.strip_prefix("fixture:") {
                         content = Content::Fixture(path.to_string());
@@ -74,8 +106,48 @@ impl Scenario {
                 }
             }
         }
+        let listed = match tool_calls_header.map(parse_tool_calls) {
+            Some(Ok(calls)) => Some(calls),
+            Some(Err(why)) => return Scenario { content: Content::BadControl(why), delivery },
+            None => None,
+        };
+        if listed.is_some() || text_first || mixed_chunk {
+            let calls = listed.unwrap_or_else(|| match &content {
+                Content::ToolCall | Content::ParallelTools => tool_calls(&content),
+                _ => tool_calls(&Content::ToolCall),
+            });
+            content = Content::Calls(Calls { calls, text_first: text_first || mixed_chunk, mixed_chunk });
+        }
         Scenario { content, delivery }
     }
+}
+
+/// `[{"name": "read_file", "arguments": {"path": "/etc/passwd"}}, …]`; ids are made up per position.
+pub fn parse_tool_calls(header: &str) -> Result<Vec<Call>, String> {
+    let why = |e: String| format!("x-mock-tool-calls: {e}; want a JSON array of {{\"name\", \"arguments\"}}");
+    let items: Vec<Value> = serde_json::from_str(header).map_err(|e| why(e.to_string()))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let name = item.get("name").and_then(Value::as_str).ok_or_else(|| why(format!("item {i} has no name")))?;
+            let arguments = item.get("arguments").cloned().unwrap_or_else(|| serde_json::json!({}));
+            Ok(Call { id: format!("call_mock_{i}"), name: name.to_string(), arguments })
+        })
+        .collect()
+}
+
+/// Whether the scenario's text comes before its tool calls (always, when there are no calls).
+pub fn text_first(content: &Content) -> bool {
+    match content {
+        Content::Calls(c) => c.text_first || c.calls.is_empty(),
+        other => tool_calls(other).is_empty(),
+    }
+}
+
+/// Gemini: the text and the calls share one chunk.
+pub fn mixed_chunk(content: &Content) -> bool {
+    matches!(content, Content::Calls(c) if c.mixed_chunk)
 }
 
 /// The text deltas a streamed text answer is made of.
@@ -86,14 +158,16 @@ pub fn text_pieces(content: &Content) -> Vec<String> {
     }
 }
 
-/// A tool call the scenarios produce: name and JSON arguments.
-pub fn tool_calls(content: &Content) -> Vec<(&'static str, &'static str, Value)> {
-    let weather = ("call_mock_weather", "get_weather", serde_json::json!({"city": "Paris"}));
+/// The tool calls a scenario makes, in order.
+pub fn tool_calls(content: &Content) -> Vec<Call> {
+    let call = |id: &str, name: &str, arguments: Value| Call { id: id.into(), name: name.into(), arguments };
+    let weather = call("call_mock_weather", "get_weather", serde_json::json!({"city": "Paris"}));
     match content {
         Content::ToolCall => vec![weather],
         Content::ParallelTools => {
-            vec![weather, ("call_mock_time", "get_time", serde_json::json!({"timezone": "Europe/Paris"}))]
+            vec![weather, call("call_mock_time", "get_time", serde_json::json!({"timezone": "Europe/Paris"}))]
         }
+        Content::Calls(c) => c.calls.clone(),
         _ => Vec::new(),
     }
 }
@@ -193,10 +267,35 @@ mod tests {
 
     #[test]
     fn scenario_tokens_combine_content_and_delivery() {
-        let s = Scenario::from_headers(Some("tool_call, cut"), Some("7"), None);
+        let s = Scenario::from_headers(Some("tool_call, cut"), Some("7"), None, None);
         assert_eq!(s.content, Content::ToolCall);
         assert!(s.delivery.cut);
         assert_eq!(s.delivery.chunk_size, Some(7));
+    }
+
+    #[test]
+    fn listed_tool_calls_combine_with_text_then_tools() {
+        let header = r#"[{"name":"read_file","arguments":{"path":"/etc/passwd"}},{"name":"x"}]"#;
+        let s = Scenario::from_headers(Some("text_then_tools"), None, None, Some(header));
+        let Content::Calls(calls) = &s.content else { panic!("{:?}", s.content) };
+        assert!(calls.text_first && !calls.mixed_chunk);
+        assert_eq!(calls.calls.len(), 2);
+        assert_eq!(calls.calls[0].name, "read_file");
+        assert_eq!(calls.calls[0].arguments, serde_json::json!({"path": "/etc/passwd"}));
+        assert_eq!(calls.calls[1].arguments, serde_json::json!({}));
+    }
+
+    #[test]
+    fn mixed_chunk_alone_calls_get_weather_after_text() {
+        let s = Scenario::from_headers(Some("mixed_chunk"), None, None, None);
+        assert!(text_first(&s.content) && mixed_chunk(&s.content));
+        assert_eq!(tool_calls(&s.content)[0].name, "get_weather");
+    }
+
+    #[test]
+    fn an_unreadable_tool_call_header_is_reported() {
+        let s = Scenario::from_headers(None, None, None, Some("{not json"));
+        assert!(matches!(s.content, Content::BadControl(ref why) if why.contains("x-mock-tool-calls")));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Shared by the filter-contract test files.
 #![allow(dead_code)]
 
+pub mod policy;
+
 use serde_json::Value;
 use warden_e2e::client::Reply;
 use warden_e2e::run::Failures;
