@@ -22,5 +22,6 @@ case "$mode" in
     ;;
   *) echo "unknown WARDEN_WASM_TOOLCHAIN '$mode' (rustup|debian)" >&2; exit 1 ;;
 esac
-cp "$out" dist/warden.wasm
-echo "==> dist/warden.wasm ($(stat -c %s dist/warden.wasm) bytes, toolchain: $mode)"
+dest="${WARDEN_WASM_OUT:-dist/warden.wasm}"
+cp "$out" "$dest"
+echo "==> $dest ($(stat -c %s "$dest") bytes, toolchain: $mode)"
