@@ -12,6 +12,7 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod cohere;
+pub mod common;
 pub mod gemini;
 pub mod json;
 pub mod openai_chat;

@@ -5,6 +5,7 @@
 mod cassette;
 mod cuts;
 mod frames;
+mod hold;
 mod wire_json;
 mod yaml;
 
@@ -16,6 +17,7 @@ pub use frames::{
     data_frame, datas, decode, decode_bytewise, decode_cut, event, fold_forwarding, frames, jsonl_frames, names,
     read_frames, reassemble,
 };
+pub use hold::{contains, count, dump_refusal, hold_back, hold_back_forwarding, Held};
 pub use wire_json::arb_wire_json;
 
 use crate::view::{Request, Role};

@@ -1,8 +1,10 @@
 //! Refusals: what the client receives instead of blocked tool calls.
 
-use super::stream::{event_kind, Fold};
+use super::stream::Fold;
+use crate::providers::common::event_kind;
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The stop reason of a message that ends with the refusal text instead of tool calls.
 const STOP: &str = "end_turn";
@@ -11,10 +13,7 @@ const STOP: &str = "end_turn";
 /// blocks go too: the message must read as the refusal alone, and a thinking block's signature
 /// only matters to a tool-use turn that no longer exists.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     // Inserting an existing key keeps its place, so the body reads like the upstream one.
     for (key, default) in [("type", "message"), ("role", "assistant")] {
         if !out.get(key).is_some_and(Value::is_string) {

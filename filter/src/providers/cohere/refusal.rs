@@ -1,8 +1,10 @@
 //! Refusals: what the client receives instead of blocked tool calls.
 
-use super::stream::{event_kind, Fold};
+use super::stream::Fold;
+use crate::providers::common::event_kind;
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The finish reason of a message that ends with the refusal text instead of tool calls.
 const STOP: &str = "COMPLETE";
@@ -10,10 +12,7 @@ const STOP: &str = "COMPLETE";
 /// The response as a plain assistant message whose only content is `message`. The tool plan and
 /// citations go with the calls: they describe a turn the client no longer receives.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     let role = out.get("message").and_then(|m| m.get("role")).and_then(Value::as_str).unwrap_or("assistant");
     let replaced = json!({"role": role, "content": [{"type": "text", "text": message}]});
     out.insert("message".to_owned(), replaced);

@@ -1,47 +1,22 @@
 use crate::providers::openai_chat::{refusal, request, response, stream::Fold};
+use crate::providers::StreamFold;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{cassette_response, data_frame, frames, read, read_json};
+use crate::testutil::{self, cassette_response, contains, data_frame, frames, read, read_json};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const REFUSAL: &str = "The gateway blocked this tool call.";
 
-/// The engine's hold-back with every held call blocked: frames pass until one starts a call that
-/// `blockable` names; from there they are held until a frame ends the message; then the held
-/// frames are stripped and the refusal follows. Returns the bytes the client receives.
+/// What the client receives when the filter's hold-back holds the calls `blockable` names and
+/// refuses them; `fold` is left as the stream made it.
 fn hold_back(fold: &mut Fold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        if info.drop {
-            continue;
-        }
-        if !holding && !decided && info.tool && info.started_tools.iter().any(|n| blockable(n)) {
-            holding = true;
-        }
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            for h in &held {
-                out.extend(fold.strip_tools(h));
-            }
-            out.extend(fold.refusal(REFUSAL, Some(frame)));
-            held.clear();
-            (holding, decided) = (false, true);
-        } else {
-            held.push(frame.clone());
-        }
+    let mut engine = StreamFold::OpenAiChat(std::mem::take(fold));
+    let out = testutil::hold_back(&mut engine, frames, blockable, Some(REFUSAL)).out;
+    if let StreamFold::OpenAiChat(folded) = engine {
+        *fold = folded;
     }
-    if holding {
-        for h in &held {
-            out.extend(fold.strip_tools(h));
-        }
-        out.extend(fold.refusal(REFUSAL, None));
-    }
-    out.iter().flat_map(|f| f.raw.clone()).collect()
+    out
 }
 
 fn block_all(_: &str) -> bool {
@@ -95,10 +70,6 @@ fn client(bytes: &[u8]) -> Client {
     }
     assert!(roles.values().all(|n| *n <= 1), "role at most once per choice: {roles:?}");
     c
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 fn sse(chunks: &[Value]) -> Vec<Frame> {

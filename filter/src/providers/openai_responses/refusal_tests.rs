@@ -1,44 +1,21 @@
 use crate::providers::openai_responses::{refusal, request, response, stream::Fold};
+use crate::providers::StreamFold;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{cassette_request, cassette_response, event, frames, read_frames, read_json};
+use crate::testutil::{self, cassette_request, cassette_response, contains, event, frames, read_frames, read_json};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const REFUSAL: &str = "The gateway blocked this tool call.";
 
-/// The engine's hold-back with every held call blocked (see the chat tests' twin).
+/// What the client receives when the filter's hold-back holds the calls `blockable` names and
+/// refuses them; `fold` is left as the stream made it.
 fn hold_back(fold: &mut Fold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        if info.drop {
-            continue;
-        }
-        if !holding && !decided && info.tool && info.started_tools.iter().any(|n| blockable(n)) {
-            holding = true;
-        }
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            for h in &held {
-                out.extend(fold.strip_tools(h));
-            }
-            out.extend(fold.refusal(REFUSAL, Some(frame)));
-            held.clear();
-            (holding, decided) = (false, true);
-        } else {
-            held.push(frame.clone());
-        }
+    let mut engine = StreamFold::Responses(std::mem::take(fold));
+    let out = testutil::hold_back(&mut engine, frames, blockable, Some(REFUSAL)).out;
+    if let StreamFold::Responses(folded) = engine {
+        *fold = folded;
     }
-    if holding {
-        for h in &held {
-            out.extend(fold.strip_tools(h));
-        }
-        out.extend(fold.refusal(REFUSAL, None));
-    }
-    out.iter().flat_map(|f| f.raw.clone()).collect()
+    out
 }
 
 fn block_all(_: &str) -> bool {
@@ -123,10 +100,6 @@ fn client_of(bytes: &[u8], cut: bool) -> Client {
         .collect();
     assert_eq!(listed, c.items, "the terminal output lists what was streamed");
     c
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Events named by their type, numbered in order.
