@@ -5,12 +5,45 @@ use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::view::{Message, Request, Role, ToolCall};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The event type: the SSE `event:` name, or the data's own `type` when a client or recorder
 /// dropped it (Anthropic, Cohere: each event's data repeats its type).
 pub fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
     frame.name.as_deref().or_else(|| json::str_at(data, "type"))
+}
+
+/// The event that ends the message (type `kind`, Anthropic and Cohere SSE) with `delta.<key>` set to
+/// what `reason` makes of the reason it carried, and the `nulled` delta keys set to null. Any other
+/// frame, and one that already gives that reason, stays as it is.
+pub fn rewrite_end_reason(
+    frame: &Frame,
+    kind: &str,
+    key: &str,
+    reason: impl FnOnce(Option<&str>) -> String,
+    nulled: &[&str],
+) -> Frame {
+    let Ok(mut data) = serde_json::from_slice::<Value>(&frame.data) else {
+        return frame.clone();
+    };
+    if event_kind(frame, &data) != Some(kind) {
+        return frame.clone();
+    }
+    let upstream = data.get("delta").and_then(|d| d.get(key)).and_then(Value::as_str);
+    let reason = reason(upstream);
+    if upstream == Some(reason.as_str()) {
+        return frame.clone();
+    }
+    if let Some(obj) = data.as_object_mut() {
+        let delta = obj.entry("delta").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(delta) = delta.as_object_mut() {
+            delta.insert(key.to_owned(), Value::String(reason));
+            for null in nulled {
+                delta.insert((*null).to_owned(), Value::Null);
+            }
+        }
+    }
+    frame.with_data(Framing::Sse, data.to_string().as_bytes())
 }
 
 /// One turn of a history whose user turns carry tool results as parts (Gemini, Bedrock). A user

@@ -18,6 +18,10 @@ pub mod json;
 pub mod openai_chat;
 pub mod openai_responses;
 
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod error_tests;
+
 use crate::error::{Reply, WardenError};
 use crate::stream::{Frame, Framing};
 use crate::view::{self, Api};

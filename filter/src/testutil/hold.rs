@@ -61,23 +61,18 @@ pub fn hold_back_forwarding(
     held
 }
 
-/// With `WARDEN_REFUSAL_DUMP=<dir>`, writes what a client received to `<dir>/<rel>` for the
-/// official SDKs to parse (`tests/clients/offline/`); an empty `rel` writes nothing.
-pub fn dump_refusal(rel: &str, bytes: &[u8]) {
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP").filter(|_| !rel.is_empty()) {
-        let path = std::path::Path::new(&dir).join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
+/// What a fold makes of `frames` when all of them are held and refused, whatever they are: every
+/// frame folded, then stripped, except the last when `end_held` (it ends the message instead).
+pub fn strip_and_refuse(fold: &mut StreamFold, frames: &[Frame], end_held: bool, refusal: &str) -> Vec<Frame> {
+    for frame in frames {
+        fold.on_frame(frame);
     }
-}
-
-/// How often `needle` occurs in `haystack` (overlaps counted).
-pub fn count(haystack: &[u8], needle: impl AsRef<[u8]>) -> usize {
-    haystack.windows(needle.as_ref().len()).filter(|w| *w == needle.as_ref()).count()
-}
-
-pub fn contains(haystack: &[u8], needle: impl AsRef<[u8]>) -> bool {
-    count(haystack, needle) > 0
+    let (held, finish) = match frames.split_last() {
+        Some((last, rest)) if end_held => (rest, Some(last)),
+        _ => (frames, None),
+    };
+    for frame in held {
+        fold.strip_tools(frame);
+    }
+    fold.refusal(refusal, finish)
 }

@@ -4,7 +4,7 @@ use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::testutil::{
     cassette_request, cassette_response, decode, dump_refusal, event, hold_back_forwarding, read, read_frames,
-    read_json, reassemble,
+    read_json, reassemble, BlockOrder,
 };
 use crate::view::Api;
 use serde_json::{json, Value};
@@ -44,7 +44,7 @@ fn client_view(bytes: &[u8]) -> Message {
     assert!(rest.is_empty(), "the stream ends on a frame boundary");
     let mut msg = Message::default();
     let (mut started, mut deltas, mut stopped) = (false, 0, false);
-    let mut open: Option<u64> = None;
+    let mut order = BlockOrder::default();
     for frame in &frames {
         assert!(!stopped, "nothing follows message_stop");
         let data: Value = serde_json::from_slice(&frame.data)
@@ -63,25 +63,20 @@ fn client_view(bytes: &[u8]) -> Message {
         }
         match kind {
             "content_block_start" => {
-                assert_eq!(open, None, "a block starts after the previous one stopped");
-                assert_eq!(index, Some(msg.blocks.len() as u64), "block indices are contiguous");
+                order.start(index);
                 let block = &data["content_block"];
                 let body = block["text"].as_str().or(block["thinking"].as_str()).unwrap_or_default();
                 msg.blocks.push(Block { kind: block["type"].as_str().unwrap().into(), body: body.into() });
-                open = index;
             }
             "content_block_delta" => {
-                assert_eq!(index, open, "a delta addresses the open block");
+                order.delta(index);
                 let delta = &data["delta"];
                 let piece = ["text", "thinking", "partial_json"].iter().find_map(|k| delta[k].as_str());
                 msg.blocks.last_mut().unwrap().body.push_str(piece.unwrap_or_default());
             }
-            "content_block_stop" => {
-                assert_eq!(index, open, "a stop closes the open block");
-                open = None;
-            }
+            "content_block_stop" => order.end(index),
             "message_delta" => {
-                assert_eq!(open, None, "every block stopped before message_delta");
+                order.closed();
                 deltas += 1;
                 msg.stop_reason = data["delta"]["stop_reason"].as_str().map(str::to_string);
                 msg.usage = Some(data["usage"].clone());

@@ -4,7 +4,7 @@ use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::testutil::{
     cassette_response, cassette_response_text, data_frame, decode, dump_refusal, event, frames, hold_back_forwarding,
-    jsonl_frames, read, read_json, reassemble,
+    jsonl_frames, read, read_json, reassemble, BlockOrder,
 };
 use crate::view::{Api, Usage};
 use serde_json::{json, Value};
@@ -37,7 +37,7 @@ fn client_view(bytes: &[u8]) -> Message {
     assert!(rest.is_empty(), "the stream ends on a frame boundary");
     let mut msg = Message::default();
     let (mut started, mut ends) = (false, 0);
-    let mut open: Option<u64> = None;
+    let mut order = BlockOrder::default();
     for frame in &frames {
         assert!(!msg.done, "nothing follows [DONE]");
         if frame.data == b"[DONE]" {
@@ -61,28 +61,23 @@ fn client_view(bytes: &[u8]) -> Message {
         assert!(started, "{kind} after message-start");
         match kind {
             "content-start" => {
-                assert_eq!(open, None, "a part starts after the previous one ended");
-                assert_eq!(index, Some(msg.content.len() as u64), "content indices are contiguous");
+                order.start(index);
                 let part = &delta["content"];
                 let text = part["text"].as_str().or(part["thinking"].as_str()).unwrap_or_default();
                 msg.content.push((part["type"].as_str().unwrap().into(), text.into()));
-                open = index;
             }
             "content-delta" => {
-                assert_eq!(index, open, "a delta addresses the open part");
+                order.delta(index);
                 let part = &delta["content"];
                 let piece = part["text"].as_str().or(part["thinking"].as_str()).unwrap_or_default();
                 msg.content.last_mut().unwrap().1.push_str(piece);
             }
-            "content-end" => {
-                assert_eq!(index, open, "an end closes the open part");
-                open = None;
-            }
+            "content-end" => order.end(index),
             "tool-plan-delta" => msg.tool_plan.push_str(delta["tool_plan"].as_str().unwrap_or_default()),
             "tool-call-start" => msg.tool_calls.push(delta["tool_calls"]["function"]["name"].as_str().unwrap().into()),
             "tool-call-delta" | "tool-call-end" | "citation-start" | "citation-end" => {}
             "message-end" => {
-                assert_eq!(open, None, "every part ended before message-end");
+                order.closed();
                 ends += 1;
                 msg.finish_reason = data["delta"]["finish_reason"].as_str().map(str::to_string);
                 msg.usage = data["delta"].get("usage").cloned();
