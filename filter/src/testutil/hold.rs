@@ -4,7 +4,7 @@
 use crate::exchange::Hold;
 use crate::providers::{FrameInfo, StreamFold};
 use crate::stream::{Frame, Framing};
-use crate::view::Api;
+use crate::view::{Api, ToolCall};
 use std::cell::Cell;
 
 /// What the client received from a stream that went through the hold-back.
@@ -32,7 +32,7 @@ pub fn hold_back(fold: &mut StreamFold, frames: &[Frame], holds: &dyn Fn(&str) -
         started.set(started.get() || yes);
         yes
     };
-    let refuse = |_: &[crate::view::ToolCall]| refusal.map(str::to_owned);
+    let refuse = |_: &[ToolCall]| refusal.map(str::to_owned);
     for frame in frames {
         let info = fold.on_frame(frame);
         let before = out.len();
