@@ -17,6 +17,8 @@ mod policy_tests;
 mod tests;
 
 pub use hold_back::Blocked;
+#[cfg(test)]
+pub(crate) use hold_back::Hold;
 pub use identity::Identity;
 pub use response_stream::ResponseStream;
 

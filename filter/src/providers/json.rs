@@ -61,6 +61,20 @@ pub fn text_of(content: Option<&Value>) -> String {
     }
 }
 
+/// Content that is a string, or a list of typed parts whose `text` parts are joined with newlines;
+/// other parts (images, thinking, tool blocks) are not text (Anthropic blocks, Cohere parts).
+pub fn typed_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => {
+            let texts: Vec<&str> =
+                parts.iter().filter(|p| str_at(p, "type") == Some("text")).filter_map(|p| str_at(p, "text")).collect();
+            texts.join("\n")
+        }
+        _ => String::new(),
+    }
+}
+
 /// A tool result's content as text: a string as is, a single text block unwrapped, anything else
 /// serialised as JSON.
 pub fn result_text(content: Option<&Value>) -> String {
@@ -116,6 +130,62 @@ pub fn custom_input(text: &str) -> Value {
     let mut args = Map::new();
     args.insert("input".to_owned(), Value::String(text.to_owned()));
     Value::Object(args)
+}
+
+/// The fields of `v` when it is an object, else none: the start of a body rebuilt from an
+/// upstream one that may be anything.
+pub fn fields(v: &Value) -> Map<String, Value> {
+    match v {
+        Value::Object(obj) => obj.clone(),
+        _ => Map::new(),
+    }
+}
+
+/// Replaces the value at `pointer` with `value`; false when the pointer does not resolve.
+pub fn replace_at(body: &mut Value, pointer: &str, value: Value) -> bool {
+    match body.pointer_mut(pointer) {
+        Some(slot) => {
+            *slot = value;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Puts `text` at `pointer`: replaces the value there, or adds the key when only its object
+/// exists (a tool message sent without content). False when neither resolves.
+pub fn set_string_at(body: &mut Value, pointer: &str, text: &str) -> bool {
+    if replace_at(body, pointer, Value::String(text.to_owned())) {
+        return true;
+    }
+    let Some((parent, key)) = pointer.rsplit_once('/') else { return false };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    match body.pointer_mut(parent).and_then(Value::as_object_mut) {
+        Some(obj) => {
+            obj.insert(key, Value::String(text.to_owned()));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Sets the `content` of the object that `pointer` (ending in `/content`) names to `text`, adding
+/// it when the object had none, but only when that object's `key` is `expected`: a pointer that
+/// no longer names a tool result is refused rather than written somewhere else in the body.
+pub fn set_content_where(body: &mut Value, pointer: &str, (key, expected): (&str, &str), text: &str) -> bool {
+    let Some(target) = pointer.strip_suffix("/content").and_then(|p| body.pointer_mut(p)) else {
+        return false;
+    };
+    if str_at(target, key) != Some(expected) {
+        return false;
+    }
+    match target.as_object_mut() {
+        Some(obj) => {
+            obj.insert("content".to_owned(), Value::String(text.to_owned()));
+            true
+        }
+        None => false,
+    }
 }
 
 /// Tool-call arguments arriving as JSON text in pieces (stream deltas). It keeps the raw text and

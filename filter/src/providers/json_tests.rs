@@ -71,3 +71,44 @@ fn text_that_does_not_start_an_object_never_parses() {
 fn custom_tool_input_is_exposed_under_input() {
     assert_eq!(custom_input("*** patch"), json!({"input":"*** patch"}));
 }
+
+#[test]
+fn typed_text_keeps_only_text_parts() {
+    let parts = json!([{"type": "text", "text": "a"}, {"type": "thinking", "text": "no"}, {"text": "untyped"},
+        {"type": "text", "text": "b"}]);
+    assert_eq!(typed_text(Some(&parts)), "a\nb");
+    assert_eq!(typed_text(Some(&json!("plain"))), "plain");
+    assert_eq!(typed_text(Some(&json!(3))), "");
+    assert_eq!(typed_text(None), "");
+}
+
+#[test]
+fn fields_of_anything_but_an_object_are_none() {
+    assert_eq!(Value::Object(fields(&json!({"a": 1}))), json!({"a": 1}));
+    assert!(fields(&json!([1])).is_empty() && fields(&Value::Null).is_empty());
+}
+
+#[test]
+fn result_edits_write_only_where_the_pointer_leads() {
+    let mut body = json!({"m": [{"role": "tool", "content": [1]}, {"role": "user", "content": "u"}, {"role": "tool"}]});
+    assert!(set_content_where(&mut body, "/m/0/content", ("role", "tool"), "t0"));
+    assert!(set_content_where(&mut body, "/m/2/content", ("role", "tool"), "t2"), "content added");
+    assert!(!set_content_where(&mut body, "/m/1/content", ("role", "tool"), "x"), "not a tool message");
+    assert!(!set_content_where(&mut body, "/m/0", ("role", "tool"), "x"), "not a content pointer");
+    assert!(!set_content_where(&mut body, "/m/9/content", ("role", "tool"), "x"));
+    assert_eq!(
+        body,
+        json!({"m": [{"role": "tool", "content": "t0"}, {"role": "user", "content": "u"},
+        {"role": "tool", "content": "t2"}]})
+    );
+
+    assert!(replace_at(&mut body, "/m/1/content", json!([{"text": "r"}])));
+    assert!(!replace_at(&mut body, "/m/1/missing", json!(1)));
+    assert_eq!(body["m"][1]["content"], json!([{"text": "r"}]));
+
+    let mut items = json!({"input": [{"output": {"a": 1}}, {}]});
+    assert!(set_string_at(&mut items, "/input/0/output", "s0"));
+    assert!(set_string_at(&mut items, "/input/1/out~1put", "s1"), "key added, unescaped");
+    assert!(!set_string_at(&mut items, "/input/5/output", "x"));
+    assert_eq!(items, json!({"input": [{"output": "s0"}, {"out/put": "s1"}]}));
+}

@@ -12,10 +12,15 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod cohere;
+pub mod common;
 pub mod gemini;
 pub mod json;
 pub mod openai_chat;
 pub mod openai_responses;
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod error_tests;
 
 use crate::error::{Reply, WardenError};
 use crate::stream::{Frame, Framing};

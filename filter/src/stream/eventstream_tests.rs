@@ -117,15 +117,20 @@ fn a_length_below_the_framing_overhead_is_malformed() {
     assert!(matches!(decode_cut(decoder(), &bytes, &[]), Err(StreamError::Malformed(_))));
 }
 
+/// Makes the trailing CRC match the edited message again, so only the edit is wrong.
+fn fix_message_crc(bytes: &mut [u8]) {
+    let end = bytes.len() - 4;
+    let crc = crc32fast::hash(&bytes[..end]);
+    bytes[end..].copy_from_slice(&crc.to_be_bytes());
+}
+
 #[test]
 fn headers_longer_than_the_message_are_malformed() {
     let mut bytes = encode_event("x", b"");
     bytes[4..8].copy_from_slice(&1000u32.to_be_bytes());
     let prelude_crc = crc32fast::hash(&bytes[..8]);
     bytes[8..12].copy_from_slice(&prelude_crc.to_be_bytes());
-    let end = bytes.len() - 4;
-    let message_crc = crc32fast::hash(&bytes[..end]);
-    bytes[end..].copy_from_slice(&message_crc.to_be_bytes());
+    fix_message_crc(&mut bytes);
     assert!(matches!(decode_message(&bytes), Err(StreamError::Malformed(_))));
 }
 
@@ -167,9 +172,7 @@ fn every_header_type_round_trips() {
 fn an_unknown_header_type_is_malformed() {
     let mut bytes = encode(&[("x".to_owned(), HeaderValue::Bool(true))], b"");
     bytes[14] = 10;
-    let end = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..end]);
-    bytes[end..].copy_from_slice(&crc.to_be_bytes());
+    fix_message_crc(&mut bytes);
     assert!(matches!(decode_message(&bytes), Err(StreamError::Malformed(_))));
 }
 

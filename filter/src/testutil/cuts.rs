@@ -2,7 +2,7 @@
 //! the same frames, and those frames plus the leftover rebuild the input.
 
 use super::frames::{decode, decode_bytewise, decode_cut, reassemble};
-use crate::stream::{eventstream, json_array, sse, Decoder, Framing};
+use crate::stream::{eventstream, json_array, sse, Decoder, Framing, StreamError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -13,6 +13,18 @@ pub fn limited(framing: Framing, limit: usize) -> Decoder {
         Framing::Sse => Decoder::Sse(sse::Decoder::new(limit)),
         Framing::JsonArray => Decoder::JsonArray(json_array::Decoder::new(limit)),
         Framing::EventStream => Decoder::EventStream(eventstream::Decoder::new(limit)),
+    }
+}
+
+/// `input`, one frame of `size` bytes, decodes under a limit of `size` and is refused as too large
+/// under one byte less, cut at each of `cuts` or not at all.
+pub fn frame_limit_is_exact(framing: Framing, input: &[u8], size: usize, cuts: &[usize]) {
+    assert!(decode_cut(limited(framing, size), input, &[]).is_ok());
+    let limit = size - 1;
+    for cut in std::iter::once(None).chain(cuts.iter().map(Some)) {
+        let err =
+            decode_cut(limited(framing, limit), input, cut.map(std::slice::from_ref).unwrap_or_default()).unwrap_err();
+        assert!(matches!(err, StreamError::FrameTooLarge { limit: l, .. } if l == limit), "{err:?}");
     }
 }
 

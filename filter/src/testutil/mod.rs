@@ -3,20 +3,26 @@
 //! exactly the frames the filter would see.
 
 mod cassette;
+mod client;
 mod cuts;
 mod frames;
+mod hold;
 mod wire_json;
 mod yaml;
 
 mod tests;
 
 pub use cassette::{cassette, cassette_request, cassette_response, cassette_response_text};
-pub use cuts::{cut_points, fixtures_survive_cuts, input_survives_cuts, limited, random_bytes_rebuild};
+pub use client::{contains, count, dump_refusal, BlockOrder};
+pub use cuts::{
+    cut_points, fixtures_survive_cuts, frame_limit_is_exact, input_survives_cuts, limited, random_bytes_rebuild,
+};
 pub use frames::{
     data_frame, datas, decode, decode_bytewise, decode_cut, event, fold_forwarding, frames, jsonl_frames, names,
     read_frames, reassemble,
 };
-pub use wire_json::arb_wire_json;
+pub use hold::{hold_back, hold_back_forwarding, strip_and_refuse, Held};
+pub use wire_json::{arb_wire_frames, arb_wire_json};
 
 use crate::view::{Request, Role};
 use serde_json::Value;

@@ -83,3 +83,21 @@ pub fn arb_wire_json() -> impl proptest::strategy::Strategy<Value = Value> {
         ]
     })
 }
+
+/// Frames named anything or nothing, each carrying arbitrary wire JSON (`raw` is the JSON itself:
+/// folds never read it).
+pub fn arb_wire_frames() -> impl proptest::strategy::Strategy<Value = Vec<crate::stream::Frame>> {
+    use proptest::prelude::*;
+    let values = proptest::collection::vec(arb_wire_json(), 0..8);
+    let names = proptest::collection::vec(proptest::option::of("[a-z._]{0,12}"), 8);
+    (values, names).prop_map(|(values, names)| {
+        values
+            .iter()
+            .zip(names)
+            .map(|(v, name)| {
+                let data = v.to_string();
+                crate::stream::Frame { name, raw: data.clone().into_bytes(), data: data.into_bytes() }
+            })
+            .collect()
+    })
+}

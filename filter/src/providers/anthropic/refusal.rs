@@ -1,8 +1,10 @@
 //! Refusals: what the client receives instead of blocked tool calls.
 
-use super::stream::{event_kind, Fold};
+use super::stream::Fold;
+use crate::providers::common::{event_kind, rewrite_end_reason};
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The stop reason of a message that ends with the refusal text instead of tool calls.
 const STOP: &str = "end_turn";
@@ -11,10 +13,7 @@ const STOP: &str = "end_turn";
 /// blocks go too: the message must read as the refusal alone, and a thinking block's signature
 /// only matters to a tool-use turn that no longer exists.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     // Inserting an existing key keeps its place, so the body reads like the upstream one.
     for (key, default) in [("type", "message"), ("role", "assistant")] {
         if !out.get(key).is_some_and(Value::is_string) {
@@ -108,25 +107,7 @@ impl Fold {
     }
 
     fn rewrite_finish(&self, frame: &Frame) -> Frame {
-        let Ok(mut data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return frame.clone();
-        };
-        if event_kind(frame, &data) != Some("message_delta") {
-            return frame.clone();
-        }
-        let upstream = data.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str);
-        let reason = self.stop_reason(upstream);
-        if upstream == Some(reason.as_str()) {
-            return frame.clone();
-        }
-        if let Some(obj) = data.as_object_mut() {
-            let delta = obj.entry("delta").or_insert_with(|| json!({}));
-            if let Some(delta) = delta.as_object_mut() {
-                delta.insert("stop_reason".to_owned(), json!(reason));
-                delta.insert("stop_sequence".to_owned(), Value::Null);
-            }
-        }
-        frame.with_data(Framing::Sse, data.to_string().as_bytes())
+        rewrite_end_reason(frame, "message_delta", "stop_reason", |up| self.stop_reason(up), &["stop_sequence"])
     }
 
     /// `end_turn` unless a tool_use block already reached the client (a tool that streams live):

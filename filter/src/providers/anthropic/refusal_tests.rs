@@ -1,54 +1,20 @@
 use super::body;
 use crate::providers::anthropic::{request, response, stream::Fold};
-use crate::providers::{FrameInfo, StreamFold};
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{cassette_request, cassette_response, decode, event, read, read_frames, read_json};
+use crate::testutil::{
+    cassette_request, cassette_response, decode, dump_refusal, event, hold_back_forwarding, read, read_frames,
+    read_json, reassemble, BlockOrder,
+};
 use crate::view::Api;
 use serde_json::{json, Value};
 
 const REFUSAL: &str = "Warden blocked this tool call: policy says no.";
 
-/// The hold-back engine as `exchange::hold_back` runs it: frames pass until one starts a call that
-/// `holds` names; from there every frame is held until the one that ends the message (or the end
-/// of the stream); then the held frames either go out as they are (`blocked` false) or are
-/// stripped and followed by the refusal. Returns the bytes the client receives.
+/// What the client receives when the filter's hold-back holds the calls `holds` names, then lets
+/// them through or (`blocked`) refuses them.
 fn hold_back(frames: &[Frame], holds: &dyn Fn(&str) -> bool, blocked: bool) -> Vec<u8> {
-    let mut fold = StreamFold::new(Api::Messages, false, Framing::Sse).unwrap();
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    let settle = |fold: &mut StreamFold, held: &mut Vec<Frame>, finish: Option<&Frame>, out: &mut Vec<Frame>| {
-        if blocked {
-            for frame in held.drain(..) {
-                out.extend(fold.strip_tools(&frame));
-            }
-            out.extend(fold.refusal(REFUSAL, finish));
-        } else {
-            out.append(held);
-            out.extend(finish.cloned());
-        }
-    };
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        assert!(!info.drop);
-        if decided {
-            out.push(frame.clone());
-            continue;
-        }
-        holding |= info.started_tools.iter().any(|name| holds(name));
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            settle(&mut fold, &mut held, Some(frame), &mut out);
-            decided = true;
-        } else {
-            held.push(frame.clone());
-        }
-    }
-    if holding && !decided {
-        settle(&mut fold, &mut held, None, &mut out);
-    }
-    out.iter().flat_map(|f| f.raw.iter().copied()).collect()
+    hold_back_forwarding(Api::Messages, Framing::Sse, frames, holds, blocked.then_some(REFUSAL)).out
 }
 
 fn block_all(bytes: &[u8]) -> Vec<u8> {
@@ -78,7 +44,7 @@ fn client_view(bytes: &[u8]) -> Message {
     assert!(rest.is_empty(), "the stream ends on a frame boundary");
     let mut msg = Message::default();
     let (mut started, mut deltas, mut stopped) = (false, 0, false);
-    let mut open: Option<u64> = None;
+    let mut order = BlockOrder::default();
     for frame in &frames {
         assert!(!stopped, "nothing follows message_stop");
         let data: Value = serde_json::from_slice(&frame.data)
@@ -97,25 +63,20 @@ fn client_view(bytes: &[u8]) -> Message {
         }
         match kind {
             "content_block_start" => {
-                assert_eq!(open, None, "a block starts after the previous one stopped");
-                assert_eq!(index, Some(msg.blocks.len() as u64), "block indices are contiguous");
+                order.start(index);
                 let block = &data["content_block"];
                 let body = block["text"].as_str().or(block["thinking"].as_str()).unwrap_or_default();
                 msg.blocks.push(Block { kind: block["type"].as_str().unwrap().into(), body: body.into() });
-                open = index;
             }
             "content_block_delta" => {
-                assert_eq!(index, open, "a delta addresses the open block");
+                order.delta(index);
                 let delta = &data["delta"];
                 let piece = ["text", "thinking", "partial_json"].iter().find_map(|k| delta[k].as_str());
                 msg.blocks.last_mut().unwrap().body.push_str(piece.unwrap_or_default());
             }
-            "content_block_stop" => {
-                assert_eq!(index, open, "a stop closes the open block");
-                open = None;
-            }
+            "content_block_stop" => order.end(index),
             "message_delta" => {
-                assert_eq!(open, None, "every block stopped before message_delta");
+                order.closed();
                 deltas += 1;
                 msg.stop_reason = data["delta"]["stop_reason"].as_str().map(str::to_string);
                 msg.usage = Some(data["usage"].clone());
@@ -132,14 +93,10 @@ fn client_view(bytes: &[u8]) -> Message {
     msg
 }
 
-/// When `WARDEN_REFUSAL_DUMP` names a directory, the bytes a client would get are written there for
-/// `tests/clients/offline/test_refusal_anthropic_cohere.py`, which parses them with the official SDK.
+/// The bytes a client would get go to `tests/clients/offline/test_refusal_anthropic_cohere.py`,
+/// which parses them with the official SDK.
 fn dump(name: &str, bytes: &[u8]) {
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP") {
-        let dir = std::path::Path::new(&dir).join("anthropic");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
+    dump_refusal(&format!("anthropic/{name}"), bytes);
 }
 
 fn text(msg: &Message) -> String {
@@ -194,10 +151,6 @@ fn message_end(reason: &str) -> Vec<Frame> {
         ),
         ev("message_stop", json!({"type": "message_stop"})),
     ]
-}
-
-fn bytes_of(frames: &[Frame]) -> Vec<u8> {
-    frames.iter().flat_map(|f| f.raw.iter().copied()).collect()
 }
 
 /// Thinking, text, two tool calls, then more text: the case that needs renumbering.
@@ -288,7 +241,7 @@ fn allowed_calls_come_out_byte_for_byte() {
         mixed_stream(),
         read_frames(Framing::Sse, "anthropic-messages/anthropic-sdk-py__incomplete_partial_json_response.sse"),
     ] {
-        assert_eq!(hold_back(&frames, &|_| true, false), bytes_of(&frames));
+        assert_eq!(hold_back(&frames, &|_| true, false), reassemble(&frames, &[]));
     }
 }
 

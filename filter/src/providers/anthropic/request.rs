@@ -24,7 +24,8 @@ pub fn parse(body: &Value) -> view::Request {
             Some("assistant") => Role::Assistant,
             _ => Role::User,
         };
-        req.messages.push(Message { role, text: text_blocks(msg.get("content")) });
+        // Thinking, tool_use and tool_result blocks are not the turn's text.
+        req.messages.push(Message { role, text: json::typed_text(msg.get("content")) });
 
         for (j, block) in json::array_at(msg, "content").iter().enumerate() {
             match (role, json::str_at(block, "type")) {
@@ -51,36 +52,14 @@ fn system_texts(system: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// A message's text: the content string, or its `text` blocks joined with newlines. Thinking,
-/// tool_use and tool_result blocks are not the turn's text.
-fn text_blocks(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(blocks)) => {
-            let texts: Vec<&str> = blocks
-                .iter()
-                .filter(|b| json::str_at(b, "type") == Some("text"))
-                .filter_map(|b| json::str_at(b, "text"))
-                .collect();
-            texts.join("\n")
-        }
-        _ => String::new(),
-    }
-}
-
 fn tool_use_names(messages: &[Value]) -> HashMap<&str, &str> {
-    let mut names = HashMap::new();
-    for msg in messages.iter().filter(|m| json::str_at(m, "role") == Some("assistant")) {
-        for block in json::array_at(msg, "content") {
-            if json::str_at(block, "type") != Some("tool_use") {
-                continue;
-            }
-            if let (Some(id), Some(name)) = (json::str_at(block, "id"), json::str_at(block, "name")) {
-                names.insert(id, name);
-            }
-        }
-    }
-    names
+    messages
+        .iter()
+        .filter(|m| json::str_at(m, "role") == Some("assistant"))
+        .flat_map(|m| json::array_at(m, "content"))
+        .filter(|block| json::str_at(block, "type") == Some("tool_use"))
+        .filter_map(|block| Some((json::str_at(block, "id")?, json::str_at(block, "name")?)))
+        .collect()
 }
 
 fn tool_call(block: &Value) -> ToolCall {
@@ -117,19 +96,7 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
 /// adding it when the block had none. A pointer that no longer names a tool_result block is
 /// refused rather than written somewhere else in the body.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    let Some(block) = pointer.strip_suffix("/content").and_then(|p| body.pointer_mut(p)) else {
-        return false;
-    };
-    if json::str_at(block, "type") != Some("tool_result") {
-        return false;
-    }
-    match block.as_object_mut() {
-        Some(obj) => {
-            obj.insert("content".to_owned(), Value::String(text.to_owned()));
-            true
-        }
-        None => false,
-    }
+    json::set_content_where(body, pointer, ("type", "tool_result"), text)
 }
 
 #[cfg(test)]

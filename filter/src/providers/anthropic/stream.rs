@@ -1,6 +1,7 @@
 //! Folds an Anthropic Messages SSE stream (`event:` names, JSON data) into a neutral response.
 
 use super::response::usage;
+use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
@@ -12,7 +13,7 @@ pub struct Fold {
     response: view::Response,
     /// tool_use blocks started and not yet stopped; their arguments in `response` stay `{}` until
     /// the block ends, because partial JSON cannot be parsed.
-    open: Vec<OpenCall>,
+    open: OpenCalls,
     /// Indices of every tool_use block started, so its deltas and stop are known as tool frames.
     pub(super) tool_blocks: Vec<u64>,
     /// Blocks started and not stopped, tool or not: a refusal closes them before its own block.
@@ -32,15 +33,6 @@ pub(super) struct Strip {
     /// they are sent after the refusal, so the refusal is not after the end of the stream.
     pub(super) deferred: Vec<Frame>,
     pub(super) error: bool,
-}
-
-#[derive(Debug)]
-struct OpenCall {
-    /// The stream's content block index, which addresses the block's deltas.
-    index: Option<u64>,
-    /// Position of the call in `response.tool_calls`.
-    slot: usize,
-    partial_json: String,
 }
 
 impl Fold {
@@ -75,10 +67,7 @@ impl Fold {
             Some("content_block_stop") => {
                 info.tool = self.is_tool_block(index);
                 self.open_blocks.retain(|&i| Some(i) != index);
-                if let Some(pos) = self.open.iter().rposition(|c| c.index == index) {
-                    let call = self.open.remove(pos);
-                    self.close(call);
-                }
+                self.open.close(self.open.position(index), &mut self.response.tool_calls);
             }
             Some("message_delta") => {
                 info.ends_message = true;
@@ -129,7 +118,7 @@ impl Fold {
                 if let Some(i) = index {
                     self.tool_blocks.push(i);
                 }
-                self.open.push(OpenCall { index, slot: self.response.tool_calls.len(), partial_json: String::new() });
+                self.open.open(index, self.response.tool_calls.len(), "");
                 let name = json::str_at(block, "name").unwrap_or_default().to_string();
                 self.response.tool_calls.push(ToolCall {
                     id: json::str_at(block, "id").map(str::to_string),
@@ -148,9 +137,8 @@ impl Fold {
             Some("text_delta") => self.response.text.push_str(json::str_at(delta, "text").unwrap_or_default()),
             Some("input_json_delta") => {
                 let index = data.get("index").and_then(Value::as_u64);
-                if let Some(call) = self.open.iter_mut().rev().find(|c| c.index == index) {
-                    call.partial_json.push_str(json::str_at(delta, "partial_json").unwrap_or_default());
-                }
+                let piece = json::str_at(delta, "partial_json").unwrap_or_default();
+                self.open.append(self.open.position(index), piece);
             }
             _ => {}
         }
@@ -181,24 +169,8 @@ impl Fold {
     }
 
     fn close_all(&mut self) {
-        for call in std::mem::take(&mut self.open) {
-            self.close(call);
-        }
+        self.open.close_all(&mut self.response.tool_calls);
     }
-
-    fn close(&mut self, call: OpenCall) {
-        if call.partial_json.is_empty() {
-            return;
-        }
-        if let Some(tc) = self.response.tool_calls.get_mut(call.slot) {
-            tc.arguments = json::parse_arguments(&call.partial_json);
-        }
-    }
-}
-
-/// The event type: the SSE `event:` name, or the data's own `type` when a recorder dropped it.
-pub(super) fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
-    frame.name.as_deref().or_else(|| json::str_at(data, "type"))
 }
 
 #[cfg(test)]

@@ -3,16 +3,14 @@
 //! follows as upstream sent it.
 
 use super::stream::Fold;
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The non-streaming refusal body: the output message is the refusal text alone and the turn
 /// ends with `end_turn`; usage, metrics and any other field stay.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(obj) => obj.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     out.insert("output".into(), json!({"message": {"role": "assistant", "content": [{"text": message}]}}));
     out.insert("stopReason".into(), json!("end_turn"));
     Value::Object(out)

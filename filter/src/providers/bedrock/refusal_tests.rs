@@ -1,60 +1,20 @@
 use super::*;
-use crate::providers::{bedrock, FrameInfo, StreamFold};
+use crate::providers::{bedrock, FrameInfo};
 use crate::stream::eventstream::{self, HeaderValue};
-use crate::testutil;
+use crate::testutil::{self, contains, count, Held};
 use crate::view::{self, Api, ToolCall};
 
 const MESSAGE: &str = "The gateway blocked this tool call: a policy forbids it.";
 
-struct Run {
-    /// Bytes that reached the client before the hold began.
-    live: Vec<u8>,
-    /// Every byte the client received.
-    out: Vec<u8>,
-}
-
-/// The hold-back engine as the brief describes it: frames go out until one starts a call that
-/// `holds` picks; that frame and every later one are held until the frame that ends the message
-/// (whose calls must be complete by then); then either the held frames go out unchanged or they
-/// are stripped and the refusal follows. Frames after the ending one pass as they are.
-fn run(input: &[u8], holds: impl Fn(&str) -> bool, blocked: bool, dump: &str) -> Run {
+/// What the client receives when the filter's hold-back holds the calls `holds` names, then lets
+/// them through or (`blocked`) refuses them; `dump` names the file for the SDK checks.
+fn run(input: &[u8], holds: impl Fn(&str) -> bool, blocked: bool, dump: &str) -> Held {
     let (frames, tail) = testutil::decode(Framing::EventStream, input);
     assert!(tail.is_empty());
-    let mut fold = StreamFold::new(Api::Converse, false, Framing::EventStream).unwrap();
-    let (mut out, mut held, mut after) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut holding, mut finish, mut ended) = (false, None, false);
-    for frame in frames {
-        let info = fold.on_frame(&frame);
-        assert!(!info.drop);
-        if ended {
-            after.push(frame);
-            continue;
-        }
-        holding |= info.started_tools.iter().any(|name| holds(name));
-        if !holding {
-            ended = info.ends_message;
-            out.push(frame);
-        } else if info.ends_message {
-            ended = true;
-            finish = Some(frame);
-        } else {
-            held.push(frame);
-        }
-    }
-    let live = testutil::reassemble(&out, &[]);
-    if blocked && holding {
-        for frame in &held {
-            out.extend(fold.strip_tools(frame));
-        }
-        out.extend(fold.refusal(MESSAGE, finish.as_ref()));
-    } else {
-        out.extend(held);
-        out.extend(finish);
-    }
-    out.extend(after);
-    let out = testutil::reassemble(&out, &[]);
-    write_dump(dump, &out);
-    Run { live, out }
+    let refusal = blocked.then_some(MESSAGE);
+    let run = testutil::hold_back_forwarding(Api::Converse, Framing::EventStream, &frames, &holds, refusal);
+    testutil::dump_refusal(dump, &run.out);
+    run
 }
 
 /// The events of a ConverseStream body, after checking the order a client relies on:
@@ -104,7 +64,7 @@ fn client_view(bytes: &[u8]) -> view::Response {
 
 /// Checks a refused stream: valid order, the refusal after the earlier text, `end_turn`, usage
 /// kept, and no byte of a blocked call beyond what streamed live.
-fn refused(input: &[u8], dump: &str) -> (Run, Vec<(String, Value)>, view::Response) {
+fn refused(input: &[u8], dump: &str) -> (Held, Vec<(String, Value)>, view::Response) {
     let upstream = client_view(input);
     let run = run(input, |_| true, true, dump);
     let events = converse_events(&run.out);
@@ -120,22 +80,6 @@ fn refused(input: &[u8], dump: &str) -> (Run, Vec<(String, Value)>, view::Respon
     }
     assert!(run.out.starts_with(&run.live));
     (run, events, client)
-}
-
-/// With `WARDEN_REFUSAL_DUMP=<dir>`, what the client received goes to `<dir>/<name>` for the
-/// official SDKs to parse (`tests/clients/offline/`).
-fn write_dump(name: &str, bytes: &[u8]) {
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP").filter(|_| !name.is_empty()) {
-        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    count(haystack, needle) > 0
-}
-
-fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
 fn ev(name: &str, payload: Value) -> Vec<u8> {
@@ -341,7 +285,7 @@ fn a_refused_body_is_a_plain_answer_with_usage_kept() {
     for (i, rel) in cassettes.into_iter().enumerate() {
         let upstream = testutil::cassette_response(rel, 0);
         let refused = body(&upstream, MESSAGE);
-        write_dump(&format!("bedrock-body-{i}.json"), refused.to_string().as_bytes());
+        testutil::dump_refusal(&format!("bedrock-body-{i}.json"), refused.to_string().as_bytes());
         let resp = bedrock::response::parse(&refused);
         assert!(resp.tool_calls.is_empty(), "{rel}");
         assert_eq!(resp.text, MESSAGE);

@@ -1,7 +1,8 @@
 //! Bedrock `Converse` / `ConverseStream` request bodies. The model id is normally in the URL path
 //! (`/model/{modelId}/converse`), and streaming is the route's choice, so the caller fills both.
 
-use crate::providers::json::{array_at, object_or_empty, str_at};
+use crate::providers::common;
+use crate::providers::json::{array_at, object_or_empty, replace_at, str_at};
 use crate::view::{self, Role};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ fn tool_use_names(body: &Value) -> HashMap<&str, &str> {
 }
 
 fn parse_message(message: &Value, i: usize, names: &HashMap<&str, &str>, req: &mut view::Request) {
-    let mut role = match str_at(message, "role") {
+    let role = match str_at(message, "role") {
         Some("assistant") => Role::Assistant,
         _ => Role::User,
     };
@@ -66,15 +67,7 @@ fn parse_message(message: &Value, i: usize, names: &HashMap<&str, &str>, req: &m
             req.tool_results.push(result);
         }
     }
-    // A user turn that only carries tool results is a tool turn, as in the OpenAI shape; its text
-    // is the results so token counts and "latest user request" see what the turn carries.
-    let text = if texts.is_empty() && !result_texts.is_empty() {
-        role = Role::Tool;
-        result_texts.join("\n")
-    } else {
-        texts.join("\n")
-    };
-    req.messages.push(view::Message { role, text });
+    req.messages.push(common::turn(role, &texts, &result_texts));
 }
 
 /// `toolResult.content` is a list of `{text}` / `{json}` / `{image}` / `{document}` blocks: a lone
@@ -108,13 +101,7 @@ fn tool_decl(tool: &Value) -> Option<view::ToolDecl> {
 /// Replaces the `toolResult.content` at `pointer` with one text block, the shape a tool's text
 /// output has in Converse.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(content) => {
-            *content = serde_json::json!([{ "text": text }]);
-            true
-        }
-        None => false,
-    }
+    replace_at(body, pointer, serde_json::json!([{ "text": text }]))
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Refusals: what the client receives instead of blocked tool calls.
 
-use super::stream::{event_kind, Fold};
+use super::stream::Fold;
+use crate::providers::common::{event_kind, rewrite_end_reason};
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The finish reason of a message that ends with the refusal text instead of tool calls.
 const STOP: &str = "COMPLETE";
@@ -10,10 +12,7 @@ const STOP: &str = "COMPLETE";
 /// The response as a plain assistant message whose only content is `message`. The tool plan and
 /// citations go with the calls: they describe a turn the client no longer receives.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     let role = out.get("message").and_then(|m| m.get("role")).and_then(Value::as_str).unwrap_or("assistant");
     let replaced = json!({"role": role, "content": [{"type": "text", "text": message}]});
     out.insert("message".to_owned(), replaced);
@@ -90,24 +89,7 @@ impl Fold {
     }
 
     fn rewrite_finish(&self, frame: &Frame) -> Frame {
-        let Ok(mut data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return frame.clone();
-        };
-        if event_kind(frame, &data) != Some("message-end") {
-            return frame.clone();
-        }
-        let upstream = data.get("delta").and_then(|d| d.get("finish_reason")).and_then(Value::as_str);
-        let reason = self.finish_reason(upstream);
-        if upstream == Some(reason.as_str()) {
-            return frame.clone();
-        }
-        if let Some(obj) = data.as_object_mut() {
-            let delta = obj.entry("delta").or_insert_with(|| json!({}));
-            if let Some(delta) = delta.as_object_mut() {
-                delta.insert("finish_reason".to_owned(), json!(reason));
-            }
-        }
-        frame.with_data(Framing::Sse, data.to_string().as_bytes())
+        rewrite_end_reason(frame, "message-end", "finish_reason", |up| self.finish_reason(up), &[])
     }
 
     /// `COMPLETE` unless a tool call already reached the client (a tool that streams live): then

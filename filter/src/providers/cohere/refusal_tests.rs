@@ -1,9 +1,10 @@
 use super::body;
 use crate::providers::cohere::{request, response, stream::Fold};
-use crate::providers::{FrameInfo, StreamFold};
+use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::testutil::{
-    cassette_response, cassette_response_text, data_frame, decode, event, frames, jsonl_frames, read, read_json,
+    cassette_response, cassette_response_text, data_frame, decode, dump_refusal, event, frames, hold_back_forwarding,
+    jsonl_frames, read, read_json, reassemble, BlockOrder,
 };
 use crate::view::{Api, Usage};
 use serde_json::{json, Value};
@@ -11,47 +12,10 @@ use serde_json::{json, Value};
 const REFUSAL: &str = "Warden blocked this tool call: policy says no.";
 const STREAMING_TOOL_CALL: &str = "cohere/lc-cohere__test_streaming_tool_call.yaml";
 
-/// The hold-back engine as `exchange::hold_back` runs it: frames pass until one starts a call that
-/// `holds` names; from there every frame is held until the one that ends the message (or the end
-/// of the stream); then the held frames either go out as they are (`blocked` false) or are
-/// stripped and followed by the refusal. Returns the bytes the client receives.
+/// What the client receives when the filter's hold-back holds the calls `holds` names, then lets
+/// them through or (`blocked`) refuses them.
 fn hold_back(frames: &[Frame], holds: &dyn Fn(&str) -> bool, blocked: bool) -> Vec<u8> {
-    let mut fold = StreamFold::new(Api::Chat, false, Framing::Sse).unwrap();
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    let settle = |fold: &mut StreamFold, held: &mut Vec<Frame>, finish: Option<&Frame>, out: &mut Vec<Frame>| {
-        if blocked {
-            for frame in held.drain(..) {
-                out.extend(fold.strip_tools(&frame));
-            }
-            out.extend(fold.refusal(REFUSAL, finish));
-        } else {
-            out.append(held);
-            out.extend(finish.cloned());
-        }
-    };
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        assert!(!info.drop);
-        if decided {
-            out.push(frame.clone());
-            continue;
-        }
-        holding |= info.started_tools.iter().any(|name| holds(name));
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            settle(&mut fold, &mut held, Some(frame), &mut out);
-            decided = true;
-        } else {
-            held.push(frame.clone());
-        }
-    }
-    if holding && !decided {
-        settle(&mut fold, &mut held, None, &mut out);
-    }
-    out.iter().flat_map(|f| f.raw.iter().copied()).collect()
+    hold_back_forwarding(Api::Chat, Framing::Sse, frames, holds, blocked.then_some(REFUSAL)).out
 }
 
 #[derive(Debug, Default)]
@@ -73,7 +37,7 @@ fn client_view(bytes: &[u8]) -> Message {
     assert!(rest.is_empty(), "the stream ends on a frame boundary");
     let mut msg = Message::default();
     let (mut started, mut ends) = (false, 0);
-    let mut open: Option<u64> = None;
+    let mut order = BlockOrder::default();
     for frame in &frames {
         assert!(!msg.done, "nothing follows [DONE]");
         if frame.data == b"[DONE]" {
@@ -97,28 +61,23 @@ fn client_view(bytes: &[u8]) -> Message {
         assert!(started, "{kind} after message-start");
         match kind {
             "content-start" => {
-                assert_eq!(open, None, "a part starts after the previous one ended");
-                assert_eq!(index, Some(msg.content.len() as u64), "content indices are contiguous");
+                order.start(index);
                 let part = &delta["content"];
                 let text = part["text"].as_str().or(part["thinking"].as_str()).unwrap_or_default();
                 msg.content.push((part["type"].as_str().unwrap().into(), text.into()));
-                open = index;
             }
             "content-delta" => {
-                assert_eq!(index, open, "a delta addresses the open part");
+                order.delta(index);
                 let part = &delta["content"];
                 let piece = part["text"].as_str().or(part["thinking"].as_str()).unwrap_or_default();
                 msg.content.last_mut().unwrap().1.push_str(piece);
             }
-            "content-end" => {
-                assert_eq!(index, open, "an end closes the open part");
-                open = None;
-            }
+            "content-end" => order.end(index),
             "tool-plan-delta" => msg.tool_plan.push_str(delta["tool_plan"].as_str().unwrap_or_default()),
             "tool-call-start" => msg.tool_calls.push(delta["tool_calls"]["function"]["name"].as_str().unwrap().into()),
             "tool-call-delta" | "tool-call-end" | "citation-start" | "citation-end" => {}
             "message-end" => {
-                assert_eq!(open, None, "every part ended before message-end");
+                order.closed();
                 ends += 1;
                 msg.finish_reason = data["delta"]["finish_reason"].as_str().map(str::to_string);
                 msg.usage = data["delta"].get("usage").cloned();
@@ -130,14 +89,10 @@ fn client_view(bytes: &[u8]) -> Message {
     msg
 }
 
-/// When `WARDEN_REFUSAL_DUMP` names a directory, the bytes a client would get are written there for
-/// `tests/clients/offline/test_refusal_anthropic_cohere.py`, which parses them with the official SDK.
+/// The bytes a client would get go to `tests/clients/offline/test_refusal_anthropic_cohere.py`,
+/// which parses them with the official SDK.
 fn dump(name: &str, bytes: &[u8]) {
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP") {
-        let dir = std::path::Path::new(&dir).join("cohere");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
+    dump_refusal(&format!("cohere/{name}"), bytes);
 }
 
 fn texts(msg: &Message) -> Vec<(&str, &str)> {
@@ -229,10 +184,6 @@ fn mixed_stream() -> Vec<Frame> {
     frames
 }
 
-fn bytes_of(frames: &[Frame]) -> Vec<u8> {
-    frames.iter().flat_map(|f| f.raw.iter().copied()).collect()
-}
-
 #[test]
 fn recorded_tool_stream_that_is_blocked_ends_with_the_refusal_as_text() {
     let out = hold_back(&recorded_tool_stream(), &|_| true, true);
@@ -282,7 +233,7 @@ fn text_before_blocked_calls_is_kept_and_the_refusal_takes_the_next_content_inde
 #[test]
 fn allowed_calls_come_out_byte_for_byte() {
     for frames in [mixed_stream(), recorded_tool_stream()] {
-        assert_eq!(hold_back(&frames, &|_| true, false), bytes_of(&frames));
+        assert_eq!(hold_back(&frames, &|_| true, false), reassemble(&frames, &[]));
     }
 }
 

@@ -19,7 +19,9 @@ pub fn parse(body: &Value) -> view::Request {
 
     for (i, msg) in messages.iter().enumerate() {
         match json::str_at(msg, "role") {
-            Some("system") => req.messages.push(Message { role: Role::System, text: text_parts(msg.get("content")) }),
+            Some("system") => {
+                req.messages.push(Message { role: Role::System, text: json::typed_text(msg.get("content")) })
+            }
             Some("assistant") => {
                 req.messages.push(Message { role: Role::Assistant, text: assistant_text(msg) });
                 req.tool_calls.extend(json::array_at(msg, "tool_calls").iter().map(tool_call));
@@ -37,33 +39,16 @@ pub fn parse(body: &Value) -> view::Request {
                 });
                 req.messages.push(Message { role: Role::Tool, text: content });
             }
-            _ => req.messages.push(Message { role: Role::User, text: text_parts(msg.get("content")) }),
+            _ => req.messages.push(Message { role: Role::User, text: json::typed_text(msg.get("content")) }),
         }
     }
     req
 }
 
-/// Content that is a string or a list of `{type:"text", text}` parts; other parts (images,
-/// thinking) are not text.
-fn text_parts(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => {
-            let texts: Vec<&str> = parts
-                .iter()
-                .filter(|p| json::str_at(p, "type") == Some("text"))
-                .filter_map(|p| json::str_at(p, "text"))
-                .collect();
-            texts.join("\n")
-        }
-        _ => String::new(),
-    }
-}
-
 /// An assistant turn's text; a tool-calling turn usually has no content but a `tool_plan`,
 /// which the model reads back as part of the conversation.
 fn assistant_text(msg: &Value) -> String {
-    let content = text_parts(msg.get("content"));
+    let content = json::typed_text(msg.get("content"));
     match json::str_at(msg, "tool_plan").filter(|p| !p.is_empty()) {
         Some(plan) if content.is_empty() => plan.to_string(),
         Some(plan) => format!("{plan}\n{content}"),
@@ -93,30 +78,25 @@ fn result_text(content: Option<&Value>) -> String {
 }
 
 fn tool_call_names(messages: &[Value]) -> HashMap<&str, &str> {
-    let mut names = HashMap::new();
-    for msg in messages.iter().filter(|m| json::str_at(m, "role") == Some("assistant")) {
-        for call in json::array_at(msg, "tool_calls") {
-            let name = call.get("function").and_then(|f| json::str_at(f, "name"));
-            if let (Some(id), Some(name)) = (json::str_at(call, "id"), name) {
-                names.insert(id, name);
-            }
-        }
-    }
-    names
+    messages
+        .iter()
+        .filter(|m| json::str_at(m, "role") == Some("assistant"))
+        .flat_map(|m| json::array_at(m, "tool_calls"))
+        .filter_map(|call| {
+            let name = call.get("function").and_then(|f| json::str_at(f, "name"))?;
+            Some((json::str_at(call, "id")?, name))
+        })
+        .collect()
 }
 
 /// Shared with the response parser: `{id, type:"function", function:{name, arguments}}`, where
 /// `arguments` is a JSON string (an object is accepted too).
 pub(crate) fn tool_call(call: &Value) -> ToolCall {
     let function = call.get("function");
-    let arguments = match function.and_then(|f| f.get("arguments")) {
-        Some(Value::String(text)) => json::parse_arguments(text),
-        other => json::object_or_empty(other),
-    };
     ToolCall {
         id: json::str_at(call, "id").map(str::to_string),
         name: function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string(),
-        arguments,
+        arguments: json::arguments_value(function.and_then(|f| f.get("arguments"))),
     }
 }
 
@@ -133,19 +113,7 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
 /// string, adding it when the message had none. A pointer that no longer names a tool message is
 /// refused rather than written somewhere else in the body.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    let Some(msg) = pointer.strip_suffix("/content").and_then(|p| body.pointer_mut(p)) else {
-        return false;
-    };
-    if json::str_at(msg, "role") != Some("tool") {
-        return false;
-    }
-    match msg.as_object_mut() {
-        Some(obj) => {
-            obj.insert("content".to_owned(), Value::String(text.to_owned()));
-            true
-        }
-        None => false,
-    }
+    json::set_content_where(body, pointer, ("role", "tool"), text)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `type`, which stands in for the `event:` name when a client or recorder dropped it.
 
 use super::response::usage;
+use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
@@ -13,7 +14,7 @@ pub struct Fold {
     response: view::Response,
     /// Tool calls started and not yet ended; their arguments in `response` stay `{}` until the
     /// call ends, because partial JSON cannot be parsed.
-    open: Vec<OpenCall>,
+    open: OpenCalls,
     /// Tool calls started, whether or not the client got them (see `refusal.rs`).
     pub(super) calls_started: usize,
     /// Content parts (text, thinking) started and not ended. Content and tool calls are indexed
@@ -35,15 +36,6 @@ pub(super) struct Strip {
     pub(super) calls_removed: usize,
     /// `data: [DONE]` held because no `message-end` came: sent after the refusal.
     pub(super) deferred: Vec<Frame>,
-}
-
-#[derive(Debug)]
-struct OpenCall {
-    /// The event's `index`, which addresses the call's deltas.
-    index: Option<u64>,
-    /// Position of the call in `response.tool_calls`.
-    slot: usize,
-    arguments: String,
 }
 
 impl Fold {
@@ -91,18 +83,11 @@ impl Fold {
                     .and_then(|c| c.get("function"))
                     .and_then(|f| json::str_at(f, "arguments"))
                     .unwrap_or_default();
-                if let Some(pos) = self.open_position(index) {
-                    if let Some(call) = self.open.get_mut(pos) {
-                        call.arguments.push_str(piece);
-                    }
-                }
+                self.open.append(self.open_position(index), piece);
             }
             Some("tool-call-end") => {
                 info.tool = true;
-                if let Some(pos) = self.open_position(index) {
-                    let call = self.open.remove(pos);
-                    self.close(call);
-                }
+                self.open.close(self.open_position(index), &mut self.response.tool_calls);
             }
             Some("message-end") => {
                 info.ends_message = true;
@@ -114,9 +99,7 @@ impl Fold {
                     self.response.usage = Some(usage(u));
                 }
                 // Nothing follows message-end; a call it interrupted will never end.
-                for call in std::mem::take(&mut self.open) {
-                    self.close(call);
-                }
+                self.open.close_all(&mut self.response.tool_calls);
             }
             _ => {}
         }
@@ -131,11 +114,8 @@ impl Fold {
     fn start_call(&mut self, index: Option<u64>, call: &Value) -> String {
         self.calls_started = self.calls_started.saturating_add(1);
         let function = call.get("function");
-        self.open.push(OpenCall {
-            index,
-            slot: self.response.tool_calls.len(),
-            arguments: function.and_then(|f| json::str_at(f, "arguments")).unwrap_or_default().to_string(),
-        });
+        let arguments = function.and_then(|f| json::str_at(f, "arguments")).unwrap_or_default();
+        self.open.open(index, self.response.tool_calls.len(), arguments);
         let name = function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string();
         self.response.tool_calls.push(ToolCall {
             id: json::str_at(call, "id").map(str::to_string),
@@ -148,21 +128,10 @@ impl Fold {
     /// The open call an event addresses: by its index, or the latest one when it has none.
     fn open_position(&self, index: Option<u64>) -> Option<usize> {
         match index {
-            Some(_) => self.open.iter().rposition(|c| c.index == index),
-            None => self.open.len().checked_sub(1),
+            Some(_) => self.open.position(index),
+            None => self.open.latest(),
         }
     }
-
-    fn close(&mut self, call: OpenCall) {
-        if let Some(tc) = self.response.tool_calls.get_mut(call.slot) {
-            tc.arguments = json::parse_arguments(&call.arguments);
-        }
-    }
-}
-
-/// The event type: the SSE `event:` name, or the data's own `type` when a recorder dropped it.
-pub(super) fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
-    frame.name.as_deref().or_else(|| json::str_at(data, "type"))
 }
 
 #[cfg(test)]

@@ -3,16 +3,14 @@
 //! `STOP` finish; usage, model version and response id stay as the upstream sent them.
 
 use super::stream::Fold;
+use crate::providers::json;
 use crate::stream::{Frame, Framing};
 use serde_json::{json, Map, Value};
 
 /// The non-streaming refusal body: every candidate becomes a model turn whose only part is the
 /// refusal text (a candidate may carry calls of its own, and none of them may reach the client).
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut out = match response {
-        Value::Object(obj) => obj.clone(),
-        _ => Map::new(),
-    };
+    let mut out = json::fields(response);
     let candidates: Vec<Value> = match out.get("candidates") {
         Some(Value::Array(list)) if !list.is_empty() => list.clone(),
         _ => vec![json!({"index": 0})],
@@ -20,10 +18,7 @@ pub fn body(response: &Value, message: &str) -> Value {
     let rewritten = candidates
         .into_iter()
         .map(|candidate| {
-            let mut c = match candidate {
-                Value::Object(obj) => obj,
-                _ => Map::new(),
-            };
+            let mut c = json::fields(&candidate);
             c.insert("content".into(), json!({"parts": [{"text": message}], "role": "model"}));
             finish_with_stop(&mut c);
             Value::Object(c)

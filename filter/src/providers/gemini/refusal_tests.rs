@@ -1,59 +1,21 @@
 use super::*;
-use crate::providers::{gemini, StreamFold};
-use crate::testutil;
+use crate::providers::gemini;
+use crate::testutil::{self, contains, count, Held};
 use crate::view::{self, Api};
 use serde_json::json;
 
 const MESSAGE: &str = "The gateway blocked this tool call: a policy forbids it.";
 
-struct Run {
-    /// Bytes that reached the client before the hold began.
-    live: Vec<u8>,
-    /// Every byte the client received.
-    out: Vec<u8>,
-}
-
-/// The hold-back engine as the brief describes it: frames go out until one starts a call; that
-/// frame and every later one are held until the frame that ends the message; then either the held
-/// frames go out unchanged or they are stripped and the refusal follows. Frames after the ending
-/// one pass as they are, then the bytes that belong to no frame (the closing `]`).
-fn run(framing: Framing, input: &[u8], blocked: bool, dump: &str) -> Run {
+/// What the client receives when the filter's hold-back holds every call, then lets them through
+/// or (`blocked`) refuses them; `dump` names the file for the SDK checks.
+fn run(framing: Framing, input: &[u8], blocked: bool, dump: &str) -> Held {
     let (frames, tail) = testutil::decode(framing, input);
-    let mut fold = StreamFold::new(Api::GenerateContent, false, framing).unwrap();
-    let (mut out, mut held, mut after) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut holding, mut finish, mut ended) = (false, None, false);
-    for frame in frames {
-        let info = fold.on_frame(&frame);
-        assert!(!info.drop);
-        if ended {
-            after.push(frame);
-            continue;
-        }
-        holding |= !info.started_tools.is_empty();
-        if !holding {
-            ended = info.ends_message;
-            out.push(frame);
-        } else if info.ends_message {
-            ended = true;
-            finish = Some(frame);
-        } else {
-            held.push(frame);
-        }
-    }
-    let live = testutil::reassemble(&out, &[]);
-    if blocked && holding {
-        for frame in &held {
-            out.extend(fold.strip_tools(frame));
-        }
-        out.extend(fold.refusal(MESSAGE, finish.as_ref()));
-    } else {
-        out.extend(held);
-        out.extend(finish);
-    }
-    out.extend(after);
-    let out = testutil::reassemble(&out, &tail);
-    write_dump(dump, &out);
-    Run { live, out }
+    let refusal = blocked.then_some(MESSAGE);
+    let mut run = testutil::hold_back_forwarding(Api::GenerateContent, framing, &frames, &|_| true, refusal);
+    // The bytes that belong to no frame (a JSON array's closing `]`) follow, as the filter sends them.
+    run.out.extend_from_slice(&tail);
+    testutil::dump_refusal(dump, &run.out);
+    run
 }
 
 /// The chunks a client reads from `bytes`: the whole body must be one JSON array, or SSE events
@@ -71,7 +33,7 @@ fn chunks(framing: Framing, bytes: &[u8]) -> Vec<Value> {
 
 /// What a client folds from the refused stream, after checking it is a valid Gemini stream: no
 /// function call anywhere, exactly one finish (on the last chunk, `STOP`), usage kept.
-fn refused(framing: Framing, input: &[u8], dump: &str) -> (Run, view::Response) {
+fn refused(framing: Framing, input: &[u8], dump: &str) -> (Held, view::Response) {
     let upstream =
         testutil::fold_forwarding(Api::GenerateContent, &testutil::decode(framing, input).0).response().clone();
     let run = run(framing, input, true, dump);
@@ -101,22 +63,6 @@ fn refused(framing: Framing, input: &[u8], dump: &str) -> (Run, view::Response) 
         assert_eq!(count(&run.out, name), count(&run.live, name), "{} appears only where it streamed live", call.name);
     }
     (run, client)
-}
-
-/// With `WARDEN_REFUSAL_DUMP=<dir>`, what the client received goes to `<dir>/<name>` for the
-/// official SDKs to parse (`tests/clients/offline/`).
-fn write_dump(name: &str, bytes: &[u8]) {
-    if let Some(dir) = std::env::var_os("WARDEN_REFUSAL_DUMP").filter(|_| !name.is_empty()) {
-        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    count(haystack, needle) > 0
-}
-
-fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
 fn sse(chunks: &[Value]) -> Vec<u8> {
@@ -278,7 +224,7 @@ fn frame_info_marks_calls_and_the_finish() {
 fn a_refused_body_is_a_plain_answer_with_usage_kept() {
     let upstream = testutil::read_json("gemini/vercel-ai__google-tool-call-gemini3.json");
     let refused = body(&upstream, MESSAGE);
-    write_dump("gemini-body.json", refused.to_string().as_bytes());
+    testutil::dump_refusal("gemini-body.json", refused.to_string().as_bytes());
     let resp = gemini::response::parse(&refused);
 
     assert!(resp.tool_calls.is_empty());

@@ -2,8 +2,9 @@
 //! flag live in the URL, so the caller fills them from the route. Google's REST API accepts every
 //! field in lowerCamel or snake_case (SDKs send both), so each field is looked up in both spellings.
 
+use crate::providers::common;
 use crate::providers::json::{
-    array_at, bool_at, first_at, first_key, object_or_empty, pointer_token, result_text, str_at,
+    array_at, bool_at, first_at, first_key, object_or_empty, pointer_token, replace_at, result_text, str_at,
 };
 use crate::view::{self, Role};
 use serde_json::Value;
@@ -40,7 +41,7 @@ fn system_texts(system: &Value) -> Vec<String> {
 }
 
 fn parse_content(content: &Value, base: &str, req: &mut view::Request) {
-    let mut role = match str_at(content, "role") {
+    let role = match str_at(content, "role") {
         Some("model") => Role::Assistant,
         Some("function" | "tool") => Role::Tool,
         _ => Role::User,
@@ -69,15 +70,7 @@ fn parse_content(content: &Value, base: &str, req: &mut view::Request) {
             req.tool_results.push(result);
         }
     }
-    // A user turn that only answers function calls is a tool turn, as in the OpenAI shape; its text
-    // is the results so token counts and "latest user request" see what the turn carries.
-    let text = if texts.is_empty() && !result_texts.is_empty() {
-        role = Role::Tool;
-        result_texts.join("\n")
-    } else {
-        texts.join("\n")
-    };
-    req.messages.push(view::Message { role, text });
+    req.messages.push(common::turn(role, &texts, &result_texts));
 }
 
 fn tool_result(fr: &Value, pointer: &str) -> view::ToolResult {
@@ -136,13 +129,7 @@ fn tool_decls(tools: Option<&Value>) -> Vec<view::ToolDecl> {
 /// Replaces the `functionResponse.response` at `pointer` with `{"content": text}`: the API wants an
 /// object there, and `content` is the wrapper the parser unwraps, so the result reads as `text`.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    match body.pointer_mut(pointer) {
-        Some(response) => {
-            *response = serde_json::json!({ "content": text });
-            true
-        }
-        None => false,
-    }
+    replace_at(body, pointer, serde_json::json!({ "content": text }))
 }
 
 #[cfg(test)]

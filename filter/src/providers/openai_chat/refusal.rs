@@ -7,8 +7,8 @@
 //! chunk says `stop` for every choice that is left without tool calls.
 
 use super::stream::{hash, is_usage_only, Fold};
-use crate::providers::json::str_at;
-use crate::providers::FrameInfo;
+use crate::providers::common::RefusalEnd;
+use crate::providers::json::{self, str_at};
 use crate::stream::{Frame, Framing};
 use serde_json::{json, Map, Value};
 
@@ -20,31 +20,16 @@ pub struct Hold {
     from: Option<u64>,
     /// The `Fold::log` entry of the next held frame.
     cursor: Option<usize>,
-    /// A held `[DONE]`: it must follow the frames the refusal adds, not precede them.
-    done: bool,
-    /// The refusal went out: the message is over for the client.
-    refused: bool,
+    /// A held `[DONE]`, and whether the refusal went out.
+    pub(super) end: RefusalEnd,
     /// A held usage-only chunk, re-sent after a synthesised finish so usage still comes last.
     usage: Option<Frame>,
-}
-
-impl Hold {
-    /// Tool content after the refusal can only belong to a blocked call (the message has ended), so
-    /// it is dropped rather than let through as a frame nobody holds.
-    pub(super) fn screen(&self, info: &mut FrameInfo) {
-        if self.refused && info.tool {
-            info.drop = true;
-        }
-    }
 }
 
 /// The non-streaming refusal body: each choice that made tool calls becomes a plain assistant
 /// message whose text is `message` (after any text the model wrote), with `finish_reason: stop`.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut body = match response {
-        Value::Object(obj) => obj.clone(),
-        _ => Map::new(),
-    };
+    let mut body = json::fields(response);
     body.entry("object").or_insert_with(|| json!("chat.completion"));
     let choices = body.entry("choices").or_insert_with(|| json!([]));
     if !choices.is_array() {
@@ -113,12 +98,9 @@ impl Fold {
     /// See `StreamFold::strip_tools`.
     pub fn strip_tools(&mut self, frame: &Frame) -> Option<Frame> {
         let calls = self.recognise(frame);
-        let Ok(mut chunk) = serde_json::from_slice::<Value>(&frame.data) else {
-            if frame.data.trim_ascii() == b"[DONE]" {
-                self.hold.done = true;
-                return None;
-            }
-            return Some(frame.clone());
+        let mut chunk = match self.hold.end.held_json(frame) {
+            Ok(chunk) => chunk,
+            Err(stripped) => return stripped,
         };
         if !chunk.is_object() || chunk.get("error").is_some() {
             return Some(frame.clone());
@@ -162,13 +144,10 @@ impl Fold {
             (None, _) => {
                 out.push(self.finish_chunk());
                 out.extend(self.hold.usage.take());
-                self.hold.done = true;
+                self.hold.end.done = true;
             }
         }
-        self.hold.refused = true;
-        if std::mem::take(&mut self.hold.done) {
-            out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
-        }
+        self.hold.end.close(&mut out);
         out
     }
 

@@ -1,47 +1,21 @@
 use crate::providers::openai_chat::{refusal, request, response, stream::Fold};
+use crate::providers::StreamFold;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{cassette_response, data_frame, frames, read, read_json};
+use crate::testutil::{self, cassette_response, contains, data_frame, frames, read, read_json};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const REFUSAL: &str = "The gateway blocked this tool call.";
 
-/// The engine's hold-back with every held call blocked: frames pass until one starts a call that
-/// `blockable` names; from there they are held until a frame ends the message; then the held
-/// frames are stripped and the refusal follows. Returns the bytes the client receives.
-fn hold_back(fold: &mut Fold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        if info.drop {
-            continue;
-        }
-        if !holding && !decided && info.tool && info.started_tools.iter().any(|n| blockable(n)) {
-            holding = true;
-        }
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            for h in &held {
-                out.extend(fold.strip_tools(h));
-            }
-            out.extend(fold.refusal(REFUSAL, Some(frame)));
-            held.clear();
-            (holding, decided) = (false, true);
-        } else {
-            held.push(frame.clone());
-        }
-    }
-    if holding {
-        for h in &held {
-            out.extend(fold.strip_tools(h));
-        }
-        out.extend(fold.refusal(REFUSAL, None));
-    }
-    out.iter().flat_map(|f| f.raw.clone()).collect()
+/// What the client receives when the filter's hold-back holds the calls `blockable` names and
+/// refuses them.
+fn hold_back(fold: &mut StreamFold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
+    testutil::hold_back(fold, frames, blockable, Some(REFUSAL)).out
+}
+
+fn engine(hide: bool) -> StreamFold {
+    StreamFold::OpenAiChat(Fold::new(hide))
 }
 
 fn block_all(_: &str) -> bool {
@@ -95,10 +69,6 @@ fn client(bytes: &[u8]) -> Client {
     }
     assert!(roles.values().all(|n| *n <= 1), "role at most once per choice: {roles:?}");
     c
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 fn sse(chunks: &[Value]) -> Vec<Frame> {
@@ -189,7 +159,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_stream_stays_valid()
         ),
     ] {
         let input = frames(Framing::Sse, &read(path));
-        let mut fold = Fold::new(false);
+        let mut fold = engine(false);
         let out = hold_back(&mut fold, &input, &block_all);
         for secret in [name, id, args] {
             assert!(!contains(&out, secret), "{path}: {secret} leaked");
@@ -208,7 +178,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_stream_stays_valid()
 #[test]
 fn text_before_a_blocked_call_is_kept_and_the_refusal_follows_it() {
     let input = text_then_call();
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &block_all);
     for secret in ["read_file", "call_1", "shadow", "/etc/"] {
         assert!(!contains(&out, secret), "{secret} leaked");
@@ -223,7 +193,7 @@ fn text_before_a_blocked_call_is_kept_and_the_refusal_follows_it() {
 #[test]
 fn a_call_streamed_live_before_the_blocked_one_stays_whole_and_keeps_tool_calls() {
     let input = live_then_blocked();
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &|n| n == "delete_all");
     for secret in ["delete_all", "call_b", "really"] {
         assert!(!contains(&out, secret), "{secret} leaked");
@@ -253,7 +223,7 @@ fn a_live_call_continued_inside_the_held_part_keeps_its_deltas() {
         ),
         two(choice(0, json!({}), json!("tool_calls")), choice(1, json!({}), json!("tool_calls"))),
     ]);
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &|n| n == "danger");
     assert!(!contains(&out, "danger") && !contains(&out, "\"bad\""));
     let c = client(&out);
@@ -266,7 +236,7 @@ fn a_live_call_continued_inside_the_held_part_keeps_its_deltas() {
 #[test]
 fn a_hidden_usage_chunk_stays_hidden_after_a_refusal() {
     let input = frames(Framing::Sse, &read("openai-chat/extracted/pydantic-ai__run_stream_sync.i0.response.sse"));
-    let mut fold = Fold::new(true);
+    let mut fold = engine(true);
     let out = hold_back(&mut fold, &input, &block_all);
     let c = client(&out);
     assert!(c.usage.is_empty());
@@ -281,7 +251,7 @@ fn a_stream_cut_inside_a_blocked_call_ends_with_a_finish_usage_and_done() {
         usage_chunk(),
     ]);
     input.pop();
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &block_all);
     assert!(!contains(&out, "call_1") && !contains(&out, "\"rm\""));
     let c = client(&out);
@@ -291,7 +261,7 @@ fn a_stream_cut_inside_a_blocked_call_ends_with_a_finish_usage_and_done() {
 
     // With its [DONE] but no finish chunk, [DONE] still comes last, once.
     let input = sse(&[chunk(call_delta(0, Some("call_1"), Some("rm"), "{}"), json!(null))]);
-    let out = hold_back(&mut Fold::new(false), &input, &block_all);
+    let out = hold_back(&mut engine(false), &input, &block_all);
     let c = client(&out);
     assert_eq!((c.text[&0].as_str(), c.finish[&0].as_str()), (REFUSAL, "stop"));
 }
@@ -299,7 +269,7 @@ fn a_stream_cut_inside_a_blocked_call_ends_with_a_finish_usage_and_done() {
 #[test]
 fn a_call_that_arrives_whole_with_the_finish_reason_is_stripped_from_it() {
     let input = call_with_finish();
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &block_all);
     assert!(!contains(&out, "wipe") && !contains(&out, "disk"));
     let c = client(&out);
@@ -310,7 +280,7 @@ fn a_call_that_arrives_whole_with_the_finish_reason_is_stripped_from_it() {
 #[test]
 fn legacy_function_call_deltas_are_stripped_too() {
     let input = legacy_call();
-    let mut fold = Fold::new(false);
+    let mut fold = engine(false);
     let out = hold_back(&mut fold, &input, &block_all);
     assert!(!contains(&out, "old_fn") && !contains(&out, "secret"));
     let c = client(&out);
@@ -432,7 +402,7 @@ fn sdk_samples_are_written_when_asked() {
         ("cut", cut, false, &block_all, expect(after("Let me look."), "stop", &[], false)),
     ];
     for (name, input, hide, blockable, expected) in streams {
-        let out = hold_back(&mut Fold::new(hide), &input, blockable);
+        let out = hold_back(&mut engine(hide), &input, blockable);
         std::fs::write(dir.join(format!("{name}.sse")), out).unwrap();
         std::fs::write(dir.join(format!("{name}.expect.json")), expected.to_string()).unwrap();
     }
@@ -501,7 +471,7 @@ proptest! {
         if done {
             input.push(data_frame("[DONE]"));
         }
-        let out = hold_back(&mut Fold::new(hide), &input, &block_all);
+        let out = hold_back(&mut engine(hide), &input, &block_all);
         for secret in ["NAME_", "ID_", "ARG", "tool_calls\":[", "function_call\":{"] {
             prop_assert!(!contains(&out, secret), "{} leaked: {}", secret, String::from_utf8_lossy(&out));
         }
@@ -520,30 +490,10 @@ proptest! {
 proptest! {
     #[test]
     fn any_frames_can_be_held_stripped_and_refused_without_panicking(
-        values in proptest::collection::vec(crate::testutil::arb_wire_json(), 0..8),
-        names in proptest::collection::vec(proptest::option::of("[a-z._]{0,12}"), 8),
+        frames in testutil::arb_wire_frames(),
         end_held in any::<bool>(),
     ) {
-        let frames: Vec<Frame> = values
-            .iter()
-            .zip(&names)
-            .map(|(v, name)| {
-                let data = v.to_string();
-                Frame { name: name.clone(), raw: data.clone().into_bytes(), data: data.into_bytes() }
-            })
-            .collect();
-        let mut fold = Fold::new(false);
-        for frame in &frames {
-            fold.on_frame(frame);
-        }
-        let (held, finish) = match frames.split_last() {
-            Some((last, rest)) if end_held => (rest, Some(last)),
-            _ => (&frames[..], None),
-        };
-        for frame in held {
-            fold.strip_tools(frame);
-        }
-        let out = fold.refusal(REFUSAL, finish);
+        let out = testutil::strip_and_refuse(&mut engine(false), &frames, end_held, REFUSAL);
         prop_assert!(!out.is_empty());
     }
 }

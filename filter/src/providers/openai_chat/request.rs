@@ -1,5 +1,6 @@
 //! Chat Completions requests (OpenAI and the OpenAI-compatible family).
 
+use crate::providers::common;
 use crate::providers::json::{self, array_at, str_at, string_at};
 use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::{Map, Value};
@@ -7,7 +8,7 @@ use serde_json::{Map, Value};
 pub fn parse(body: &Value) -> view::Request {
     let mut req = view::Request {
         model: string_at(body, "model"),
-        stream: body.get("stream").and_then(Value::as_bool) == Some(true),
+        stream: json::bool_at(body, "stream"),
         tools: declared_tools(body),
         ..Default::default()
     };
@@ -15,15 +16,7 @@ pub fn parse(body: &Value) -> view::Request {
         read_message(&mut req, i, msg);
     }
     // Results name their call by id only; the name comes from whichever assistant turn made the call.
-    for result in &mut req.tool_results {
-        if result.tool_name.is_none() {
-            result.tool_name = result
-                .call_id
-                .as_deref()
-                .and_then(|id| req.tool_calls.iter().find(|c| c.id.as_deref() == Some(id)))
-                .map(|c| c.name.clone());
-        }
-    }
+    common::name_results_by_call_id(&mut req);
     req
 }
 
@@ -135,25 +128,7 @@ pub fn force_include_usage(body: &mut Value) -> bool {
 /// Replaces the tool message content at `pointer` (`/messages/{i}/content`) with `text`, a plain
 /// string, which every OpenAI-wire server accepts for a tool message.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    set_string_at(body, pointer, text)
-}
-
-/// Puts `text` at `pointer`: replaces the value there, or adds the key when only its object
-/// exists (a tool message sent without content). False when neither resolves.
-pub(crate) fn set_string_at(body: &mut Value, pointer: &str, text: &str) -> bool {
-    if let Some(slot) = body.pointer_mut(pointer) {
-        *slot = Value::String(text.to_owned());
-        return true;
-    }
-    let Some((parent, key)) = pointer.rsplit_once('/') else { return false };
-    let key = key.replace("~1", "/").replace("~0", "~");
-    match body.pointer_mut(parent).and_then(Value::as_object_mut) {
-        Some(obj) => {
-            obj.insert(key, Value::String(text.to_owned()));
-            true
-        }
-        None => false,
-    }
+    json::set_string_at(body, pointer, text)
 }
 
 #[cfg(test)]

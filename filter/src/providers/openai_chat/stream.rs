@@ -121,7 +121,7 @@ impl Fold {
             self.response.usage = Some(u);
         }
         info.drop = self.hide_usage_chunk && is_usage_only(&chunk);
-        self.hold.screen(&mut info);
+        self.hold.end.screen(&mut info);
         info
     }
 

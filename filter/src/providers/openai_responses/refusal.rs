@@ -7,8 +7,8 @@
 //! the output the client actually received.
 
 use super::stream::{is_terminal, is_tool_item, kind, same_item, Fold};
-use crate::providers::json::str_at;
-use crate::providers::FrameInfo;
+use crate::providers::common::RefusalEnd;
+use crate::providers::json::{self, str_at};
 use crate::stream::{Frame, Framing};
 use serde_json::{json, Map, Value};
 
@@ -18,29 +18,14 @@ pub struct Hold {
     /// The `sequence_number` the next event written to the client gets; set from the first held
     /// event (the events before it went out as they were).
     next_seq: Option<u64>,
-    /// A held `[DONE]` (some compatible servers end with one): it must come after the refusal.
-    done: bool,
-    /// The refusal went out: the message is over for the client.
-    refused: bool,
-}
-
-impl Hold {
-    /// Tool content after the refusal can only belong to a blocked call (the message has ended), so
-    /// it is dropped rather than let through as a frame nobody holds.
-    pub(super) fn screen(&self, info: &mut FrameInfo) {
-        if self.refused && info.tool {
-            info.drop = true;
-        }
-    }
+    /// A held `[DONE]` (some compatible servers end with one), and whether the refusal went out.
+    pub(super) end: RefusalEnd,
 }
 
 /// The non-streaming refusal body: tool-call items removed from `output`, the refusal appended as
 /// an assistant `message` item, status `completed`; id, model and usage kept.
 pub fn body(response: &Value, message: &str) -> Value {
-    let mut body = match response {
-        Value::Object(obj) => obj.clone(),
-        _ => Map::new(),
-    };
+    let mut body = json::fields(response);
     let mut output: Vec<Value> = body
         .get("output")
         .and_then(Value::as_array)
@@ -81,12 +66,9 @@ fn output_text(text: &str) -> Value {
 impl Fold {
     /// See `StreamFold::strip_tools`.
     pub fn strip_tools(&mut self, frame: &Frame) -> Option<Frame> {
-        let Ok(mut event) = serde_json::from_slice::<Value>(&frame.data) else {
-            if frame.data.trim_ascii() == b"[DONE]" {
-                self.hold.done = true;
-                return None;
-            }
-            return Some(frame.clone());
+        let mut event = match self.hold.end.held_json(frame) {
+            Ok(event) => event,
+            Err(stripped) => return stripped,
         };
         if self.hold.next_seq.is_none() {
             self.hold.next_seq = event.get("sequence_number").and_then(Value::as_u64);
@@ -159,10 +141,7 @@ impl Fold {
         }
         self.renumber(&mut terminal);
         out.push(Frame::build(Framing::Sse, Some(name), &to_bytes(&terminal)));
-        self.hold.refused = true;
-        if std::mem::take(&mut self.hold.done) {
-            out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
-        }
+        self.hold.end.close(&mut out);
         out
     }
 

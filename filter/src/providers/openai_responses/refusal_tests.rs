@@ -1,44 +1,20 @@
 use crate::providers::openai_responses::{refusal, request, response, stream::Fold};
+use crate::providers::StreamFold;
 use crate::stream::{Frame, Framing};
-use crate::testutil::{cassette_request, cassette_response, event, frames, read_frames, read_json};
+use crate::testutil::{self, cassette_request, cassette_response, contains, event, frames, read_frames, read_json};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const REFUSAL: &str = "The gateway blocked this tool call.";
 
-/// The engine's hold-back with every held call blocked (see the chat tests' twin).
-fn hold_back(fold: &mut Fold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
-    let mut out: Vec<Frame> = Vec::new();
-    let mut held: Vec<Frame> = Vec::new();
-    let (mut holding, mut decided) = (false, false);
-    for frame in frames {
-        let info = fold.on_frame(frame);
-        if info.drop {
-            continue;
-        }
-        if !holding && !decided && info.tool && info.started_tools.iter().any(|n| blockable(n)) {
-            holding = true;
-        }
-        if !holding {
-            out.push(frame.clone());
-        } else if info.ends_message {
-            for h in &held {
-                out.extend(fold.strip_tools(h));
-            }
-            out.extend(fold.refusal(REFUSAL, Some(frame)));
-            held.clear();
-            (holding, decided) = (false, true);
-        } else {
-            held.push(frame.clone());
-        }
-    }
-    if holding {
-        for h in &held {
-            out.extend(fold.strip_tools(h));
-        }
-        out.extend(fold.refusal(REFUSAL, None));
-    }
-    out.iter().flat_map(|f| f.raw.clone()).collect()
+/// What the client receives when the filter's hold-back holds the calls `blockable` names and
+/// refuses them.
+fn hold_back(fold: &mut StreamFold, frames: &[Frame], blockable: &dyn Fn(&str) -> bool) -> Vec<u8> {
+    testutil::hold_back(fold, frames, blockable, Some(REFUSAL)).out
+}
+
+fn engine() -> StreamFold {
+    StreamFold::Responses(Fold::new())
 }
 
 fn block_all(_: &str) -> bool {
@@ -123,10 +99,6 @@ fn client_of(bytes: &[u8], cut: bool) -> Client {
         .collect();
     assert_eq!(listed, c.items, "the terminal output lists what was streamed");
     c
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Events named by their type, numbered in order.
@@ -272,7 +244,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_event_sequence_stays
         ),
     ] {
         let input = read_frames(Framing::Sse, path);
-        let mut fold = Fold::new();
+        let mut fold = engine();
         let out = hold_back(&mut fold, &input, &block_all);
         for secret in [call_id, item_id, args] {
             assert!(!contains(&out, secret), "{path}: {secret} leaked");
@@ -291,7 +263,7 @@ fn a_blocked_recorded_call_never_reaches_the_client_and_the_event_sequence_stays
 #[test]
 fn text_before_a_blocked_call_is_kept_and_later_items_move_down() {
     let events = text_around_call();
-    let mut fold = Fold::new();
+    let mut fold = engine();
     let out = hold_back(&mut fold, &stream(&events), &block_all);
     for secret in ["fc_bad", "call_bad", "delete_repo", "prod-db"] {
         assert!(!contains(&out, secret), "{secret} leaked");
@@ -305,7 +277,7 @@ fn text_before_a_blocked_call_is_kept_and_later_items_move_down() {
 #[test]
 fn a_call_streamed_live_before_the_blocked_one_is_kept_in_the_output() {
     let events = live_then_blocked();
-    let out = hold_back(&mut Fold::new(), &stream(&events), &|n| n == "rm_rf");
+    let out = hold_back(&mut engine(), &stream(&events), &|n| n == "rm_rf");
     assert!(!contains(&out, "rm_rf") && !contains(&out, "call_bad"));
     let c = client(&out);
     assert_eq!(c.items, [("function_call".to_owned(), Some("get_time".to_owned())), ("message".to_owned(), None)]);
@@ -316,7 +288,7 @@ fn a_call_streamed_live_before_the_blocked_one_is_kept_in_the_output() {
 fn calls_listed_only_in_the_terminal_event_are_removed_from_it() {
     let blocked = call("fc_x", "call_x", "exfiltrate", "{}");
     let events = [created(), completed(vec![blocked])];
-    let mut fold = Fold::new();
+    let mut fold = engine();
     let out = hold_back(&mut fold, &stream(&events), &block_all);
     assert!(!contains(&out, "exfiltrate"));
     assert_eq!(client(&out).text, REFUSAL);
@@ -348,7 +320,7 @@ fn a_failed_response_stays_failed_but_loses_its_calls() {
     terminal["response"]["status"] = json!("failed");
     terminal["response"]["error"] = json!({"code": "server_error", "message": "boom"});
     events.push(terminal);
-    let out = hold_back(&mut Fold::new(), &stream(&events), &block_all);
+    let out = hold_back(&mut engine(), &stream(&events), &block_all);
     assert!(!contains(&out, "call_x"));
     let c = client(&out);
     assert_eq!((c.terminal["status"].as_str(), c.text.as_str()), (Some("failed"), REFUSAL));
@@ -358,7 +330,7 @@ fn a_failed_response_stays_failed_but_loses_its_calls() {
 #[test]
 fn an_incomplete_response_with_a_blocked_call_completes_with_the_refusal() {
     let events = incomplete_call();
-    let out = hold_back(&mut Fold::new(), &stream(&events), &block_all);
+    let out = hold_back(&mut engine(), &stream(&events), &block_all);
     let c = client(&out);
     assert_eq!((c.terminal["status"].as_str(), &c.terminal["incomplete_details"]), (Some("completed"), &Value::Null));
     assert!(contains(&out, "event: response.completed\n"));
@@ -366,7 +338,7 @@ fn an_incomplete_response_with_a_blocked_call_completes_with_the_refusal() {
 
 #[test]
 fn a_stream_cut_inside_a_blocked_call_gets_a_terminal_event_built_from_what_was_sent() {
-    let out = hold_back(&mut Fold::new(), &cut_call(), &block_all);
+    let out = hold_back(&mut engine(), &cut_call(), &block_all);
     assert!(!contains(&out, "call_x") && !contains(&out, "ls\\\""));
     assert!(out.ends_with(b"data: [DONE]\n\n"), "a held [DONE] comes last");
     let without_done = &out[..out.len() - b"data: [DONE]\n\n".len()];
@@ -484,7 +456,7 @@ fn sdk_samples_are_written_when_asked() {
         ("cut_call", cut_call(), &block_all, expect(format!("Running.{REFUSAL}"), &["message", "message"], false)),
     ];
     for (name, input, blockable, expected) in streams {
-        let out = hold_back(&mut Fold::new(), &input, blockable);
+        let out = hold_back(&mut engine(), &input, blockable);
         std::fs::write(dir.join(format!("{name}.sse")), out).unwrap();
         std::fs::write(dir.join(format!("{name}.expect.json")), expected.to_string()).unwrap();
     }
@@ -545,7 +517,7 @@ proptest! {
         }
         // Streams without a call are never held, so they are nothing to refuse.
         prop_assume!(frames.iter().any(|f| contains(&f.data, "NAME_")));
-        let out = hold_back(&mut Fold::new(), &frames, &block_all);
+        let out = hold_back(&mut engine(), &frames, &block_all);
         for secret in ["NAME_", "CALL_", "ARG", "fc_", "function_call"] {
             prop_assert!(!contains(&out, secret), "{} leaked", secret);
         }
@@ -558,30 +530,10 @@ proptest! {
 proptest! {
     #[test]
     fn any_frames_can_be_held_stripped_and_refused_without_panicking(
-        values in proptest::collection::vec(crate::testutil::arb_wire_json(), 0..8),
-        names in proptest::collection::vec(proptest::option::of("[a-z._]{0,12}"), 8),
+        frames in testutil::arb_wire_frames(),
         end_held in any::<bool>(),
     ) {
-        let frames: Vec<Frame> = values
-            .iter()
-            .zip(&names)
-            .map(|(v, name)| {
-                let data = v.to_string();
-                Frame { name: name.clone(), raw: data.clone().into_bytes(), data: data.into_bytes() }
-            })
-            .collect();
-        let mut fold = Fold::new();
-        for frame in &frames {
-            fold.on_frame(frame);
-        }
-        let (held, finish) = match frames.split_last() {
-            Some((last, rest)) if end_held => (rest, Some(last)),
-            _ => (&frames[..], None),
-        };
-        for frame in held {
-            fold.strip_tools(frame);
-        }
-        let out = fold.refusal(REFUSAL, finish);
+        let out = testutil::strip_and_refuse(&mut engine(), &frames, end_held, REFUSAL);
         prop_assert!(!out.is_empty());
     }
 }

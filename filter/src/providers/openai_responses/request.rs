@@ -1,5 +1,6 @@
 //! Responses API requests (`POST /v1/responses`).
 
+use crate::providers::common;
 use crate::providers::json::{self, array_at, str_at, string_at};
 use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::Value;
@@ -7,7 +8,7 @@ use serde_json::Value;
 pub fn parse(body: &Value) -> view::Request {
     let mut req = view::Request {
         model: string_at(body, "model"),
-        stream: body.get("stream").and_then(Value::as_bool) == Some(true),
+        stream: json::bool_at(body, "stream"),
         tools: declared_tools(body),
         ..Default::default()
     };
@@ -24,13 +25,7 @@ pub fn parse(body: &Value) -> view::Request {
         _ => {}
     }
     // Outputs name their call by `call_id` only; the name is on the matching call item.
-    for result in &mut req.tool_results {
-        result.tool_name = result
-            .call_id
-            .as_deref()
-            .and_then(|id| req.tool_calls.iter().find(|c| c.id.as_deref() == Some(id)))
-            .map(|c| c.name.clone());
-    }
+    common::name_results_by_call_id(&mut req);
     req
 }
 
@@ -99,7 +94,7 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
 /// Replaces a `function_call_output` (or `custom_tool_call_output`) item's `output` at `pointer`
 /// (`/input/{i}/output`) with `text`; a string is valid for both, whatever shape it had.
 pub fn apply_result_edit(body: &mut Value, pointer: &str, text: &str) -> bool {
-    crate::providers::openai_chat::request::set_string_at(body, pointer, text)
+    json::set_string_at(body, pointer, text)
 }
 
 #[cfg(test)]

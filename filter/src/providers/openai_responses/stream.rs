@@ -95,7 +95,7 @@ impl Fold {
             }
             _ => info.tool = self.tool_item_at(&event).is_some(),
         }
-        self.hold.screen(&mut info);
+        self.hold.end.screen(&mut info);
         info
     }
 

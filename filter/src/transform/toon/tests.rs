@@ -24,22 +24,24 @@ fn fixture(path: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-const REFERENCE_EXAMPLE: &str = r#"{"files":[{"name":"README.md","size":1024,"type":"file"},{"name":"src","size":4096,"type":"directory"},{"name":"package.json","size":512,"type":"file"},{"name":"tsconfig.json","size":256,"type":"file"},{"name":"node_modules","size":102400,"type":"directory"}],"totalCount":5,"directory":"."}"#;
+/// The example of the TOON reference (also the encoder's test), and its encoding, line by line.
+pub(super) const REFERENCE_EXAMPLE: &str = r#"{"files":[{"name":"README.md","size":1024,"type":"file"},{"name":"src","size":4096,"type":"directory"},{"name":"package.json","size":512,"type":"file"},{"name":"tsconfig.json","size":256,"type":"file"},{"name":"node_modules","size":102400,"type":"directory"}],"totalCount":5,"directory":"."}"#;
+
+pub(super) const REFERENCE_TOON: [&str; 8] = [
+    "files[5]{name,size,type}:",
+    "  README.md,1024,file",
+    "  src,4096,directory",
+    "  package.json,512,file",
+    "  tsconfig.json,256,file",
+    "  node_modules,102400,directory",
+    "totalCount: 5",
+    "directory: .",
+];
 
 #[test]
 fn reference_example_compresses_from_81_to_58_tokens() {
     let outcome = compress(&tok(), plain(REFERENCE_EXAMPLE));
-    let text = [
-        "files[5]{name,size,type}:",
-        "  README.md,1024,file",
-        "  src,4096,directory",
-        "  package.json,512,file",
-        "  tsconfig.json,256,file",
-        "  node_modules,102400,directory",
-        "totalCount: 5",
-        "directory: .",
-    ]
-    .join("\n");
+    let text = REFERENCE_TOON.join("\n");
     assert_eq!(outcome, ToonOutcome::Replaced { text, tokens_before: 81, tokens_after: 58 });
     assert_eq!(outcome.totals(), Some((81, 58)));
 }

@@ -2,6 +2,7 @@
 //! writes for the same JSON, except in the tests named for a deliberate difference (see encode.rs).
 
 use super::encode;
+use crate::transform::toon::tests::{REFERENCE_EXAMPLE, REFERENCE_TOON};
 
 fn toon(json: &str) -> String {
     encode(&serde_json::from_str(json).unwrap())
@@ -13,21 +14,7 @@ fn lines(lines: &[&str]) -> String {
 
 #[test]
 fn tabular_array_of_uniform_objects_as_in_the_reference_example() {
-    assert_eq!(
-        toon(
-            r#"{"files":[{"name":"README.md","size":1024,"type":"file"},{"name":"src","size":4096,"type":"directory"},{"name":"package.json","size":512,"type":"file"},{"name":"tsconfig.json","size":256,"type":"file"},{"name":"node_modules","size":102400,"type":"directory"}],"totalCount":5,"directory":"."}"#
-        ),
-        lines(&[
-            "files[5]{name,size,type}:",
-            "  README.md,1024,file",
-            "  src,4096,directory",
-            "  package.json,512,file",
-            "  tsconfig.json,256,file",
-            "  node_modules,102400,directory",
-            "totalCount: 5",
-            "directory: .",
-        ])
-    );
+    assert_eq!(toon(REFERENCE_EXAMPLE), lines(&REFERENCE_TOON));
 }
 
 #[test]

@@ -1,0 +1,78 @@
+//! The filter's stream hold-back (`exchange::hold_back::Hold`) driven by a test's own policy, so a
+//! provider's refusal tests put its stream fold through the very mechanics the filter runs.
+
+use crate::exchange::Hold;
+use crate::providers::{FrameInfo, StreamFold};
+use crate::stream::{Frame, Framing};
+use crate::view::{Api, ToolCall};
+use std::cell::Cell;
+
+/// What the client received from a stream that went through the hold-back.
+#[derive(Debug)]
+pub struct Held {
+    /// Bytes that reached the client before the hold began (all of them when nothing was held).
+    pub live: Vec<u8>,
+    /// Every byte the client received.
+    pub out: Vec<u8>,
+    /// What the fold said about each frame, in order.
+    pub infos: Vec<FrameInfo>,
+}
+
+/// Runs `frames` through `fold` and the hold-back: from the first frame that starts a call `holds`
+/// names, frames are held until the one that ends the message (or the end of the stream); then the
+/// held frames go out as they came (`refusal` is `None`), or are stripped and followed by
+/// `refusal`.
+pub fn hold_back(fold: &mut StreamFold, frames: &[Frame], holds: &dyn Fn(&str) -> bool, refusal: Option<&str>) -> Held {
+    let mut hold = Hold::default();
+    let (mut out, mut infos, mut live) = (Vec::new(), Vec::new(), None);
+    let started = Cell::new(false);
+    // The hold-back asks only while it is not holding yet, so the first yes is where the hold begins.
+    let must_hold = |name: &str| {
+        let yes = holds(name);
+        started.set(started.get() || yes);
+        yes
+    };
+    let refuse = |_: &[ToolCall]| refusal.map(str::to_owned);
+    for frame in frames {
+        let info = fold.on_frame(frame);
+        let before = out.len();
+        hold.on_frame(fold, frame.clone(), &info, &mut out, must_hold, refuse);
+        if started.get() && live.is_none() {
+            live = Some(out[..before].to_vec());
+        }
+        infos.push(info);
+    }
+    hold.finish(fold, &mut out, refuse);
+    Held { live: live.unwrap_or_else(|| out.clone()), out, infos }
+}
+
+/// `hold_back` with a new fold of `api` reading `framing`, for streams whose every frame goes to
+/// the client (checked: the fold drops none).
+pub fn hold_back_forwarding(
+    api: Api,
+    framing: Framing,
+    frames: &[Frame],
+    holds: &dyn Fn(&str) -> bool,
+    refusal: Option<&str>,
+) -> Held {
+    let mut fold = StreamFold::new(api, false, framing).unwrap_or_else(|| panic!("{api:?} has no stream fold"));
+    let held = hold_back(&mut fold, frames, holds, refusal);
+    assert!(held.infos.iter().all(|info| !info.drop), "{api:?}: every frame goes to the client");
+    held
+}
+
+/// What a fold makes of `frames` when all of them are held and refused, whatever they are: every
+/// frame folded, then stripped, except the last when `end_held` (it ends the message instead).
+pub fn strip_and_refuse(fold: &mut StreamFold, frames: &[Frame], end_held: bool, refusal: &str) -> Vec<Frame> {
+    for frame in frames {
+        fold.on_frame(frame);
+    }
+    let (held, finish) = match frames.split_last() {
+        Some((last, rest)) if end_held => (rest, Some(last)),
+        _ => (frames, None),
+    };
+    for frame in held {
+        fold.strip_tools(frame);
+    }
+    fold.refusal(refusal, finish)
+}
