@@ -7,7 +7,7 @@ export WARDEN_WASM := $(abspath dist/warden.wasm)
 CARGO ?= cargo
 FUZZ_SECONDS ?= 10
 
-.PHONY: help setup build wasm test unit e2e clients fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -35,6 +35,9 @@ clients: wasm ## the official Python SDKs driven through Envoy
 	$(CARGO) build --locked -p warden-e2e --bins
 	$(VENV)/bin/python -m pytest -q tests/clients
 
+toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
+	bash scripts/check-debian-toolchain.sh
+
 fuzz-smoke: ## a short run of every fuzz target
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
@@ -46,8 +49,8 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, wasm, e2e, SDK clients, fuzz smoke
-	$(MAKE) lint unit e2e clients fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
+	$(MAKE) lint unit e2e clients toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
@@ -57,4 +60,4 @@ bench: wasm ## plain Envoy vs Envoy + warden against the same mock (numbers for 
 	bash scripts/bench.sh
 
 clean:
-	rm -rf dist .work target/wasm32-wasip1
+	rm -rf dist .work target/wasm32-wasip1 target/debian-wasm

@@ -70,11 +70,18 @@ pub fn request_parsers(data: &[u8]) {
             crate::stream::Framing::JsonArray => Some(&array_frames),
             crate::stream::Framing::Sse => None,
         };
-        for batch in std::iter::once(&sse_frames).chain(own) {
-            if let Some(mut fold) = StreamFold::new(api, hide_usage_chunk) {
+        for (framing, batch) in std::iter::once((crate::stream::Framing::Sse, &sse_frames))
+            .chain(own.map(|frames| (stream_framing(api, false), frames)))
+        {
+            if let Some(mut fold) = StreamFold::new(api, hide_usage_chunk, framing) {
+                // Every frame is also stripped and the stream refused, as the hold-back would.
+                let mut last = None;
                 for frame in batch {
                     let _ = fold.on_frame(frame);
+                    let _ = fold.strip_tools(frame);
+                    last = Some(frame);
                 }
+                let _ = fold.refusal("blocked", last);
                 let _ = fold.response();
             }
         }
