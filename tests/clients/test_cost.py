@@ -8,10 +8,6 @@ passes and every later one is refused. Each test uses a user id of its own.
 
 import json
 import pathlib
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 
 import anthropic
@@ -26,7 +22,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from conftest import TEXT, Mock, _self_signed_cert, _stack_binary
+from conftest import TEXT, Mock, _run_stack
 
 PLUGIN_CONFIG = {
     "default_profile": "default",
@@ -38,35 +34,7 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 @pytest.fixture(scope="module")
 def limited():
-    binary = _stack_binary()
-    if not binary.exists():
-        pytest.fail(f"{binary} not found: run `cargo build -p warden-e2e` first (or set WARDEN_STACK_BIN)")
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="warden-sdk-cost-"))
-    cert, key = _self_signed_cert(workdir)
-    options, ready = workdir / "options.json", workdir / "ready.json"
-    options.write_text(json.dumps({"concurrency": 2, "tls_cert": str(cert), "tls_key": str(key),
-                                   "plugin_config": PLUGIN_CONFIG}))
-    log = open(workdir / "warden_stack.log", "wb")
-    proc = subprocess.Popen([str(binary), str(options), str(ready)], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while not ready.exists():
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("warden_stack did not start:\n" + (workdir / "warden_stack.log").read_text(errors="replace"))
-        time.sleep(0.1)
-    info = json.loads(ready.read_text())
-    info["ca_file"] = str(cert)
-    try:
-        yield info
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    yield from _run_stack(PLUGIN_CONFIG)
 
 
 class Gateway:
