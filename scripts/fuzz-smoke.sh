@@ -9,13 +9,7 @@ set -euo pipefail
 
 seconds="${1:-15}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shared/ sits beside the clone; a nested worktree finds it further up.
-fixtures="${WARDEN_FIXTURES:-}"
-if [ -z "$fixtures" ]; then
-    dir="$root"
-    while [ "$dir" != "/" ] && [ ! -d "$dir/shared/fixtures" ]; do dir="$(dirname "$dir")"; done
-    fixtures="$dir/shared/fixtures"
-fi
+fixtures="${WARDEN_FIXTURES:-$root/tests/fixtures}"
 targets=(sse json_array eventstream request_parsers)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

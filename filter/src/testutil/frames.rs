@@ -37,7 +37,7 @@ pub fn frames(framing: Framing, input: &[u8]) -> Vec<Frame> {
     decode(framing, input).0
 }
 
-/// The frames of the recorded stream `shared/fixtures/<rel>`.
+/// The frames of the recorded stream `tests/fixtures/<rel>`.
 pub fn read_frames(framing: Framing, rel: &str) -> Vec<Frame> {
     frames(framing, &super::read(rel))
 }

@@ -1,4 +1,4 @@
-//! What every module's tests share: the recorded fixtures in `shared/fixtures/`, the VCR cassettes
+//! What every module's tests share: the recorded fixtures in `tests/fixtures/`, the VCR cassettes
 //! among them, and streams cut into frames by the filter's own decoders, so a provider test folds
 //! exactly the frames the filter would see.
 
@@ -28,16 +28,10 @@ use crate::view::{Request, Role};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// `shared/fixtures` in the nearest directory at or above the crate. CI clones the repository with
-/// `shared/` beside it (`<clone>/../shared`); a helper's git worktree sits deeper, which is why the
-/// lookup walks up instead of naming a fixed relative path.
+/// The recorded provider payloads kept in the repository (`tests/fixtures/`, with their MANIFEST
+/// and licences).
 pub fn fixtures_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/fixtures"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| panic!("no shared/fixtures in {} or above", manifest.display()))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
 pub fn path(rel: &str) -> PathBuf {

@@ -72,11 +72,11 @@ impl State {
     }
 }
 
-/// Where recorded fixtures live: `WARDEN_FIXTURES`, else `<repo>/../shared/fixtures`.
+/// Where recorded fixtures live: `WARDEN_FIXTURES`, else `<repo>/tests/fixtures`.
 pub fn default_fixtures_dir() -> PathBuf {
     std::env::var_os("WARDEN_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")))
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")))
 }
 
 type Body = BoxBody<Bytes, io::Error>;

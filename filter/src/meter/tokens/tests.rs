@@ -7,16 +7,8 @@ fn tok() -> Tokenizer {
     Tokenizer::new().unwrap()
 }
 
-/// The first `shared/fixtures` found walking up from the crate (the clone keeps `shared/` beside it).
 fn fixtures_dir() -> PathBuf {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/fixtures");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        assert!(dir.pop(), "no shared/fixtures above {}", env!("CARGO_MANIFEST_DIR"));
-    }
+    crate::testutil::fixtures_dir()
 }
 
 #[test]

@@ -4,7 +4,6 @@
 use super::*;
 use crate::providers;
 use crate::view::ToolResult;
-use std::path::PathBuf;
 
 fn tok() -> Tokenizer {
     Tokenizer::new().unwrap()
@@ -14,14 +13,9 @@ fn plain(content: &str) -> ToonInput<'_> {
     ToonInput { content, is_error: false, policy_replaced: false }
 }
 
-/// The first `shared/fixtures` found walking up from the crate (the clone keeps `shared/` beside it).
 fn fixture(path: &str) -> Value {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while !dir.join("shared/fixtures").is_dir() {
-        assert!(dir.pop(), "no shared/fixtures above {}", env!("CARGO_MANIFEST_DIR"));
-    }
-    let text = std::fs::read_to_string(dir.join("shared/fixtures").join(path)).unwrap();
-    serde_json::from_str(&text).unwrap()
+    let text = std::fs::read(crate::testutil::path(path)).unwrap();
+    serde_json::from_slice(&text).unwrap()
 }
 
 /// The example of the TOON reference (also the encoder's test), and its encoding, line by line.
