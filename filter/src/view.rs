@@ -60,8 +60,85 @@ pub struct ToolDecl {
 pub struct ToolCall {
     pub id: Option<String>,
     pub name: String,
-    /// Parsed arguments; `{}` when the model sent text that is not a JSON object.
-    pub arguments: Value,
+    pub arguments: Arguments,
+}
+
+/// A tool call's arguments as the gateway could read them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arguments {
+    /// Exactly one JSON object (a free-form "custom" tool's text is exposed as `{"input": text}`).
+    Object(Value),
+    /// What the gateway could not read as exactly one JSON object. The client decides what runs,
+    /// and its parser may read more than ours (Python's `json` takes `NaN`, the Anthropic SDK
+    /// completes cut-off JSON), so policy treats such a call as one it cannot check.
+    Unreadable(Unreadable),
+}
+
+/// Why a call's arguments could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not JSON the gateway's parser accepts.
+    NotJson,
+    /// JSON, but not an object.
+    NotAnObject,
+    /// The call never ended: its argument text stopped part-way.
+    Incomplete,
+    /// Over the gateway's size limit for arguments it holds.
+    TooLarge,
+    /// The tool name arrived in several different pieces, so the client may assemble another name.
+    AmbiguousName,
+}
+
+impl Unreadable {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unreadable::NotJson => "its arguments are not valid JSON",
+            Unreadable::NotAnObject => "its arguments are not a JSON object",
+            Unreadable::Incomplete => "its arguments were cut off before the call ended",
+            Unreadable::TooLarge => "its arguments are larger than the gateway holds for checking",
+            Unreadable::AmbiguousName => "its tool name arrived in conflicting pieces",
+        }
+    }
+}
+
+impl Arguments {
+    /// No arguments: `{}`.
+    pub fn empty() -> Arguments {
+        Arguments::Object(Value::Object(serde_json::Map::new()))
+    }
+
+    /// The object, when readable.
+    pub fn object(&self) -> Option<&Value> {
+        match self {
+            Arguments::Object(v) => Some(v),
+            Arguments::Unreadable(_) => None,
+        }
+    }
+
+    /// Compact text for messages and records: the JSON, or why there is none.
+    pub fn display(&self) -> String {
+        match self {
+            Arguments::Object(v) => v.to_string(),
+            Arguments::Unreadable(why) => format!("(unreadable: {})", why.describe()),
+        }
+    }
+}
+
+/// Readable arguments equal to `value` (tests compare against `json!` literals).
+impl PartialEq<Value> for Arguments {
+    fn eq(&self, value: &Value) -> bool {
+        self.object() == Some(value)
+    }
+}
+
+impl From<Value> for Arguments {
+    /// A JSON value given as the arguments: an object is read, anything else is not an object.
+    fn from(value: Value) -> Arguments {
+        match value {
+            v @ Value::Object(_) => Arguments::Object(v),
+            _ => Arguments::Unreadable(Unreadable::NotAnObject),
+        }
+    }
 }
 
 /// A tool result in the request history.

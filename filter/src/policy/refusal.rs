@@ -18,7 +18,7 @@ pub fn message(blocked: &[BlockedCall]) -> String {
         out.push_str(&format!(
             "\n- Tool `{}` with arguments {}\n  Reason: {}\n",
             truncate(&call.name, MAX_NAME_CHARS),
-            truncate(&call.arguments.to_string(), MAX_ARGUMENT_CHARS),
+            truncate(&call.arguments.display(), MAX_ARGUMENT_CHARS),
             call.reason
         ));
     }
@@ -42,7 +42,7 @@ mod tests {
     use serde_json::json;
 
     fn blocked(name: &str, arguments: serde_json::Value, reason: &str) -> BlockedCall {
-        BlockedCall { index: 0, name: name.into(), arguments, reason: reason.into() }
+        BlockedCall { index: 0, name: name.into(), arguments: arguments.into(), reason: reason.into() }
     }
 
     #[test]

@@ -10,15 +10,14 @@
 //! its tier is `allow_when_context_is_untrusted`.
 
 use super::{CompiledPolicies, Context, ToolAction, ToolRule};
-use crate::view::ToolCall;
-use serde_json::Value;
+use crate::view::{Arguments, ToolCall};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockedCall {
     /// Position in the evaluated slice of calls.
     pub index: usize,
     pub name: String,
-    pub arguments: Value,
+    pub arguments: Arguments,
     pub reason: String,
 }
 
@@ -89,13 +88,26 @@ fn block_reason(
     ctx: &Context,
     trusted: bool,
 ) -> Option<String> {
+    if call.name.is_empty() {
+        return Some("the tool call has no name, so the gateway cannot tell which tool it would run".to_owned());
+    }
     if !declared.is_empty() && !declared.contains(&call.name) {
         return Some("the request did not declare this tool, so the model may not call it".to_owned());
     }
+    let arguments = match &call.arguments {
+        Arguments::Object(v) => v,
+        // The client, not the gateway, decides what its parser makes of these arguments: a call
+        // whose outcome could depend on them is refused.
+        Arguments::Unreadable(why) => {
+            return could_block(policies, &call.name, trusted).then(|| {
+                format!("the gateway could not check this call against its policies: {}", why.describe())
+            });
+        }
+    };
     let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();
     let matched: Vec<(ToolAction, Option<&str>)> = rows
         .iter()
-        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(&call.arguments), ctx)))
+        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(arguments), ctx)))
         .map(|r| (r.action, r.reason.as_deref()))
         .collect();
     let defaults: Vec<(ToolAction, Option<&str>)> =

@@ -3,13 +3,13 @@
 
 use super::*;
 use crate::policy::compiled;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const TRUSTED: bool = true;
 const UNTRUSTED: bool = false;
 
 fn call(name: &str, arguments: Value) -> ToolCall {
-    ToolCall { id: None, name: name.into(), arguments }
+    ToolCall { id: None, name: name.into(), arguments: arguments.into() }
 }
 
 fn eval_with(profile: &str, calls: &[ToolCall], declared: &[&str], ctx: &Context, trusted: bool) -> ToolOutcome {

@@ -4,7 +4,7 @@
 use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
-use crate::view::{Message, Request, Role, ToolCall};
+use crate::view::{Arguments, Message, Request, Role, ToolCall, Unreadable};
 use serde_json::{Map, Value};
 
 /// The event type: the SSE `event:` name, or the data's own `type` when a client or recorder
@@ -72,10 +72,14 @@ pub fn name_results_by_call_id(req: &mut Request) {
 }
 
 /// Tool calls of a stream whose arguments arrive as JSON text in pieces, addressed by the event's
-/// `index`. A call's arguments in the response stay as they started until the call ends, because
-/// partial JSON cannot be parsed.
-#[derive(Debug, Default)]
-pub struct OpenCalls(Vec<OpenCall>);
+/// `index`. A call's arguments in the response read as incomplete from its start until it ends:
+/// a call the stream never ends is one whose arguments nobody can know, and is judged as such.
+#[derive(Debug)]
+pub struct OpenCalls {
+    calls: Vec<OpenCall>,
+    /// Most argument text kept per call; past it the call's arguments are too large to judge.
+    limit: usize,
+}
 
 #[derive(Debug)]
 struct OpenCall {
@@ -83,52 +87,81 @@ struct OpenCall {
     index: Option<u64>,
     /// Position of the call in the response's tool calls.
     slot: usize,
+    /// The arguments the call started with (Anthropic's `input: {}`), which stand when no text
+    /// follows.
+    start: Arguments,
     arguments: String,
+    too_large: bool,
+}
+
+impl Default for OpenCalls {
+    fn default() -> Self {
+        OpenCalls::new(crate::stream::DEFAULT_MAX_HELD_BYTES)
+    }
 }
 
 impl OpenCalls {
-    pub fn open(&mut self, index: Option<u64>, slot: usize, arguments: &str) {
-        self.0.push(OpenCall { index, slot, arguments: arguments.to_owned() });
+    pub fn new(limit: usize) -> Self {
+        OpenCalls { calls: Vec::new(), limit }
+    }
+
+    /// A call starts at `slot` of the response's tool calls, whose arguments the caller set to
+    /// incomplete; `text` is argument text that came with the start.
+    pub fn open(&mut self, index: Option<u64>, slot: usize, start: Arguments, text: &str) {
+        self.calls.push(OpenCall { index, slot, start, arguments: String::new(), too_large: false });
+        let at = self.calls.len().checked_sub(1);
+        self.append(at, text);
     }
 
     /// The latest open call with `index`.
     pub fn position(&self, index: Option<u64>) -> Option<usize> {
-        self.0.iter().rposition(|c| c.index == index)
+        self.calls.iter().rposition(|c| c.index == index)
     }
 
     /// The latest open call, whatever its index.
     pub fn latest(&self) -> Option<usize> {
-        self.0.len().checked_sub(1)
+        self.calls.len().checked_sub(1)
     }
 
     pub fn append(&mut self, at: Option<usize>, piece: &str) {
-        if let Some(call) = at.and_then(|pos| self.0.get_mut(pos)) {
-            call.arguments.push_str(piece);
+        let limit = self.limit;
+        if let Some(call) = at.and_then(|pos| self.calls.get_mut(pos)) {
+            if call.too_large || call.arguments.len().saturating_add(piece.len()) > limit {
+                call.too_large = true;
+                call.arguments = String::new();
+            } else {
+                call.arguments.push_str(piece);
+            }
         }
     }
 
-    /// Ends the call at `at`: its arguments, when any arrived, replace the ones in `calls`.
+    /// Ends the call at `at`: its arguments, read from the text that arrived (or the ones it
+    /// started with when none did), replace the incomplete ones in `calls`.
     pub fn close(&mut self, at: Option<usize>, calls: &mut [ToolCall]) {
-        if let Some(pos) = at.filter(|&pos| pos < self.0.len()) {
-            let call = self.0.remove(pos);
+        if let Some(pos) = at.filter(|&pos| pos < self.calls.len()) {
+            let call = self.calls.remove(pos);
             finish(call, calls);
         }
     }
 
     /// Ends every open call: nothing follows in the message, so no call will end on its own.
     pub fn close_all(&mut self, calls: &mut [ToolCall]) {
-        for call in std::mem::take(&mut self.0) {
+        for call in std::mem::take(&mut self.calls) {
             finish(call, calls);
         }
     }
 }
 
 fn finish(call: OpenCall, calls: &mut [ToolCall]) {
-    if call.arguments.is_empty() {
-        return;
-    }
+    let arguments = if call.too_large {
+        Arguments::Unreadable(Unreadable::TooLarge)
+    } else if call.arguments.trim().is_empty() {
+        call.start
+    } else {
+        json::parse_arguments(&call.arguments)
+    };
     if let Some(tc) = calls.get_mut(call.slot) {
-        tc.arguments = json::parse_arguments(&call.arguments);
+        tc.arguments = arguments;
     }
 }
 

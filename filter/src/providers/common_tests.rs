@@ -4,7 +4,7 @@ use crate::view::ToolResult;
 use serde_json::json;
 
 fn call(name: &str) -> ToolCall {
-    ToolCall { id: Some(format!("id_{name}")), name: name.into(), arguments: json!({}) }
+    ToolCall { id: Some(format!("id_{name}")), name: name.into(), arguments: json!({}).into() }
 }
 
 #[test]
@@ -48,17 +48,16 @@ fn results_take_the_name_of_the_call_their_id_names_unless_they_have_one() {
 fn open_calls_parse_their_pieces_when_they_close() {
     let mut calls = vec![call("a"), call("b"), call("c")];
     let mut open = OpenCalls::default();
-    open.open(Some(0), 0, "");
-    open.open(Some(1), 1, "{\"x\":");
-    open.open(None, 2, "");
+    open.open(Some(0), 0, Arguments::empty(), "");
+    open.open(Some(1), 1, Arguments::empty(), "{\"x\":");
+    open.open(None, 2, json!({"from": "start"}).into(), "");
     open.append(open.position(Some(1)), " 1}");
     open.append(open.position(Some(0)), "{\"y\": 2}");
     open.append(open.position(Some(7)), "{\"lost\": true}");
     open.close(open.position(Some(1)), &mut calls);
     assert_eq!(calls[1].arguments, json!({"x": 1}));
-    assert_eq!(calls[0].arguments, json!({}), "still open");
+    assert_eq!(calls[0].arguments, json!({}), "still as the test made it: closing writes the view");
     // A call that got no arguments keeps the ones it started with.
-    calls[2].arguments = json!({"from": "start"});
     open.close(open.latest(), &mut calls);
     assert_eq!(calls[2].arguments, json!({"from": "start"}));
     open.close(Some(9), &mut calls);

@@ -1,6 +1,7 @@
 //! Small tolerant readers over `serde_json::Value` shared by the provider modules. Wire data is
 //! hostile: every accessor returns an `Option` or a default, never panics.
 
+use crate::view::{Arguments, Unreadable};
 use serde_json::{Map, Value};
 
 pub fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -31,20 +32,29 @@ pub fn bool_at(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// Parses tool-call arguments sent as a JSON string. Anything that is not a JSON object becomes
-/// `{}` so policies see an empty argument set rather than failing the request.
-pub fn parse_arguments(text: &str) -> Value {
+/// Reads tool-call arguments sent as JSON text. Only exactly one JSON object is readable; blank
+/// text means no arguments (`{}`). Anything else is unreadable, and says why: text our parser
+/// rejects may still be read by the client's (`NaN`, cut-off JSON), so policy must not treat it as
+/// an empty argument set.
+pub fn parse_arguments(text: &str) -> Arguments {
+    if text.trim().is_empty() {
+        return Arguments::empty();
+    }
     match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => Value::Object(Map::new()),
+        Ok(v @ Value::Object(_)) => Arguments::Object(v),
+        Ok(_) => Arguments::Unreadable(Unreadable::NotAnObject),
+        Err(e) if e.classify() == serde_json::error::Category::Eof => Arguments::Unreadable(Unreadable::Incomplete),
+        Err(_) => Arguments::Unreadable(Unreadable::NotJson),
     }
 }
 
-/// Arguments already given as JSON (Anthropic `input`, Gemini `args`, Bedrock `input`).
-pub fn object_or_empty(v: Option<&Value>) -> Value {
+/// Arguments already given as JSON (Anthropic `input`, Gemini `args`, Bedrock `input`): absent or
+/// null is no arguments, an object is read, anything else is not an object.
+pub fn object_or_empty(v: Option<&Value>) -> Arguments {
     match v {
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => Value::Object(Map::new()),
+        None | Some(Value::Null) => Arguments::empty(),
+        Some(v @ Value::Object(_)) => Arguments::Object(v.clone()),
+        Some(_) => Arguments::Unreadable(Unreadable::NotAnObject),
     }
 }
 
@@ -116,8 +126,8 @@ pub fn string_at(v: &Value, key: &str) -> Option<String> {
 }
 
 /// Arguments that are usually a JSON string but that some OpenAI-compatible servers send as an
-/// object already; anything else is `{}`.
-pub fn arguments_value(v: Option<&Value>) -> Value {
+/// object already.
+pub fn arguments_value(v: Option<&Value>) -> Arguments {
     match v {
         Some(Value::String(text)) => parse_arguments(text),
         other => object_or_empty(other),
@@ -126,10 +136,10 @@ pub fn arguments_value(v: Option<&Value>) -> Value {
 
 /// The arguments view of a free-form ("custom") tool call: its input is arbitrary text, not JSON, so
 /// it is exposed under one key that policies can address.
-pub fn custom_input(text: &str) -> Value {
+pub fn custom_input(text: &str) -> Arguments {
     let mut args = Map::new();
     args.insert("input".to_owned(), Value::String(text.to_owned()));
-    Value::Object(args)
+    Arguments::Object(Value::Object(args))
 }
 
 /// The fields of `v` when it is an object, else none: the start of a body rebuilt from an
@@ -191,10 +201,13 @@ pub fn set_content_where(body: &mut Value, pointer: &str, (key, expected): (&str
 /// Tool-call arguments arriving as JSON text in pieces (stream deltas). It keeps the raw text and
 /// tracks, in one pass over each piece, whether the text so far is a single closed JSON object, so
 /// a stream fold can keep a parsed view current without re-parsing the whole text on every delta.
-/// At any moment the view equals `parse_arguments(raw())`.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// At any moment the view equals `parse_arguments(raw())`, except that an object still open reads
+/// as incomplete and text past `limit` bytes as too large (the text is then no longer kept, so
+/// memory stays bounded however long the stream).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PartialArguments {
     raw: String,
+    limit: usize,
     /// Open `{`/`[` minus closers seen outside strings.
     depth: u32,
     in_string: bool,
@@ -213,44 +226,58 @@ enum Shape {
     Closed,
     /// Cannot become a single JSON object any more.
     Invalid,
+    /// Past the size limit: the text was dropped.
+    TooLarge,
 }
 
 impl PartialArguments {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(limit: usize) -> Self {
+        PartialArguments { raw: String::new(), limit, depth: 0, in_string: false, escaped: false, shape: Shape::Empty }
     }
 
     pub fn raw(&self) -> &str {
         &self.raw
     }
 
-    /// Appends a piece. Returns the new parsed view when it may have changed (the object just
-    /// closed, or text after it made the whole invalid); `None` when the view stays as it was.
-    pub fn push(&mut self, piece: &str) -> Option<Value> {
+    /// Appends a piece. Returns the new view when it may have changed; `None` when it stays as it
+    /// was.
+    pub fn push(&mut self, piece: &str) -> Option<Arguments> {
+        if self.shape == Shape::TooLarge {
+            return None;
+        }
+        if self.raw.len().saturating_add(piece.len()) > self.limit {
+            self.shape = Shape::TooLarge;
+            self.raw = String::new();
+            return Some(Arguments::Unreadable(Unreadable::TooLarge));
+        }
+        let was_empty = self.raw.is_empty();
         self.raw.push_str(piece);
         let before = self.shape;
         for c in piece.chars() {
             self.step(c);
         }
         match (before, self.shape) {
-            (Shape::Closed, Shape::Closed) => None,
-            (_, Shape::Closed) => Some(parse_arguments(&self.raw)),
-            (Shape::Closed, Shape::Invalid) => Some(Value::Object(Map::new())),
-            _ => None,
+            (Shape::Closed, Shape::Closed) | (Shape::Empty, Shape::Empty) => None,
+            (Shape::Open, Shape::Open) if !was_empty => None,
+            (Shape::Invalid, Shape::Invalid) => None,
+            _ => Some(self.arguments()),
         }
     }
 
-    /// The parsed view now (parses the raw text; prefer the value `push` returns in hot paths).
-    pub fn parsed(&self) -> Value {
+    /// The view now (parses the raw text when it is a closed object or invalid; prefer the value
+    /// `push` returns in hot paths).
+    pub fn arguments(&self) -> Arguments {
         match self.shape {
-            Shape::Closed => parse_arguments(&self.raw),
-            _ => Value::Object(Map::new()),
+            Shape::Empty => Arguments::empty(),
+            Shape::Open => Arguments::Unreadable(Unreadable::Incomplete),
+            Shape::Closed | Shape::Invalid => parse_arguments(&self.raw),
+            Shape::TooLarge => Arguments::Unreadable(Unreadable::TooLarge),
         }
     }
 
     fn step(&mut self, c: char) {
         match self.shape {
-            Shape::Invalid => {}
+            Shape::Invalid | Shape::TooLarge => {}
             Shape::Empty => {
                 if c == '{' {
                     self.shape = Shape::Open;

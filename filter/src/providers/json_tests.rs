@@ -1,13 +1,31 @@
 use super::*;
 use serde_json::json;
+use crate::view::{Arguments, Unreadable};
 
 #[test]
-fn arguments_that_are_not_an_object_become_empty() {
-    assert_eq!(parse_arguments("not json"), json!({}));
-    assert_eq!(parse_arguments("[1]"), json!({}));
+fn only_one_json_object_is_readable_arguments() {
     assert_eq!(parse_arguments("{\"a\":1}"), json!({"a":1}));
+    assert_eq!(parse_arguments("  "), json!({}), "blank text is no arguments");
+    assert_eq!(parse_arguments("[1]"), Arguments::Unreadable(Unreadable::NotAnObject));
+    assert_eq!(parse_arguments("\"/etc/passwd\""), Arguments::Unreadable(Unreadable::NotAnObject));
+    assert_eq!(parse_arguments("not json"), Arguments::Unreadable(Unreadable::NotJson));
+    assert_eq!(parse_arguments("{\"a\":1} {\"b\":2}"), Arguments::Unreadable(Unreadable::NotJson));
 }
 
+#[test]
+fn arguments_a_client_parser_reads_but_ours_does_not_are_unreadable() {
+    // Python's json takes NaN and Infinity; the Anthropic SDK completes cut-off JSON.
+    for text in [
+        r#"{"path": "/etc/passwd", "n": NaN}"#,
+        r#"{"path": "/etc/passwd", "n": Infinity}"#,
+        r#"{"path": "/etc/passwd", "n": 1e999}"#,
+        r#"{"path": "\ud800/etc/passwd"}"#,
+        r#"{"path": "/etc/passwd",}"#,
+    ] {
+        assert_eq!(parse_arguments(text), Arguments::Unreadable(Unreadable::NotJson), "{text}");
+    }
+    assert_eq!(parse_arguments(r#"{"path": "/etc/passwd""#), Arguments::Unreadable(Unreadable::Incomplete));
+}
 #[test]
 fn single_text_block_is_unwrapped() {
     assert_eq!(result_text(Some(&json!([{"type":"text","text":"hi"}]))), "hi");
@@ -33,38 +51,91 @@ fn pointer_tokens_are_escaped() {
 fn arguments_given_as_an_object_are_kept() {
     assert_eq!(arguments_value(Some(&json!({"a":1}))), json!({"a":1}));
     assert_eq!(arguments_value(Some(&json!("{\"a\":1}"))), json!({"a":1}));
-    assert_eq!(arguments_value(Some(&json!(3))), json!({}));
+    assert_eq!(arguments_value(Some(&json!(3))), Arguments::Unreadable(Unreadable::NotAnObject));
+    assert_eq!(arguments_value(Some(&json!("[]"))), Arguments::Unreadable(Unreadable::NotAnObject));
     assert_eq!(arguments_value(None), json!({}));
+    assert_eq!(object_or_empty(Some(&Value::Null)), json!({}));
+    assert_eq!(object_or_empty(Some(&json!("x"))), Arguments::Unreadable(Unreadable::NotAnObject));
+}
+
+/// What `PartialArguments` must read after any prefix of the text: the full parse, except that an
+/// object still open is incomplete.
+fn expected_view(raw: &str) -> Arguments {
+    match parse_arguments(raw) {
+        Arguments::Unreadable(Unreadable::NotJson) if raw.trim_start().starts_with('{') && !closes(raw) => {
+            Arguments::Unreadable(Unreadable::Incomplete)
+        }
+        other => other,
+    }
+}
+
+/// Whether the top-level object of `raw` has closed (outside strings).
+fn closes(raw: &str) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0i32, false, false);
+    for c in raw.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 #[test]
 fn partial_arguments_match_a_full_parse_after_every_piece() {
     let pieces = ["  {\"", "a\":", "{\"b\":\"}\\\"", "[\"},", "\"c\":[1,{}]", "}", " ", "\n", "x"];
-    let mut partial = PartialArguments::new();
-    let mut view = json!({});
+    let mut partial = PartialArguments::new(1 << 20);
+    let mut view = Arguments::empty();
     for piece in pieces {
         if let Some(v) = partial.push(piece) {
             view = v;
         }
-        assert_eq!(view, parse_arguments(partial.raw()), "after {:?}", partial.raw());
-        assert_eq!(partial.parsed(), view);
+        assert_eq!(view, expected_view(partial.raw()), "after {:?}", partial.raw());
+        assert_eq!(partial.arguments(), view);
     }
     assert_eq!(partial.raw(), "  {\"a\":{\"b\":\"}\\\"[\"},\"c\":[1,{}]} \nx");
+    assert_eq!(view, Arguments::Unreadable(Unreadable::NotJson));
 }
 
 #[test]
-fn partial_arguments_view_is_the_object_once_it_closes() {
-    let mut partial = PartialArguments::new();
-    assert_eq!(partial.push("{\"q\":\"a{b\""), None);
-    assert_eq!(partial.push("}"), Some(json!({"q":"a{b"})));
+fn partial_arguments_read_as_incomplete_until_the_object_closes() {
+    let mut partial = PartialArguments::new(1 << 20);
+    assert_eq!(partial.push("{\"q\":\"a{b\""), Some(Arguments::Unreadable(Unreadable::Incomplete)));
+    assert_eq!(partial.push("}"), Some(json!({"q":"a{b"}).into()));
     assert_eq!(partial.push("  "), None);
 }
 
 #[test]
 fn text_that_does_not_start_an_object_never_parses() {
-    let mut partial = PartialArguments::new();
-    assert_eq!(partial.push("[{}]"), None);
-    assert_eq!(partial.parsed(), json!({}));
+    let mut partial = PartialArguments::new(1 << 20);
+    assert_eq!(partial.push("[{}]"), Some(Arguments::Unreadable(Unreadable::NotAnObject)));
+    assert_eq!(partial.arguments(), Arguments::Unreadable(Unreadable::NotAnObject));
+}
+
+#[test]
+fn partial_arguments_past_the_limit_are_too_large_and_not_kept() {
+    let mut partial = PartialArguments::new(10);
+    assert_eq!(partial.push("{\"a\":\""), Some(Arguments::Unreadable(Unreadable::Incomplete)));
+    assert_eq!(partial.push("0123456789"), Some(Arguments::Unreadable(Unreadable::TooLarge)));
+    assert_eq!(partial.push("\"}"), None);
+    assert_eq!(partial.arguments(), Arguments::Unreadable(Unreadable::TooLarge));
+    assert!(partial.raw().is_empty(), "the text is dropped, so memory stays bounded");
 }
 
 #[test]

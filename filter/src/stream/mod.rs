@@ -36,6 +36,11 @@ pub enum StreamError {
 /// Largest frame any decoder buffers (a single stream event; whole streams are never buffered).
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
+/// Default cap on the bytes a stream may hold back while tool calls are judged, and on the
+/// argument text kept per call (`max_held_bytes` in the plugin configuration). Reaching it refuses
+/// the calls; it never releases them unchecked.
+pub const DEFAULT_MAX_HELD_BYTES: usize = 8 * 1024 * 1024;
+
 /// The framing a stream uses on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {

@@ -120,7 +120,7 @@ fn parallel_tool_results_resolve_each_name_and_flag_errors() {
     let req = parse(&body);
 
     assert_eq!(req.tool_calls.len(), 2);
-    assert_eq!(req.tool_calls[1].arguments, json!({}));
+    assert_eq!(req.tool_calls[1].arguments, crate::view::Arguments::Unreadable(crate::view::Unreadable::NotAnObject));
     assert_eq!(req.messages[2].text, "and now?");
 
     let [first, second] = req.tool_results.as_slice() else { panic!("two results") };

@@ -5,14 +5,14 @@ use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
-use crate::view::{self, ToolCall, Usage};
+use crate::view::{self, Arguments, ToolCall, Unreadable, Usage};
 use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Fold {
     response: view::Response,
-    /// tool_use blocks started and not yet stopped; their arguments in `response` stay `{}` until
-    /// the block ends, because partial JSON cannot be parsed.
+    /// tool_use blocks started and not yet stopped; their arguments in `response` read as
+    /// incomplete until the block ends, because partial JSON cannot be judged.
     open: OpenCalls,
     /// Indices of every tool_use block started, so its deltas and stop are known as tool frames.
     pub(super) tool_blocks: Vec<u64>,
@@ -38,6 +38,11 @@ pub(super) struct Strip {
 impl Fold {
     pub fn new() -> Self {
         Fold::default()
+    }
+
+    /// A fold that keeps at most `limit` bytes of argument text per tool call.
+    pub fn with_limit(limit: usize) -> Self {
+        Fold { open: OpenCalls::new(limit), ..Fold::default() }
     }
 
     /// Every frame is forwarded: the fold only observes. A tool_use block's start, deltas and stop
@@ -118,12 +123,13 @@ impl Fold {
                 if let Some(i) = index {
                     self.tool_blocks.push(i);
                 }
-                self.open.open(index, self.response.tool_calls.len(), "");
+                let start = json::object_or_empty(block.get("input"));
+                self.open.open(index, self.response.tool_calls.len(), start, "");
                 let name = json::str_at(block, "name").unwrap_or_default().to_string();
                 self.response.tool_calls.push(ToolCall {
                     id: json::str_at(block, "id").map(str::to_string),
                     name: name.clone(),
-                    arguments: json::object_or_empty(block.get("input")),
+                    arguments: Arguments::Unreadable(Unreadable::Incomplete),
                 });
                 Some(name)
             }

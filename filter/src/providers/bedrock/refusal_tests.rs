@@ -189,7 +189,7 @@ fn a_call_that_streamed_live_keeps_tool_use_as_the_stop_reason() {
     let client = client_view(&run.out);
     assert_eq!(
         client.tool_calls,
-        [ToolCall { id: Some("tooluse_lookup".into()), name: "lookup".into(), arguments: json!({"q": "x"}) }]
+        [ToolCall { id: Some("tooluse_lookup".into()), name: "lookup".into(), arguments: json!({"q": "x"}).into() }]
     );
     assert_eq!(client.text, MESSAGE);
     assert_eq!(client.finish_reason.as_deref(), Some("tool_use"), "consistent with the call that went out");

@@ -18,7 +18,7 @@ fn converse_stream_history_from_boto3_is_read() {
         [ToolCall {
             id: Some("tooluse_lAG_zP8QRHmSYOwZzzaCqA".into()),
             name: "get_temperature".into(),
-            arguments: json!({"city": "Paris"}),
+            arguments: json!({"city": "Paris"}).into(),
         }]
     );
     let result = &req.tool_results[0];
@@ -41,8 +41,9 @@ fn every_result_of_a_multi_turn_agent_gets_its_tool_name() {
     let req = parse(&body);
 
     assert_eq!(roles(&req), [Role::User, Role::Assistant, Role::Tool, Role::Assistant, Role::Tool]);
-    let calls: Vec<(&str, &Value)> = req.tool_calls.iter().map(|c| (c.name.as_str(), &c.arguments)).collect();
-    assert_eq!(calls, [("country_source", &json!({})), ("capital_lookup", &json!({"country": "Japan"}))]);
+    let calls: Vec<(&str, Option<&Value>)> =
+        req.tool_calls.iter().map(|c| (c.name.as_str(), c.arguments.object())).collect();
+    assert_eq!(calls, [("country_source", Some(&json!({}))), ("capital_lookup", Some(&json!({"country": "Japan"})))]);
     let results: Vec<(Option<&str>, &str)> =
         req.tool_results.iter().map(|r| (r.tool_name.as_deref(), r.content.as_str())).collect();
     assert_eq!(results, [(Some("country_source"), "Japan"), (Some("capital_lookup"), "Tokyo")]);

@@ -15,7 +15,7 @@ fn tool_use_after_reasoning_is_read() {
         [ToolCall {
             id: Some("tooluse_W9DaUFg4Tj2cRPpndqxWSg".into()),
             name: "get_user_country".into(),
-            arguments: json!({})
+            arguments: json!({}).into()
         }]
     );
     assert_eq!(resp.finish_reason.as_deref(), Some("tool_use"));

@@ -5,19 +5,18 @@
 
 use crate::providers::json::parse_arguments;
 use crate::providers::FrameInfo;
-use crate::stream::{Frame, MAX_FRAME_BYTES};
-use crate::view;
-use serde_json::{Map, Value};
+use crate::stream::{Frame, DEFAULT_MAX_HELD_BYTES};
+use crate::view::{self, Arguments, Unreadable};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Largest tool input assembled from deltas. Past it the fragments are dropped and the arguments
-/// read as `{}` (what unparseable input gives anyway); the bytes still go to the client.
-const MAX_TOOL_INPUT_BYTES: usize = MAX_FRAME_BYTES;
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fold {
+    /// Largest tool input assembled from deltas. Past it the fragments are dropped and the
+    /// arguments are too large to judge (the call is then refused if it could be blocked).
+    limit: usize,
     /// Everything the events so far said; a tool call is listed from its `contentBlockStart`, with
-    /// `{}` arguments until its block stops.
+    /// incomplete arguments until its block stops.
     response: view::Response,
     /// Tool-use blocks whose `contentBlockStop` has not been seen, in start order.
     open: Vec<OpenToolBlock>,
@@ -40,14 +39,34 @@ struct OpenToolBlock {
     index: u64,
     /// Position of the call in `response.tool_calls`.
     call: usize,
-    /// Input fragments so far, concatenated; at most `MAX_TOOL_INPUT_BYTES`.
+    /// Input fragments so far, concatenated; at most `Fold::limit` bytes.
     input: String,
     overflowed: bool,
+}
+
+impl Default for Fold {
+    fn default() -> Self {
+        Fold::with_limit(DEFAULT_MAX_HELD_BYTES)
+    }
 }
 
 impl Fold {
     pub fn new() -> Self {
         Fold::default()
+    }
+
+    /// A fold that keeps at most `limit` bytes of input text per tool call.
+    pub fn with_limit(limit: usize) -> Self {
+        Fold {
+            limit,
+            response: view::Response::default(),
+            open: Vec::new(),
+            tool_blocks: BTreeSet::new(),
+            max_index: None,
+            withheld: BTreeSet::new(),
+            message_stopped: false,
+            after_stop: Vec::new(),
+        }
     }
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
@@ -74,6 +93,12 @@ impl Fold {
             "contentBlockDelta" => {
                 if let Some(delta) = event.get("delta") {
                     info.tool = delta.get("toolUse").is_some();
+                    if info.tool && !self.open.iter().any(|b| b.index == index) {
+                        // Input for a block that never started: a call whose name nobody knows,
+                        // held and judged like any other (an unnamed call is always refused).
+                        self.start_tool(index, &Value::Null);
+                        info.started_tools.push(String::new());
+                    }
                     self.delta(index, delta);
                 }
             }
@@ -118,7 +143,7 @@ impl Fold {
         self.response.tool_calls.push(view::ToolCall {
             id: tu.get("toolUseId").and_then(Value::as_str).map(str::to_string),
             name: str_of(tu, "name"),
-            arguments: Value::Object(Map::new()),
+            arguments: Arguments::Unreadable(Unreadable::Incomplete),
         });
     }
 
@@ -130,13 +155,13 @@ impl Fold {
         let Some(fragment) = delta.get("toolUse").and_then(|t| t.get("input")).and_then(Value::as_str) else {
             return;
         };
-        // Fragments for a block that never started have no tool name to check and are dropped.
         let Some(block) = self.open.iter_mut().find(|b| b.index == index) else {
             return;
         };
-        if block.input.len().saturating_add(fragment.len()) > MAX_TOOL_INPUT_BYTES {
+        if block.overflowed || block.input.len().saturating_add(fragment.len()) > self.limit {
             block.overflowed = true;
-        } else if !block.overflowed {
+            block.input = String::new();
+        } else {
             block.input.push_str(fragment);
         }
     }
@@ -148,8 +173,11 @@ impl Fold {
         self.open = still_open;
         for block in closing {
             if let Some(call) = self.response.tool_calls.get_mut(block.call) {
-                call.arguments =
-                    if block.overflowed { Value::Object(Map::new()) } else { parse_arguments(&block.input) };
+                call.arguments = if block.overflowed {
+                    Arguments::Unreadable(Unreadable::TooLarge)
+                } else {
+                    parse_arguments(&block.input)
+                };
             }
         }
     }

@@ -2,6 +2,7 @@ use super::*;
 use crate::stream::Framing;
 use crate::testutil::{self, event};
 use crate::view::{Api, ToolCall, Usage};
+use serde_json::Value;
 use serde_json::json;
 
 fn fold_frames(frames: &[Frame]) -> view::Response {
@@ -34,7 +35,7 @@ fn tool_use_stream_gives_the_call_with_parsed_arguments() {
         [ToolCall {
             id: Some("tooluse_lAG_zP8QRHmSYOwZzzaCqA".into()),
             name: "get_temperature".into(),
-            arguments: json!({"city": "Paris"}),
+            arguments: json!({"city": "Paris"}).into(),
         }]
     );
     assert_eq!(resp.finish_reason.as_deref(), Some("tool_use"));
@@ -108,7 +109,7 @@ fn tool_input_is_assembled_from_many_deltas() {
         [ToolCall {
             id: Some("t1".into()),
             name: "search".into(),
-            arguments: json!({"query": "rust eventstream", "limit": 5})
+            arguments: json!({"query": "rust eventstream", "limit": 5}).into()
         }]
     );
     assert_eq!(resp.usage, Some(Usage { input: 10, output: 20, cache_read: 3, cache_write: 4, reasoning: 0 }));
@@ -131,8 +132,8 @@ fn interleaved_tool_blocks_keep_their_own_input() {
         event("contentBlockStop", json!({"contentBlockIndex": 1})),
         event("contentBlockStop", json!({"contentBlockIndex": 0})),
     ]);
-    let args: Vec<&Value> = resp.tool_calls.iter().map(|c| &c.arguments).collect();
-    assert_eq!(args, [&json!({"a": 1}), &json!({"b": 2})]);
+    let args: Vec<Option<&Value>> = resp.tool_calls.iter().map(|c| c.arguments.object()).collect();
+    assert_eq!(args, [Some(&json!({"a": 1})), Some(&json!({"b": 2}))]);
 }
 
 #[test]
@@ -147,17 +148,29 @@ fn a_call_is_listed_from_its_start_and_completed_by_message_stop() {
         json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"x\":true}"}}}),
     ));
     assert_eq!(fold.response().tool_calls[0].name, "one");
-    assert_eq!(fold.response().tool_calls[0].arguments, json!({}), "arguments are parsed when the block ends");
+    assert_eq!(
+        fold.response().tool_calls[0].arguments,
+        crate::view::Arguments::Unreadable(crate::view::Unreadable::Incomplete),
+        "arguments are parsed when the block ends"
+    );
 
     fold.on_frame(&event("messageStop", json!({"stopReason": "tool_use"})));
     assert_eq!(fold.response().tool_calls[0].arguments, json!({"x": true}));
 }
 
 #[test]
-fn exceptions_and_strays_are_forwarded_and_ignored() {
+fn tool_input_for_a_block_that_never_started_is_an_unnamed_call() {
     let resp = fold_frames(&[
         event("contentBlockDelta", json!({"contentBlockIndex": 4, "delta": {"toolUse": {"input": "{\"orphan\":1}"}}})),
         event("contentBlockStop", json!({"contentBlockIndex": 4})),
+    ]);
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!((resp.tool_calls[0].name.as_str(), &resp.tool_calls[0].arguments), ("", &json!({"orphan": 1}).into()));
+}
+
+#[test]
+fn exceptions_and_strays_are_forwarded_and_ignored() {
+    let resp = fold_frames(&[
         event("throttlingException", json!({"message": "Too many requests, please wait before trying again."})),
         Frame { name: None, data: b"{}".to_vec(), raw: Vec::new() },
         Frame { name: Some("metadata".into()), data: b"not json".to_vec(), raw: Vec::new() },
@@ -167,13 +180,13 @@ fn exceptions_and_strays_are_forwarded_and_ignored() {
 }
 
 #[test]
-fn oversized_tool_input_reads_as_empty_arguments() {
-    let mut fold = Fold::new();
+fn oversized_tool_input_is_too_large_to_judge() {
+    let mut fold = Fold::with_limit(1000);
     fold.on_frame(&event(
         "contentBlockStart",
         json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "a", "name": "big"}}}),
     ));
-    let chunk = "x".repeat(MAX_TOOL_INPUT_BYTES / 2 + 1);
+    let chunk = "x".repeat(501);
     for fragment in ["{\"k\":\"", chunk.as_str(), chunk.as_str(), "\"}"] {
         fold.on_frame(&event(
             "contentBlockDelta",
@@ -181,5 +194,5 @@ fn oversized_tool_input_reads_as_empty_arguments() {
         ));
     }
     fold.on_frame(&event("contentBlockStop", json!({"contentBlockIndex": 0})));
-    assert_eq!(fold.response().tool_calls[0].arguments, json!({}));
+    assert_eq!(fold.response().tool_calls[0].arguments, Arguments::Unreadable(Unreadable::TooLarge));
 }

@@ -21,7 +21,7 @@ fn recorded_agent_request_resolves_tool_results_by_call_id() {
     assert_eq!(req.tool_calls[0].name, "web_search");
     assert_eq!(req.tool_calls[0].arguments, json!({"query": "Barack Obama's age"}));
     assert_eq!(req.tool_calls[1].name, "python_interpeter_temp");
-    assert!(req.tool_calls[1].arguments["code"].as_str().unwrap().contains("math.sqrt(age)"));
+    assert!(req.tool_calls[1].arguments.object().unwrap()["code"].as_str().unwrap().contains("math.sqrt(age)"));
 
     assert_eq!(req.tool_results.len(), 2);
     let first = &req.tool_results[0];
@@ -61,7 +61,7 @@ fn tool_content_may_be_a_string_text_parts_or_string_documents() {
 
     assert!(req.stream);
     assert_eq!(req.tool_calls[1].arguments, json!({"k": 1}));
-    assert_eq!(req.tool_calls[2].arguments, json!({}));
+    assert_eq!(req.tool_calls[2].arguments, crate::view::Arguments::Unreadable(crate::view::Unreadable::NotJson));
     let contents: Vec<&str> = req.tool_results.iter().map(|r| r.content.as_str()).collect();
     assert_eq!(contents, ["plain", "t1\nt2", "doc text", r#"{"type":"image_url","image_url":{"url":"u"}}"#]);
     let names: Vec<Option<&str>> = req.tool_results.iter().map(|r| r.tool_name.as_deref()).collect();

@@ -6,14 +6,14 @@ use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
-use crate::view::{self, ToolCall};
+use crate::view::{self, Arguments, ToolCall, Unreadable};
 use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Fold {
     response: view::Response,
-    /// Tool calls started and not yet ended; their arguments in `response` stay `{}` until the
-    /// call ends, because partial JSON cannot be parsed.
+    /// Tool calls started and not yet ended; their arguments in `response` read as incomplete
+    /// until the call ends, because partial JSON cannot be judged.
     open: OpenCalls,
     /// Tool calls started, whether or not the client got them (see `refusal.rs`).
     pub(super) calls_started: usize,
@@ -41,6 +41,11 @@ pub(super) struct Strip {
 impl Fold {
     pub fn new() -> Self {
         Fold::default()
+    }
+
+    /// A fold that keeps at most `limit` bytes of argument text per tool call.
+    pub fn with_limit(limit: usize) -> Self {
+        Fold { open: OpenCalls::new(limit), ..Fold::default() }
     }
 
     /// Every frame is forwarded: the fold only observes. `tool-call-*` events are tool frames;
@@ -115,12 +120,12 @@ impl Fold {
         self.calls_started = self.calls_started.saturating_add(1);
         let function = call.get("function");
         let arguments = function.and_then(|f| json::str_at(f, "arguments")).unwrap_or_default();
-        self.open.open(index, self.response.tool_calls.len(), arguments);
+        self.open.open(index, self.response.tool_calls.len(), Arguments::empty(), arguments);
         let name = function.and_then(|f| json::str_at(f, "name")).unwrap_or_default().to_string();
         self.response.tool_calls.push(ToolCall {
             id: json::str_at(call, "id").map(str::to_string),
             name: name.clone(),
-            arguments: json::parse_arguments(""),
+            arguments: Arguments::Unreadable(Unreadable::Incomplete),
         });
         name
     }

@@ -10,7 +10,7 @@ fn function_call_response_from_gemini_3_is_read() {
     assert_eq!(resp.model.as_deref(), Some("gemini-3-pro-preview"));
     assert_eq!(
         resp.tool_calls,
-        [ToolCall { id: None, name: "weather".into(), arguments: json!({"location": "San Francisco"}) }]
+        [ToolCall { id: None, name: "weather".into(), arguments: json!({"location": "San Francisco"}).into() }]
     );
     assert_eq!(resp.text, "");
     assert_eq!(resp.finish_reason.as_deref(), Some("STOP"));

@@ -37,7 +37,7 @@ fn tool_call_responses_give_parsed_arguments_and_reasoning_tokens() {
         assert_eq!(resp.model.as_deref(), Some("gpt-5-nano-2025-08-07"));
         assert_eq!(
             resp.tool_calls,
-            [ToolCall { id: Some(id.into()), name: "get_current_weather".into(), arguments: args }]
+            [ToolCall { id: Some(id.into()), name: "get_current_weather".into(), arguments: args.into() }]
         );
         assert_eq!(resp.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(resp.text, "");

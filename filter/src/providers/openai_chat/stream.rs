@@ -11,6 +11,8 @@ use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Default)]
 pub struct Fold {
+    /// Most argument text kept per call (`PartialArguments`); 0 means the default.
+    pub(super) limit: usize,
     /// The gateway forced `stream_options.include_usage`, so the usage-only chunk is not the client's.
     pub(super) hide_usage_chunk: bool,
     pub(super) response: view::Response,
@@ -53,6 +55,8 @@ pub(super) struct CallState {
     pub(super) index: Option<u64>,
     /// A custom tool: its input is free text, exposed as `{"input": …}`, never parsed as JSON.
     custom: bool,
+    /// Its name came in conflicting pieces: its arguments stay unreadable.
+    ambiguous_name: bool,
     arguments: PartialArguments,
     /// `frames_seen` when the call's first delta arrived.
     pub(super) start: u64,
@@ -77,7 +81,12 @@ pub(super) const LEGACY_INDEX: u64 = u64::MAX;
 
 impl Fold {
     pub fn new(hide_usage_chunk: bool) -> Self {
-        Fold { hide_usage_chunk, ..Fold::default() }
+        Fold::with_limit(hide_usage_chunk, crate::stream::DEFAULT_MAX_HELD_BYTES)
+    }
+
+    /// A fold that keeps at most `limit` bytes of argument text per tool call.
+    pub fn with_limit(hide_usage_chunk: bool, limit: usize) -> Self {
+        Fold { hide_usage_chunk, limit, ..Fold::default() }
     }
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
@@ -205,8 +214,10 @@ impl Fold {
         let (pos, started) = match self.find_call(choice, index, id) {
             Some(pos) => (pos, false),
             None => {
-                self.calls.push(CallState { choice, index, custom, arguments: PartialArguments::new(), start: seq });
-                let arguments = if custom { json::custom_input("") } else { Value::Object(Map::new()) };
+                let limit = if self.limit == 0 { crate::stream::DEFAULT_MAX_HELD_BYTES } else { self.limit };
+                let arguments = PartialArguments::new(limit);
+                self.calls.push(CallState { choice, index, custom, ambiguous_name: false, arguments, start: seq });
+                let arguments = if custom { json::custom_input("") } else { view::Arguments::empty() };
                 self.response.tool_calls.push(ToolCall { id: None, name: String::new(), arguments });
                 (self.response.tool_calls.len().saturating_sub(1), true)
             }
@@ -224,10 +235,14 @@ impl Fold {
             call.id = id.map(str::to_owned);
         }
         let body = delta.get(if state.custom { "custom" } else { "function" });
-        // Names arrive whole in the first delta; some servers repeat them, which must not double them.
+        // Names arrive whole in the first delta; some servers repeat them. A different piece would
+        // make the client (which concatenates) assemble a name that is not the one judged here.
         if let Some(name) = body.and_then(|b| str_at(b, "name")).filter(|n| !n.is_empty()) {
             if call.name.is_empty() {
                 call.name = name.to_owned();
+            } else if call.name != name {
+                state.ambiguous_name = true;
+                call.arguments = view::Arguments::Unreadable(view::Unreadable::AmbiguousName);
             }
         }
         let piece =
@@ -239,10 +254,23 @@ impl Fold {
             _ => return,
         };
         let changed = state.arguments.push(&piece);
+        if state.ambiguous_name {
+            return;
+        }
         if state.custom {
-            if let Some(Value::String(input)) = call.arguments.get_mut("input") {
-                input.push_str(&piece);
-            }
+            // Free text, kept within the same limit as JSON arguments.
+            call.arguments = match (changed, &mut call.arguments) {
+                (Some(view::Arguments::Unreadable(view::Unreadable::TooLarge)), _) => {
+                    view::Arguments::Unreadable(view::Unreadable::TooLarge)
+                }
+                (_, view::Arguments::Object(Value::Object(obj))) => {
+                    if let Some(Value::String(input)) = obj.get_mut("input") {
+                        input.push_str(&piece);
+                    }
+                    return;
+                }
+                (_, other) => other.clone(),
+            };
         } else if let Some(parsed) = changed {
             call.arguments = parsed;
         }

@@ -21,7 +21,7 @@ fn function_call_output_item_is_a_tool_call() {
         [ToolCall {
             id: Some("call_YfwRsW8sUxDKipwyhWTzOXCA".into()),
             name: "get_capital".into(),
-            arguments: json!({"country": "PotatoLand"}),
+            arguments: json!({"country": "PotatoLand"}).into(),
         }]
     );
     assert_eq!(resp.usage, Some(Usage { input: 40, output: 18, ..Usage::default() }));

@@ -19,7 +19,7 @@ fn tool_call_stream_folds_the_completed_call_once() {
         [ToolCall {
             id: Some("call_kL0PCQV7M2WMoVX8V8OtYSAL".into()),
             name: "get_capital".into(),
-            arguments: json!({"country": "France"}),
+            arguments: json!({"country": "France"}).into(),
         }]
     );
     assert_eq!(resp.finish_reason.as_deref(), Some("completed"));
@@ -89,5 +89,5 @@ fn terminal_output_fills_in_calls_the_stream_did_not_itemise() {
         ]}}),
     )];
     let resp = fold_all(&frames).response().clone();
-    assert_eq!(resp.tool_calls, [ToolCall { id: Some("c".into()), name: "f".into(), arguments: json!({"k": 1}) }]);
+    assert_eq!(resp.tool_calls, [ToolCall { id: Some("c".into()), name: "f".into(), arguments: json!({"k": 1}).into() }]);
 }
