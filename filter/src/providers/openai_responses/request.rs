@@ -41,9 +41,13 @@ fn read_item(req: &mut view::Request, i: usize, item: &Value) {
             };
             req.messages.push(Message { role, text: json::text_of(item.get("content")) });
         }
-        "function_call" => req.tool_calls.extend(function_call(item)),
-        "custom_tool_call" => req.tool_calls.extend(custom_tool_call(item)),
-        "function_call_output" | "custom_tool_call_output" => {
+        kind if is_client_call(kind) => req.tool_calls.push(client_call(item)),
+        "function_call_output"
+        | "custom_tool_call_output"
+        | "computer_call_output"
+        | "local_shell_call_output"
+        | "shell_call_output"
+        | "apply_patch_call_output" => {
             let content = json::result_text(item.get("output"));
             req.messages.push(Message { role: Role::Tool, text: content.clone() });
             req.tool_results.push(ToolResult {
@@ -58,32 +62,57 @@ fn read_item(req: &mut view::Request, i: usize, item: &Value) {
     }
 }
 
-/// A `function_call` item (request history, response output, or a streamed `output_item.done`).
-pub(crate) fn function_call(item: &Value) -> Option<ToolCall> {
-    Some(ToolCall {
-        id: string_at(item, "call_id"),
-        name: string_at(item, "name")?,
-        arguments: json::arguments_value(item.get("arguments")),
-    })
+/// Output item types that the client runs: function and custom tools, and the built-in tools
+/// executed on the client's side (computer use, local shell, shell, apply patch). Built-in tools
+/// OpenAI runs itself (web search, file search, code interpreter, remote MCP) are not here.
+const CLIENT_CALLS: [(&str, Option<&str>); 6] = [
+    ("function_call", None),
+    ("custom_tool_call", None),
+    ("computer_call", Some("computer_use_preview")),
+    ("local_shell_call", Some("local_shell")),
+    ("shell_call", Some("shell")),
+    ("apply_patch_call", Some("apply_patch")),
+];
+
+/// Whether an item of type `kind` is a call the client runs (and policy judges).
+pub(crate) fn is_client_call(kind: &str) -> bool {
+    CLIENT_CALLS.iter().any(|(k, _)| *k == kind)
 }
 
-/// A `custom_tool_call` item: free-form input text rather than JSON arguments.
-pub(crate) fn custom_tool_call(item: &Value) -> Option<ToolCall> {
-    Some(ToolCall {
-        id: string_at(item, "call_id"),
-        name: string_at(item, "name")?,
-        arguments: json::custom_input(str_at(item, "input").unwrap_or_default()),
-    })
+/// The tool name a built-in client call goes by: the `type` of the tool that declares it.
+fn builtin_name(kind: &str) -> Option<&'static str> {
+    CLIENT_CALLS.iter().find(|(k, _)| *k == kind).and_then(|(_, name)| *name)
+}
+
+/// A call item the client runs (request history, response output, or a streamed
+/// `output_item.done`). A function call without a name keeps an empty one: a call nobody can name
+/// is refused, never skipped.
+pub(crate) fn client_call(item: &Value) -> ToolCall {
+    let kind = str_at(item, "type").unwrap_or_default();
+    let id = string_at(item, "call_id");
+    let name = builtin_name(kind).map(str::to_owned).or_else(|| string_at(item, "name")).unwrap_or_default();
+    let arguments = match kind {
+        "function_call" => json::arguments_value(item.get("arguments")),
+        "custom_tool_call" => json::custom_input(str_at(item, "input").unwrap_or_default()),
+        // The built-ins carry what to do as an object: `action` (computer, shells) or `operation`.
+        _ => json::object_or_empty(item.get("action").or_else(|| item.get("operation"))),
+    };
+    ToolCall { id, name, arguments }
 }
 
 fn declared_tools(body: &Value) -> Vec<ToolDecl> {
     array_at(body, "tools")
         .iter()
         .filter_map(|tool| {
-            let parameters = match str_at(tool, "type") {
-                Some("function") => tool.get("parameters").cloned(),
-                Some("custom") => None,
-                // Built-in tools (web search, file search, …) run at OpenAI, not in the client.
+            let kind = str_at(tool, "type")?;
+            let parameters = match kind {
+                "function" => tool.get("parameters").cloned(),
+                "custom" => None,
+                // Built-in tools the client runs are declared by type and called by that name.
+                "computer_use_preview" | "local_shell" | "shell" | "apply_patch" => {
+                    return Some(ToolDecl { name: kind.to_owned(), description: None, parameters: None });
+                }
+                // Other built-in tools (web search, file search, …) run at OpenAI, not in the client.
                 _ => return None,
             };
             Some(ToolDecl { name: string_at(tool, "name")?, description: string_at(tool, "description"), parameters })

@@ -1,6 +1,6 @@
 //! Responses API response objects (whole responses, and the `response` inside terminal stream events).
 
-use super::request::{custom_tool_call, function_call};
+use super::request::{client_call, is_client_call};
 use crate::providers::json::{array_at, str_at, string_at, u64_at, u64_path};
 use crate::view;
 use serde_json::Value;
@@ -24,8 +24,7 @@ pub fn parse(body: &Value) -> view::Response {
                     resp.text.push_str(text.unwrap_or_default());
                 }
             }
-            Some("function_call") => resp.tool_calls.extend(function_call(item)),
-            Some("custom_tool_call") => resp.tool_calls.extend(custom_tool_call(item)),
+            Some(kind) if is_client_call(kind) => resp.tool_calls.push(client_call(item)),
             _ => {}
         }
     }

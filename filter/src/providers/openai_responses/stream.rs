@@ -1,12 +1,12 @@
 //! Responses API streams: SSE events named by `event:` whose data repeats the name in `type`.
 //! The fold only reads; rewriting held events after a block is `refusal.rs`'s business.
 
-use super::request::{custom_tool_call, function_call};
+use super::request::{client_call, is_client_call};
 use super::response;
 use crate::providers::json::str_at;
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
-use crate::view;
+use crate::view::{self, Arguments, ToolCall, Unreadable};
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -25,8 +25,12 @@ pub struct Fold {
 #[derive(Debug)]
 pub(super) struct Item {
     pub(super) output_index: u64,
-    /// A client tool call (`function_call`, `custom_tool_call`): what policies judge.
+    /// A call the client runs (function, custom, or a client-side built-in): what policies judge.
     pub(super) tool: bool,
+    /// Its position in the response's tool calls, from its announcement on: arguments read as
+    /// incomplete until `output_item.done` gives them, so a call the stream never finishes is
+    /// judged as one whose arguments nobody knows.
+    pub(super) call: Option<usize>,
     /// Announced by `response.output_item.added` (some servers only send `…done`).
     pub(super) added: bool,
     /// Announced inside the held part of a blocked stream: the client never sees it.
@@ -36,7 +40,7 @@ pub(super) struct Item {
 }
 
 pub(super) fn is_tool_item(item: &Value) -> bool {
-    matches!(str_at(item, "type"), Some("function_call" | "custom_tool_call"))
+    str_at(item, "type").is_some_and(is_client_call)
 }
 
 pub(super) fn is_terminal(kind: &str) -> bool {
@@ -73,12 +77,16 @@ impl Fold {
             "response.output_item.added" => {
                 if let Some(item) = event.get("item").filter(|i| i.is_object()) {
                     let tool = is_tool_item(item);
+                    let mut call = None;
                     if tool {
+                        let started = ToolCall { arguments: Arguments::Unreadable(Unreadable::Incomplete), ..client_call(item) };
                         info.tool = true;
-                        info.started_tools.push(str_at(item, "name").unwrap_or_default().to_owned());
+                        info.started_tools.push(started.name.clone());
+                        call = Some(self.response.tool_calls.len());
+                        self.response.tool_calls.push(started);
                     }
                     let output_index = self.output_index(&event);
-                    self.items.push(Item { output_index, tool, added: true, held: false, body: item.clone() });
+                    self.items.push(Item { output_index, tool, call, added: true, held: false, body: item.clone() });
                 }
             }
             // The call is folded only once complete: its arguments are final in this event.
@@ -119,23 +127,43 @@ impl Fold {
     fn fold_item_done(&mut self, event: &Value, item: &Value, info: &mut FrameInfo) {
         let output_index = self.output_index(event);
         let tool = is_tool_item(item);
-        match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
-            Some(known) => known.body = item.clone(),
+        let slot = match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
+            Some(known) => {
+                known.body = item.clone();
+                known.call
+            }
+            None => None,
+        };
+        if !tool {
+            if slot.is_none() && !self.items.iter().any(|i| i.output_index == output_index) {
+                self.items.push(Item { output_index, tool, call: None, added: false, held: false, body: item.clone() });
+            }
+            return;
+        }
+        info.tool = true;
+        let call = client_call(item);
+        match slot.and_then(|s| self.response.tool_calls.get_mut(s)) {
+            Some(started) => *started = call,
             None => {
                 // A server that skips `output_item.added`: the call starts and ends here.
-                if tool {
-                    info.started_tools.push(str_at(item, "name").unwrap_or_default().to_owned());
+                info.started_tools.push(call.name.clone());
+                let slot = self.response.tool_calls.len();
+                self.response.tool_calls.push(call);
+                match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
+                    Some(known) => {
+                        known.tool = true;
+                        known.call = Some(slot);
+                    }
+                    None => self.items.push(Item {
+                        output_index,
+                        tool,
+                        call: Some(slot),
+                        added: false,
+                        held: false,
+                        body: item.clone(),
+                    }),
                 }
-                self.items.push(Item { output_index, tool, added: false, held: false, body: item.clone() });
             }
-        }
-        if tool {
-            info.tool = true;
-            let call = match str_at(item, "type") {
-                Some("function_call") => function_call(item),
-                _ => custom_tool_call(item),
-            };
-            self.response.tool_calls.extend(call);
         }
     }
 
