@@ -13,10 +13,21 @@ pub fn parse(body: &Value) -> view::Response {
 
 /// Adds what one response object says to `response`: text and function calls are appended, while
 /// model, finish reason and usage replace earlier values (Gemini repeats cumulative usage in every
-/// chunk, so the last one is the total).
+/// chunk, so the last one is the total). Text and finish reason are the first candidate's (the
+/// answer); function calls are every candidate's: with `candidateCount > 1` the client can read
+/// each candidate, so each call must be judged.
 pub fn apply_chunk(response: &mut view::Response, chunk: &Value) {
     if let Some(model) = str_at(chunk, "modelVersion") {
         response.model = Some(model.to_string());
+    }
+    for candidate in array_at(chunk, "candidates") {
+        for call in calls(candidate) {
+            response.tool_calls.push(view::ToolCall {
+                id: str_at(call, "id").map(str::to_string),
+                name: str_at(call, "name").unwrap_or_default().to_string(),
+                arguments: object_or_empty(call.get("args")),
+            });
+        }
     }
     if let Some(candidate) = first_candidate(chunk) {
         let parts = candidate.get("content").map(|c| array_at(c, "parts")).unwrap_or(&[]);
@@ -25,13 +36,6 @@ pub fn apply_chunk(response: &mut view::Response, chunk: &Value) {
                 if !bool_at(part, "thought") {
                     response.text.push_str(text);
                 }
-            }
-            if let Some(call) = first_at(part, &["functionCall", "function_call"]).filter(|c| c.is_object()) {
-                response.tool_calls.push(view::ToolCall {
-                    id: str_at(call, "id").map(str::to_string),
-                    name: str_at(call, "name").unwrap_or_default().to_string(),
-                    arguments: object_or_empty(call.get("args")),
-                });
             }
         }
         if let Some(reason) = str_at(candidate, "finishReason") {
@@ -49,8 +53,15 @@ pub fn apply_chunk(response: &mut view::Response, chunk: &Value) {
     }
 }
 
+/// The function calls among a candidate's parts, in order. A `functionCall` that is not an object
+/// still counts: the client sees a call there, and policy refuses what it cannot read.
+pub(super) fn calls(candidate: &Value) -> impl Iterator<Item = &Value> {
+    let parts = candidate.get("content").map(|c| array_at(c, "parts")).unwrap_or(&[]);
+    parts.iter().filter_map(|part| first_at(part, &["functionCall", "function_call"]))
+}
+
 /// The candidate with index 0: with `candidateCount > 1` a stream interleaves chunks of several
-/// candidates, and only the first is the answer the client acts on.
+/// candidates; the first is the answer whose text and finish the record keeps.
 pub(super) fn first_candidate(chunk: &Value) -> Option<&Value> {
     array_at(chunk, "candidates").iter().find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
 }

@@ -73,7 +73,19 @@ fn odd_shapes_give_defaults_instead_of_failing() {
         json!({"usageMetadata": {"promptTokenCount": 1, "cachedContentTokenCount": 5}}),
     ] {
         let resp = parse(&body);
-        assert!(resp.tool_calls.is_empty());
+        // A `functionCall` that is not an object is still a call the client sees: unnamed, refused.
+        assert!(resp.tool_calls.iter().all(|c| c.name.is_empty() && c.arguments.object().is_some()));
         assert!(resp.usage.is_none_or(|u| u.input == 0));
     }
+}
+
+#[test]
+fn calls_of_every_candidate_are_judged() {
+    let resp = parse(&json!({"candidates": [
+        {"index": 0, "content": {"parts": [{"text": "nothing to do"}]}, "finishReason": "STOP"},
+        {"index": 1, "content": {"parts": [{"functionCall": {"name": "read_file", "args": {"path": "/etc/shadow"}}}]}},
+    ]}));
+    assert_eq!(resp.text, "nothing to do");
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!(resp.tool_calls[0].name, "read_file");
 }

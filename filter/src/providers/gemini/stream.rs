@@ -1,7 +1,7 @@
 //! Gemini streams: every frame (an `alt=sse` event or a JSON-array element) is one complete
 //! `GenerateContentResponse`, and function calls arrive whole, so folding is appending.
 
-use crate::providers::json::{array_at, first_at, str_at};
+use crate::providers::json::{array_at, str_at};
 use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::view;
@@ -22,6 +22,8 @@ pub struct Fold {
     /// The bytes before a JSON-array element that `strip_tools` dropped whole, when they open the
     /// array (`[`): the next frame that goes out carries them in place of its own `,` separator.
     pub(super) carried_prefix: Option<Vec<u8>>,
+    /// Every candidate index seen, and whether its finish reason has arrived.
+    candidates: Vec<(u64, bool)>,
 }
 
 impl Fold {
@@ -33,6 +35,7 @@ impl Fold {
             response_id: None,
             usage_metadata: None,
             carried_prefix: None,
+            candidates: Vec::new(),
         }
     }
 
@@ -51,34 +54,38 @@ impl Fold {
                 *slot = Some(v.clone());
             }
         }
-        let candidate = super::response::first_candidate(&chunk);
-        let started_tools: Vec<String> = candidate.map(call_names).unwrap_or_default();
-        let finish = candidate.and_then(|c| str_at(c, "finishReason"));
+        let candidates = array_at(&chunk, "candidates");
+        // Each call arrives whole, so every call in a chunk also starts in it.
+        let started_tools: Vec<String> = candidates
+            .iter()
+            .flat_map(super::response::calls)
+            .map(|call| str_at(call, "name").unwrap_or_default().to_string())
+            .collect();
+        let mut finishes = false;
+        for candidate in candidates {
+            let index = candidate.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let finished = str_at(candidate, "finishReason").is_some_and(|r| r != "FINISH_REASON_UNSPECIFIED");
+            finishes |= finished;
+            match self.candidates.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, done)) => *done |= finished,
+                None => self.candidates.push((index, finished)),
+            }
+        }
         // A prompt blocked before generation ends the stream with no candidate at all.
         let blocked_prompt =
-            candidate.is_none() && chunk.get("promptFeedback").and_then(|f| f.get("blockReason")).is_some();
+            candidates.is_empty() && chunk.get("promptFeedback").and_then(|f| f.get("blockReason")).is_some();
         FrameInfo {
             drop: false,
             tool: !started_tools.is_empty(),
             started_tools,
-            ends_message: finish.is_some_and(|r| r != "FINISH_REASON_UNSPECIFIED") || blocked_prompt,
+            // The message ends once every candidate seen has finished.
+            ends_message: (finishes && self.candidates.iter().all(|(_, done)| *done)) || blocked_prompt,
         }
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
     }
-}
-
-/// Names of the function calls among a candidate's parts: each call arrives whole, so every call in
-/// a chunk also starts in it.
-fn call_names(candidate: &Value) -> Vec<String> {
-    let parts = candidate.get("content").map(|c| array_at(c, "parts")).unwrap_or(&[]);
-    parts
-        .iter()
-        .filter_map(|part| first_at(part, &["functionCall", "function_call"]).filter(|c| c.is_object()))
-        .map(|call| str_at(call, "name").unwrap_or_default().to_string())
-        .collect()
 }
 
 #[cfg(test)]
