@@ -2,6 +2,7 @@
 //! render it in the shape that provider's SDK parses (DESIGN §4.4).
 
 use crate::config::limits::{Scope, Window};
+use crate::meter::limits::LimitExceeded;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WardenError {
@@ -28,6 +29,12 @@ pub enum WardenError {
         /// The limit's model filter; empty when it covers every model.
         models: Vec<String>,
     },
+    /// A cost-limit counter could not be read and `sidecar.on_failure` is `closed`.
+    #[error("This request was blocked by the Warden gateway, not by the AI provider: its cost limits could not be checked ({detail}), and the gateway is configured to refuse requests it cannot check (sidecar.on_failure: closed). Retry shortly; if this persists, ask the gateway administrator.")]
+    LimitsUnavailable { detail: String },
+    /// The upstream answered with something the gateway must police but cannot read.
+    #[error("The Warden gateway refused the AI provider's response: {reason}, so the gateway could not check it against its tool policies. Nothing of it was passed on.")]
+    UnpoliceableResponse { reason: String },
 }
 
 /// What class of error this is, so each provider can pick its own type/code/status names.
@@ -37,6 +44,10 @@ pub enum ErrorClass {
     NotFound,
     TooLarge,
     LimitExceeded,
+    /// Something the gateway needs is not available right now (503).
+    Unavailable,
+    /// The upstream's answer could not be used (502).
+    BadGateway,
 }
 
 impl WardenError {
@@ -46,6 +57,8 @@ impl WardenError {
             ErrorClass::NotFound => 404,
             ErrorClass::TooLarge => 413,
             ErrorClass::LimitExceeded => 402,
+            ErrorClass::Unavailable => 503,
+            ErrorClass::BadGateway => 502,
         }
     }
 
@@ -55,6 +68,8 @@ impl WardenError {
             WardenError::BodyTooLarge { .. } => ErrorClass::TooLarge,
             WardenError::UnknownProfile { .. } | WardenError::UnknownRoute { .. } => ErrorClass::NotFound,
             WardenError::UsageLimitExceeded { .. } => ErrorClass::LimitExceeded,
+            WardenError::LimitsUnavailable { .. } => ErrorClass::Unavailable,
+            WardenError::UnpoliceableResponse { .. } => ErrorClass::BadGateway,
         }
     }
 
@@ -67,6 +82,8 @@ impl WardenError {
             WardenError::UnknownProfile { .. } => "unknown_profile",
             WardenError::UnknownRoute { .. } => "unknown_route",
             WardenError::UsageLimitExceeded { .. } => "usage_limit_exceeded",
+            WardenError::LimitsUnavailable { .. } => "limits_unavailable",
+            WardenError::UnpoliceableResponse { .. } => "unpoliceable_response",
         }
     }
 }
@@ -113,6 +130,20 @@ fn usd(value: f64) -> String {
     let text = text.trim_end_matches('0');
     let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
     format!("${text}{}", "0".repeat(2usize.saturating_sub(decimals)))
+}
+
+impl From<LimitExceeded> for WardenError {
+    fn from(e: LimitExceeded) -> WardenError {
+        WardenError::UsageLimitExceeded {
+            scope: e.scope,
+            scope_id: e.scope_id,
+            limit_usd: e.limit_usd,
+            used_usd: e.used_usd,
+            window: e.window,
+            resets_at: crate::meter::limits::rfc3339(e.resets_at_secs),
+            models: e.models,
+        }
+    }
 }
 
 /// A complete local reply: status, extra headers and body.

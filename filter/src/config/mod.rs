@@ -1,8 +1,8 @@
 //! Plugin configuration (DESIGN §4.5): parsed once in `on_configure`, strict (unknown keys are
 //! errors) and every error names the path of the offending value.
 
-pub mod cost;
 pub mod limits;
+pub mod optimise;
 pub mod policy;
 mod validate;
 
@@ -35,6 +35,60 @@ pub struct Config {
     /// Where cost-limit counters are kept.
     #[serde(default)]
     pub limits_store: limits::LimitsStore,
+    /// How the filter reaches the sidecar, and what happens when it (or a store the request path
+    /// needs) cannot answer.
+    #[serde(default)]
+    pub sidecar: SidecarSettings,
+    /// Most bytes a stream holds back while its tool calls are judged, and most argument text
+    /// kept per call. Reaching it refuses the calls; it never releases them unchecked.
+    #[serde(default = "default_max_held_bytes")]
+    pub max_held_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarSettings {
+    /// The Envoy cluster (HTTP/2) that reaches `warden-sidecar`.
+    #[serde(default = "default_sidecar_cluster")]
+    pub cluster: String,
+    /// How long a request waits for the sidecar.
+    #[serde(default = "default_sidecar_timeout_ms")]
+    pub timeout_ms: u64,
+    /// When the sidecar, or a store a request needs (the cost-limit counters, Redis behind the
+    /// sidecar), cannot answer: `closed` refuses the request (503), `open` lets it through without
+    /// that contribution and counts it. Credentials and Dual LLM always fail closed.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+impl Default for SidecarSettings {
+    fn default() -> Self {
+        SidecarSettings {
+            cluster: default_sidecar_cluster(),
+            timeout_ms: default_sidecar_timeout_ms(),
+            on_failure: OnFailure::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    #[default]
+    Closed,
+    Open,
+}
+
+fn default_sidecar_cluster() -> String {
+    "warden_sidecar".to_owned()
+}
+
+fn default_sidecar_timeout_ms() -> u64 {
+    5000
+}
+
+fn default_max_held_bytes() -> usize {
+    crate::stream::DEFAULT_MAX_HELD_BYTES
 }
 
 /// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
@@ -49,17 +103,17 @@ pub struct Profile {
     pub tool_policies: Vec<policy::ToolPolicy>,
     /// For tool calls no row applies to.
     #[serde(default)]
-    pub default_tool_action: policy::ToolAction,
+    pub default_tool_action: crate::policy::ToolAction,
     #[serde(default)]
     pub result_policies: Vec<policy::ResultPolicy>,
     /// For tool results no row applies to.
     #[serde(default)]
-    pub default_result_action: policy::ResultAction,
+    pub default_result_action: crate::policy::ResultAction,
     #[serde(default)]
-    pub toon: cost::Toon,
+    pub toon: optimise::Toon,
     /// Model optimisation: the first matching rule in list order rewrites the model.
     #[serde(default)]
-    pub optimization_rules: Vec<cost::OptimizationRule>,
+    pub optimization_rules: Vec<optimise::OptimizationRule>,
     /// Cost limits; every applicable one is checked before the upstream call, in list order.
     #[serde(default)]
     pub limits: Vec<limits::Limit>,

@@ -7,7 +7,7 @@ use super::{ConfigError, Profile};
 use crate::policy::condition::{Condition, ContextField, Key, Pattern, Test};
 use crate::policy::glob::ToolPattern;
 use crate::policy::path::Path;
-use crate::policy::{CompiledPolicies, ResultRule, ToolRule};
+use crate::policy::{CompiledPolicies, ResultAction, ResultRule, ToolAction, ToolRule};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -89,29 +89,6 @@ impl<'de> Deserialize<'de> for ConditionValue {
         }
         d.deserialize_any(JsonText)
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ToolAction {
-    /// Allowed in trusted and untrusted context.
-    AllowWhenContextIsUntrusted,
-    /// Allowed only while the context is trusted.
-    #[default]
-    BlockWhenContextIsUntrusted,
-    BlockAlways,
-    /// The gateway cannot ask a human, so this blocks, with a reason saying approval was needed.
-    RequireApproval,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResultAction {
-    MarkAsTrusted,
-    #[default]
-    MarkAsUntrusted,
-    SanitizeWithDualLlm,
-    BlockAlways,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

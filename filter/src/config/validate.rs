@@ -2,8 +2,7 @@
 
 use super::limits::LimitsStore;
 use super::Config;
-use crate::providers::Provider;
-use crate::routes::RESERVED_SEGMENTS;
+use crate::providers::{Provider, RESERVED_SEGMENTS};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid plugin configuration at {}: {message}", if path.is_empty() { "the top level" } else { path.as_str() })]
@@ -93,6 +92,15 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     }
     if config.max_body_bytes == 0 {
         return Err(err("max_body_bytes", "must be greater than zero"));
+    }
+    if config.max_held_bytes < 1024 {
+        return Err(err("max_held_bytes", "must be at least 1024 bytes (a tool call held for checking)"));
+    }
+    if config.sidecar.cluster.trim().is_empty() {
+        return Err(err("sidecar.cluster", "name the Envoy cluster that reaches warden-sidecar"));
+    }
+    if config.sidecar.timeout_ms == 0 || config.sidecar.timeout_ms > 600_000 {
+        return Err(err("sidecar.timeout_ms", "must be between 1 and 600000 milliseconds"));
     }
     if config.limits_store == LimitsStore::Sidecar {
         return Err(err("limits_store", "the sidecar store is not available yet; use local"));

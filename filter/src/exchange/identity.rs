@@ -1,6 +1,8 @@
 //! Who is calling (DESIGN §4.2): agent, user, session and execution ids from the `x-warden-*`
 //! headers, their `x-archestra-*` aliases, and the combined `x-warden-meta` header.
 
+use crate::meter::limits::ScopeIds;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub agent_id: Option<String>,
@@ -16,6 +18,11 @@ fn header(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
 }
 
 impl Identity {
+    /// The caller's ids for the cost-limit scopes.
+    pub fn scope_ids(&self) -> ScopeIds<'_> {
+        ScopeIds { user: self.user_id.as_deref(), agent: self.agent_id.as_deref(), session: self.session_id.as_deref() }
+    }
+
     /// `get` looks a request header up by its lower-case name.
     pub fn from_headers(get: &dyn Fn(&str) -> Option<String>) -> Identity {
         // `x-warden-meta: agent/execution/session`; empty segments allowed; the individual headers win.

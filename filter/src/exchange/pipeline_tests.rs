@@ -4,6 +4,7 @@
 use super::*;
 use crate::testutil;
 use proptest::prelude::*;
+use serde_json::Value;
 
 struct Case {
     fixture: &'static str,
@@ -64,17 +65,26 @@ const CASES: &[Case] = &[
     },
 ];
 
-fn exchange(case: &Case) -> Exchange {
+/// An exchange whose response has started as a stream, and that stream (as the host holds them).
+fn exchange(case: &Case) -> (Exchange, Box<ResponseStream>) {
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
     let mut ex = Exchange::begin(config, "POST", case.path, &|_| None).unwrap();
     ex.request_body(case.body.as_bytes()).unwrap();
-    assert_eq!(ex.response_headers(200), ResponseMode::Stream, "{}", case.fixture);
-    ex
+    let ResponsePlan::Stream(stream) = ex.response_headers(&ResponseHead { status: 200, ..Default::default() }) else {
+        panic!("{}: not a stream", case.fixture)
+    };
+    (ex, stream)
+}
+
+fn chunk(stream: &mut ResponseStream, bytes: &[u8], end: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    stream.push(bytes, end, &mut out);
+    out
 }
 
 fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
     let input = testutil::read(case.fixture);
-    let mut ex = exchange(case);
+    let (ex, mut stream) = exchange(case);
     let mut out = Vec::new();
     let mut start = 0;
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -84,13 +94,13 @@ fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {
         if p < start {
             continue;
         }
-        out.extend(ex.response_chunk(&input[start..p], end));
+        out.extend(chunk(&mut stream, &input[start..p], end));
         start = p;
         if end {
             break;
         }
     }
-    (out, ex.finish(None, None).0)
+    (out, ex.finish(Some(&stream), None, None, None).0)
 }
 
 #[test]
@@ -117,15 +127,17 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
     let fwd = ex.request_body(case.body.as_bytes()).unwrap();
     let sent: Value = serde_json::from_slice(&fwd.body.unwrap()).unwrap();
     assert_eq!(sent["stream_options"]["include_usage"], true);
-    ex.response_headers(200);
-    assert!(ex.may_rewrite_response());
+    let ResponsePlan::Stream(mut stream) = ex.response_headers(&ResponseHead { status: 200, ..Default::default() })
+    else {
+        panic!("not a stream")
+    };
     let input = testutil::read(case.fixture);
-    let out = ex.response_chunk(&input, true);
+    let out = chunk(&mut stream, &input, true);
     let text = String::from_utf8(out).unwrap();
     let expected: String =
         String::from_utf8(input).unwrap().split_inclusive("\n\n").filter(|e| !e.contains("\"choices\":[],")).collect();
     assert_eq!(text, expected);
-    let (record, _) = ex.finish(None, None);
+    let (record, _) = ex.finish(Some(&stream), None, None, None);
     assert!(record.input_tokens.is_some() && record.output_tokens.unwrap() > 0);
 }
 
@@ -133,11 +145,11 @@ fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
 fn a_stream_cut_short_still_counts_what_arrived() {
     let case = &CASES[3];
     let input = testutil::read(case.fixture);
-    let mut ex = exchange(case);
+    let (ex, mut stream) = exchange(case);
     let cut = input.len() * 2 / 3;
-    let out = ex.response_chunk(&input[..cut], false);
+    let out = chunk(&mut stream, &input[..cut], false);
     assert!(input.starts_with(&out));
-    let (record, _) = ex.finish(None, None);
+    let (record, _) = ex.finish(Some(&stream), None, None, None);
     assert!(record.incomplete);
     assert!(record.input_tokens.is_some(), "message_start usage is counted: {record:?}");
 }

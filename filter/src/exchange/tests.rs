@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use serde_json::Value;
 use std::collections::HashMap;
 
 fn config() -> Rc<Config> {
@@ -83,7 +84,7 @@ fn the_record_carries_identity_and_route() {
     let ex =
         begin("GET", "/v1/openai/team-a/models", &[("x-warden-meta", "agent-1//sess-1"), ("x-archestra-user-id", "u")])
             .unwrap();
-    let (record, updates) = ex.finish(Some(5), None);
+    let (record, updates) = ex.finish(None, Some(5), None, None);
     assert_eq!(record.provider, "openai");
     assert_eq!(record.api, Some("models"));
     assert_eq!(record.profile, "team-a");

@@ -1,54 +1,55 @@
-//! One HTTP request through the filter.
+//! One HTTP request through the filter, as an explicit state machine: each phase owns only what is
+//! valid in it, each callback reads from Envoy, hands the data to the `Exchange`, applies what it
+//! decides and moves to the next phase.
 //!
 //! Request headers are held (`allow_on_headers_stop_iteration`) until the body has been read, so
-//! `:path` and the routing header can still be set after looking at the body.
+//! `:path` and the routing header can still be set after looking at the body. A whole response
+//! that may be refused holds its headers until its body is complete, for the same reason.
 
 use super::shared_store::SharedDataStore;
 use super::{log, metrics};
 use crate::config::Config;
 use crate::error::{Reply, WardenError};
-use crate::exchange::{Exchange, Forward, ResponseMode};
+use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-enum State {
-    /// Before the request headers, or the plugin has no valid configuration.
+enum Phase {
+    /// Before the request headers.
     New,
-    /// The filter answered the request itself.
-    Answered,
-    Active(Box<Exchange>),
+    /// The filter answered the request itself; `None` before the request was classified.
+    Answered(Option<Box<Exchange>>),
+    /// Request headers read and held; the body is being buffered.
+    RequestBody(Box<Exchange>),
+    /// The request went upstream; the response has not started.
+    Upstream(Box<Exchange>),
+    /// The response passes through untouched.
+    PassThrough(Box<Exchange>),
+    /// A whole response, buffered to be parsed at its end; its headers are held.
+    Buffering(Box<Exchange>),
+    /// A streaming response, policed frame by frame.
+    Streaming(Box<Exchange>, Box<ResponseStream>),
+    /// The request has been logged.
+    Done,
 }
 
 pub struct Filter {
     config: Option<Rc<Config>>,
-    state: State,
+    phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, state: State::New, started: None, first_response_byte: None }
+        Filter { config, phase: Phase::New, started: None, first_response_byte: None }
     }
 
-    fn reply(&mut self, reply: &Reply) -> Action {
-        let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        if hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body)).is_err() {
-            log(LogLevel::Warn, "warden: could not send a local reply");
-        }
-        Action::Pause
-    }
-
-    fn reject(&mut self, err: &WardenError) -> Action {
-        let reply = match &mut self.state {
-            State::Active(ex) => ex.reject(err),
-            _ => return Action::Continue,
-        };
-        log(LogLevel::Info, &format!("warden: rejected request: {}", err.code()));
-        self.reply(&reply)
+    fn take_phase(&mut self) -> Phase {
+        std::mem::replace(&mut self.phase, Phase::Done)
     }
 
     fn now() -> Option<SystemTime> {
@@ -59,24 +60,69 @@ impl Filter {
         Self::now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())
     }
 
+    /// Sends `reply` instead of whatever Envoy would send, and ends the exchange.
+    fn answer(&mut self, exchange: Option<Box<Exchange>>, reply: &Reply) -> Action {
+        send(reply);
+        self.phase = Phase::Answered(exchange);
+        Action::Pause
+    }
+
+    /// Refuses the request with `err` in the provider's shape.
+    fn reject(&mut self, mut exchange: Box<Exchange>, err: &WardenError) -> Action {
+        let reply = exchange.reject(err);
+        log(LogLevel::Info, &format!("warden: rejected request: {}", err.code()));
+        self.answer(Some(exchange), &reply)
+    }
+
+    /// The request body is complete (or there is none): decide and send it upstream.
+    fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
+        let forward = match body {
+            Some((bytes, _)) => exchange.request_body(bytes),
+            None if exchange.needs_body() => exchange.request_body(&[]),
+            None => exchange.forward_without_body(),
+        };
+        let forward = forward.and_then(|f| exchange.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
+        match forward {
+            Ok(f) => {
+                apply_forward(&f, body.map(|(_, len)| len));
+                self.phase = Phase::Upstream(exchange);
+                Action::Continue
+            }
+            Err(e) => self.reject(exchange, &e),
+        }
+    }
+
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
     /// runs for every request, also when the client or upstream went away mid-stream.
-    fn publish(&mut self) {
-        let State::Active(ex) = &self.state else { return };
+    fn publish(&self, exchange: &Exchange, stream: Option<&ResponseStream>) {
         let now = Self::now();
         let elapsed = |from: Option<SystemTime>, to: Option<SystemTime>| -> Option<u64> {
             let d: Duration = to?.duration_since(from?).ok()?;
             u64::try_from(d.as_millis()).ok()
         };
-        let duration = elapsed(self.started, now);
-        let ttfb = elapsed(self.started, self.first_response_byte);
-        let (record, updates) = ex.finish(duration, ttfb);
-        ex.record_usage(&record, Self::now_secs(), &SharedDataStore);
+        let details = hostcalls::get_property(vec!["response", "code_details"])
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok());
+        let (record, mut updates) = exchange.finish(
+            stream,
+            elapsed(self.started, now),
+            elapsed(self.started, self.first_response_byte),
+            details.as_deref().filter(|d| *d != "via_upstream"),
+        );
+        updates.extend(exchange.record_usage(&record, Self::now_secs(), &SharedDataStore));
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = hostcalls::set_property(vec!["warden"], Some(&json));
         }
         metrics::apply(&updates);
         metrics::record_memory();
+    }
+}
+
+fn send(reply: &Reply) {
+    let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body)).is_err() {
+        log(LogLevel::Warn, "warden: could not send a local reply");
     }
 }
 
@@ -88,6 +134,21 @@ fn request_headers() -> Vec<(String, String)> {
 
 fn lookup(headers: &[(String, String)], name: &str) -> Option<String> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+}
+
+fn response_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten()
+}
+
+fn set_response_header(name: &str, value: Option<&str>) {
+    let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, name, value);
+}
+
+fn read_body(kind: BufferType, size: usize) -> Vec<u8> {
+    match hostcalls::get_buffer(kind, 0, size) {
+        Ok(b) => b.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
@@ -111,129 +172,145 @@ impl HttpContext for Filter {
                 503,
                 &serde_json::json!({"error": {"message": "the warden filter has no valid configuration; see Envoy's log", "type": "server_error", "code": "not_configured"}}),
             );
-            self.state = State::Answered;
-            return self.reply(&reply);
+            return self.answer(None, &reply);
         };
         let headers = request_headers();
         let method = lookup(&headers, ":method").unwrap_or_default();
         let path = lookup(&headers, ":path").unwrap_or_default();
         let exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
-            Ok(ex) => ex,
+            Ok(ex) => Box::new(ex),
             Err(rejected) => {
                 metrics::apply(std::slice::from_ref(&rejected.metric));
-                self.state = State::Answered;
-                return self.reply(&rejected.reply);
+                return self.answer(None, &rejected.reply);
             }
         };
-        let needs_body = exchange.needs_body();
-        self.state = State::Active(Box::new(exchange));
-        if needs_body && !end_of_stream {
+        if exchange.needs_body() && !end_of_stream {
+            self.phase = Phase::RequestBody(exchange);
             return Action::Pause;
         }
-        let State::Active(ex) = &mut self.state else { return Action::Continue };
-        let forward = if needs_body { ex.request_body(&[]) } else { ex.forward_without_body() };
-        let forward = forward.and_then(|f| ex.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
-        match forward {
-            Ok(f) => {
-                apply_forward(&f, None);
-                Action::Continue
-            }
-            Err(e) => self.reject(&e),
-        }
+        self.forward(exchange, None)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let State::Active(ex) = &mut self.state else { return Action::Continue };
-        if !ex.needs_body() {
-            return Action::Continue;
-        }
-        if let Err(e) = ex.check_body_size(body_size) {
-            return self.reject(&e);
+        let exchange = match self.take_phase() {
+            Phase::RequestBody(ex) => ex,
+            other => {
+                self.phase = other;
+                return Action::Continue;
+            }
+        };
+        if let Err(e) = exchange.check_body_size(body_size) {
+            return self.reject(exchange, &e);
         }
         if !end_of_stream {
             // Envoy keeps buffering the body until we continue.
+            self.phase = Phase::RequestBody(exchange);
             return Action::Pause;
         }
-        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
-            Ok(b) => b.unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        let forward =
-            ex.request_body(&body).and_then(|f| ex.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
-        match forward {
-            Ok(forward) => {
-                apply_forward(&forward, Some(body_size));
-                Action::Continue
-            }
-            Err(e) => self.reject(&e),
-        }
+        let body = read_body(BufferType::HttpRequestBody, body_size);
+        self.forward(exchange, Some((&body, body_size)))
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.first_response_byte = Self::now();
-        let State::Active(ex) = &mut self.state else { return Action::Continue };
-        let status = hostcalls::get_map_value(MapType::HttpResponseHeaders, ":status")
-            .ok()
-            .flatten()
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0);
-        let mode = ex.response_headers(status);
-        if let Some(model) = ex.rewritten_model() {
-            let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "x-warden-model", Some(model));
+        let mut exchange = match self.take_phase() {
+            Phase::Upstream(ex) => ex,
+            other => {
+                self.phase = other;
+                return Action::Continue;
+            }
+        };
+        let status = response_header(":status").and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+        let content_type = response_header("content-type");
+        let content_encoding = response_header("content-encoding");
+        let head = ResponseHead {
+            status,
+            content_type: content_type.as_deref(),
+            content_encoding: content_encoding.as_deref(),
+        };
+        let plan = exchange.response_headers(&head);
+        if let Some(model) = exchange.rewritten_model() {
+            set_response_header("x-warden-model", Some(model));
         }
-        if !ex.may_rewrite_response() {
-            return Action::Continue;
-        }
-        if mode == ResponseMode::Stream {
-            let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", None);
-            return Action::Continue;
-        }
-        // A whole response that may be refused: its headers wait for the body, so that
-        // `content-length` and `x-warden-blocked` can still be set.
-        if end_of_stream {
-            Action::Continue
-        } else {
-            Action::Pause
+        match plan {
+            ResponsePlan::PassThrough => {
+                self.phase = Phase::PassThrough(exchange);
+                Action::Continue
+            }
+            ResponsePlan::Refuse(reply) => {
+                // The response headers have not reached the client: Envoy sends this instead.
+                self.answer(Some(exchange), &reply)
+            }
+            ResponsePlan::Stream(stream) => {
+                set_response_header("content-length", None);
+                self.phase = Phase::Streaming(exchange, stream);
+                Action::Continue
+            }
+            ResponsePlan::Buffer if end_of_stream => {
+                // No body at all: nothing to parse, and an empty body of a policed API is refused.
+                match exchange.buffered_response(&[]) {
+                    Buffered::Refused(reply) => self.answer(Some(exchange), &reply),
+                    _ => {
+                        self.phase = Phase::PassThrough(exchange);
+                        Action::Continue
+                    }
+                }
+            }
+            ResponsePlan::Buffer => {
+                // Held until the body is complete, so `content-length`, `:status` and
+                // `x-warden-blocked` can still change.
+                self.phase = Phase::Buffering(exchange);
+                Action::Pause
+            }
         }
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let State::Active(ex) = &mut self.state else { return Action::Continue };
-        match ex.response_mode() {
-            ResponseMode::PassThrough => Action::Continue,
-            ResponseMode::Stream => {
-                let chunk = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
-                    Ok(b) => b.unwrap_or_default(),
-                    Err(_) => Vec::new(),
-                };
-                let out = ex.response_chunk(&chunk, end_of_stream);
+        match &mut self.phase {
+            Phase::Streaming(_, stream) => {
+                let chunk = read_body(BufferType::HttpResponseBody, body_size);
+                let mut out = Vec::with_capacity(chunk.len());
+                stream.push(&chunk, end_of_stream, &mut out);
                 if out != chunk {
                     let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &out);
                 }
                 Action::Continue
             }
-            ResponseMode::Buffer => {
-                if !end_of_stream {
-                    return Action::Pause;
-                }
-                let body = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
-                    Ok(b) => b.unwrap_or_default(),
-                    Err(_) => Vec::new(),
-                };
-                if let Some(new_body) = ex.response_body(&body) {
-                    let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &new_body);
-                    let length = new_body.len().to_string();
-                    let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", Some(&length));
-                }
-                if let Some(blocked) = ex.blocked_header() {
-                    let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "x-warden-blocked", Some(&blocked));
+            Phase::Buffering(_) if !end_of_stream => Action::Pause,
+            Phase::Buffering(exchange) => {
+                let body = read_body(BufferType::HttpResponseBody, body_size);
+                match exchange.buffered_response(&body) {
+                    Buffered::Unchanged => {}
+                    Buffered::Refusal { body: new_body, blocked } => {
+                        let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &new_body);
+                        set_response_header("content-length", Some(&new_body.len().to_string()));
+                        set_response_header("x-warden-blocked", Some(&blocked));
+                    }
+                    Buffered::Refused(reply) => {
+                        let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &reply.body);
+                        set_response_header(":status", Some(&reply.status.to_string()));
+                        set_response_header("content-encoding", None);
+                        set_response_header("content-length", Some(&reply.body.len().to_string()));
+                        for (name, value) in &reply.headers {
+                            set_response_header(name, Some(value));
+                        }
+                    }
                 }
                 Action::Continue
             }
+            _ => Action::Continue,
         }
     }
 
     fn on_log(&mut self) {
-        self.publish();
+        match self.take_phase() {
+            Phase::Answered(Some(ex))
+            | Phase::RequestBody(ex)
+            | Phase::Upstream(ex)
+            | Phase::PassThrough(ex)
+            | Phase::Buffering(ex) => self.publish(&ex, None),
+            Phase::Streaming(ex, stream) => self.publish(&ex, Some(&stream)),
+            Phase::New | Phase::Answered(None) | Phase::Done => {}
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Cost-limit counters in proxy-wasm shared data: one store per Envoy, shared by all its workers,
 //! with the host's CAS tokens guarding concurrent adds (`meter::limits`).
 
-use crate::meter::limits::{CounterStore, StoreError};
+use crate::meter::limits::{CounterStore, StoreError, Versioned};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 
@@ -10,12 +10,13 @@ use proxy_wasm::types::Status;
 pub struct SharedDataStore;
 
 impl CounterStore for SharedDataStore {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         match hostcalls::get_shared_data(key) {
-            Ok((Some(value), cas)) => Some((value, cas)),
+            Ok((Some(value), cas)) => Ok(Some((value, cas))),
             // The key exists with an empty value: its CAS token still guards the next write.
-            Ok((None, Some(cas))) => Some((Vec::new(), Some(cas))),
-            Ok((None, None)) | Err(_) => None,
+            Ok((None, Some(cas))) => Ok(Some((Vec::new(), Some(cas)))),
+            Ok((None, None)) | Err(Status::NotFound) => Ok(None),
+            Err(other) => Err(StoreError::Host { status: format!("{other:?}") }),
         }
     }
 

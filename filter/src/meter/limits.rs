@@ -13,15 +13,17 @@
 //! bucket counts while its start is less than one window length ago.
 
 use crate::config::limits::{Limit, Scope, Window};
-use crate::error::WardenError;
-use crate::exchange::Identity;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+/// A stored value and the CAS token it was read with.
+pub type Versioned = (Vec<u8>, Option<u32>);
+
 /// A shared key-value store with compare-and-swap, as proxy-wasm shared data offers it.
 pub trait CounterStore {
-    /// The value and its CAS token; `None` when the key was never written.
-    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)>;
+    /// The value and its CAS token; `Ok(None)` when the key was never written, an error when the
+    /// host could not say (which is not the same as zero).
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError>;
     /// With `cas`, succeeds only if the key still holds the value that token was read with (or does
     /// not exist yet: that is how Envoy behaves); without, overwrites.
     fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError>;
@@ -32,9 +34,18 @@ pub enum StoreError {
     /// Another worker wrote the key since it was read: read again and retry.
     #[error("the counter changed since it was read")]
     CasMismatch,
-    /// The host refused the write for another reason; retrying will not help.
-    #[error("the host refused the write: {status}")]
+    /// The host refused the read or write for another reason; retrying will not help.
+    #[error("the counter store failed: {status}")]
     Host { status: String },
+}
+
+/// Why `check` did not let a request through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckError {
+    /// A limit was reached (HTTP 402).
+    Exceeded(LimitExceeded),
+    /// A counter could not be read, so the limit cannot be checked; `sidecar.on_failure` decides.
+    Unavailable(StoreError),
 }
 
 /// A limit was reached. Converts into `WardenError::UsageLimitExceeded` (HTTP 402).
@@ -69,14 +80,6 @@ pub const ANONYMOUS: &str = "-";
 pub const MAX_CAS_TRIES: usize = 16;
 
 impl<'a> ScopeIds<'a> {
-    pub fn from_identity(identity: &'a Identity) -> ScopeIds<'a> {
-        ScopeIds {
-            user: identity.user_id.as_deref(),
-            agent: identity.agent_id.as_deref(),
-            session: identity.session_id.as_deref(),
-        }
-    }
-
     fn id(&self, scope: Scope, profile: &'a str) -> &'a str {
         let id = match scope {
             Scope::Profile => Some(profile),
@@ -96,18 +99,19 @@ pub fn check(
     model: Option<&str>,
     now_secs: u64,
     store: &dyn CounterStore,
-) -> Result<(), LimitExceeded> {
+) -> Result<(), CheckError> {
     for limit in limits.iter().filter(|l| l.applies_to(model)) {
         let scope_id = ids.id(limit.scope, profile);
         let prefix = key_prefix(limit, profile, scope_id);
-        let usage: Vec<(u64, u64)> = buckets(limit.window, now_secs)
-            .into_iter()
-            .map(|b| (b.start, read(store, &slot_key(&prefix, b.slot), b.start)))
-            .collect();
+        let mut usage: Vec<(u64, u64)> = Vec::new();
+        for b in buckets(limit.window, now_secs) {
+            let micro = read(store, &slot_key(&prefix, b.slot), b.start).map_err(CheckError::Unavailable)?;
+            usage.push((b.start, micro));
+        }
         let used = usage.iter().fold(0u64, |sum, (_, micro)| sum.saturating_add(*micro));
         let cap = limit.micro_usd();
         if used >= cap {
-            return Err(LimitExceeded {
+            return Err(CheckError::Exceeded(LimitExceeded {
                 scope: limit.scope,
                 scope_id: scope_id.to_owned(),
                 limit_usd: limit.usd,
@@ -115,7 +119,7 @@ pub fn check(
                 window: limit.window,
                 resets_at_secs: resets_at(limit.window, now_secs, &usage, used, cap),
                 models: limit.model_names(),
-            });
+            }));
         }
     }
     Ok(())
@@ -166,7 +170,7 @@ fn micro_usd(usd: f64) -> u64 {
 
 fn add(store: &dyn CounterStore, key: &str, start: u64, micro: u64) -> Result<(), StoreError> {
     for _ in 0..MAX_CAS_TRIES {
-        match store.get(key) {
+        match store.get(key)? {
             // A key that does not exist cannot be compare-and-swapped: any write creates it. Create
             // it empty, then add under CAS, so a creation race can only lose a zero, unless another
             // worker completes a whole add between our read and our create.
@@ -187,8 +191,8 @@ fn add(store: &dyn CounterStore, key: &str, start: u64, micro: u64) -> Result<()
     Err(StoreError::CasMismatch)
 }
 
-fn read(store: &dyn CounterStore, key: &str, start: u64) -> u64 {
-    store.get(key).map_or(0, |(bytes, _)| decode(&bytes, start))
+fn read(store: &dyn CounterStore, key: &str, start: u64) -> Result<u64, StoreError> {
+    Ok(store.get(key)?.map_or(0, |(bytes, _)| decode(&bytes, start)))
 }
 
 fn encode(start: u64, micro: u64) -> [u8; 16] {
@@ -332,20 +336,6 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / HOUR, rest % HOUR / MINUTE, rest % MINUTE)
 }
 
-impl From<LimitExceeded> for WardenError {
-    fn from(e: LimitExceeded) -> WardenError {
-        WardenError::UsageLimitExceeded {
-            scope: e.scope,
-            scope_id: e.scope_id,
-            limit_usd: e.limit_usd,
-            used_usd: e.used_usd,
-            window: e.window,
-            resets_at: rfc3339(e.resets_at_secs),
-            models: e.models,
-        }
-    }
-}
-
 /// An in-process `CounterStore` with Envoy's shared-data semantics (CAS tokens from a counter that
 /// skips 0; a CAS write to a missing key creates it), for tests and native tools.
 #[derive(Debug)]
@@ -382,8 +372,8 @@ impl MemoryStore {
 }
 
 impl CounterStore for MemoryStore {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
-        self.entries.borrow().get(key).map(|(value, cas)| (value.clone(), Some(*cas)))
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        Ok(self.entries.borrow().get(key).map(|(value, cas)| (value.clone(), Some(*cas))))
     }
 
     fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError> {

@@ -24,8 +24,20 @@ fn spend(limits: &[Limit], ids: &ScopeIds, model: Option<&str>, usd: f64, now: u
     record(limits, "ops", ids, model, usd, now, store).unwrap();
 }
 
+/// The limit a check reports as reached (the test fails on anything else).
+fn exceeded(result: Result<(), CheckError>) -> LimitExceeded {
+    match result {
+        Err(CheckError::Exceeded(e)) => e,
+        other => panic!("expected a reached limit, got {other:?}"),
+    }
+}
+
 fn used(limits: &[Limit], ids: &ScopeIds, model: Option<&str>, now: u64, store: &dyn CounterStore) -> Option<f64> {
-    check(limits, "ops", ids, model, now, store).err().map(|e| e.used_usd)
+    match check(limits, "ops", ids, model, now, store) {
+        Ok(()) => None,
+        Err(CheckError::Exceeded(e)) => Some(e.used_usd),
+        Err(CheckError::Unavailable(e)) => panic!("store failed: {e}"),
+    }
 }
 
 // ---- civil dates ----
@@ -94,7 +106,7 @@ fn extreme_clocks_do_not_panic() {
         for window in ["1h", "1d", "1w", "calendar_day", "calendar_week", "calendar_month"] {
             let limits = [limit(json!({"scope": "profile", "usd": 1, "window": window}))];
             spend(&limits, &ScopeIds::default(), None, 2.0, now, &store);
-            let e = check(&limits, "ops", &ScopeIds::default(), None, now, &store).unwrap_err();
+            let e = exceeded(check(&limits, "ops", &ScopeIds::default(), None, now, &store));
             let _ = rfc3339(e.resets_at_secs);
         }
     }
@@ -133,7 +145,7 @@ fn a_calendar_window_starts_afresh_with_the_next_period() {
     let limits = [limit(json!({"scope": "user", "usd": 1, "window": "calendar_month"}))];
     let store = MemoryStore::new();
     spend(&limits, &user("u"), None, 1.5, T, &store);
-    let e = check(&limits, "ops", &user("u"), None, T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &user("u"), None, T, &store));
     assert_eq!(rfc3339(e.resets_at_secs), "2028-03-01T00:00:00Z");
     assert_eq!(used(&limits, &user("u"), None, at("2028-03-01") - 1, &store), Some(1.5));
     assert_eq!(used(&limits, &user("u"), None, at("2028-03-01"), &store), None);
@@ -171,7 +183,7 @@ fn the_reset_is_when_the_oldest_spending_leaves_the_window() {
     let first = T - T % 300;
     spend(&limits, &user("u"), None, 0.6, first + 1, &store);
     spend(&limits, &user("u"), None, 0.6, first + 1_200, &store);
-    let e = check(&limits, "ops", &user("u"), None, first + 1_500, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &user("u"), None, first + 1_500, &store));
     assert_eq!(e.resets_at_secs, first + 3_600);
     assert!((e.used_usd - 1.2).abs() < 1e-9);
 }
@@ -184,7 +196,7 @@ fn the_reset_waits_for_enough_buckets_to_leave_to_fall_below_the_limit() {
     let first = T - T % HOUR;
     spend(&limits, &user("u"), None, 0.2, first, &store);
     spend(&limits, &user("u"), None, 1.0, first + 3 * HOUR, &store);
-    let e = check(&limits, "ops", &user("u"), None, first + 4 * HOUR, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &user("u"), None, first + 4 * HOUR, &store));
     assert_eq!(e.resets_at_secs, first + 3 * HOUR + DAY);
 }
 
@@ -226,7 +238,7 @@ fn usage_at_the_limit_blocks_and_below_it_passes() {
     spend(&limits, &ScopeIds::default(), None, 1.999_999, T, &store);
     assert!(check(&limits, "ops", &ScopeIds::default(), None, T, &store).is_ok());
     spend(&limits, &ScopeIds::default(), None, 0.000_001, T, &store);
-    let e = check(&limits, "ops", &ScopeIds::default(), None, T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &ScopeIds::default(), None, T, &store));
     assert_eq!(
         e,
         LimitExceeded {
@@ -251,7 +263,7 @@ fn the_first_reached_limit_in_list_order_is_reported() {
     let store = MemoryStore::new();
     let ids = ScopeIds { user: Some("u"), agent: Some("a"), session: None };
     spend(&limits, &ids, None, 5.0, T, &store);
-    let e = check(&limits, "ops", &ids, None, T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &ids, None, T, &store));
     assert_eq!((e.scope, e.scope_id.as_str()), (Scope::User, "u"));
 }
 
@@ -263,7 +275,7 @@ fn a_model_filter_applies_to_both_the_check_and_the_usage() {
     assert_eq!(used(&limits, &user("u"), Some("gpt-5"), T, &store), None);
     spend(&limits, &user("u"), Some("gpt-5"), 1.0, T, &store);
     assert!(check(&limits, "ops", &user("u"), Some("gpt-5-mini"), T, &store).is_ok());
-    let e = check(&limits, "ops", &user("u"), Some("gpt-5"), T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &user("u"), Some("gpt-5"), T, &store));
     assert_eq!((e.used_usd, e.models), (1.0, vec!["gpt-5".to_owned()]));
 }
 
@@ -290,7 +302,7 @@ fn callers_without_an_id_share_one_anonymous_counter() {
     let store = MemoryStore::new();
     spend(&limits, &ScopeIds::default(), None, 0.6, T, &store);
     spend(&limits, &user(""), None, 0.6, T, &store);
-    let e = check(&limits, "ops", &ScopeIds::default(), None, T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &ScopeIds::default(), None, T, &store));
     assert_eq!(e.scope_id, ANONYMOUS);
     assert!(check(&limits, "ops", &user("alice"), None, T, &store).is_ok());
 }
@@ -335,7 +347,7 @@ fn keys_name_profile_scope_id_window_models_and_slot() {
             "warden:limit:ops:user:alice:calendar_month:all:0".to_owned(),
         ]
     );
-    let (value, _) = store.get("warden:limit:ops:user:alice:calendar_month:all:0").unwrap();
+    let (value, _) = store.get("warden:limit:ops:user:alice:calendar_month:all:0").unwrap().unwrap();
     assert_eq!(value, [at("2028-02-01").to_le_bytes(), 250_000u64.to_le_bytes()].concat());
 }
 
@@ -348,7 +360,7 @@ fn limits_differing_only_in_amount_share_one_counter() {
     ];
     let store = MemoryStore::new();
     spend(&limits, &user("u"), Some("gpt-5"), 1.5, T, &store);
-    let e = check(&limits, "ops", &user("u"), Some("gpt-5"), T, &store).unwrap_err();
+    let e = exceeded(check(&limits, "ops", &user("u"), Some("gpt-5"), T, &store));
     assert_eq!((e.limit_usd, e.used_usd), (1.0, 1.5));
     assert_eq!(store.len(), 2);
 }
@@ -389,9 +401,9 @@ fn limit_exceeded_becomes_a_402_naming_the_reset_time() {
         resets_at_secs: T,
         models: vec!["gpt-5".into()],
     };
-    let err = WardenError::from(e);
+    let err = crate::error::WardenError::from(e);
     assert_eq!(err.status(), 402);
-    let WardenError::UsageLimitExceeded { resets_at, .. } = &err else { panic!("{err:?}") };
+    let crate::error::WardenError::UsageLimitExceeded { resets_at, .. } = &err else { panic!("{err:?}") };
     assert_eq!(resets_at, "2028-02-29T13:05:07Z");
     let text = err.to_string();
     for part in ["$5.00", "$5.50", "sliding 24 hours", "without a user id", "x-warden-user-id", "models gpt-5"] {
@@ -423,7 +435,7 @@ impl Racing {
 }
 
 impl CounterStore for Racing {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         self.inner.get(key)
     }
 
@@ -460,8 +472,8 @@ fn record_gives_up_after_bounded_retries() {
 struct Refusing;
 
 impl CounterStore for Refusing {
-    fn get(&self, _: &str) -> Option<(Vec<u8>, Option<u32>)> {
-        None
+    fn get(&self, _: &str) -> Result<Option<Versioned>, StoreError> {
+        Err(StoreError::Host { status: "InternalFailure".into() })
     }
     fn set(&self, _: &str, _: &[u8], _: Option<u32>) -> Result<(), StoreError> {
         Err(StoreError::Host { status: "InternalFailure".into() })
@@ -469,17 +481,20 @@ impl CounterStore for Refusing {
 }
 
 #[test]
-fn a_failing_store_is_reported_and_checks_fail_open_to_zero() {
+fn a_failing_store_is_reported_never_read_as_zero() {
     let limits = [limit(json!({"scope": "user", "usd": 1, "window": "1d"}))];
     assert!(matches!(record(&limits, "ops", &user("u"), None, 1.0, T, &Refusing), Err(StoreError::Host { .. })));
-    assert!(check(&limits, "ops", &user("u"), None, T, &Refusing).is_ok());
+    assert!(matches!(
+        check(&limits, "ops", &user("u"), None, T, &Refusing),
+        Err(CheckError::Unavailable(StoreError::Host { .. }))
+    ));
 }
 
 #[test]
 fn other_limits_are_still_recorded_after_one_fails() {
     struct FailsFirstKey(MemoryStore);
     impl CounterStore for FailsFirstKey {
-        fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
+        fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
             self.0.get(key)
         }
         fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError> {
@@ -502,8 +517,8 @@ fn other_limits_are_still_recorded_after_one_fails() {
 fn a_host_without_cas_tokens_still_counts() {
     struct NoTokens(MemoryStore);
     impl CounterStore for NoTokens {
-        fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
-            self.0.get(key).map(|(v, _)| (v, None))
+        fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+            Ok(self.0.get(key)?.map(|(v, _)| (v, None)))
         }
         fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError> {
             assert_eq!(cas, None);
@@ -520,17 +535,17 @@ fn a_host_without_cas_tokens_still_counts() {
 #[test]
 fn memory_store_follows_envoy_cas_rules() {
     let store = MemoryStore::new();
-    assert_eq!(store.get("k"), None);
+    assert_eq!(store.get("k"), Ok(None));
     // A CAS write to a missing key creates it, as Envoy does.
     store.set("k", b"a", Some(42)).unwrap();
-    let (value, cas) = store.get("k").unwrap();
+    let (value, cas) = store.get("k").unwrap().unwrap();
     assert_eq!(value, b"a");
     let cas = cas.unwrap();
     assert_ne!(cas, 0);
     store.set("k", b"b", Some(cas)).unwrap();
     assert_eq!(store.set("k", b"c", Some(cas)), Err(StoreError::CasMismatch));
     store.set("k", b"d", None).unwrap();
-    assert_eq!(store.get("k").unwrap().0, b"d");
+    assert_eq!(store.get("k").unwrap().unwrap().0, b"d");
 }
 
 proptest! {
@@ -546,7 +561,7 @@ proptest! {
             expected += micro + 3 * *races as u64;
         }
         let slot = (T - T % 300) / 300 % 12;
-        let (value, _) = store.inner.get(&format!("warden:limit:ops:user:u:1h:all:{slot}")).unwrap();
+        let (value, _) = store.inner.get(&format!("warden:limit:ops:user:u:1h:all:{slot}")).unwrap().unwrap();
         prop_assert_eq!(decode(&value, T - T % 300), expected);
     }
 }

@@ -1,6 +1,13 @@
 //! The interaction record (DESIGN §4.3): one JSON object per handled request, published as the
 //! `wasm.warden` filter state for the access log.
 
+use super::metrics::{self, Update};
+use super::prices::{self, PriceSource};
+use crate::config::Config;
+use crate::policy::tools::Blocked;
+use crate::providers::Provider;
+use crate::transform::toon::ToonStats;
+use crate::view::{self, Api};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -64,4 +71,225 @@ pub struct Record {
     pub blocked_tools: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_reason: Option<String>,
+    /// Why the gateway refused content it could not police (fail-closed), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpoliced: Option<&'static str>,
+    /// How the response ended when it did not end normally (Envoy's response code details, e.g.
+    /// `upstream_reset_after_response_started{connection_termination}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_end: Option<String>,
+    /// The cost-limit counters could not be read and `sidecar.on_failure: open` let it through.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limits_unchecked: bool,
+}
+
+/// Who called, as the record names them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caller<'a> {
+    pub agent_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub execution_id: Option<&'a str>,
+}
+
+/// The trust of a request's context once its tool results were evaluated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trust {
+    pub trusted: bool,
+    pub reason: Option<String>,
+    /// (tool, decision label) per evaluated tool result, for metrics.
+    pub decisions: Vec<(String, &'static str)>,
+}
+
+/// Everything one request leaves behind, as the exchange gathered it; `build` turns it into the
+/// record and the metric updates.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary<'a> {
+    pub config: &'a Config,
+    pub provider: Provider,
+    pub api: Option<Api>,
+    pub profile: &'a str,
+    pub caller: Caller<'a>,
+    /// The model the request went to (after optimisation), when known from the request.
+    pub model: Option<&'a str>,
+    /// The model the client asked for, when an optimisation rule sent the request elsewhere.
+    pub baseline_model: Option<&'a str>,
+    pub stream: bool,
+    pub status: Option<u16>,
+    pub error: Option<&'static str>,
+    pub tools_declared: Option<usize>,
+    pub response: Option<&'a view::Response>,
+    pub blocked: Option<&'a Blocked>,
+    pub incomplete: bool,
+    /// The response was policed as a stream (time to first token applies).
+    pub streamed: bool,
+    pub toon: Option<&'a ToonStats>,
+    pub trust: Option<&'a Trust>,
+    pub unpoliced: Option<&'static str>,
+    pub stream_end: Option<&'a str>,
+    pub limits_unchecked: bool,
+    pub duration_ms: Option<u64>,
+    pub ttfb_ms: Option<u64>,
+}
+
+/// The interaction record and the metric updates of a finished request.
+pub fn build(s: &Summary) -> (Record, Vec<Update>) {
+    let provider = s.provider;
+    let response = s.response;
+    let model = s.model.map(str::to_owned).or_else(|| response.and_then(|r| r.model.clone()));
+    let usage = response.and_then(|r| r.usage);
+    let price = model.as_deref().map(|m| {
+        let by_request = prices::lookup(&s.config.prices, provider, m);
+        match (by_request, response.and_then(|r| r.model.as_deref())) {
+            (PriceSource::Unknown, Some(actual)) => prices::lookup(&s.config.prices, provider, actual),
+            (found, _) => found,
+        }
+    });
+    let cost = match (usage, price) {
+        (Some(u), Some(p)) => Some(p.price().cost(&u)),
+        _ => None,
+    };
+    let baseline_cost = match (usage, s.baseline_model) {
+        (Some(u), Some(b)) => Some(prices::lookup(&s.config.prices, provider, b).price().cost(&u)),
+        _ => None,
+    };
+    let toon = s.toon.filter(|t| t.skip_reason.is_none() || t.tokens_before > 0);
+    let record = Record {
+        provider: provider.name(),
+        api: s.api.map(Api::as_str),
+        profile: s.profile.to_owned(),
+        model: model.clone(),
+        stream: s.stream,
+        status: s.status,
+        input_tokens: usage.map(|u| u.input),
+        output_tokens: usage.map(|u| u.output),
+        cache_read_tokens: usage.map(|u| u.cache_read),
+        cache_write_tokens: usage.map(|u| u.cache_write),
+        reasoning_tokens: usage.map(|u| u.reasoning),
+        cost_usd: cost,
+        priced: usage.and(price).map(|p| p != PriceSource::Unknown),
+        finish_reason: response.and_then(|r| r.finish_reason.clone()),
+        tools_declared: s.tools_declared,
+        error: s.error,
+        incomplete: s.incomplete,
+        agent_id: s.caller.agent_id.map(str::to_owned),
+        user_id: s.caller.user_id.map(str::to_owned),
+        session_id: s.caller.session_id.map(str::to_owned),
+        execution_id: s.caller.execution_id.map(str::to_owned),
+        baseline_model: s.baseline_model.map(str::to_owned),
+        baseline_cost_usd: baseline_cost,
+        toon_tokens_before: toon.map(|t| t.tokens_before),
+        toon_tokens_after: toon.map(|t| t.tokens_after),
+        toon_skip_reason: s.toon.and_then(|t| t.skip_reason),
+        context_trusted: s.trust.map(|t| t.trusted),
+        untrusted_reason: s.trust.and_then(|t| t.reason.clone()),
+        blocked_tools: s.blocked.map(|b| b.tools.clone()),
+        block_reason: s.blocked.map(Blocked::reason),
+        unpoliced: s.unpoliced,
+        stream_end: s.stream_end.map(str::to_owned),
+        limits_unchecked: s.limits_unchecked,
+    };
+    let updates = metric_updates(s, &record, usage, cost, price);
+    (record, updates)
+}
+
+fn metric_updates(
+    s: &Summary,
+    record: &Record,
+    usage: Option<view::Usage>,
+    cost: Option<f64>,
+    price: Option<PriceSource>,
+) -> Vec<Update> {
+    let model = record.model.as_deref().unwrap_or("unknown");
+    let base = [("provider", record.provider), ("model", model), ("profile", record.profile.as_str())];
+    let status = record.status.map(|s| s.to_string()).unwrap_or_else(|| "0".into());
+    let api = record.api.unwrap_or("other");
+    let mut with_status = base.to_vec();
+    with_status.push(("api", api));
+    with_status.push(("status", status.as_str()));
+    let mut out = vec![metrics::counter("warden_requests_total", &with_status, 1)];
+    if let Some(code) = s.error {
+        let mut labels = base.to_vec();
+        labels.push(("code", code));
+        out.push(metrics::counter("warden_rejected_requests_total", &labels, 1));
+    }
+    if let Some(reason) = s.unpoliced {
+        let labels = [("provider", record.provider), ("profile", record.profile.as_str()), ("reason", reason)];
+        out.push(metrics::counter("warden_unpoliced_refused_total", &labels, 1));
+    }
+    if s.limits_unchecked {
+        let labels = [("profile", record.profile.as_str()), ("action", "allowed")];
+        out.push(metrics::counter("warden_limits_unavailable_total", &labels, 1));
+    }
+    if let Some(u) = usage {
+        for (name, value) in [
+            ("warden_input_tokens_total", u.input),
+            ("warden_output_tokens_total", u.output),
+            ("warden_cache_read_tokens_total", u.cache_read),
+            ("warden_cache_write_tokens_total", u.cache_write),
+            ("warden_reasoning_tokens_total", u.reasoning),
+        ] {
+            // A zero increment is a wasted host call; the series appears with its first token.
+            if value > 0 {
+                out.push(metrics::counter(name, &base, value));
+            }
+        }
+    }
+    if let Some(c) = cost {
+        out.push(metrics::counter("warden_cost_micro_usd_total", &base, micro_usd(c)));
+    }
+    if usage.is_some() && price == Some(PriceSource::Unknown) {
+        out.push(metrics::counter("warden_unpriced_requests_total", &base, 1));
+    }
+    if let Some(saved) = s.toon.map(ToonStats::saved).filter(|s| *s > 0) {
+        out.push(metrics::counter("warden_toon_tokens_saved_total", &base, saved));
+        if let Some(p) = price {
+            let usd = p.price().cost(&view::Usage { input: saved, ..view::Usage::default() });
+            out.push(metrics::counter("warden_toon_saved_micro_usd_total", &base, micro_usd(usd)));
+        }
+    }
+    if let Some(trust) = s.trust {
+        for (tool, action) in &trust.decisions {
+            let labels = [
+                ("provider", record.provider),
+                ("profile", record.profile.as_str()),
+                ("type", "result"),
+                ("action", action),
+                ("tool", tool.as_str()),
+            ];
+            out.push(metrics::counter("warden_policy_decisions_total", &labels, 1));
+        }
+    }
+    if let Some(blocked) = s.blocked {
+        for call in &blocked.calls {
+            let mut labels = base.to_vec();
+            labels.push(("tool", call.name.as_str()));
+            out.push(metrics::counter("warden_blocked_tool_calls_total", &labels, 1));
+            let labels = [
+                ("provider", record.provider),
+                ("profile", record.profile.as_str()),
+                ("type", "tool"),
+                ("action", "blocked"),
+                ("tool", call.name.as_str()),
+            ];
+            out.push(metrics::counter("warden_policy_decisions_total", &labels, 1));
+        }
+    }
+    if let Some(d) = s.duration_ms {
+        out.push(metrics::histogram("warden_request_duration_ms", &base, d));
+    }
+    if let (Some(t), true) = (s.ttfb_ms, s.streamed) {
+        out.push(metrics::histogram("warden_time_to_first_token_ms", &base, t));
+    }
+    out
+}
+
+/// Counters are integers: money is counted in micro-USD.
+fn micro_usd(usd: f64) -> u64 {
+    let micro = (usd * 1_000_000.0).round();
+    if micro.is_finite() && micro > 0.0 {
+        micro.min(u64::MAX as f64) as u64
+    } else {
+        0
+    }
 }

@@ -10,10 +10,34 @@ pub mod refusal;
 pub mod tools;
 pub mod trust;
 
-pub use crate::config::policy::{ResultAction, ToolAction};
-
 use condition::Condition;
 use glob::ToolPattern;
+use serde::Deserialize;
+
+/// What a tool-invocation policy row does with a call (DESIGN §5.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolAction {
+    /// Allowed in trusted and untrusted context.
+    AllowWhenContextIsUntrusted,
+    /// Allowed only while the context is trusted.
+    #[default]
+    BlockWhenContextIsUntrusted,
+    BlockAlways,
+    /// The gateway cannot ask a human, so this blocks, with a reason saying approval was needed.
+    RequireApproval,
+}
+
+/// What a trusted-data policy row does with a tool result (DESIGN §5.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultAction {
+    MarkAsTrusted,
+    #[default]
+    MarkAsUntrusted,
+    SanitizeWithDualLlm,
+    BlockAlways,
+}
 
 /// Who and what a request belongs to, for `context.*` conditions. Absent values never match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

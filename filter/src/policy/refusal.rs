@@ -29,6 +29,16 @@ pub fn message(blocked: &[BlockedCall]) -> String {
     out
 }
 
+/// The text that ends a response the gateway stopped passing on because it could not read the rest
+/// of it (`why`), so could not check it against the tool policies.
+pub fn stopped(why: &str) -> String {
+    format!(
+        "The Warden gateway stopped this response here: {why}. The rest of it could not be checked against the \
+         tool policies configured for this agent, so it was not passed on. Retry the request; if this keeps \
+         happening, tell the gateway administrator."
+    )
+}
+
 fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}… (truncated)", text.get(..cut).unwrap_or("")),

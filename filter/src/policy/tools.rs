@@ -21,6 +21,36 @@ pub struct BlockedCall {
     pub reason: String,
 }
 
+/// What was refused: every call of the message that did not reach the client, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    pub tools: Vec<String>,
+    pub calls: Vec<BlockedCall>,
+}
+
+impl Blocked {
+    pub fn reason(&self) -> String {
+        let reasons: Vec<String> = self.calls.iter().map(|c| format!("{}: {}", c.name, c.reason)).collect();
+        reasons.join("; ")
+    }
+
+    /// Every call of the message refused for one `reason`, unjudged (the gateway could not hold or
+    /// read them to judge them).
+    pub fn unjudged(calls: &[ToolCall], reason: &str) -> Blocked {
+        let blocked = calls
+            .iter()
+            .enumerate()
+            .map(|(index, call)| BlockedCall {
+                index,
+                name: call.name.clone(),
+                arguments: call.arguments.clone(),
+                reason: reason.to_owned(),
+            })
+            .collect();
+        Blocked { tools: calls.iter().map(|c| c.name.clone()).collect(), calls: blocked }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolOutcome {
     /// The calls blocked on their own account, in response order.
@@ -99,9 +129,8 @@ fn block_reason(
         // The client, not the gateway, decides what its parser makes of these arguments: a call
         // whose outcome could depend on them is refused.
         Arguments::Unreadable(why) => {
-            return could_block(policies, &call.name, trusted).then(|| {
-                format!("the gateway could not check this call against its policies: {}", why.describe())
-            });
+            return could_block(policies, &call.name, trusted)
+                .then(|| format!("the gateway could not check this call against its policies: {}", why.describe()));
         }
     };
     let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();

@@ -324,8 +324,11 @@ fn an_untrusted_responses_output_leads_to_the_next_call_being_blocked() {
     let trust = evaluate(&policies, &req.tool_results, &Context::default(), false);
     assert_eq!(trust.results, [ResultDecision::Untrusted]);
     let declared: Vec<String> = req.tools.iter().map(|t| t.name.clone()).collect();
-    let next =
-        [crate::view::ToolCall { id: None, name: "read_file".into(), arguments: json!({"file_path": "/etc/passwd"}).into() }];
+    let next = [crate::view::ToolCall {
+        id: None,
+        name: "read_file".into(),
+        arguments: json!({"file_path": "/etc/passwd"}).into(),
+    }];
     let out = tools::evaluate(&policies, &next, &declared, &Context::default(), trust.trusted);
     assert!(out.any_blocked);
     let text = crate::policy::refusal::message(&out.blocked);

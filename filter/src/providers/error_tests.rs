@@ -9,17 +9,44 @@ const SHAPES: [ErrorShape; 5] =
     [ErrorShape::OpenAi, ErrorShape::Anthropic, ErrorShape::Gemini, ErrorShape::Bedrock, ErrorShape::Cohere];
 
 /// Each shape's name for each error class, in the order invalid request, not found, too large,
-/// limit exceeded; Cohere names none.
-const KINDS: [(ErrorShape, [&str; 4]); 4] = [
+/// limit exceeded, unavailable, bad gateway; Cohere names none.
+const KINDS: [(ErrorShape, [&str; 6]); 4] = [
     (
         ErrorShape::OpenAi,
-        ["invalid_request_error", "invalid_request_error", "invalid_request_error", "usage_limit_exceeded"],
+        [
+            "invalid_request_error",
+            "invalid_request_error",
+            "invalid_request_error",
+            "usage_limit_exceeded",
+            "server_error",
+            "server_error",
+        ],
     ),
-    (ErrorShape::Anthropic, ["invalid_request_error", "not_found_error", "request_too_large", "usage_limit_exceeded"]),
-    (ErrorShape::Gemini, ["INVALID_ARGUMENT", "NOT_FOUND", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"]),
+    (
+        ErrorShape::Anthropic,
+        [
+            "invalid_request_error",
+            "not_found_error",
+            "request_too_large",
+            "usage_limit_exceeded",
+            "overloaded_error",
+            "api_error",
+        ],
+    ),
+    (
+        ErrorShape::Gemini,
+        ["INVALID_ARGUMENT", "NOT_FOUND", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL"],
+    ),
     (
         ErrorShape::Bedrock,
-        ["ValidationException", "ResourceNotFoundException", "ValidationException", "ServiceQuotaExceededException"],
+        [
+            "ValidationException",
+            "ResourceNotFoundException",
+            "ValidationException",
+            "ServiceQuotaExceededException",
+            "ServiceUnavailableException",
+            "InternalServerException",
+        ],
     ),
 ];
 
@@ -44,6 +71,8 @@ fn every_error() -> Vec<WardenError> {
         WardenError::UnknownProfile { profile: "x".into(), known: "default".into() },
         WardenError::UnknownRoute { method: "GET".into(), path: "/v9/x".into(), hint: "see the docs".into() },
         limit_reached(),
+        WardenError::LimitsUnavailable { detail: "the counter store failed: InternalFailure".into() },
+        WardenError::UnpoliceableResponse { reason: "it arrived compressed".into() },
     ]
 }
 
@@ -76,6 +105,8 @@ fn class_column(class: ErrorClass) -> usize {
         ErrorClass::NotFound => 1,
         ErrorClass::TooLarge => 2,
         ErrorClass::LimitExceeded => 3,
+        ErrorClass::Unavailable => 4,
+        ErrorClass::BadGateway => 5,
     }
 }
 
@@ -89,7 +120,7 @@ fn every_shape_answers_every_error_with_its_status_and_whole_message() {
         }
     }
     let statuses: Vec<u16> = every_error().iter().map(WardenError::status).collect();
-    assert_eq!(statuses, [400, 400, 413, 404, 404, 402]);
+    assert_eq!(statuses, [400, 400, 413, 404, 404, 402, 503, 502]);
 }
 
 #[test]

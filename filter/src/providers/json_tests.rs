@@ -1,6 +1,6 @@
 use super::*;
-use serde_json::json;
 use crate::view::{Arguments, Unreadable};
+use serde_json::json;
 
 #[test]
 fn only_one_json_object_is_readable_arguments() {

@@ -11,6 +11,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod body;
 pub mod cohere;
 pub mod common;
 pub mod gemini;
@@ -22,10 +23,42 @@ pub mod openai_responses;
 #[path = "error_tests.rs"]
 mod error_tests;
 
+pub use body::Body;
+
 use crate::error::{Reply, WardenError};
 use crate::stream::{Frame, Framing};
 use crate::view::{self, Api};
 use serde_json::Value;
+
+/// First segments of provider API paths. A segment after the provider that is one of these starts
+/// the API path; otherwise it names a profile. Config validation rejects profile ids among them.
+pub const RESERVED_SEGMENTS: &[&str] = &[
+    "v1",
+    "v1beta",
+    "v1alpha",
+    "v2",
+    "chat",
+    "responses",
+    "embeddings",
+    "models",
+    "model",
+    "converse",
+    "converse-stream",
+    "openai",
+    "files",
+    "batches",
+    "uploads",
+    "images",
+    "audio",
+    "moderations",
+    "fine_tuning",
+    "vector_stores",
+    "assistants",
+    "threads",
+    "realtime",
+    "conversations",
+    "completions",
+];
 
 /// A provider as named in the route (`/v1/{provider}/…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,6 +187,38 @@ pub fn parse_request(api: Api, body: &Value) -> Option<view::Request> {
     }
 }
 
+/// Refuses request options whose answer the gateway could not police (for instance a Responses
+/// request run in the background, whose output is fetched later by id).
+pub fn check_request(api: Api, body: &Value) -> Result<(), WardenError> {
+    match api {
+        Api::Responses => openai_responses::request::check(body),
+        _ => Ok(()),
+    }
+}
+
+/// What `prepare_upstream` changed that the response side must know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// The gateway asked for a usage chunk the client did not: it must not reach the client.
+    pub hide_usage_chunk: bool,
+}
+
+/// Makes the upstream request give the gateway what metering needs: OpenAI chat streams get
+/// `stream_options.include_usage` (DESIGN §5.4).
+pub fn prepare_upstream(api: Api, stream: bool, body: &mut Body) -> Prepared {
+    match api {
+        Api::ChatCompletions if stream => {
+            let mut client_asked = true;
+            body.edit(|json| {
+                client_asked = openai_chat::request::force_include_usage(json);
+                !client_asked
+            });
+            Prepared { hide_usage_chunk: !client_asked }
+        }
+        _ => Prepared::default(),
+    }
+}
+
 /// Parses a non-streaming response body of `api`.
 pub fn parse_response(api: Api, body: &Value) -> Option<view::Response> {
     match api {
@@ -199,13 +264,21 @@ impl StreamFold {
     /// `hide_usage_chunk`: the gateway forced `stream_options.include_usage` on an OpenAI-family
     /// request whose client did not ask for it, so the extra usage chunk must not reach the client.
     pub fn new(api: Api, hide_usage_chunk: bool, framing: Framing) -> Option<StreamFold> {
+        StreamFold::with_limit(api, hide_usage_chunk, framing, crate::stream::DEFAULT_MAX_HELD_BYTES)
+    }
+
+    /// A fold that keeps at most `limit` bytes of argument text per tool call; past it the call's
+    /// arguments read as too large (and the call is refused if it could be blocked).
+    pub fn with_limit(api: Api, hide_usage_chunk: bool, framing: Framing, limit: usize) -> Option<StreamFold> {
         match api {
-            Api::ChatCompletions => Some(StreamFold::OpenAiChat(openai_chat::stream::Fold::new(hide_usage_chunk))),
+            Api::ChatCompletions => {
+                Some(StreamFold::OpenAiChat(openai_chat::stream::Fold::with_limit(hide_usage_chunk, limit)))
+            }
             Api::Responses => Some(StreamFold::Responses(openai_responses::stream::Fold::new())),
-            Api::Messages => Some(StreamFold::Anthropic(anthropic::stream::Fold::new())),
+            Api::Messages => Some(StreamFold::Anthropic(anthropic::stream::Fold::with_limit(limit))),
             Api::GenerateContent => Some(StreamFold::Gemini(gemini::stream::Fold::new(framing))),
-            Api::Converse => Some(StreamFold::Bedrock(bedrock::stream::Fold::new())),
-            Api::Chat => Some(StreamFold::Cohere(cohere::stream::Fold::new())),
+            Api::Converse => Some(StreamFold::Bedrock(bedrock::stream::Fold::with_limit(limit))),
+            Api::Chat => Some(StreamFold::Cohere(cohere::stream::Fold::with_limit(limit))),
             Api::Embeddings | Api::Models => None,
         }
     }

@@ -3,41 +3,11 @@
 
 use crate::config::Config;
 use crate::error::WardenError;
-use crate::providers::Provider;
+use crate::providers::{ErrorShape, Provider, RESERVED_SEGMENTS};
 use crate::view::Api;
 
 #[cfg(test)]
 mod tests;
-
-/// First segments of provider API paths. A segment after the provider that is one of these starts
-/// the API path; otherwise it names a profile. Config validation rejects profile ids among them.
-pub const RESERVED_SEGMENTS: &[&str] = &[
-    "v1",
-    "v1beta",
-    "v1alpha",
-    "v2",
-    "chat",
-    "responses",
-    "embeddings",
-    "models",
-    "model",
-    "converse",
-    "converse-stream",
-    "openai",
-    "files",
-    "batches",
-    "uploads",
-    "images",
-    "audio",
-    "moderations",
-    "fine_tuning",
-    "vector_stores",
-    "assistants",
-    "threads",
-    "realtime",
-    "conversations",
-    "completions",
-];
 
 /// A classified request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +54,25 @@ impl UpstreamPath {
             },
         }
     }
+}
+
+impl Route {
+    /// The path and query to send upstream for `model` (the model the request will use).
+    pub fn upstream_path(&self, model: Option<&str>) -> Result<String, WardenError> {
+        self.upstream.resolve(model).ok_or_else(|| WardenError::InvalidRequest {
+            message: "Bedrock Converse needs a model: put 'modelId' in the body or call /model/{modelId}/converse"
+                .into(),
+        })
+    }
+}
+
+/// The error shape of the provider a path names (OpenAI's for paths that name none), for errors
+/// found before the request is classified.
+pub fn error_shape_of(path: &str) -> ErrorShape {
+    path.strip_prefix("/v1/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(Provider::from_name)
+        .map_or(ErrorShape::OpenAi, Provider::error_shape)
 }
 
 /// Percent-encodes a path segment the way AWS SDKs encode a model id (`:` → `%3A`).

@@ -1,7 +1,7 @@
 //! The filter's stream hold-back (`exchange::hold_back::Hold`) driven by a test's own policy, so a
 //! provider's refusal tests put its stream fold through the very mechanics the filter runs.
 
-use crate::exchange::Hold;
+use crate::exchange::{Hold, Judge};
 use crate::providers::{FrameInfo, StreamFold};
 use crate::stream::{Frame, Framing};
 use crate::view::{Api, ToolCall};
@@ -25,25 +25,43 @@ pub struct Held {
 pub fn hold_back(fold: &mut StreamFold, frames: &[Frame], holds: &dyn Fn(&str) -> bool, refusal: Option<&str>) -> Held {
     let mut hold = Hold::default();
     let (mut out, mut infos, mut live) = (Vec::new(), Vec::new(), None);
-    let started = Cell::new(false);
-    // The hold-back asks only while it is not holding yet, so the first yes is where the hold begins.
-    let must_hold = |name: &str| {
-        let yes = holds(name);
-        started.set(started.get() || yes);
-        yes
-    };
-    let refuse = |_: &[ToolCall]| refusal.map(str::to_owned);
+    let mut judge = TestJudge { holds, refusal, started: Cell::new(false) };
     for frame in frames {
         let info = fold.on_frame(frame);
         let before = out.len();
-        hold.on_frame(fold, frame.clone(), &info, &mut out, must_hold, refuse);
-        if started.get() && live.is_none() {
+        hold.on_frame(fold, frame.clone(), &info, &mut out, &mut judge);
+        if judge.started.get() && live.is_none() {
             live = Some(out[..before].to_vec());
         }
         infos.push(info);
     }
-    hold.finish(fold, &mut out, refuse);
+    hold.finish(fold, &mut out, &mut judge);
     Held { live: live.unwrap_or_else(|| out.clone()), out, infos }
+}
+
+/// A test's own policy: hold what `holds` names, refuse with `refusal` when it is set.
+struct TestJudge<'a> {
+    holds: &'a dyn Fn(&str) -> bool,
+    refusal: Option<&'a str>,
+    /// The hold-back asks only while it is not holding yet, so the first yes is where the hold
+    /// begins.
+    started: Cell<bool>,
+}
+
+impl Judge for TestJudge<'_> {
+    fn must_hold(&self, name: &str) -> bool {
+        let yes = (self.holds)(name);
+        self.started.set(self.started.get() || yes);
+        yes
+    }
+
+    fn judge(&mut self, _: &[ToolCall]) -> Option<String> {
+        self.refusal.map(str::to_owned)
+    }
+
+    fn refuse_unjudged(&mut self, _: &[ToolCall], why: &str) -> String {
+        self.refusal.map_or_else(|| why.to_owned(), str::to_owned)
+    }
 }
 
 /// `hold_back` with a new fold of `api` reading `framing`, for streams whose every frame goes to

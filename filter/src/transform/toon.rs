@@ -12,6 +12,26 @@ pub use encode::encode;
 use crate::meter::tokens::Tokenizer;
 use serde_json::Value;
 
+/// What TOON did to one request, for the record and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToonStats {
+    pub tokens_before: u64,
+    pub tokens_after: u64,
+    /// Why nothing was compressed (`not_enabled`, `no_tool_results`, `not_effective`); `None` when
+    /// at least one result was replaced.
+    pub skip_reason: Option<&'static str>,
+}
+
+impl ToonStats {
+    pub fn skipped(reason: &'static str) -> Self {
+        ToonStats { skip_reason: Some(reason), ..ToonStats::default() }
+    }
+
+    pub fn saved(&self) -> u64 {
+        self.tokens_before.saturating_sub(self.tokens_after)
+    }
+}
+
 /// One tool result as the caller sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToonInput<'a> {

@@ -9,6 +9,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::InvalidRequest | ErrorClass::TooLarge => "ValidationException",
         ErrorClass::NotFound => "ResourceNotFoundException",
         ErrorClass::LimitExceeded => "ServiceQuotaExceededException",
+        ErrorClass::Unavailable => "ServiceUnavailableException",
+        ErrorClass::BadGateway => "InternalServerException",
     };
     let mut reply = Reply::json(err.status(), &json!({"message": err.to_string()}));
     reply.headers.push(("x-amzn-errortype".into(), kind.into()));

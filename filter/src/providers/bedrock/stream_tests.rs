@@ -2,8 +2,8 @@ use super::*;
 use crate::stream::Framing;
 use crate::testutil::{self, event};
 use crate::view::{Api, ToolCall, Usage};
-use serde_json::Value;
 use serde_json::json;
+use serde_json::Value;
 
 fn fold_frames(frames: &[Frame]) -> view::Response {
     testutil::fold_forwarding(Api::Converse, frames).response().clone()

@@ -8,6 +8,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::InvalidRequest | ErrorClass::TooLarge => "INVALID_ARGUMENT",
         ErrorClass::NotFound => "NOT_FOUND",
         ErrorClass::LimitExceeded => "RESOURCE_EXHAUSTED",
+        ErrorClass::Unavailable => "UNAVAILABLE",
+        ErrorClass::BadGateway => "INTERNAL",
     };
     Reply::json(err.status(), &json!({"error": {"code": err.status(), "message": err.to_string(), "status": status}}))
 }

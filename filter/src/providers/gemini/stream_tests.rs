@@ -22,7 +22,10 @@ fn json_array_stream_with_a_thought_and_a_call_is_folded() {
 
     assert_eq!(resp.model.as_deref(), Some("gemini-2.5-flash"));
     assert_eq!(resp.text, "", "the thought summary is not answer text");
-    assert_eq!(resp.tool_calls, [ToolCall { id: None, name: "pelican_name_generator".into(), arguments: json!({}).into() }]);
+    assert_eq!(
+        resp.tool_calls,
+        [ToolCall { id: None, name: "pelican_name_generator".into(), arguments: json!({}).into() }]
+    );
     assert_eq!(resp.finish_reason.as_deref(), Some("STOP"));
     // The last chunk's usageMetadata is the total.
     assert_eq!(resp.usage, Some(Usage { input: 32, output: 12, reasoning: 42, ..Usage::default() }));

@@ -8,6 +8,7 @@ pub fn render(err: &WardenError) -> Reply {
     let kind = match err.class() {
         ErrorClass::LimitExceeded => "usage_limit_exceeded",
         ErrorClass::InvalidRequest | ErrorClass::NotFound | ErrorClass::TooLarge => "invalid_request_error",
+        ErrorClass::Unavailable | ErrorClass::BadGateway => "server_error",
     };
     let body = json!({
         "error": {

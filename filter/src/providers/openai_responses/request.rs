@@ -1,5 +1,6 @@
 //! Responses API requests (`POST /v1/responses`).
 
+use crate::error::WardenError;
 use crate::providers::common;
 use crate::providers::json::{self, array_at, str_at, string_at};
 use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
@@ -60,6 +61,20 @@ fn read_item(req: &mut view::Request, i: usize, item: &Value) {
         }
         _ => {}
     }
+}
+
+/// Refuses what the gateway could not police: a `background` response is fetched later by id,
+/// outside the request whose tool policies would judge it.
+pub fn check(body: &Value) -> Result<(), WardenError> {
+    if json::bool_at(body, "background") {
+        return Err(WardenError::InvalidRequest {
+            message: "'background: true' is not supported through the Warden gateway: a background response is \
+                      fetched later by id, where the gateway cannot check its tool calls against the policies. \
+                      Send the request without 'background' (streaming works)."
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// Output item types that the client runs: function and custom tools, and the built-in tools

@@ -20,7 +20,11 @@ fn function_call_output_gets_its_tool_name_and_a_pointer_that_resolves() {
     let call_id = "fc_67e554a1de488191af0831d35cbe082e0794405d35281ae2";
     assert_eq!(
         req.tool_calls,
-        [ToolCall { id: Some(call_id.into()), name: "get_capital".into(), arguments: json!({"country": "France"}).into() }]
+        [ToolCall {
+            id: Some(call_id.into()),
+            name: "get_capital".into(),
+            arguments: json!({"country": "France"}).into()
+        }]
     );
     let result = &req.tool_results[0];
     assert_eq!(result.pointer, "/input/2/output");

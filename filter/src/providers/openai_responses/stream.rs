@@ -79,7 +79,8 @@ impl Fold {
                     let tool = is_tool_item(item);
                     let mut call = None;
                     if tool {
-                        let started = ToolCall { arguments: Arguments::Unreadable(Unreadable::Incomplete), ..client_call(item) };
+                        let started =
+                            ToolCall { arguments: Arguments::Unreadable(Unreadable::Incomplete), ..client_call(item) };
                         info.tool = true;
                         info.started_tools.push(started.name.clone());
                         call = Some(self.response.tool_calls.len());

@@ -89,5 +89,8 @@ fn terminal_output_fills_in_calls_the_stream_did_not_itemise() {
         ]}}),
     )];
     let resp = fold_all(&frames).response().clone();
-    assert_eq!(resp.tool_calls, [ToolCall { id: Some("c".into()), name: "f".into(), arguments: json!({"k": 1}).into() }]);
+    assert_eq!(
+        resp.tool_calls,
+        [ToolCall { id: Some("c".into()), name: "f".into(), arguments: json!({"k": 1}).into() }]
+    );
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use serde_json::json;
+use serde_json::Value;
 
 fn exchange(config: &str, method: &str, path: &str) -> Exchange {
     let config = Rc::new(Config::from_json(config.as_bytes()).unwrap());
@@ -31,7 +32,7 @@ fn toon_on_compresses_json_tool_results() {
     let fwd = ex.request_body(&chat_with_tool_result()).unwrap();
     let content = sent(&fwd)["messages"][2]["content"].as_str().unwrap().to_string();
     assert!(content.contains("files[5]{name,size,type}:"), "{content}");
-    let (record, updates) = ex.finish(None, None);
+    let (record, updates) = ex.finish(None, None, None, None);
     assert!(record.toon_tokens_after.unwrap() < record.toon_tokens_before.unwrap());
     assert_eq!(record.toon_skip_reason, None);
     assert!(updates.iter().any(|u| u.name.ends_with("warden_toon_tokens_saved_total")));
@@ -42,7 +43,7 @@ fn toon_off_forwards_the_original_json() {
     let mut ex = exchange(r#"{"profiles":{"default":{}}}"#, "POST", "/v1/openai/chat/completions");
     let fwd = ex.request_body(&chat_with_tool_result()).unwrap();
     assert_eq!(fwd.body, None);
-    assert_eq!(ex.finish(None, None).0.toon_skip_reason, Some("not_enabled"));
+    assert_eq!(ex.finish(None, None, None, None).0.toon_skip_reason, Some("not_enabled"));
 }
 
 #[test]
@@ -73,9 +74,11 @@ fn a_short_request_goes_to_the_target_model_in_the_body() {
     let fwd = ex.request_body(body.as_bytes()).unwrap();
     assert_eq!(sent(&fwd)["model"], "gpt-5-mini");
     assert_eq!(ex.rewritten_model(), Some("gpt-5-mini"));
-    ex.response_headers(200);
-    ex.response_body(br#"{"model":"gpt-5-mini","choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":10}}"#);
-    let (record, _) = ex.finish(None, None);
+    ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
+    ex.buffered_response(
+        br#"{"model":"gpt-5-mini","choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":10}}"#,
+    );
+    let (record, _) = ex.finish(None, None, None, None);
     assert_eq!(record.model.as_deref(), Some("gpt-5-mini"));
     assert_eq!(record.baseline_model.as_deref(), Some("gpt-5"));
     assert!(record.baseline_cost_usd.unwrap() > record.cost_usd.unwrap());
@@ -135,10 +138,10 @@ mod limits {
         .unwrap();
         ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
         ex.check_limits(now, store)?;
-        ex.response_headers(200);
+        ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
         // 400 input tokens at 2.5 USD per million: 0.001 USD, exactly the limit.
-        ex.response_body(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
-        let (record, _) = ex.finish(None, None);
+        ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
+        let (record, _) = ex.finish(None, None, None, None);
         ex.record_usage(&record, now, store);
         Ok(record)
     }

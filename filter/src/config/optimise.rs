@@ -1,4 +1,4 @@
-//! Cost-control settings of a profile: TOON compression of tool results and model optimisation
+//! Token-saving settings of a profile: TOON compression of tool results and model optimisation
 //! rules (DESIGN §4.5, §5.4).
 
 use serde::Deserialize;

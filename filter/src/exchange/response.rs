@@ -1,0 +1,170 @@
+//! The response side of an exchange: how its body is handled, decided from its headers, and what
+//! becomes of a whole (non-streaming) body.
+//!
+//! Fail closed: a successful response of an API the gateway polices must be readable. A body the
+//! provider compressed although the gateway asked for none, or a whole body that is not the JSON
+//! its API returns, is refused with a 502 in the provider's error shape, never passed on unread.
+
+use super::hold_back::{self, HoldBack};
+use super::{Exchange, ResponseStream};
+use crate::error::{Reply, WardenError};
+use crate::policy::refusal;
+use crate::providers::{self, StreamFold};
+use crate::stream::Framing;
+use crate::view::Api;
+use serde_json::Value;
+
+/// What the host read from the response headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseHead<'a> {
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+}
+
+/// How the response body is handled.
+#[derive(Debug)]
+pub enum ResponsePlan {
+    /// Not looked at (errors, APIs the gateway neither polices nor meters).
+    PassThrough,
+    /// Buffered whole and parsed at the end; the headers wait for it, so the body can still be
+    /// replaced.
+    Buffer,
+    /// Decoded frame by frame as it arrives.
+    Stream(Box<ResponseStream>),
+    /// The gateway refuses the response instead of passing it on: send this reply in its place.
+    Refuse(Reply),
+}
+
+/// What becomes of a whole response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buffered {
+    /// The body goes to the client as it came.
+    Unchanged,
+    /// The tool calls were refused: this body replaces the upstream's, and `blocked` names the
+    /// refused tools for `x-warden-blocked`.
+    Refusal { body: Vec<u8>, blocked: String },
+    /// The body could not be policed: this error replaces the whole response.
+    Refused(Reply),
+}
+
+/// How a body is laid out on the wire, as far as the gateway reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Whole,
+    Framed(Framing),
+}
+
+/// Which layout to read: the content type's word when it names one the gateway knows, else what
+/// the request asked for. An upstream that answers a stream request with a whole JSON body (or a
+/// whole request with a stream) is read as what it sent, so nothing escapes by changing shape.
+fn shape(content_type: Option<&str>, stream: bool, expected: Framing) -> Shape {
+    let media = content_type.and_then(|ct| ct.split(';').next()).map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("text/event-stream") => Shape::Framed(Framing::Sse),
+        Some("application/vnd.amazon.eventstream") => Shape::Framed(Framing::EventStream),
+        Some(m) if m == "application/json" || m.ends_with("+json") => {
+            if stream && expected == Framing::JsonArray {
+                Shape::Framed(Framing::JsonArray)
+            } else {
+                Shape::Whole
+            }
+        }
+        _ if stream => Shape::Framed(expected),
+        _ => Shape::Whole,
+    }
+}
+
+/// Whether `api` carries tool calls the gateway must police.
+fn policed(api: Api) -> bool {
+    !matches!(api, Api::Embeddings | Api::Models)
+}
+
+impl Exchange {
+    /// Decides how the response body is handled, from its status and headers.
+    pub fn response_headers(&mut self, head: &ResponseHead) -> ResponsePlan {
+        self.outcome.status = Some(head.status);
+        let success = (200..300).contains(&head.status);
+        let api = match self.route.api {
+            Some(api) if success && api != Api::Models => api,
+            _ => return ResponsePlan::PassThrough,
+        };
+        let encoded =
+            head.content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        if let Some(encoding) = encoded {
+            if !policed(api) {
+                return ResponsePlan::PassThrough;
+            }
+            let reason = format!("it arrived compressed (content-encoding: {encoding}) although the gateway asked for an uncompressed body");
+            return ResponsePlan::Refuse(self.refuse("compressed_response", reason));
+        }
+        let expected = providers::stream_framing(api, self.route.gemini_sse);
+        match shape(head.content_type, self.facts.stream, expected) {
+            Shape::Whole => ResponsePlan::Buffer,
+            Shape::Framed(framing) => {
+                let limit = self.config.max_held_bytes;
+                match StreamFold::with_limit(api, self.facts.hide_usage_chunk, framing, limit) {
+                    Some(fold) => {
+                        let hold_back = self.guard.take().map(|g| HoldBack::new(g, limit));
+                        ResponsePlan::Stream(Box::new(ResponseStream::new(framing, fold, hold_back)))
+                    }
+                    None => ResponsePlan::Buffer,
+                }
+            }
+        }
+    }
+
+    /// A refusal of the whole response, noted for the record.
+    fn refuse(&mut self, label: &'static str, reason: String) -> Reply {
+        self.outcome.unpoliced = Some(label);
+        self.outcome.complete = true;
+        self.reject(&WardenError::UnpoliceableResponse { reason })
+    }
+
+    /// The whole body of a buffered (non-streaming) response.
+    pub fn buffered_response(&mut self, body: &[u8]) -> Buffered {
+        self.outcome.complete = true;
+        let Some(api) = self.route.api else { return Buffered::Unchanged };
+        let json = match serde_json::from_slice::<Value>(body) {
+            Ok(json @ Value::Object(_)) => json,
+            _ if !policed(api) => return Buffered::Unchanged,
+            _ => {
+                let reason = "its body is not the JSON object this API returns".to_owned();
+                return Buffered::Refused(self.refuse("unreadable_body", reason));
+            }
+        };
+        self.outcome.response = providers::parse_response(api, &json);
+        let Some(guard) = self.guard.as_ref() else { return Buffered::Unchanged };
+        let calls = self.outcome.response.as_ref().map(|r| r.tool_calls.as_slice()).unwrap_or_default();
+        if calls.is_empty() {
+            return Buffered::Unchanged;
+        }
+        let Some(blocked) = hold_back::evaluate(guard, calls) else { return Buffered::Unchanged };
+        let message = refusal::message(&blocked.calls);
+        let Some(refused) = providers::refusal_body(api, &json, &message) else {
+            return Buffered::Refused(self.refuse("no_refusal_shape", "it carries tool calls".to_owned()));
+        };
+        let header = blocked.tools.join(",");
+        self.outcome.blocked = Some(blocked);
+        Buffered::Refusal { body: refused.to_string().into_bytes(), blocked: header }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_content_type_decides_the_layout_when_it_names_one() {
+        assert_eq!(shape(Some("text/event-stream; charset=utf-8"), false, Framing::Sse), Shape::Framed(Framing::Sse));
+        assert_eq!(shape(Some("application/json"), true, Framing::Sse), Shape::Whole);
+        assert_eq!(shape(Some("application/json"), true, Framing::JsonArray), Shape::Framed(Framing::JsonArray));
+        assert_eq!(shape(Some("text/event-stream"), true, Framing::JsonArray), Shape::Framed(Framing::Sse));
+        assert_eq!(
+            shape(Some("application/vnd.amazon.eventstream"), true, Framing::EventStream),
+            Shape::Framed(Framing::EventStream)
+        );
+        assert_eq!(shape(None, true, Framing::EventStream), Shape::Framed(Framing::EventStream));
+        assert_eq!(shape(Some("text/plain"), false, Framing::Sse), Shape::Whole);
+    }
+}
