@@ -43,6 +43,10 @@ use std::rc::Rc;
 /// Headers the gateway sets on the upstream request.
 pub const UPSTREAM_HEADER: &str = "x-warden-upstream";
 
+/// Headers some upstreams (Google's front end among them) read as the request's real method: a
+/// GET the gateway forwards unread must not become a POST the gateway never classified.
+const METHOD_OVERRIDES: [&str; 3] = ["x-http-method-override", "x-http-method", "x-method-override"];
+
 /// What to do with the request once the gateway has looked at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
@@ -50,6 +54,8 @@ pub struct Forward {
     pub path: String,
     /// Headers to set (replacing any existing value).
     pub set_headers: Vec<(&'static str, String)>,
+    /// Headers to remove.
+    pub remove_headers: Vec<&'static str>,
     /// A replacement body, when the gateway changed it.
     pub body: Option<Vec<u8>>,
 }
@@ -150,6 +156,7 @@ impl Exchange {
     /// Whether the gateway needs to see the request body before forwarding.
     pub fn needs_body(&self) -> bool {
         self.route.api.is_some_and(|api| api != Api::Models)
+            || matches!(self.route.gate, Some(routes::canonical::Gate::RefuseIfTools(_)))
     }
 
     /// The error reply for `err` in this provider's shape; the exchange remembers it for the record.
@@ -175,7 +182,7 @@ impl Exchange {
             // Bodies must stay readable: no compressed responses (one that comes anyway is refused).
             ("accept-encoding", "identity".to_string()),
         ];
-        Forward { path, set_headers, body }
+        Forward { path, set_headers, remove_headers: METHOD_OVERRIDES.to_vec(), body }
     }
 
     /// For requests forwarded without reading a body (GET model lists, pass-through paths).
@@ -188,6 +195,16 @@ impl Exchange {
     pub fn request_body(&mut self, bytes: &[u8]) -> Result<Forward, WardenError> {
         self.check_body_size(bytes.len())?;
         let Some(api) = self.route.api else {
+            if let Some(routes::canonical::Gate::RefuseIfTools(reason)) = self.route.gate {
+                let declares_tools = match Body::parse(bytes) {
+                    Ok(body) => routes::canonical::TOOL_KEYS.iter().any(|k| body.json().get(k).is_some()),
+                    // A body the gateway cannot read might declare anything.
+                    Err(_) => true,
+                };
+                if declares_tools {
+                    return Err(WardenError::InvalidRequest { message: reason.to_owned() });
+                }
+            }
             return self.forward_without_body();
         };
         let mut body = Body::parse(bytes)?;

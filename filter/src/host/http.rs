@@ -156,6 +156,9 @@ fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
     for (name, value) in &forward.set_headers {
         let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
     }
+    for name in &forward.remove_headers {
+        let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None);
+    }
     if let (Some(body), Some(old_len)) = (&forward.body, old_body_len) {
         let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, old_len, body);
         let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-length", Some(&body.len().to_string()));

@@ -6,6 +6,7 @@ use crate::error::WardenError;
 use crate::providers::{ErrorShape, Provider, RESERVED_SEGMENTS};
 use crate::view::Api;
 
+pub mod canonical;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,9 @@ pub struct Route {
     pub stream_by_route: bool,
     /// Gemini stream framing: SSE with `alt=sse`, a JSON array otherwise.
     pub gemini_sse: bool,
+    /// A path forwarded unread whose body must first be checked for tools the gateway could not
+    /// police (`canonical::Gate`).
+    pub gate: Option<canonical::Gate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +92,7 @@ pub fn percent_encode_segment(s: &str) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -130,8 +134,32 @@ fn not_found(method: &str, path: &str, hint: impl Into<String>) -> WardenError {
     WardenError::UnknownRoute { method: method.to_string(), path: path.to_string(), hint: hint.into() }
 }
 
-/// Classifies `method path?query`.
+/// Classifies `method path?query`. A path the gateway would forward unread, but that an upstream
+/// may decode into an API the gateway polices (`chat%2Fcompletions`, `chat/./completions`,
+/// `Chat/Completions`, `chat/completions;x`), is refused rather than let through unpoliced; so are
+/// the endpoints that carry tool calls the gateway does not police (`canonical.rs`).
 pub fn classify(config: &Config, method: &str, full_path: &str) -> Result<Route, WardenError> {
+    let mut route = classify_as_sent(config, method, full_path)?;
+    if route.api.is_some() {
+        return Ok(route);
+    }
+    if let Some(rest) = canonical::rest(full_path) {
+        let canonical = canonical::path(config, route.provider, rest);
+        if let Ok(found) = classify_as_sent(config, method, &canonical) {
+            if let Some(api) = found.api.filter(|api| *api != Api::Models) {
+                return Err(canonical::encoded(method, full_path, api));
+            }
+        }
+        route.gate = canonical::gate(config, route.provider, method, &canonical);
+        if let Some(canonical::Gate::Refuse(reason)) = route.gate {
+            return Err(WardenError::InvalidRequest { message: reason.to_owned() });
+        }
+    }
+    Ok(route)
+}
+
+/// Classifies the path exactly as the client sent it.
+fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Route, WardenError> {
     let (path, query) = match full_path.find('?') {
         Some(i) => (full_path.get(..i).unwrap_or(""), full_path.get(i..).unwrap_or("")),
         None => (full_path, ""),
@@ -167,6 +195,7 @@ pub fn classify(config: &Config, method: &str, full_path: &str) -> Result<Route,
         path_model: None,
         stream_by_route: false,
         gemini_sse: false,
+        gate: None,
     };
     let post = method.eq_ignore_ascii_case("POST");
     let get = method.eq_ignore_ascii_case("GET");
@@ -234,12 +263,13 @@ fn openai_api(api_path: &str, post: bool, get: bool, has_responses: bool) -> Opt
 
 fn classify_gemini(route: &mut Route, api_path: &str, query: &str, post: bool) {
     route.upstream = UpstreamPath::Fixed(format!("/{api_path}{query}"));
-    // {version}/models/{model}:{action}
+    // {version}/models/{model}:{action}, or a tuned model: {version}/tunedModels/{model}:{action}
     let mut parts = api_path.splitn(3, '/');
-    let (Some(version), Some("models"), Some(model_action)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(version), Some(collection), Some(model_action)) = (parts.next(), parts.next(), parts.next()) else {
         return;
     };
-    if !version.starts_with("v1") || !post {
+    let known_collection = ["models", "tunedModels"].iter().any(|c| c.eq_ignore_ascii_case(collection));
+    if !version.starts_with("v1") || !known_collection || !post {
         return;
     }
     let Some((model, action)) = model_action.rsplit_once(':') else {
@@ -248,20 +278,19 @@ fn classify_gemini(route: &mut Route, api_path: &str, query: &str, post: bool) {
     if model.is_empty() || model.contains('/') {
         return;
     }
-    match action {
-        "generateContent" => {}
-        "streamGenerateContent" => {
-            route.stream_by_route = true;
-            route.gemini_sse = query.trim_start_matches('?').split('&').any(|kv| kv == "alt=sse");
-        }
-        _ => return,
+    // Google matches method names without regard to case; so does the gateway.
+    if action.eq_ignore_ascii_case("streamGenerateContent") {
+        route.stream_by_route = true;
+        route.gemini_sse = query.trim_start_matches('?').split('&').any(|kv| kv == "alt=sse");
+    } else if !action.eq_ignore_ascii_case("generateContent") {
+        return;
     }
     route.api = Some(Api::GenerateContent);
     route.path_model = Some(percent_decode(model));
     route.upstream = UpstreamPath::Model {
         original: Some(format!("/{api_path}{query}")),
         original_model: route.path_model.clone(),
-        prefix: format!("/{version}/models/"),
+        prefix: format!("/{version}/{collection}/"),
         suffix: format!(":{action}{query}"),
     };
 }

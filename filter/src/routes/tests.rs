@@ -119,3 +119,59 @@ fn openai_compatible_base_paths() {
     // Compatible providers have no Responses API.
     assert_eq!(classify_ok("POST", "/v1/groq/responses").api, None);
 }
+
+#[test]
+fn encoded_forms_of_a_policed_api_are_refused_not_forwarded_unread() {
+    for path in [
+        "/v1/openai/chat%2Fcompletions",
+        "/v1/openai/%63hat/completions",
+        "/v1/openai/chat/./completions",
+        "/v1/openai/chat/x/../completions",
+        "/v1/openai/Chat/Completions",
+        "/v1/openai/chat/completions;v=1",
+        "/v1/openai/chat\\completions",
+        "/v1/openai/team-a/chat%252Fcompletions",
+        "/v1/azure/openai/deployments/d/chat%2Fcompletions?api-version=1",
+        "/v1/anthropic/v1/Messages",
+        "/v1/gemini/v1beta/models/gemini-2.5-flash%3AgenerateContent",
+        "/v1/bedrock/model/m/Converse",
+        "/v1/cohere/v2/Chat",
+        "/v1/groq/chat/./completions",
+    ] {
+        match classify(&config(), "POST", path) {
+            Err(WardenError::InvalidRequest { message }) => {
+                assert!(message.contains("encoded form"), "{path}: {message}")
+            }
+            // An encoded first segment reads as a profile name, which is refused as unknown.
+            Err(WardenError::UnknownProfile { .. }) => {}
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn gemini_method_names_are_matched_like_google_matches_them_and_tuned_models_are_policed() {
+    let r = classify_ok("POST", "/v1/gemini/v1beta/tunedModels/my-model:generateContent");
+    assert_eq!((r.api, r.path_model.as_deref()), (Some(Api::GenerateContent), Some("my-model")));
+    let r = classify_ok("POST", "/v1/gemini/v1beta/models/gemini-2.5-flash:StreamGenerateContent?alt=sse");
+    assert_eq!((r.api, r.stream_by_route, r.gemini_sse), (Some(Api::GenerateContent), true, true));
+}
+
+#[test]
+fn endpoints_whose_tool_calls_the_gateway_does_not_police_are_refused() {
+    for (method, path) in [
+        ("POST", "/v1/openai/threads/t1/runs"),
+        ("GET", "/v1/openai/responses/resp_1"),
+        ("GET", "/v1/openai/chat/completions/chatcmpl_1"),
+        ("POST", "/v1/anthropic/v1/messages/batches"),
+        ("POST", "/v1/gemini/v1beta/models/gemini-2.5-flash:batchGenerateContent"),
+    ] {
+        assert!(
+            matches!(classify(&config(), method, path), Err(WardenError::InvalidRequest { .. })),
+            "{method} {path}"
+        );
+    }
+    let r = classify_ok("POST", "/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke");
+    assert!(matches!(r.gate, Some(canonical::Gate::RefuseIfTools(_))));
+    assert_eq!(classify_ok("DELETE", "/v1/openai/responses/resp_1").gate, None);
+}
