@@ -2,7 +2,9 @@
 //! records what it received and remembers the bytes it sent.
 //!
 //! Control (all through Envoy, the filter passes the headers on): `x-mock-scenario`,
-//! `x-mock-chunk-size`, `x-mock-status`, `x-mock-tool-calls`. Introspection: `GET|DELETE /__mock/requests`,
+//! `x-mock-chunk-size`, `x-mock-status`, `x-mock-tool-calls`. Scripted replies: `PUT
+//! /__mock/scripts/NAME` stores a reply (`Script`), which `x-mock-scenario: script:NAME` replays
+//! byte for byte, one write per part. Introspection: `GET|DELETE /__mock/requests`,
 //! `GET /__mock/last_response`, `GET /__mock/response/<x-request-id>` (the bytes sent for the
 //! request that carried that `x-request-id`, which Envoy forwards unchanged; header
 //! `x-mock-complete-bytes` says how many of them form whole events, less than all for a `cut`).
@@ -64,6 +66,40 @@ pub struct State {
     fixtures: PathBuf,
     /// Off (`MOCK_NO_RECORD=1`) for benchmarks: nothing accumulates per request.
     record: bool,
+    scripts: Mutex<std::collections::HashMap<String, Canned>>,
+}
+
+/// A scripted reply as a test stores it: any status, headers and body bytes (base64 parts, each
+/// written on its own; `repeat` writes a part that many times), so a test can send whatever an
+/// upstream might: odd JSON, broken framing, compressed bodies, huge streams.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct Script {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub parts: Vec<ScriptPart>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ScriptPart {
+    pub b64: String,
+    #[serde(default = "one")]
+    pub repeat: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Script {
+    fn canned(&self) -> Result<Canned, String> {
+        use base64::Engine;
+        let mut parts = Vec::new();
+        for part in &self.parts {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(&part.b64).map_err(|e| e.to_string())?;
+            parts.extend(std::iter::repeat_n(bytes, part.repeat));
+        }
+        Ok(Canned { status: self.status, headers: self.headers.clone(), parts, stream: true })
+    }
 }
 
 impl State {
@@ -120,7 +156,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
 
     if let Some(control) = path.strip_prefix("/__mock/") {
-        return Ok(control_endpoint(&state, &method, control));
+        return Ok(control_endpoint(&state, &method, control, &body));
     }
     let full_path = match &query {
         Some(q) => format!("{path}?{q}"),
@@ -150,8 +186,20 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     Ok(deliver(&state, canned, &scenario, request_id))
 }
 
-fn control_endpoint(state: &State, method: &str, what: &str) -> Response<Body> {
+fn control_endpoint(state: &State, method: &str, what: &str, body: &[u8]) -> Response<Body> {
     match (method, what) {
+        ("PUT", other) if other.starts_with("scripts/") => {
+            let name = other.trim_start_matches("scripts/").to_string();
+            let canned = serde_json::from_slice::<Script>(body).map_err(|e| e.to_string()).and_then(|s| s.canned());
+            match (canned, state.scripts.lock()) {
+                (Ok(canned), Ok(mut scripts)) => {
+                    scripts.insert(name, canned);
+                    full(204, "text/plain", Bytes::new())
+                }
+                (Err(why), _) => full(400, "application/json", json!({"error": why}).to_string()),
+                (_, Err(_)) => full(500, "application/json", r#"{"error":"script store poisoned"}"#),
+            }
+        }
         ("GET", "requests") => {
             let list: Vec<Value> =
                 state.requests.lock().map(|r| r.iter().map(Recorded::to_json).collect()).unwrap_or_default();
@@ -211,6 +259,11 @@ fn respond(
     let content = &scenario.content;
     if let Content::Fixture(rel) = content {
         return fixture(&state.fixtures, rel);
+    }
+    if let Content::Script(name) = content {
+        let stored = state.scripts.lock().ok().and_then(|s| s.get(name).cloned());
+        return stored
+            .unwrap_or_else(|| Canned::json(400, &json!({"error": format!("mock provider: no script {name}")})));
     }
     if let Content::BadControl(why) = content {
         return Canned::json(400, &json!({"error": {"message": why, "type": "mock_control_error"}}));

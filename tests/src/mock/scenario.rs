@@ -27,6 +27,8 @@ pub enum Content {
     ParallelTools,
     Error429,
     Fixture(String),
+    /// `script:NAME`: the reply a test stored with `PUT /__mock/scripts/NAME`, byte for byte.
+    Script(String),
     /// `pieces:N`: a text answer streamed as N small deltas (the benchmark's long stream).
     Pieces(usize),
     /// Exactly these tool calls (`x-mock-tool-calls`, or `text_then_tools` / `mixed_chunk` alone,
@@ -100,6 +102,8 @@ impl Scenario {
                 t => {
                     if let Some(path) = t.strip_prefix("fixture:") {
                         content = Content::Fixture(path.to_string());
+                    } else if let Some(name) = t.strip_prefix("script:") {
+                        content = Content::Script(name.to_string());
                     } else if let Some(n) = t.strip_prefix("pieces:").and_then(|n| n.parse().ok()) {
                         content = Content::Pieces(n);
                     }
