@@ -124,8 +124,7 @@ fn add_secret_result(api: &Api, body: &mut Value) {
 
 #[test]
 fn every_edit_reaches_the_upstream_whatever_options_the_client_sent() {
-    let rules: Vec<Value> =
-        APIS.iter().map(|a| json!({"provider": a.provider, "target_model": a.cheaper})).collect();
+    let rules: Vec<Value> = APIS.iter().map(|a| json!({"provider": a.provider, "target_model": a.cheaper})).collect();
     let stack = common::warden_stack_with(StackOptions {
         plugin_config: json!({"default_profile": "default", "profiles": {
             "default": {},
@@ -177,9 +176,10 @@ fn every_edit_reaches_the_upstream_whatever_options_the_client_sent() {
                     });
                 }
                 if matches!(option, Option_::ChoicesAndParallel) {
-                    f.check(sent.get("n") == Some(&json!(2)) && sent.get("parallel_tool_calls") == Some(&json!(false)), || {
-                        format!("{label}: n / parallel_tool_calls changed: {sent}")
-                    });
+                    f.check(
+                        sent.get("n") == Some(&json!(2)) && sent.get("parallel_tool_calls") == Some(&json!(false)),
+                        || format!("{label}: n / parallel_tool_calls changed: {sent}"),
+                    );
                 }
             }
         }

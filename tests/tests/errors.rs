@@ -130,6 +130,12 @@ fn cut_streams_reach_the_client_as_far_as_they_got_and_are_recorded() {
         f.check(line.as_ref().is_some_and(|l| l["warden"]["provider"] == o.case.provider), || {
             format!("{}: no interaction record for the cut stream: {line:?}", o.label)
         });
+        // The record says the stream was cut, and how Envoy saw it end.
+        let record = line.as_ref().map(|l| l["warden"].clone()).unwrap_or_default();
+        let end = record.get("stream_end").and_then(serde_json::Value::as_str).unwrap_or_default();
+        f.check(record.get("incomplete") == Some(&serde_json::json!(true)) && end.contains("upstream"), || {
+            format!("{}: the record does not say the stream was cut: {record}", o.label)
+        });
     }
     f.assert_none("cut streams");
 }

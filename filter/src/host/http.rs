@@ -151,6 +151,47 @@ fn read_body(kind: BufferType, size: usize) -> Vec<u8> {
     }
 }
 
+/// How much of a response chunk is read and decoded at a time. Envoy hands the filter whatever
+/// accumulated since the last call, which can be megabytes when the upstream is fast; decoding it
+/// in slices keeps the VM's working set at a slice's copies, not a whole chunk's.
+const SLICE_BYTES: usize = 256 * 1024;
+
+/// Feeds the `size` buffered bytes of a streaming response through `stream`, slice by slice, and
+/// replaces the buffer only when the output differs from the input.
+fn stream_chunk(stream: &mut ResponseStream, size: usize, end_of_stream: bool) {
+    let mut pos = 0;
+    // The output from the first slice that changed on; `None` while every slice went out as it came.
+    let mut changed: Option<(usize, Vec<u8>)> = None;
+    loop {
+        let len = SLICE_BYTES.min(size.saturating_sub(pos));
+        let slice = if len == 0 { Vec::new() } else { read_body_range(BufferType::HttpResponseBody, pos, len) };
+        let last = pos.saturating_add(len) >= size;
+        let mut out = Vec::with_capacity(slice.len());
+        stream.push(&slice, end_of_stream && last, &mut out);
+        match &mut changed {
+            Some((_, all)) => all.extend_from_slice(&out),
+            None if out != slice => changed = Some((pos, out)),
+            None => {}
+        }
+        pos = pos.saturating_add(len);
+        if last {
+            break;
+        }
+    }
+    if let Some((from, tail)) = changed {
+        let mut all = if from == 0 { Vec::new() } else { read_body_range(BufferType::HttpResponseBody, 0, from) };
+        all.extend_from_slice(&tail);
+        let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, &all);
+    }
+}
+
+fn read_body_range(kind: BufferType, start: usize, len: usize) -> Vec<u8> {
+    match hostcalls::get_buffer(kind, start, len) {
+        Ok(b) => b.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
     let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(&forward.path));
     for (name, value) in &forward.set_headers {
@@ -271,12 +312,7 @@ impl HttpContext for Filter {
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         match &mut self.phase {
             Phase::Streaming(_, stream) => {
-                let chunk = read_body(BufferType::HttpResponseBody, body_size);
-                let mut out = Vec::with_capacity(chunk.len());
-                stream.push(&chunk, end_of_stream, &mut out);
-                if out != chunk {
-                    let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &out);
-                }
+                stream_chunk(stream, body_size, end_of_stream);
                 Action::Continue
             }
             Phase::Buffering(_) if !end_of_stream => Action::Pause,
