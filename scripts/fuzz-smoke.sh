@@ -10,7 +10,7 @@ set -euo pipefail
 seconds="${1:-15}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fixtures="${WARDEN_FIXTURES:-$root/tests/fixtures}"
-targets=(sse json_array eventstream request_parsers)
+targets=(sse json_array eventstream request_parsers response_path policies toon)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -29,7 +29,9 @@ seed_dir() {
         sse) pattern='*.sse' ;;
         json_array) pattern='*.jsonarray.json' ;;
         eventstream) pattern='*.eventstream.bin' ;;
-        request_parsers) pattern='*.json' ;;
+        request_parsers | toon) pattern='*.json' ;;
+        response_path) pattern='*.sse' ;;
+        policies) pattern='no-seeds' ;;
     esac
     mkdir -p "$dir"
     if [ -d "$fixtures" ]; then

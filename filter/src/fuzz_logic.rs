@@ -147,3 +147,201 @@ fn check_decoder<D>(
         assert_eq!(whole, single, "byte-wise pushes changed the frames");
     }
 }
+
+/// The policed APIs, each with a client path and a request that declares the tools the profile
+/// names, so every call the fuzzer invents is judged.
+const POLICED: [(&str, &str); 9] = [
+    (
+        "/v1/openai/chat/completions",
+        r#"{"model":"gpt-4o","messages":[],"tools":[{"type":"function","function":{"name":"read_file"}}]}"#,
+    ),
+    (
+        "/v1/openai/responses",
+        r#"{"model":"gpt-4o","input":"x","tools":[{"type":"function","name":"read_file"},{"type":"local_shell"}]}"#,
+    ),
+    (
+        "/v1/anthropic/v1/messages",
+        r#"{"model":"claude-sonnet-4-5","max_tokens":9,"messages":[],"tools":[{"name":"read_file"}]}"#,
+    ),
+    (
+        "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+        r#"{"contents":[],"tools":[{"functionDeclarations":[{"name":"read_file"}]}]}"#,
+    ),
+    (
+        "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        r#"{"contents":[],"tools":[{"functionDeclarations":[{"name":"read_file"}]}]}"#,
+    ),
+    ("/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", r#"{"contents":[]}"#),
+    ("/v1/bedrock/model/m/converse", r#"{"messages":[],"toolConfig":{"tools":[{"toolSpec":{"name":"read_file"}}]}}"#),
+    (
+        "/v1/bedrock/model/m/converse-stream",
+        r#"{"messages":[],"toolConfig":{"tools":[{"toolSpec":{"name":"read_file"}}]}}"#,
+    ),
+    (
+        "/v1/cohere/v2/chat",
+        r#"{"model":"command-a","messages":[],"tools":[{"type":"function","function":{"name":"read_file"}}]}"#,
+    ),
+];
+
+/// A profile that blocks every tool call, whatever its name, arguments or context.
+const BLOCK_ALL: &str =
+    r#"{"max_held_bytes":4096,"profiles":{"default":{"tool_policies":[{"tool":"*","action":"block_always"}]}}}"#;
+
+/// The whole response path of one exchange over arbitrary upstream bytes: content-type and
+/// encoding, whole-body refusal, the stream decoder, fold, hold-back (with a small held-bytes cap)
+/// and refusal builders, fed in pieces. The profile blocks every call, so whatever leaves the
+/// gateway, read back by the provider's own fold, must carry no tool call.
+pub fn response_path(data: &[u8]) {
+    use crate::exchange::{Buffered, Exchange, ResponseHead, ResponsePlan};
+    let Some((&ctl, rest)) = data.split_first() else { return };
+    let Some((&cut_ctl, body)) = rest.split_first() else { return };
+    let (path, request) = POLICED[usize::from(ctl) % POLICED.len()];
+    let stream = ctl & 0x10 != 0;
+    let content_type = match ctl >> 5 {
+        0 => None,
+        1 => Some("application/json"),
+        2 => Some("application/vnd.amazon.eventstream"),
+        _ => Some("text/event-stream"),
+    };
+    let config = std::rc::Rc::new(crate::config::Config::from_json(BLOCK_ALL.as_bytes()).unwrap());
+    let mut ex = Exchange::begin(config, "POST", path, &|_| None).unwrap();
+    let request = if stream && !path.contains("stream") {
+        request.replacen('{', "{\"stream\":true,", 1)
+    } else {
+        request.to_owned()
+    };
+    ex.request_body(request.as_bytes()).unwrap();
+    let head = ResponseHead { status: 200, content_type, content_encoding: None };
+    let api = ex.route().api.unwrap();
+    match ex.response_headers(&head) {
+        ResponsePlan::Stream(mut s) => {
+            let framing = s_framing(content_type, api, path);
+            let mut out = Vec::new();
+            let step = usize::from(cut_ctl).max(1);
+            let mut pieces = body.chunks(step).peekable();
+            if pieces.peek().is_none() {
+                s.push(&[], true, &mut out);
+            }
+            while let Some(piece) = pieces.next() {
+                s.push(piece, pieces.peek().is_none(), &mut out);
+            }
+            let _ = ex.finish(Some(&s), None, None, None);
+            assert_no_calls_in_stream(api, framing, &out);
+        }
+        ResponsePlan::Buffer => match ex.buffered_response(body) {
+            Buffered::Unchanged => {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+                    let calls = parse_response(api, &v).map(|r| r.tool_calls).unwrap_or_default();
+                    assert!(calls.is_empty(), "a whole body with calls went out unchanged: {calls:?}");
+                }
+            }
+            Buffered::Refusal { body: refused, .. } => {
+                let v: serde_json::Value = serde_json::from_slice(&refused).unwrap();
+                let calls = parse_response(api, &v).map(|r| r.tool_calls).unwrap_or_default();
+                assert!(calls.is_empty(), "a refusal body still carries calls: {calls:?}");
+            }
+            Buffered::Refused(reply) => assert!(reply.status >= 500),
+        },
+        ResponsePlan::PassThrough | ResponsePlan::Refuse(_) => {}
+    }
+}
+
+/// The framing the exchange picked for this content type (as `exchange::response` decides it).
+fn s_framing(content_type: Option<&str>, api: Api, path: &str) -> crate::stream::Framing {
+    use crate::stream::Framing;
+    match content_type {
+        Some("text/event-stream") => Framing::Sse,
+        Some("application/vnd.amazon.eventstream") => Framing::EventStream,
+        _ => stream_framing(api, path.contains("alt=sse")),
+    }
+}
+
+/// Reads what the client got with a fresh fold of the same API: no tool call may be in it.
+fn assert_no_calls_in_stream(api: Api, framing: crate::stream::Framing, out: &[u8]) {
+    use crate::stream::Decoder;
+    let mut decoder = Decoder::new(framing);
+    let mut frames = Vec::new();
+    if decoder.push(out, &mut frames).is_err() {
+        return;
+    }
+    let _ = decoder.finish(&mut frames);
+    let Some(mut fold) = StreamFold::new(api, false, framing) else { return };
+    for frame in &frames {
+        fold.on_frame(frame);
+    }
+    let calls = &fold.response().tool_calls;
+    assert!(calls.is_empty(), "tool calls reached the client through a block-everything profile: {calls:?}");
+}
+
+/// Policy evaluation over arbitrary configuration and arguments: the bytes up to the first NUL are
+/// a plugin configuration (kept when it parses), the rest the arguments and result of a call.
+pub fn policies(data: &[u8]) {
+    use crate::policy::{tools, trust, Context};
+    use crate::view::{Arguments, ToolCall, ToolResult};
+    let (config_bytes, rest) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (&[][..], data),
+    };
+    let config = crate::config::Config::from_json(config_bytes)
+        .or_else(|_| crate::config::Config::from_json(FALLBACK_POLICIES.as_bytes()))
+        .unwrap();
+    let text = String::from_utf8_lossy(rest);
+    let arguments = crate::providers::json::parse_arguments(&text);
+    let ctx = Context {
+        agent_id: Some(text.chars().take(8).collect()),
+        user_id: None,
+        session_id: Some(String::new()),
+        groups: vec![text.chars().rev().take(4).collect()],
+    };
+    for profile in config.profiles.values() {
+        for name in ["read_file", "", "github__x", text.as_ref()] {
+            let call = ToolCall { id: None, name: name.to_owned(), arguments: arguments.clone() };
+            let raw_call = ToolCall {
+                id: None,
+                name: name.to_owned(),
+                arguments: Arguments::from(serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default()),
+            };
+            for trusted in [true, false] {
+                let out = tools::evaluate(&profile.policies, &[call.clone(), raw_call.clone()], &[], &ctx, trusted);
+                if matches!(call.arguments, Arguments::Unreadable(_))
+                    && tools::could_block(&profile.policies, name, trusted)
+                {
+                    assert!(out.any_blocked, "an unreadable call that could be blocked went through");
+                }
+                let _ = tools::could_block(&profile.policies, name, trusted);
+            }
+            let result = ToolResult {
+                pointer: "/x".into(),
+                call_id: None,
+                tool_name: Some(name.to_owned()),
+                content: text.to_string(),
+                is_error: false,
+            };
+            let _ = trust::evaluate(&profile.policies, std::slice::from_ref(&result), &ctx, false);
+        }
+    }
+}
+
+/// Used when the fuzzed configuration does not parse: every operator, paths with wildcards and
+/// context keys.
+const FALLBACK_POLICIES: &str = r#"{"profiles":{"default":{
+  "tool_policies":[
+    {"tool":"read_file","conditions":[{"key":"path","operator":"starts_with","value":"/etc/"}],"action":"block_always"},
+    {"tool":"read_file","conditions":[{"key":"a.b[0].c","operator":"regex","value":"^x+y$"}],"action":"require_approval"},
+    {"tool":"*","conditions":[{"key":"context.groups","operator":"contains","value":"admin"}],"action":"allow_when_context_is_untrusted"},
+    {"tool":"github__*","conditions":[{"key":"n","operator":"equal","value":1}],"action":"block_when_context_is_untrusted"}],
+  "result_policies":[
+    {"tool":"*","conditions":[{"key":"items[*].source","operator":"ends_with","value":".corp"}],"action":"mark_as_trusted"},
+    {"tool":"read_file","conditions":[{"key":"secret","operator":"not_equal","value":""}],"action":"block_always"}]}}}"#;
+
+/// The TOON encoder over arbitrary JSON, and the compression step that counts its tokens.
+pub fn toon(data: &[u8]) {
+    use crate::transform::toon::{self, ToonInput};
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let _ = toon::encode(&value);
+    static TOKENIZER: std::sync::OnceLock<Option<crate::meter::tokens::Tokenizer>> = std::sync::OnceLock::new();
+    if let Some(tok) = TOKENIZER.get_or_init(|| crate::meter::tokens::Tokenizer::new().ok()) {
+        let content = String::from_utf8_lossy(data);
+        let _ = toon::compress(tok, ToonInput { content: &content, is_error: false, policy_replaced: false });
+    }
+}
