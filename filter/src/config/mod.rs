@@ -127,17 +127,38 @@ pub struct Profile {
 pub struct ProviderSettings {
     /// Upstream path prefix for the OpenAI-compatible family and Azure (e.g. `/openai/v1`).
     pub base_path: Option<String>,
-    /// Bedrock only: how the upstream call is authenticated.
-    pub auth: Option<BedrockAuth>,
-    /// Bedrock only: the AWS region (used for SigV4).
+    /// How the upstream call is authenticated (DESIGN §4.7): `api_key` passes the client's
+    /// credential through (the default); `entra` (Azure OpenAI, Claude on Azure Foundry) and
+    /// `sigv4` (Bedrock) use credentials the sidecar mints.
+    pub auth: Option<Auth>,
+    /// Bedrock: the AWS region (SigV4 and the default host).
     pub region: Option<String>,
+    /// The upstream host Envoy sends to: Bedrock signs it (default
+    /// `bedrock-runtime.{region}.amazonaws.com`); for Azure it picks the Entra scope (a Foundry
+    /// resource, `*.services.ai.azure.com`, takes `https://ai.azure.com/.default`).
+    pub host: Option<String>,
+    /// Entra: the OAuth scope to request, overriding the default.
+    pub scope: Option<String>,
+    /// Gemini: send requests to Vertex AI with an ADC token instead of AI Studio.
+    pub vertex: Option<Vertex>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum BedrockAuth {
-    /// The client's `Authorization: Bearer <Bedrock API key>` is passed through.
+pub enum Auth {
+    /// The client's own credential header is passed through.
     ApiKey,
+    /// A Microsoft Entra ID token from the sidecar (Azure OpenAI, Claude on Azure Foundry).
+    Entra,
+    /// AWS SigV4 over the final request, with credentials from the sidecar (Bedrock).
+    Sigv4,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vertex {
+    pub project: String,
+    pub location: String,
 }
 
 fn default_profile_id() -> String {

@@ -76,11 +76,41 @@ fn provider_settings_are_checked() {
     );
     assert_eq!(
         parse(r#"{"profiles":{"default":{}},"providers":{"openai":{"region":"x"}}}"#).unwrap_err().path,
-        "providers.openai"
+        "providers.openai.region"
     );
     let c = parse(r#"{"profiles":{"default":{}},"providers":{"bedrock":{"auth":"api_key","region":"us-east-1"}}}"#)
         .unwrap();
     assert!(c.providers.contains_key("bedrock"));
+}
+
+#[test]
+fn credential_settings_belong_to_the_providers_that_use_them() {
+    let path = |providers: &str| {
+        parse(&format!(r#"{{"profiles":{{"default":{{}}}},"providers":{providers}}}"#)).err().map(|e| e.path)
+    };
+    assert_eq!(path(r#"{"openai":{"auth":"entra"}}"#).as_deref(), Some("providers.openai.auth"));
+    assert_eq!(path(r#"{"azure":{"auth":"sigv4"}}"#).as_deref(), Some("providers.azure.auth"));
+    assert_eq!(path(r#"{"bedrock":{"auth":"sigv4"}}"#).as_deref(), Some("providers.bedrock.region"));
+    assert_eq!(path(r#"{"bedrock":{"auth":"sigv4","region":"us east"}}"#).as_deref(), Some("providers.bedrock.region"));
+    assert_eq!(
+        path(r#"{"openai":{"vertex":{"project":"p","location":"l"}}}"#).as_deref(),
+        Some("providers.openai.vertex")
+    );
+    assert_eq!(
+        path(r#"{"gemini":{"vertex":{"project":"p/x","location":"l"}}}"#).as_deref(),
+        Some("providers.gemini.vertex.project")
+    );
+    assert_eq!(path(r#"{"gemini":{"vertex":{"project":"p"}}}"#).as_deref(), Some("providers.gemini.vertex.location"));
+    assert_eq!(path(r#"{"azure":{"scope":"x"}}"#).as_deref(), Some("providers.azure.scope"));
+    assert_eq!(path(r#"{"azure":{"auth":"entra","cope":"x"}}"#).as_deref(), Some("providers.azure.cope"));
+    for ok in [
+        r#"{"azure":{"auth":"entra"},"anthropic":{"auth":"entra","host":"r.services.ai.azure.com"}}"#,
+        r#"{"bedrock":{"auth":"sigv4","region":"eu-west-1","host":"bedrock.internal"}}"#,
+        r#"{"gemini":{"vertex":{"project":"my-proj","location":"us-central1"}}}"#,
+        r#"{"azure":{"auth":"entra","scope":"api://custom/.default"}}"#,
+    ] {
+        assert_eq!(path(ok), None, "{ok}");
+    }
 }
 
 #[test]

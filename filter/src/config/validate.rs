@@ -16,6 +16,57 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { path: path.into(), message: message.into() }
 }
 
+/// Which provider takes which credential settings (DESIGN §4.7).
+fn validate_auth(path: &str, provider: Provider, settings: &super::ProviderSettings) -> Result<(), ConfigError> {
+    use super::Auth;
+    let entra = matches!(provider, Provider::Azure | Provider::Anthropic);
+    match settings.auth {
+        None | Some(Auth::ApiKey) => {}
+        Some(Auth::Entra) if entra => {}
+        Some(Auth::Sigv4) if provider == Provider::Bedrock => {}
+        Some(Auth::Entra) => return Err(err(format!("{path}.auth"), "'entra' applies to azure and anthropic only")),
+        Some(Auth::Sigv4) => return Err(err(format!("{path}.auth"), "'sigv4' applies to bedrock only")),
+    }
+    if settings.auth.is_some() && !(entra || provider == Provider::Bedrock) {
+        return Err(err(format!("{path}.auth"), "'auth' applies to azure, anthropic and bedrock"));
+    }
+    if settings.region.is_some() && provider != Provider::Bedrock {
+        return Err(err(format!("{path}.region"), "'region' applies to bedrock only"));
+    }
+    if let Some(region) = &settings.region {
+        if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(err(format!("{path}.region"), "an AWS region such as us-east-1"));
+        }
+    }
+    if settings.auth == Some(Auth::Sigv4) && settings.region.is_none() {
+        return Err(err(format!("{path}.region"), "SigV4 signs for a region: set providers.bedrock.region"));
+    }
+    if settings.host.is_some() && !(entra || provider == Provider::Bedrock) {
+        return Err(err(format!("{path}.host"), "'host' applies to bedrock, azure and anthropic"));
+    }
+    if let Some(host) = &settings.host {
+        if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+            return Err(err(format!("{path}.host"), "a host name such as bedrock-runtime.us-east-1.amazonaws.com"));
+        }
+    }
+    if settings.scope.is_some() && settings.auth != Some(Auth::Entra) {
+        return Err(err(format!("{path}.scope"), "'scope' applies with auth: entra"));
+    }
+    if let Some(vertex) = &settings.vertex {
+        if provider != Provider::Gemini {
+            return Err(err(format!("{path}.vertex"), "'vertex' applies to gemini only"));
+        }
+        let segment = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !segment(&vertex.project) {
+            return Err(err(format!("{path}.vertex.project"), "a Google Cloud project id"));
+        }
+        if !segment(&vertex.location) {
+            return Err(err(format!("{path}.vertex.location"), "a Vertex AI location such as us-central1 or global"));
+        }
+    }
+    Ok(())
+}
+
 /// Also compiles each profile's policies, which is where their regexes and paths are checked.
 pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     if config.profiles.is_empty() {
@@ -86,9 +137,7 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
                 ));
             }
         }
-        if provider != Provider::Bedrock && (settings.auth.is_some() || settings.region.is_some()) {
-            return Err(err(path, "'auth' and 'region' apply to bedrock only"));
-        }
+        validate_auth(&path, provider, settings)?;
     }
     if config.max_body_bytes == 0 {
         return Err(err("max_body_bytes", "must be greater than zero"));
