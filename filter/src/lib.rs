@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod exchange;
 #[cfg(fuzzing)]
@@ -14,6 +15,7 @@ pub mod meter;
 pub mod policy;
 pub mod providers;
 pub mod routes;
+pub mod store;
 pub mod stream;
 #[cfg(test)]
 pub(crate) mod testutil;

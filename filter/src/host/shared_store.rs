@@ -1,7 +1,7 @@
 //! Cost-limit counters in proxy-wasm shared data: one store per Envoy, shared by all its workers,
 //! with the host's CAS tokens guarding concurrent adds (`meter::limits`).
 
-use crate::meter::limits::{CounterStore, StoreError, Versioned};
+use crate::store::{SharedStore, StoreError, Versioned};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 
@@ -9,7 +9,7 @@ use proxy_wasm::types::Status;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SharedDataStore;
 
-impl CounterStore for SharedDataStore {
+impl SharedStore for SharedDataStore {
     fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         match hostcalls::get_shared_data(key) {
             Ok((Some(value), cas)) => Ok(Some((value, cas))),

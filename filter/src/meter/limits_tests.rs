@@ -1,6 +1,7 @@
 use super::*;
 use proptest::prelude::*;
 use serde_json::json;
+use std::cell::Cell;
 
 /// 2028-02-29T13:05:07Z, a Tuesday in a leap February.
 const T: u64 = 1_835_442_307;

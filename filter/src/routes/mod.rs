@@ -225,6 +225,9 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
         }
         Provider::Gemini => {
             classify_gemini(&mut route, &api_path, query, post);
+            if let Some(vertex) = config.provider_settings(provider).and_then(|s| s.vertex.as_ref()) {
+                to_vertex(&mut route, vertex, method, path)?;
+            }
         }
         Provider::Bedrock => {
             classify_bedrock(&mut route, &segments, query, post);
@@ -293,6 +296,48 @@ fn classify_gemini(route: &mut Route, api_path: &str, query: &str, post: bool) {
         prefix: format!("/{version}/{collection}/"),
         suffix: format!(":{action}{query}"),
     };
+}
+
+/// The Vertex AI form of a Gemini route (DESIGN §4.1): the same model and method under
+/// `/v1/projects/{p}/locations/{l}/publishers/google/models/`, without an AI Studio `key` in the
+/// query (the sidecar's ADC token authenticates). Other Gemini paths are AI Studio's and have no
+/// Vertex counterpart the gateway knows.
+fn to_vertex(route: &mut Route, vertex: &crate::config::Vertex, method: &str, path: &str) -> Result<(), WardenError> {
+    let UpstreamPath::Model { prefix, suffix, .. } = &route.upstream else {
+        return Err(WardenError::InvalidRequest {
+            message: format!(
+                "{method} {path} is an AI Studio path with no Vertex AI counterpart; this gateway sends Gemini \
+                 traffic to Vertex AI (providers.gemini.vertex), which serves models/{{model}}:generateContent \
+                 and :streamGenerateContent"
+            ),
+        });
+    };
+    if !prefix.ends_with("/models/") {
+        return Err(WardenError::InvalidRequest {
+            message: "tuned models are served by Vertex AI endpoints, not through the publisher models path; \
+                      call the tuned model's endpoint directly"
+                .into(),
+        });
+    }
+    let suffix = without_query_key(suffix, "key");
+    route.upstream = UpstreamPath::Model {
+        original: None,
+        original_model: None,
+        prefix: format!("/v1/projects/{}/locations/{}/publishers/google/models/", vertex.project, vertex.location),
+        suffix,
+    };
+    Ok(())
+}
+
+/// `rest` (`:action?query`) without the query parameter `name`.
+fn without_query_key(rest: &str, name: &str) -> String {
+    let Some((head, query)) = rest.split_once('?') else { return rest.to_owned() };
+    let kept: Vec<&str> = query.split('&').filter(|kv| !kv.is_empty() && kv.split('=').next() != Some(name)).collect();
+    if kept.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head}?{}", kept.join("&"))
+    }
 }
 
 fn classify_bedrock(route: &mut Route, segments: &[&str], query: &str, post: bool) {

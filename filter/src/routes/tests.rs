@@ -175,3 +175,28 @@ fn endpoints_whose_tool_calls_the_gateway_does_not_police_are_refused() {
     assert!(matches!(r.gate, Some(canonical::Gate::RefuseIfTools(_))));
     assert_eq!(classify_ok("DELETE", "/v1/openai/responses/resp_1").gate, None);
 }
+
+#[test]
+fn gemini_on_vertex_goes_to_the_publisher_model_path_without_the_studio_key() {
+    let c = Config::from_json(
+        br#"{"profiles":{"default":{}},"providers":{"gemini":{"vertex":{"project":"my-proj","location":"us-central1"}}}}"#,
+    )
+    .unwrap();
+    let r = classify(&c, "POST", "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=AIza").unwrap();
+    assert_eq!(
+        r.upstream_path(Some("gemini-2.5-flash")).unwrap(),
+        "/v1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
+    );
+    let r =
+        classify(&c, "POST", "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=k").unwrap();
+    assert_eq!(
+        r.upstream_path(Some("gemini-2.5-pro")).unwrap(),
+        "/v1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    );
+    assert!(r.stream_by_route && r.gemini_sse);
+    assert!(matches!(
+        classify(&c, "POST", "/v1/gemini/v1beta/tunedModels/t:generateContent"),
+        Err(WardenError::InvalidRequest { .. })
+    ));
+    assert!(matches!(classify(&c, "GET", "/v1/gemini/v1beta/files"), Err(WardenError::InvalidRequest { .. })));
+}

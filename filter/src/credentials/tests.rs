@@ -1,0 +1,129 @@
+use super::cache::{self, Cached};
+use super::*;
+use crate::config::Config;
+use crate::routes::classify;
+use crate::store::MemoryStore;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn config(providers: &str) -> Config {
+    Config::from_json(format!(r#"{{"profiles":{{"default":{{}}}},"providers":{providers}}}"#).as_bytes()).unwrap()
+}
+
+fn plan_for(providers: &str, path: &str) -> Option<Plan> {
+    let c = config(providers);
+    let route = classify(&c, "POST", path).unwrap();
+    plan(&c, &route)
+}
+
+fn bearer(token: &str) -> Secret {
+    Secret::Bearer { token: token.into() }
+}
+
+fn request<'a>(path: &'a str, body: &'a [u8]) -> Outgoing<'a> {
+    Outgoing {
+        method: "POST",
+        path,
+        content_type: Some("application/json"),
+        body,
+        now: UNIX_EPOCH + Duration::from_secs(1_767_225_600),
+    }
+}
+
+#[test]
+fn each_provider_setting_asks_for_its_own_credential() {
+    let vertex = plan_for(
+        r#"{"gemini":{"vertex":{"project":"p","location":"l"}}}"#,
+        "/v1/gemini/v1beta/models/m:generateContent",
+    );
+    assert_eq!(vertex.unwrap().need, Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.into() });
+    let azure = plan_for(r#"{"azure":{"auth":"entra"}}"#, "/v1/azure/chat/completions").unwrap();
+    assert_eq!(azure.need.scope, AZURE_OPENAI_SCOPE);
+    let foundry_host =
+        plan_for(r#"{"azure":{"auth":"entra","host":"res.services.ai.azure.com"}}"#, "/v1/azure/chat/completions");
+    assert_eq!(foundry_host.unwrap().need.scope, FOUNDRY_SCOPE);
+    let claude = plan_for(r#"{"anthropic":{"auth":"entra"}}"#, "/v1/anthropic/v1/messages").unwrap();
+    assert_eq!((claude.need.cloud, claude.need.scope.as_str()), (Cloud::Azure, FOUNDRY_SCOPE));
+    let scoped = plan_for(r#"{"azure":{"auth":"entra","scope":"api://x/.default"}}"#, "/v1/azure/chat/completions");
+    assert_eq!(scoped.unwrap().need.scope, "api://x/.default");
+    let bedrock =
+        plan_for(r#"{"bedrock":{"auth":"sigv4","region":"eu-west-1"}}"#, "/v1/bedrock/model/m/converse").unwrap();
+    assert_eq!(
+        bedrock.how,
+        Use::SigV4 { region: "eu-west-1".into(), host: "bedrock-runtime.eu-west-1.amazonaws.com".into() }
+    );
+    assert_eq!(plan_for(r#"{"bedrock":{"auth":"api_key"}}"#, "/v1/bedrock/model/m/converse"), None);
+    assert_eq!(plan_for("{}", "/v1/openai/chat/completions"), None);
+}
+
+#[test]
+fn a_bearer_token_replaces_the_clients_keys() {
+    let how = Use::Bearer { remove: &["api-key", "authorization"] };
+    let edits = apply(&how, &bearer("tok"), &request("/openai/v1/chat/completions", b"{}")).unwrap();
+    assert_eq!(edits.set, [("authorization".to_owned(), "Bearer tok".to_owned())]);
+    assert_eq!(edits.remove, ["api-key"]);
+}
+
+#[test]
+fn the_wrong_kind_of_credential_is_an_error_that_names_no_secret() {
+    let how = Use::SigV4 { region: "us-east-1".into(), host: "h".into() };
+    let err = apply(&how, &bearer("very-secret"), &request("/model/m/converse", b"{}")).unwrap_err();
+    assert!(!err.to_string().contains("very-secret"), "{err}");
+    assert_eq!(format!("{:?}", bearer("very-secret")), "Secret::Bearer(..)");
+}
+
+#[test]
+fn sigv4_signs_the_final_request_with_the_session_token() {
+    let how = Use::SigV4 { region: "us-east-1".into(), host: "bedrock-runtime.us-east-1.amazonaws.com".into() };
+    let secret = Secret::Aws {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        session_token: "session-token".into(),
+    };
+    let path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+    let edits = apply(&how, &secret, &request(path, br#"{"messages":[]}"#)).unwrap();
+    let get = |name: &str| edits.set.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let auth = get("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/bedrock/aws4_request"),
+        "{auth}"
+    );
+    assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token"), "{auth}");
+    assert!(!auth.contains("wJalrXUtnFEMI"), "the secret key is not in the header");
+    assert_eq!(get("x-amz-date").as_deref(), Some("20260101T000000Z"));
+    assert_eq!(get("x-amz-security-token").as_deref(), Some("session-token"));
+    assert_eq!(get(":authority").as_deref(), Some("bedrock-runtime.us-east-1.amazonaws.com"));
+    // A different body (a later rewrite) signs differently: the signature covers the final body.
+    let other = apply(&how, &secret, &request(path, br#"{"messages":[1]}"#)).unwrap();
+    assert_ne!(other.set, edits.set);
+}
+
+fn cred(fetched: u64, expires: u64) -> Credential {
+    Credential { secret: bearer("t"), fetched_at_ms: fetched, expires_at_ms: expires }
+}
+
+#[test]
+fn a_cached_credential_is_used_refreshed_ahead_of_expiry_and_dropped_near_it() {
+    let store = MemoryStore::new();
+    let need = Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.into() };
+    assert_eq!(cache::read(&store, &need, 0).unwrap(), Cached::Missing);
+    let hour = 3_600_000;
+    cache::write(&store, &need, &cred(0, hour)).unwrap();
+    assert!(matches!(cache::read(&store, &need, 1_000).unwrap(), Cached::Fresh(_)));
+    // Five minutes before expiry at most (half of a one-hour life is later than that).
+    assert!(matches!(cache::read(&store, &need, hour - 300_000 - 1).unwrap(), Cached::Fresh(_)));
+    assert!(matches!(cache::read(&store, &need, hour - 300_000).unwrap(), Cached::RefreshDue(_)));
+    assert_eq!(cache::read(&store, &need, hour - cache::EXPIRY_SKEW_MS).unwrap(), Cached::Missing);
+    // A short-lived token refreshes at half its life.
+    cache::write(&store, &need, &cred(0, 120_000)).unwrap();
+    assert!(matches!(cache::read(&store, &need, 59_999).unwrap(), Cached::Fresh(_)));
+    assert!(matches!(cache::read(&store, &need, 60_000).unwrap(), Cached::RefreshDue(_)));
+}
+
+#[test]
+fn one_refresh_lease_at_a_time() {
+    let store = MemoryStore::new();
+    let need = Need { cloud: Cloud::Aws, scope: String::new() };
+    assert!(cache::take_lease(&store, &need, 1_000));
+    assert!(!cache::take_lease(&store, &need, 2_000), "held");
+    assert!(cache::take_lease(&store, &need, 1_000 + cache::LEASE_MS), "expired");
+}
