@@ -131,6 +131,11 @@ impl Sidecar {
         client.get(CredentialRequest { cloud: cloud as i32, scope: scope.to_string() }).await.map(|r| r.into_inner())
     }
 
+    /// The sidecar's process id (for resource measurements).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
