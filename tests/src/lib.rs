@@ -5,14 +5,18 @@
 //! - [`client`]: a small blocking HTTP client that returns raw bytes.
 //! - [`prom`]: reads Prometheus text exposition.
 //! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
+//! - [`sidecar`]: runs the real `warden-sidecar` binary; [`fake_identity`]: the fake cloud
+//!   identity endpoints it is tested against.
 
 pub mod cases;
 pub mod client;
+pub mod fake_identity;
 pub mod mock;
 pub mod policy;
 pub mod prom;
 pub mod run;
 pub mod seen;
+pub mod sidecar;
 pub mod stack;
 
 pub use stack::{Stack, StackOptions};

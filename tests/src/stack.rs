@@ -1,7 +1,8 @@
-//! One test stack: the mock provider and a real Envoy (with or without the warden module), each
-//! on ports of its own, torn down on drop (also when a test panics).
+//! One test stack: the mock provider, optionally the sidecar, and a real Envoy (with or without
+//! the warden module), each on ports of its own, torn down on drop (also when a test panics).
 
 use crate::client;
+use crate::sidecar::{self, Sidecar};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -56,6 +57,14 @@ pub struct StackOptions {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_port: u16,
+    /// Run `warden-sidecar` with this configuration (its YAML as JSON; `listen` and
+    /// `admin_listen` are filled in with free ports) and add the `warden_sidecar` cluster.
+    pub sidecar: Option<Value>,
+    /// The sidecar's whole environment besides `PATH`, `HOME` and the safety defaults of
+    /// [`crate::sidecar`] (identity endpoints are configured through the standard variables).
+    pub sidecar_env: Vec<(String, String)>,
+    /// Default: [`crate::sidecar::binary`].
+    pub sidecar_binary: Option<PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -75,6 +84,9 @@ impl Default for StackOptions {
             tls_cert: None,
             tls_key: None,
             tls_port: 0,
+            sidecar: None,
+            sidecar_env: Vec::new(),
+            sidecar_binary: None,
         }
     }
 }
@@ -89,6 +101,7 @@ pub struct Stack {
     dir: PathBuf,
     envoy: Child,
     mock: Child,
+    sidecar: Option<Sidecar>,
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -138,7 +151,7 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
 }
 
 /// Renders `{{NAME}}` placeholders and keeps a `# BEGIN X` … `# END X` block only if `X` is in
-/// `blocks` (`WASM`, `TLS`).
+/// `blocks` (`WASM`, `TLS`, `SIDECAR`).
 pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut skipping = false;
@@ -180,6 +193,10 @@ impl Stack {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
 
         let (mock, mock_port) = start_mock(&mock_binary(options.mock_binary.as_deref()), options.mock_port);
+        let sidecar = options.sidecar.as_ref().map(|config| {
+            let binary = options.sidecar_binary.clone().unwrap_or_else(sidecar::binary);
+            Sidecar::start(&binary, config, &options.sidecar_env)
+        });
 
         let mut plugin_config = options.plugin_config.clone();
         let max_body = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
@@ -199,6 +216,9 @@ impl Stack {
         if options.tls_cert.is_some() && options.tls_key.is_some() {
             blocks.push("TLS");
         }
+        if sidecar.is_some() {
+            blocks.push("SIDECAR");
+        }
         let config = render(
             &template,
             &[
@@ -212,6 +232,7 @@ impl Stack {
                 ("TLS_PORT", options.tls_port.to_string()),
                 ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
+                ("SIDECAR_PORT", sidecar.as_ref().map(|s| s.grpc.port()).unwrap_or(0).to_string()),
             ],
             &blocks,
         );
@@ -240,8 +261,17 @@ impl Stack {
             .stderr(envoy_log)
             .spawn()
             .unwrap_or_else(|e| fail(&format!("cannot start {}: {e}", envoy_bin.display())));
-        let mut stack =
-            Stack { wasm: options.wasm, envoy_port: 0, tls_port: 0, admin_port: 0, mock_port, dir, envoy, mock };
+        let mut stack = Stack {
+            wasm: options.wasm,
+            envoy_port: 0,
+            tls_port: 0,
+            admin_port: 0,
+            mock_port,
+            dir,
+            envoy,
+            mock,
+            sidecar,
+        };
         stack.wait_ready(tls);
         stack
     }
@@ -298,6 +328,19 @@ impl Stack {
 
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.admin_port)
+    }
+
+    /// The sidecar's admin port (`/healthz`, `/metrics`); only with `StackOptions.sidecar`.
+    pub fn sidecar_admin_url(&self, path: &str) -> String {
+        match &self.sidecar {
+            Some(s) => s.admin_url(path),
+            None => fail("this stack runs no sidecar (set StackOptions.sidecar)"),
+        }
+    }
+
+    /// The running sidecar, if the stack has one.
+    pub fn sidecar(&self) -> Option<&Sidecar> {
+        self.sidecar.as_ref()
     }
 
     pub fn mock_url(&self, path: &str) -> String {

@@ -1,0 +1,86 @@
+//! warden-sidecar: the one Warden component that holds secrets. It mints cloud credentials for
+//! the Envoy filter over gRPC (`warden.v1.Credentials`), serves `grpc.health.v1`, exposes
+//! `/healthz` and `/metrics` on an admin port, and validates plugin configurations
+//! (`check-config`) with the filter's own code.
+//!
+//! - [`config`] — the YAML configuration;
+//! - [`credentials`] — one module per cloud, the cache in front of them;
+//! - [`server`] — the gRPC services; [`admin`] — the admin port; [`metrics`] — Prometheus;
+//! - [`error`] — errors and their gRPC statuses; [`redact`] — keeps secrets out of messages;
+//! - [`check`] — `check-config`.
+
+pub mod admin;
+pub mod check;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod metrics;
+pub mod redact;
+pub mod server;
+
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind { addr: std::net::SocketAddr, what: &'static str, source: std::io::Error },
+    #[error("the gRPC server stopped: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// Runs the sidecar until SIGINT/SIGTERM. Prints one line to stdout once both ports listen:
+/// `LISTENING grpc=<addr> admin=<addr>` (the actual ports when the config asks for port 0).
+pub async fn serve(config: config::Config) -> Result<(), ServeError> {
+    let grpc = TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        what: "listen",
+        source,
+    })?;
+    let admin = TcpListener::bind(config.admin_listen).await.map_err(|source| ServeError::Bind {
+        addr: config.admin_listen,
+        what: "admin_listen",
+        source,
+    })?;
+    let grpc_addr =
+        grpc.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, what: "listen", source })?;
+    let admin_addr = admin.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.admin_listen,
+        what: "admin_listen",
+        source,
+    })?;
+
+    let metrics = Arc::new(metrics::Metrics::default());
+    let serving = Arc::new(admin::Serving::default());
+    let minter =
+        Arc::new(credentials::Minter::new(&config.credentials, redact::Redactor::from_env(), metrics.clone()).await);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<warden_proto::v1::credentials_server::CredentialsServer<server::CredentialsService>>().await;
+
+    tokio::spawn(admin::serve(admin, serving.clone(), metrics));
+    serving.set(true);
+    println!("LISTENING grpc={grpc_addr} admin={admin_addr}");
+    tracing::info!(%grpc_addr, %admin_addr, "warden-sidecar serving");
+    let outcome = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(server::CredentialsService::new(minter))
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc), shutdown())
+        .await;
+    serving.set(false);
+    outcome.map_err(ServeError::from)
+}
+
+async fn shutdown() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
