@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # Plain Envoy vs Envoy + warden against the same kind of fast mock, Envoy --concurrency 1, in one
-# run (alternating rounds so drift hits both alike). Prints a Markdown table for BENCHMARKS.md.
-#   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2).
+# run (alternating rounds so drift hits both alike). Prints Markdown tables for BENCHMARKS.md:
+# latency and throughput (wrk), latency at fixed rates (oha, corrected for coordinated omission),
+# and resident memory and time to ready (scripts/envoy_start.py) at --concurrency 1 and 2, with
+# and without the tokenizer features.
+#   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
+#   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
 rounds="${BENCH_ROUNDS:-2}"
+rates="${BENCH_RATES-200 500 1000}"
+starts="${BENCH_STARTS:-3}"
+envoy="${WARDEN_VENV:-.venv}/bin/envoy"
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+# oha (crates.io) sends at a fixed rate (--qps); wrk2, which does the same, is not in Debian.
+if [ -n "$rates" ] && ! command -v oha >/dev/null; then
+  echo "installing oha for the fixed-rate rows (cargo install --locked oha)" >&2
+  cargo install --locked --quiet oha >&2 || { echo "oha unavailable: skipping fixed-rate rows" >&2; rates=""; }
+fi
 cargo build --locked --release -p warden-e2e --bins 2>&1 | grep -E '^(error|warning)' || true
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -32,7 +45,8 @@ agent_config='{"default_profile": "default", "profiles": {"default": {
   "toon": {"enabled": true},
   "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}}'
 agent_url=$(start_stack agent '{"wasm": true, "concurrency": 1, "log_level": "info", "plugin_config": '"$agent_config"'}' base_url)
-agent_dir=$(python3 -c 'import json; print(json.load(open("'"$work"'/agent.ready"))["dir"])')
+ready_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.ready" "$2"; }
+agent_dir=$(ready_field agent dir)
 agent_admin=$(python3 -c 'import json; print(json.load(open("'"$work"'/agent.ready"))["admin_url"])')
 
 # A 1 KB chat request, and a streaming one whose response has 300 chunks.
@@ -54,6 +68,9 @@ for i in range(8):
     messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": json.dumps({"files": rows})})
 agent = {"model": "gpt-4o", "messages": messages, "tools": tools}
 sys.stderr.write(f"agent request: {len(json.dumps(agent))} bytes\n")
+for name, body in [("chat", chat), ("agent", agent)]:
+    with open(f"{work}/{name}.json", "w") as f:
+        json.dump(body, f)
 for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300"\n'), ("agent", agent, "")]:
     with open(f"{work}/{name}.lua", "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
@@ -79,7 +96,52 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
+# Streams: time to first byte and total time, one request at a time over one connection.
+declare -A ttfb50 ttfb99 tot50 tot99
+for r in $(seq 1 "$rounds"); do
+  for target in plain warden; do
+    url=$plain_url; [ $target = warden ] && url=$warden_url
+    read -r a b c d _ e <<<"$(python3 scripts/ttfb.py "$url/v1/openai/chat/completions" "$work/stream.lua" "$secs")"
+    [ "$e" = 0 ] || { echo "non-2xx responses in $target stream (ttfb)" >&2; exit 1; }
+    ttfb50[$target]="${ttfb50[$target]:-} $a"; ttfb99[$target]="${ttfb99[$target]:-} $b"
+    tot50[$target]="${tot50[$target]:-} $c"; tot99[$target]="${tot99[$target]:-} $d"
+  done
+done
+
+# Fixed rates: oha --qps paces requests (and --latency-correction counts queueing as latency),
+# so these percentiles are not flattered when the server falls behind, unlike wrk's closed loop.
+declare -A qp50 qp99 qrps
+for r in $(seq 1 "$rounds"); do
+  for rate in $rates; do
+    for target in plain warden; do
+      url=$plain_url; [ $target = warden ] && url=$warden_url
+      read -r a b c e <<<"$(oha --no-tui --output-format json -z "${secs}s" -q "$rate" --latency-correction -c 8 \
+        -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -D "$work/chat.json" \
+        "$url/v1/openai/chat/completions" | python3 scripts/oha_summary.py)"
+      [ "$e" = 0 ] || { echo "non-2xx responses in $target chat at $rate RPS" >&2; exit 1; }
+      qp50[$target.$rate]="${qp50[$target.$rate]:-} $a"; qp99[$target.$rate]="${qp99[$target.$rate]:-} $b"; qrps[$target.$rate]="${qrps[$target.$rate]:-} $c"
+    done
+  done
+done
 mem=$(curl -s "$warden_admin/stats/prometheus" | awk '/^warden_vm_memory_bytes/ {print $2}' | sort -n | tail -1)
+agent_mem=$(curl -s "$agent_admin/stats/prometheus" | awk '/^warden_vm_memory_bytes/ {print $2}' | sort -n | tail -1)
+configured=$(grep -o 'configured with .* ms (tokenizer [a-z ]*)' "$agent_dir/envoy.log" | head -1)
+
+# Memory and start: fresh Envoys started from each stack's own rendered config (same mock), at
+# --concurrency 1 and 2: time from process start to /ready 200, RSS idle 2 s after ready, RSS
+# after wrk -c4 for BENCH_SECONDS/2 s of the stack's request (chat; the 32 KB agent request on the
+# stack with TOON and the max_tokens rule, and for its plain baseline).
+declare -A start_json
+for c in 1 2; do
+  for target in plain warden agent; do
+    lua="$work/chat.lua"; [ $target = agent ] && lua="$work/agent.lua"
+    start_json[$target.$c]=$(python3 scripts/envoy_start.py "$envoy" "$(ready_field $target dir)/envoy.yaml" \
+      --concurrency "$c" --runs "$starts" --load "$lua" --load-seconds "$(( (secs + 1) / 2 ))")
+    [ $target = agent ] && start_json[plain_agent.$c]=$(python3 scripts/envoy_start.py "$envoy" \
+      "$(ready_field plain dir)/envoy.yaml" --concurrency "$c" --runs 1 --load "$lua" --load-seconds "$(( (secs + 1) / 2 ))")
+  done
+done
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("-" if v is None else (f"{v:.2f}" if sys.argv[2]=="ready_s" else (v if isinstance(v,int) else f"{v:.0f}")))' "$1" "$2"; }
 
 med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
 echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | plain RPS | warden RPS | RPS ratio |"
@@ -88,12 +150,35 @@ for kind in chat stream agent; do
   a=$(med "${p50[plain.$kind]}"); b=$(med "${p50[warden.$kind]}")
   c=$(med "${p99[plain.$kind]}"); d=$(med "${p99[warden.$kind]}")
   e=$(med "${rps[plain.$kind]}"); f=$(med "${rps[warden.$kind]}")
-  label="1 KB chat"; [ $kind = stream ] && label="stream, 300 chunks"; [ $kind = agent ] && label="32 KB agent (policies+TOON+optimisation)"
+  label="1 KB chat"; [ $kind = stream ] && label="stream, 300 chunks (total)"; [ $kind = agent ] && label="32 KB agent (policies+TOON+optimisation)"
   echo "| $label | $a | $b | $((b - a)) | $c | $d | $((d - c)) | $e | $f | $(python3 -c "print(f'{$f/$e:.2f}')") |"
 done
-agent_mem=$(curl -s "$agent_admin/stats/prometheus" | awk '/^warden_vm_memory_bytes/ {print $2}' | sort -n | tail -1)
-configured=$(grep -o 'configured with .* ms (tokenizer [a-z ]*)' "$agent_dir/envoy.log" | head -1)
+a=$(med "${ttfb50[plain]}"); b=$(med "${ttfb50[warden]}"); c=$(med "${ttfb99[plain]}"); d=$(med "${ttfb99[warden]}")
+echo "| stream, time to first byte | $a | $b | $((b - a)) | $c | $d | $((d - c)) | | | |"
+a=$(med "${tot50[plain]}"); b=$(med "${tot50[warden]}"); c=$(med "${tot99[plain]}"); d=$(med "${tot99[warden]}")
+echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $c | $d | $((d - c)) | | | |"
+for rate in $rates; do
+  a=$(med "${qp50[plain.$rate]}"); b=$(med "${qp50[warden.$rate]}")
+  c=$(med "${qp99[plain.$rate]}"); d=$(med "${qp99[warden.$rate]}")
+  e=$(med "${qrps[plain.$rate]}"); f=$(med "${qrps[warden.$rate]}")
+  echo "| 1 KB chat at $rate RPS | $a | $b | $((b - a)) | $c | $d | $((d - c)) | $e | $f | $(python3 -c "print(f'{$f/$e:.2f}')") |"
+done
+echo
+echo "| Envoy --concurrency | features | plain RSS idle MiB | warden RSS idle MiB | Δ idle MiB | plain RSS after load MiB | warden RSS after load MiB | Δ after load MiB | plain ready s | warden ready s | slowest VM configure ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for c in 1 2; do
+  for target in warden agent; do
+    base=plain; [ $target = agent ] && base=plain_agent
+    p=${start_json[plain.$c]}; pl=${start_json[$base.$c]}; w=${start_json[$target.$c]}
+    label="no tokenizer features"; [ $target = agent ] && label="TOON + max_tokens rule (tokenizer built)"
+    pi=$(field "$p" rss_idle_mib); wi=$(field "$w" rss_idle_mib); plo=$(field "$pl" rss_load_mib); wl=$(field "$w" rss_load_mib)
+    echo "| $c | $label | $pi | $wi | $((wi - pi)) | $plo | $wl | $((wl - plo)) | $(field "$p" ready_s) | $(field "$w" ready_s) | $(field "$w" configure_ms_max) |"
+  done
+done
 echo
 echo "Agent stack (tokenizer loaded): per-worker wasm memory $((${agent_mem:-0} / 1048576)) MiB; $configured"
 echo "Peak wasm linear memory (warden_vm_memory_bytes): $((${mem:-0} / 1048576)) MiB (${mem:-0} bytes)"
-echo "Latency: wrk -t1 -c1 -d${secs}s; RPS: wrk -t1 -c16 -d${secs}s; median of $rounds alternating rounds; $(nproc) cores."
+echo "Module: $(stat -c %s dist/warden.wasm) bytes."
+echo "Latency: wrk -t1 -c1 -d${secs}s; RPS: wrk -t1 -c16 -d${secs}s; fixed rates: oha -c8 -q RATE --latency-correction -z ${secs}s;"
+echo "streams: scripts/ttfb.py for ${secs}s; median of $rounds alternating rounds; memory and start: median of $starts starts"
+echo "(plain baseline for the agent row: 1 start); $(nproc) cores; load average before the run: $load_before."

@@ -2,31 +2,130 @@
 //! `role + text` run through cl100k with special tokens treated as ordinary text, and the count of a
 //! request is the sum over its turns plus one pseudo user message holding the tool definitions.
 //!
-//! The tables are built once per VM (`Tokenizer::new` at configure time, ~0.2 s inside V8); after
-//! that a `Tokenizer` is a cheap handle. Counting is the costly part of the hot path (~10 MB/s in
-//! V8), so callers count only what a feature needs and use `count_request_within` when they only
-//! have to compare against a limit.
+//! The tables are built once per VM (`Tokenizer::new` at configure time: inflate and deserialise,
+//! about 0.1 s inside V8), and only when a profile needs counts; after that a `Tokenizer` is a
+//! cheap handle. Counting is the costly part of the hot path (~10 MB/s in V8), so callers count
+//! only what a feature needs and use `count_request_within` when they only have to compare against
+//! a limit.
+
+use std::sync::OnceLock;
 
 use crate::view::{Request, Role, ToolDecl};
-use bpe_openai::Normalizable;
+use bpe::byte_pair_encoding::BytePairEncoding;
+use regex_automata::dfa::{dense, Automaton};
+use regex_automata::{Anchored, Input};
 
-/// A cl100k tokenizer. `bpe-openai` gives the same counts as tiktoken (checked on every fixture in
-/// the tests) and is about three times faster; its tables are a process-wide static, so copies of
-/// this handle share them.
-#[derive(Clone, Copy)]
-pub struct Tokenizer {
-    bpe: &'static bpe_openai::Tokenizer,
+/// The parts of bpe-openai's cl100k tables that counting reads, serialised and deflated by
+/// `build.rs` (4-byte little-endian serialised length, then the deflate stream): 3.2 MB in the
+/// module where bpe-openai's own compiled-in tables would be 15 MB, copied into every VM's memory
+/// whether or not a profile counts tokens.
+static CL100K_BPE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin"));
+
+/// cl100k's pre-tokenisation regex compiled by `build.rs` into a dense DFA (same framing as
+/// above; 20 KB deflated, 1.6 MB inflated). Searching it needs only regex-automata's small DFA
+/// search code: the regex parser and compilers, which V8 would otherwise compile eagerly at every
+/// start whether or not they run, stay out of the module.
+static CL100K_SPLIT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_split.bin"));
+
+/// The index of the look-ahead pattern among `build.rs`'s `CL100K_PATTERNS` (`\s+\s`): its match
+/// ends one character past the piece, and that character is given back to the next piece. This
+/// stands in for tiktoken's `\s+(?!\S)`, a look-ahead the DFA cannot express.
+const LOOKAHEAD_PATTERN: usize = 1;
+
+/// Built by the first `Tokenizer::new` of the VM; shared by every handle after that.
+static CL100K: OnceLock<Cl100k> = OnceLock::new();
+
+/// The cl100k encoder: a pre-tokenising split, then byte-pair encoding of each piece (what
+/// bpe-openai's `Tokenizer` does with a regex; the same splits, checked against it in the tests).
+struct Cl100k {
+    bpe: BytePairEncoding,
+    split: dense::DFA<&'static [u32]>,
 }
 
-/// Building the tokenizer failed. The tables are compiled in, so this is not expected in practice;
-/// it exists so the host can report a failure at configure time instead of assuming success.
+impl Cl100k {
+    fn build() -> Result<Cl100k, TokenizerError> {
+        let fail = |what: String| TokenizerError::Build(what);
+        // Deserialised straight from the inflating reader: the 6.9 MB serialised form is never
+        // held whole (linear memory never shrinks, so it would stay part of every VM's footprint).
+        let deflated = CL100K_BPE.get(4..).unwrap_or_default();
+        let reader = std::io::BufReader::with_capacity(64 * 1024, flate2::read::DeflateDecoder::new(deflated));
+        let bpe = rmp_serde::from_read(reader).map_err(|e| fail(format!("cl100k tables: {e}")))?;
+        // Kept for the life of the VM: the DFA borrows its transition table.
+        let (table, len) = inflate(CL100K_SPLIT)?;
+        let table: &'static [u32] = table.leak();
+        let table = bytemuck::cast_slice::<u32, u8>(table).get(..len).unwrap_or_default();
+        let (split, _) = dense::DFA::from_bytes(table).map_err(|e| fail(format!("cl100k split automaton: {e}")))?;
+        Ok(Cl100k { bpe, split })
+    }
+
+    /// The pieces the pre-tokenising regex cuts `text` into, in order; together they are `text`.
+    fn pieces<'t>(&'t self, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
+        let mut rest = text;
+        std::iter::from_fn(move || {
+            let input = Input::new(rest).anchored(Anchored::Yes);
+            // Every character matches one of the patterns, and the automaton has no quit bytes,
+            // so `None` and errors only happen at the end of the text.
+            let found = self.split.try_search_fwd(&input).ok().flatten()?;
+            let mut end = found.offset();
+            if found.pattern().as_usize() == LOOKAHEAD_PATTERN {
+                end = end.saturating_sub(rest.get(..end)?.chars().next_back()?.len_utf8());
+            }
+            let (piece, after) = (rest.get(..end)?, rest.get(end..)?);
+            if piece.is_empty() {
+                return None;
+            }
+            rest = after;
+            Some(piece)
+        })
+    }
+
+    fn count(&self, text: &str) -> usize {
+        self.pieces(text).map(|piece| self.bpe.count(piece.as_bytes())).sum()
+    }
+
+    fn count_till_limit(&self, text: &str, limit: usize) -> Option<usize> {
+        self.pieces(text).try_fold(0usize, |sum, piece| {
+            let count = self.bpe.count_till_limit(piece.as_bytes(), limit.checked_sub(sum)?)?;
+            Some(sum.saturating_add(count))
+        })
+    }
+}
+
+/// Inflates one of `build.rs`'s tables into words (so a DFA can use it in place: it needs 4-byte
+/// alignment) and gives its length in bytes. The buffer is allocated once at its final size:
+/// growing by doubling would leave a larger high-water mark in linear memory.
+fn inflate(framed: &[u8]) -> Result<(Vec<u32>, usize), TokenizerError> {
+    let fail = |what: String| TokenizerError::Build(what);
+    let (len, deflated) = framed.split_first_chunk::<4>().ok_or_else(|| fail("table too short".into()))?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| fail("table too long".into()))?;
+    let mut words = vec![0u32; len.div_ceil(4)];
+    let bytes = bytemuck::cast_slice_mut::<u32, u8>(&mut words);
+    let inflated = miniz_oxide::inflate::decompress_slice_iter_to_slice(bytes, std::iter::once(deflated), false, true)
+        .map_err(|status| fail(format!("inflating a table: {status:?}")))?;
+    if inflated != len {
+        return Err(fail(format!("table inflated to {inflated} bytes, expected {len}")));
+    }
+    Ok((words, len))
+}
+
+/// A cl100k tokenizer with tiktoken's counts (checked on every fixture in the tests), using
+/// bpe-openai's linear-time encoder; the tables are built once per VM, so copies of this handle
+/// share them.
+#[derive(Clone, Copy)]
+pub struct Tokenizer {
+    bpe: &'static Cl100k,
+}
+
+/// Building the tokenizer failed. The tables are compiled in and checked by `build.rs`, so this is
+/// not expected in practice; it exists so the host can report a failure at configure time instead
+/// of assuming success.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenizerError {
     #[error("the cl100k tokenizer could not be built: {0}")]
     Build(String),
 }
 
-/// Every handle points at the same process-wide tables.
+/// Every handle points at the same per-VM tables.
 impl PartialEq for Tokenizer {
     fn eq(&self, _other: &Self) -> bool {
         true
@@ -40,11 +139,20 @@ impl std::fmt::Debug for Tokenizer {
 }
 
 impl Tokenizer {
-    /// Builds (first call in the process) or reuses the cl100k tables. Call it from `on_configure`:
-    /// the first build takes a noticeable fraction of a second.
+    /// Builds (first call in the VM) or reuses the cl100k tables. Call it from `on_configure`,
+    /// and only when a profile needs counts: the first build takes about 0.1 s in V8 and about
+    /// 20 MB of the VM's memory.
     pub fn new() -> Result<Tokenizer, TokenizerError> {
-        let bpe = bpe_openai::cl100k_base();
-        // A probe forces the lazily built tables now, not on the first request.
+        let bpe = match CL100K.get() {
+            Some(bpe) => bpe,
+            None => {
+                let built = Cl100k::build()?;
+                // Only `Err` when another thread set it first; either value is the same tables.
+                let _ = CL100K.set(built);
+                CL100K.get().ok_or_else(|| TokenizerError::Build("tables not kept".to_string()))?
+            }
+        };
+        // A probe runs the regex and the encoder once now, not on the first request.
         if bpe.count("probe") == 0 {
             return Err(TokenizerError::Build("probe text counted as zero tokens".to_string()));
         }
@@ -66,8 +174,7 @@ impl Tokenizer {
     /// `limit`". Cheaper than a full count when the text is much longer than the limit.
     pub fn count_message_within(&self, role: &str, text: &str, limit: u64) -> Option<u64> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let text = joined(role, text);
-        self.bpe.count_till_limit(&text.as_str().normalize(false), limit).map(to_u64)
+        self.bpe.count_till_limit(&joined(role, text), limit).map(to_u64)
     }
 }
 

@@ -221,3 +221,49 @@ fn role_names_are_the_ones_the_reference_prefixes() {
     assert_eq!(role_name(Role::Assistant), "assistant");
     assert_eq!(role_name(Role::Tool), "tool");
 }
+
+#[test]
+fn splits_and_tokens_match_bpe_openai_on_every_fixture_and_line() {
+    // build.rs drops the table fields only other encoders read and compiles the split regex into
+    // a DFA: pieces, token ids (not only counts) and bounded counts must stay bpe-openai's own, on
+    // whole files and on every line.
+    let ours = tok().bpe;
+    let full = bpe_openai::cl100k_base();
+    let dir = fixtures_dir();
+    let mut texts = 0usize;
+    for (path, _) in FIXTURE_COUNTS {
+        let text = std::fs::read_to_string(dir.join(path)).unwrap();
+        for piece in std::iter::once(text.as_str()).chain(text.lines()) {
+            assert_same_as_bpe_openai(ours, full, piece);
+            texts += 1;
+        }
+    }
+    assert!(texts > 5_000, "only {texts} texts compared");
+}
+
+fn assert_same_as_bpe_openai(ours: &Cl100k, full: &bpe_openai::Tokenizer, text: &str) {
+    let pieces: Vec<&str> = ours.pieces(text).collect();
+    assert_eq!(pieces, full.split(text).collect::<Vec<_>>(), "{text:.80?}");
+    for piece in pieces {
+        let bytes = piece.as_bytes();
+        assert_eq!(ours.bpe.encode_via_backtracking(bytes), full.bpe.encode_via_backtracking(bytes), "{piece:?}");
+    }
+    let normalized = full.normalize(text);
+    for limit in [0, 1, 5, 100] {
+        assert_eq!(ours.count_till_limit(text, limit), full.count_till_limit(&normalized, limit), "{text:.80?}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn splits_and_tokens_match_bpe_openai_on_mixed_text(text in "[a-zA-Z0-9 \t\r\n'’.,;:!?(){}\\[\\]\"_#$%&*+<=>@^|~/-]{0,60}|[\\PC\\s]{0,40}|((?i:'s|'T|'re|'VE|'m|'ll|'d)| +|\n+|\\p{L}+|\\p{N}+|\\p{M}|\\p{P}|\\p{S}|\u{a0}|\u{3000}|\u{1F600}){0,20}") {
+        assert_same_as_bpe_openai(tok().bpe, bpe_openai::cl100k_base(), &text);
+    }
+}
+
+#[test]
+fn tokenizer_handles_share_one_build_of_the_tables() {
+    let first = tok();
+    let second = tok();
+    assert!(std::ptr::eq(first.bpe, second.bpe));
+}
