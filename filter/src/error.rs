@@ -32,6 +32,9 @@ pub enum WardenError {
     /// A cost-limit counter could not be read and `sidecar.on_failure` is `closed`.
     #[error("This request was blocked by the Warden gateway, not by the AI provider: its cost limits could not be checked ({detail}), and the gateway is configured to refuse requests it cannot check (sidecar.on_failure: closed). Retry shortly; if this persists, ask the gateway administrator.")]
     LimitsUnavailable { detail: String },
+    /// The credential the upstream needs could not be had from the sidecar (always fails closed).
+    #[error("The Warden gateway could not get the {cloud} credential this provider needs from warden-sidecar: {detail}. Nothing was sent to the provider; check the sidecar's log and its identity configuration.")]
+    CredentialsUnavailable { cloud: &'static str, detail: String },
     /// The upstream answered with something the gateway must police but cannot read.
     #[error("The Warden gateway refused the AI provider's response: {reason}, so the gateway could not check it against its tool policies. Nothing of it was passed on.")]
     UnpoliceableResponse { reason: String },
@@ -68,7 +71,9 @@ impl WardenError {
             WardenError::BodyTooLarge { .. } => ErrorClass::TooLarge,
             WardenError::UnknownProfile { .. } | WardenError::UnknownRoute { .. } => ErrorClass::NotFound,
             WardenError::UsageLimitExceeded { .. } => ErrorClass::LimitExceeded,
-            WardenError::LimitsUnavailable { .. } => ErrorClass::Unavailable,
+            WardenError::LimitsUnavailable { .. } | WardenError::CredentialsUnavailable { .. } => {
+                ErrorClass::Unavailable
+            }
             WardenError::UnpoliceableResponse { .. } => ErrorClass::BadGateway,
         }
     }
@@ -83,6 +88,7 @@ impl WardenError {
             WardenError::UnknownRoute { .. } => "unknown_route",
             WardenError::UsageLimitExceeded { .. } => "usage_limit_exceeded",
             WardenError::LimitsUnavailable { .. } => "limits_unavailable",
+            WardenError::CredentialsUnavailable { .. } => "credentials_unavailable",
             WardenError::UnpoliceableResponse { .. } => "unpoliceable_response",
         }
     }

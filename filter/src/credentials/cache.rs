@@ -7,7 +7,8 @@
 use super::{Credential, Need};
 use crate::store::{SharedStore, StoreError};
 
-/// A credential this close to expiry is not used: a request may take this long to be sent.
+/// A credential this close to expiry is not used: a request may take this long to be sent (a
+/// quarter of a short-lived credential's life, at most this).
 pub const EXPIRY_SKEW_MS: u64 = 30_000;
 /// Refresh ahead of expiry at most this early.
 const MAX_REFRESH_AHEAD_MS: u64 = 5 * 60_000;
@@ -30,10 +31,10 @@ pub enum Cached {
 pub fn read(store: &dyn SharedStore, need: &Need, now_ms: u64) -> Result<Cached, StoreError> {
     let Some((bytes, _)) = store.get(&need.key())? else { return Ok(Cached::Missing) };
     let Ok(cred) = serde_json::from_slice::<Credential>(&bytes) else { return Ok(Cached::Missing) };
-    if now_ms.saturating_add(EXPIRY_SKEW_MS) >= cred.expires_at_ms {
+    let life = cred.expires_at_ms.saturating_sub(cred.fetched_at_ms);
+    if now_ms.saturating_add(EXPIRY_SKEW_MS.min(life / 4)) >= cred.expires_at_ms {
         return Ok(Cached::Missing);
     }
-    let life = cred.expires_at_ms.saturating_sub(cred.fetched_at_ms);
     let ahead = (life / 2).min(MAX_REFRESH_AHEAD_MS);
     if now_ms >= cred.expires_at_ms.saturating_sub(ahead) {
         Ok(Cached::RefreshDue(cred))

@@ -95,6 +95,38 @@ pub struct Credential {
     pub fetched_at_ms: u64,
 }
 
+/// How long a credential without an expiry (static AWS keys) is used before it is asked for again.
+pub const NO_EXPIRY_REUSE_MS: u64 = 3_600_000;
+
+/// The sidecar request for `need`.
+pub fn request(need: &Need) -> warden_proto::v1::CredentialRequest {
+    let cloud = match need.cloud {
+        Cloud::Gcp => warden_proto::v1::Cloud::Gcp,
+        Cloud::Azure => warden_proto::v1::Cloud::Azure,
+        Cloud::Aws => warden_proto::v1::Cloud::Aws,
+    };
+    warden_proto::v1::CredentialRequest { cloud: cloud.into(), scope: need.scope.clone() }
+}
+
+/// The sidecar's answer as a credential, received at `now_ms`; `None` when it carries none.
+pub fn from_reply(reply: warden_proto::v1::Credential, now_ms: u64) -> Option<Credential> {
+    use warden_proto::v1::credential::Kind;
+    let secret = match reply.kind? {
+        Kind::Bearer(b) if !b.access_token.is_empty() => Secret::Bearer { token: b.access_token },
+        Kind::Aws(a) if !a.access_key_id.is_empty() && !a.secret_access_key.is_empty() => Secret::Aws {
+            access_key_id: a.access_key_id,
+            secret_access_key: a.secret_access_key,
+            session_token: a.session_token,
+        },
+        _ => return None,
+    };
+    let expires_at_ms = match u64::try_from(reply.expires_at_unix_ms) {
+        Ok(0) | Err(_) => now_ms.saturating_add(NO_EXPIRY_REUSE_MS),
+        Ok(at) => at,
+    };
+    Some(Credential { secret, expires_at_ms, fetched_at_ms: now_ms })
+}
+
 /// Header edits that put a credential on a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderEdits {

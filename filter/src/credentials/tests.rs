@@ -97,6 +97,33 @@ fn sigv4_signs_the_final_request_with_the_session_token() {
     assert_ne!(other.set, edits.set);
 }
 
+#[test]
+fn sidecar_replies_become_credentials_and_empty_ones_do_not() {
+    use warden_proto::v1::{credential::Kind, AwsCredentials, BearerToken, Credential as Reply};
+    let token = Reply { kind: Some(Kind::Bearer(BearerToken { access_token: "t".into() })), expires_at_unix_ms: 9_000 };
+    assert_eq!(
+        from_reply(token, 1_000),
+        Some(Credential { secret: bearer("t"), expires_at_ms: 9_000, fetched_at_ms: 1_000 })
+    );
+    let static_keys = Reply {
+        kind: Some(Kind::Aws(AwsCredentials {
+            access_key_id: "AK".into(),
+            secret_access_key: "SK".into(),
+            session_token: String::new(),
+            region: "us-east-1".into(),
+        })),
+        expires_at_unix_ms: 0,
+    };
+    assert_eq!(from_reply(static_keys, 1_000).map(|c| c.expires_at_ms), Some(1_000 + NO_EXPIRY_REUSE_MS));
+    let empty = Reply { kind: Some(Kind::Bearer(BearerToken { access_token: String::new() })), expires_at_unix_ms: 9 };
+    assert_eq!(from_reply(empty, 0), None);
+    assert_eq!(from_reply(Reply { kind: None, expires_at_unix_ms: 9 }, 0), None);
+    assert_eq!(
+        super::request(&Need { cloud: Cloud::Azure, scope: "s".into() }).cloud,
+        warden_proto::v1::Cloud::Azure as i32
+    );
+}
+
 fn cred(fetched: u64, expires: u64) -> Credential {
     Credential { secret: bearer("t"), fetched_at_ms: fetched, expires_at_ms: expires }
 }
@@ -113,10 +140,11 @@ fn a_cached_credential_is_used_refreshed_ahead_of_expiry_and_dropped_near_it() {
     assert!(matches!(cache::read(&store, &need, hour - 300_000 - 1).unwrap(), Cached::Fresh(_)));
     assert!(matches!(cache::read(&store, &need, hour - 300_000).unwrap(), Cached::RefreshDue(_)));
     assert_eq!(cache::read(&store, &need, hour - cache::EXPIRY_SKEW_MS).unwrap(), Cached::Missing);
-    // A short-lived token refreshes at half its life.
-    cache::write(&store, &need, &cred(0, 120_000)).unwrap();
-    assert!(matches!(cache::read(&store, &need, 59_999).unwrap(), Cached::Fresh(_)));
-    assert!(matches!(cache::read(&store, &need, 60_000).unwrap(), Cached::RefreshDue(_)));
+    // A short-lived token refreshes at half its life and is dropped at three quarters.
+    cache::write(&store, &need, &cred(0, 60_000)).unwrap();
+    assert!(matches!(cache::read(&store, &need, 29_999).unwrap(), Cached::Fresh(_)));
+    assert!(matches!(cache::read(&store, &need, 30_000).unwrap(), Cached::RefreshDue(_)));
+    assert_eq!(cache::read(&store, &need, 45_000).unwrap(), Cached::Missing);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
 
 use crate::config::{Config, OnFailure};
+use crate::credentials;
 use crate::error::{Reply, WardenError};
 use crate::meter::limits::{self as cost_limits, CheckError, CounterStore};
 use crate::meter::metrics::{self, Update};
@@ -312,6 +313,16 @@ impl Exchange {
             let labels = [("profile", self.route.profile.as_str()), ("action", "usage_not_recorded")];
             metrics::counter("warden_limits_unavailable_total", &labels, 1)
         })
+    }
+
+    /// The credential the upstream needs from the sidecar, when the provider's settings say so.
+    pub fn credential_plan(&self) -> Option<credentials::Plan> {
+        credentials::plan(&self.config, &self.route)
+    }
+
+    /// The sidecar call timeout and cluster.
+    pub fn sidecar(&self) -> &crate::config::SidecarSettings {
+        &self.config.sidecar
     }
 
     /// The model the request was sent to, when an optimisation rule rewrote it.

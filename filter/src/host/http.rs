@@ -10,7 +10,10 @@ use super::shared_store::SharedDataStore;
 use super::{log, metrics};
 use crate::config::Config;
 use crate::error::{Reply, WardenError};
+use crate::credentials::cache::{self, Cached};
+use crate::credentials::{self, Credential, Need, Outgoing, Plan, Secret};
 use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
+use prost::Message;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -24,6 +27,9 @@ enum Phase {
     Answered(Option<Box<Exchange>>),
     /// Request headers read and held; the body is being buffered.
     RequestBody(Box<Exchange>),
+    /// The request is decided but waits for a credential from the sidecar (gRPC call `token`);
+    /// its headers and body are held.
+    AwaitingSidecar(Box<Exchange>, Box<Pending>),
     /// The request went upstream; the response has not started.
     Upstream(Box<Exchange>),
     /// The response passes through untouched.
@@ -36,16 +42,30 @@ enum Phase {
     Done,
 }
 
+/// A decided request waiting for its credential.
+struct Pending {
+    token: u32,
+    forward: Forward,
+    /// Length of the body Envoy holds (what `forward.body` replaces), when there is one.
+    old_len: Option<usize>,
+    /// The body as it will go upstream (what SigV4 signs).
+    final_body: Vec<u8>,
+    plan: Plan,
+}
+
 pub struct Filter {
     config: Option<Rc<Config>>,
     phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
+    /// A background credential refresh this request started (its gRPC token and what it fetches):
+    /// the answer, if it comes while the request lives, goes into the shared cache.
+    refresh: Option<(u32, Need)>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, phase: Phase::New, started: None, first_response_byte: None }
+        Filter { config, phase: Phase::New, started: None, first_response_byte: None, refresh: None }
     }
 
     fn take_phase(&mut self) -> Phase {
@@ -74,7 +94,8 @@ impl Filter {
         self.answer(Some(exchange), &reply)
     }
 
-    /// The request body is complete (or there is none): decide and send it upstream.
+    /// The request body is complete (or there is none): decide and send it upstream, with the
+    /// credential the provider needs when it needs one from the sidecar.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
         let forward = match body {
             Some((bytes, _)) => exchange.request_body(bytes),
@@ -82,14 +103,99 @@ impl Filter {
             None => exchange.forward_without_body(),
         };
         let forward = forward.and_then(|f| exchange.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
-        match forward {
-            Ok(f) => {
-                apply_forward(&f, body.map(|(_, len)| len));
+        let f = match forward {
+            Ok(f) => f,
+            Err(e) => return self.reject(exchange, &e),
+        };
+        let old_len = body.map(|(_, len)| len);
+        let Some(plan) = exchange.credential_plan() else {
+            apply_forward(&f, old_len);
+            self.phase = Phase::Upstream(exchange);
+            return Action::Continue;
+        };
+        let final_body = f.body.clone().unwrap_or_else(|| body.map(|(b, _)| b.to_vec()).unwrap_or_default());
+        let now_ms = Self::now_ms();
+        match cache::read(&SharedDataStore, &plan.need, now_ms) {
+            Ok(Cached::Fresh(cred)) => self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret),
+            Ok(Cached::RefreshDue(cred)) => {
+                if cache::take_lease(&SharedDataStore, &plan.need, now_ms) {
+                    // Best effort: the current credential serves this request either way.
+                    if let Ok(token) = dispatch_credential(&exchange, &plan.need) {
+                        self.refresh = Some((token, plan.need.clone()));
+                    }
+                }
+                self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret)
+            }
+            Ok(Cached::Missing) | Err(_) => match dispatch_credential(&exchange, &plan.need) {
+                Ok(token) => {
+                    let pending = Pending { token, forward: f, old_len, final_body, plan };
+                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(pending));
+                    Action::Pause
+                }
+                Err(detail) => {
+                    let cloud = plan.need.cloud.name();
+                    self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+                }
+            },
+        }
+    }
+
+    /// Applies the decision and the credential to the held request and lets it go upstream.
+    fn send_with(
+        &mut self,
+        exchange: Box<Exchange>,
+        forward: &Forward,
+        old_len: Option<usize>,
+        final_body: &[u8],
+        plan: &Plan,
+        secret: &Secret,
+    ) -> Action {
+        let method = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
+        let content_type = hostcalls::get_map_value(MapType::HttpRequestHeaders, "content-type").ok().flatten();
+        let now = Self::now().unwrap_or(SystemTime::UNIX_EPOCH);
+        let outgoing = Outgoing {
+            method: &method,
+            path: &forward.path,
+            content_type: content_type.as_deref(),
+            body: final_body,
+            now,
+        };
+        match credentials::apply(&plan.how, secret, &outgoing) {
+            Ok(edits) => {
+                apply_forward(forward, old_len);
+                for name in &edits.remove {
+                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None);
+                }
+                for (name, value) in &edits.set {
+                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+                }
                 self.phase = Phase::Upstream(exchange);
                 Action::Continue
             }
-            Err(e) => self.reject(exchange, &e),
+            Err(e) => {
+                let cloud = plan.need.cloud.name();
+                self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail: e.to_string() })
+            }
         }
+    }
+
+    fn now_ms() -> u64 {
+        Self::now()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_millis()).ok())
+            .unwrap_or(0)
+    }
+
+    /// The sidecar's answer for `token`: a credential to cache, or why there is none.
+    fn credential_reply(status_code: u32, response_size: usize) -> Result<Credential, String> {
+        if status_code != 0 {
+            let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
+            return Err(grpc_failure(status_code, &message));
+        }
+        let bytes = hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
+        let reply = warden_proto::v1::Credential::decode(bytes.as_slice())
+            .map_err(|e| format!("the sidecar's answer could not be read ({e})"))?;
+        credentials::from_reply(reply, Self::now_ms()).ok_or_else(|| "the sidecar's answer held no credential".to_owned())
     }
 
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
@@ -116,6 +222,38 @@ impl Filter {
         }
         metrics::apply(&updates);
         metrics::record_memory();
+    }
+}
+
+/// Asks the sidecar for `need`'s credential; the answer comes to this context's
+/// `on_grpc_call_response`.
+fn dispatch_credential(exchange: &Exchange, need: &Need) -> Result<u32, String> {
+    let sidecar = exchange.sidecar();
+    let message = credentials::request(need).encode_to_vec();
+    let timeout = Duration::from_millis(sidecar.timeout_ms);
+    hostcalls::dispatch_grpc_call(
+        &sidecar.cluster,
+        warden_proto::CREDENTIALS_SERVICE,
+        warden_proto::CREDENTIALS_GET,
+        Vec::new(),
+        Some(&message),
+        timeout,
+    )
+    .map_err(|status| format!("the call to the sidecar (cluster '{}') could not be made: {status:?}", sidecar.cluster))
+}
+
+/// What a failed sidecar call means, in words (gRPC status codes as Envoy reports them).
+fn grpc_failure(code: u32, message: &str) -> String {
+    let what = match code {
+        4 => "the sidecar did not answer in time",
+        14 => "the sidecar is unreachable",
+        9 => "the sidecar does not have this cloud's credentials enabled",
+        _ => "the sidecar answered with an error",
+    };
+    if message.is_empty() {
+        format!("{what} (gRPC status {code})")
+    } else {
+        format!("{what} (gRPC status {code}: {message})")
     }
 }
 
@@ -206,7 +344,42 @@ fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
     }
 }
 
-impl Context for Filter {}
+impl Context for Filter {
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        if let Some((token, need)) = self.refresh.take() {
+            if token == token_id {
+                if let Ok(cred) = Self::credential_reply(status_code, response_size) {
+                    let _ = cache::write(&SharedDataStore, &need, &cred);
+                }
+                return;
+            }
+            self.refresh = Some((token, need));
+        }
+        let (exchange, pending) = match self.take_phase() {
+            Phase::AwaitingSidecar(ex, pending) if pending.token == token_id => (ex, pending),
+            other => {
+                self.phase = other;
+                return;
+            }
+        };
+        let reply = Self::credential_reply(status_code, response_size);
+        let action = match reply {
+            Ok(cred) => {
+                let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
+                let p = *pending;
+                self.send_with(exchange, &p.forward, p.old_len, &p.final_body, &p.plan, &cred.secret)
+            }
+            Err(detail) => {
+                let cloud = pending.plan.need.cloud.name();
+                log(LogLevel::Warn, &format!("warden: no {cloud} credential from the sidecar: {detail}"));
+                self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+            }
+        };
+        if action == Action::Continue {
+            let _ = hostcalls::resume_http_request();
+        }
+    }
+}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -345,6 +518,7 @@ impl HttpContext for Filter {
         match self.take_phase() {
             Phase::Answered(Some(ex))
             | Phase::RequestBody(ex)
+            | Phase::AwaitingSidecar(ex, _)
             | Phase::Upstream(ex)
             | Phase::PassThrough(ex)
             | Phase::Buffering(ex) => self.publish(&ex, None),

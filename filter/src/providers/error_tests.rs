@@ -72,6 +72,7 @@ fn every_error() -> Vec<WardenError> {
         WardenError::UnknownRoute { method: "GET".into(), path: "/v9/x".into(), hint: "see the docs".into() },
         limit_reached(),
         WardenError::LimitsUnavailable { detail: "the counter store failed: InternalFailure".into() },
+        WardenError::CredentialsUnavailable { cloud: "gcp", detail: "the sidecar did not answer in 5000 ms".into() },
         WardenError::UnpoliceableResponse { reason: "it arrived compressed".into() },
     ]
 }
@@ -120,7 +121,7 @@ fn every_shape_answers_every_error_with_its_status_and_whole_message() {
         }
     }
     let statuses: Vec<u16> = every_error().iter().map(WardenError::status).collect();
-    assert_eq!(statuses, [400, 400, 413, 404, 404, 402, 503, 502]);
+    assert_eq!(statuses, [400, 400, 413, 404, 404, 402, 503, 503, 502]);
 }
 
 #[test]
