@@ -3,7 +3,7 @@
 //! uncached + cache read + cache write; `cached_tokens` is the cache read).
 
 use super::ReplyMeta;
-use crate::stream::{Frame, Framing};
+use crate::stream::Frame;
 use crate::view;
 use serde_json::{json, Map, Value};
 
@@ -106,14 +106,18 @@ impl Completion {
 /// Invariants: the envelope (`id`, `created`, `model`) is fixed by the first chunk written and
 /// every later chunk repeats it; `role` is in the first delta only; tool calls get dense indices
 /// 0, 1, … in order of their start; nothing is written after `[DONE]` or an error event.
+///
+/// Chunks are written as JSON text around the envelope serialised once: a stream chunk is on the
+/// per-event path, where building a `Value` per chunk costs more than the upstream parse.
 #[derive(Debug)]
 pub struct ChunkWriter {
     id: String,
     created: u64,
     model: String,
     include_usage: bool,
-    /// A chunk has been written, so the envelope is fixed.
-    started: bool,
+    /// `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,` once the first chunk is
+    /// written (empty before): the envelope is fixed from then on.
+    prefix: Vec<u8>,
     /// Tool calls started so far: the index the next call gets.
     calls: u32,
     /// The finish chunk has been written.
@@ -129,23 +133,27 @@ impl ChunkWriter {
             created: meta.created,
             model: meta.model,
             include_usage,
-            started: false,
+            prefix: Vec::new(),
             calls: 0,
             finished: false,
             closed: false,
         }
     }
 
+    fn started(&self) -> bool {
+        !self.prefix.is_empty()
+    }
+
     /// Takes the upstream's id and model for the envelope, if no chunk has been written yet.
     pub fn envelope(&mut self, id: Option<&str>, model: Option<&str>) {
-        if self.started {
+        if self.started() {
             return;
         }
         if let Some(id) = id.filter(|s| !s.is_empty()) {
-            self.id = id.to_owned();
+            id.clone_into(&mut self.id);
         }
         if let Some(model) = model.filter(|s| !s.is_empty()) {
-            self.model = model.to_owned();
+            model.clone_into(&mut self.model);
         }
     }
 
@@ -163,8 +171,8 @@ impl ChunkWriter {
 
     /// The first chunk: the assistant role with empty content.
     pub fn start(&mut self, out: &mut Vec<Frame>) {
-        if !self.started && !self.closed {
-            self.chunk(json!({"role": "assistant", "content": ""}), Value::Null, out);
+        if !self.started() && !self.closed {
+            self.chunk(|d| d.extend_from_slice(br#"{"role":"assistant","content":""}"#), None, out);
         }
     }
 
@@ -173,7 +181,15 @@ impl ChunkWriter {
             return;
         }
         self.start(out);
-        self.chunk(json!({"content": text}), Value::Null, out);
+        self.chunk(
+            |d| {
+                d.extend_from_slice(br#"{"content":"#);
+                json_str(d, text);
+                d.push(b'}');
+            },
+            None,
+            out,
+        );
     }
 
     /// Starts a tool call; returns its index for `arguments`.
@@ -184,8 +200,19 @@ impl ChunkWriter {
         }
         self.start(out);
         self.calls = self.calls.saturating_add(1);
-        let call = json!({"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}});
-        self.chunk(json!({"tool_calls": [call]}), Value::Null, out);
+        self.chunk(
+            |d| {
+                d.extend_from_slice(br#"{"tool_calls":[{"index":"#);
+                push_u64(d, u64::from(index));
+                d.extend_from_slice(br#","id":"#);
+                json_str(d, id);
+                d.extend_from_slice(br#","type":"function","function":{"name":"#);
+                json_str(d, name);
+                d.extend_from_slice(br#","arguments":""}}]}"#);
+            },
+            None,
+            out,
+        );
         index
     }
 
@@ -193,7 +220,17 @@ impl ChunkWriter {
         if piece.is_empty() || self.finished {
             return;
         }
-        self.chunk(json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), Value::Null, out);
+        self.chunk(
+            |d| {
+                d.extend_from_slice(br#"{"tool_calls":[{"index":"#);
+                push_u64(d, u64::from(index));
+                d.extend_from_slice(br#","function":{"arguments":"#);
+                json_str(d, piece);
+                d.extend_from_slice(b"}}]}");
+            },
+            None,
+            out,
+        );
     }
 
     pub fn finish(&mut self, reason: &str, out: &mut Vec<Frame>) {
@@ -201,7 +238,7 @@ impl ChunkWriter {
             return;
         }
         self.start(out);
-        self.chunk(json!({}), reason.into(), out);
+        self.chunk(|d| d.extend_from_slice(b"{}"), Some(reason), out);
         self.finished = true;
     }
 
@@ -211,14 +248,14 @@ impl ChunkWriter {
             return;
         }
         if let (true, Some(u)) = (self.include_usage, usage) {
-            let mut chunk = self.envelope_json();
-            if let Some(obj) = chunk.as_object_mut() {
-                obj.insert("choices".into(), Value::Array(Vec::new()));
-                obj.insert("usage".into(), u.to_json());
-            }
-            out.push(sse(&chunk));
+            self.fix_envelope();
+            let mut data = self.prefix.clone();
+            data.extend_from_slice(br#""choices":[],"usage":"#);
+            data.extend_from_slice(u.to_json().to_string().as_bytes());
+            data.push(b'}');
+            out.push(sse(data));
         }
-        out.push(Frame::build(Framing::Sse, None, b"[DONE]"));
+        out.push(sse(b"[DONE]".to_vec()));
         self.closed = true;
     }
 
@@ -227,48 +264,81 @@ impl ChunkWriter {
         if self.closed {
             return;
         }
-        out.push(sse(&json!({"error": {"message": message, "type": kind, "param": null, "code": code}})));
+        let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+        out.push(sse(body.to_string().into_bytes()));
         self.closed = true;
     }
 
-    fn envelope_json(&self) -> Value {
-        json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model})
+    fn fix_envelope(&mut self) {
+        if self.started() {
+            return;
+        }
+        let mut p = Vec::with_capacity(self.id.len().saturating_add(self.model.len()).saturating_add(80));
+        p.extend_from_slice(br#"{"id":"#);
+        json_str(&mut p, &self.id);
+        p.extend_from_slice(br#","object":"chat.completion.chunk","created":"#);
+        push_u64(&mut p, self.created);
+        p.extend_from_slice(br#","model":"#);
+        json_str(&mut p, &self.model);
+        p.push(b',');
+        self.prefix = p;
     }
 
-    fn chunk(&mut self, delta: Value, finish_reason: Value, out: &mut Vec<Frame>) {
+    /// One chunk with one choice whose delta `write_delta` writes.
+    fn chunk(&mut self, write_delta: impl FnOnce(&mut Vec<u8>), finish_reason: Option<&str>, out: &mut Vec<Frame>) {
         if self.closed {
             return;
         }
-        self.started = true;
-        let mut chunk = self.envelope_json();
-        if let Some(obj) = chunk.as_object_mut() {
-            let choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason});
-            obj.insert("choices".into(), Value::Array(vec![choice]));
+        self.fix_envelope();
+        let mut data = Vec::with_capacity(self.prefix.len().saturating_add(128));
+        data.extend_from_slice(&self.prefix);
+        data.extend_from_slice(br#""choices":[{"index":0,"delta":"#);
+        write_delta(&mut data);
+        data.extend_from_slice(br#","logprobs":null,"finish_reason":"#);
+        match finish_reason {
+            Some(reason) => json_str(&mut data, reason),
+            None => data.extend_from_slice(b"null"),
         }
-        out.push(sse(&chunk));
+        data.extend_from_slice(b"}]}");
+        out.push(sse(data));
     }
 }
 
-fn sse(v: &Value) -> Frame {
-    Frame::build(Framing::Sse, None, v.to_string().as_bytes())
+/// `n` in decimal, without a `String` in between.
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = digits.get_mut(at) {
+            // `rest % 10` is below 10, so the narrowing is exact.
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
-/// The JSON of a frame's data, or `None` for data that is empty (an SSE comment) or `[DONE]`.
-pub enum FrameData {
-    Json(Value),
-    Skip,
-    Unreadable,
+/// `s` as a JSON string literal.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail; should it ever, the literal stays valid JSON.
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"\"\"");
+    }
 }
 
-pub fn frame_json(frame: &Frame) -> FrameData {
-    let data = frame.data.trim_ascii();
-    if data.is_empty() || data == b"[DONE]" {
-        return FrameData::Skip;
-    }
-    match serde_json::from_slice::<Value>(data) {
-        Ok(v) if v.is_object() => FrameData::Json(v),
-        _ => FrameData::Unreadable,
-    }
+/// An SSE frame (unnamed) for one line of JSON: JSON text holds no raw newline, so the data is one
+/// `data:` line.
+pub fn sse(data: Vec<u8>) -> Frame {
+    let mut raw = Vec::with_capacity(data.len().saturating_add(8));
+    raw.extend_from_slice(b"data: ");
+    raw.extend_from_slice(&data);
+    raw.extend_from_slice(b"\n\n");
+    Frame { name: None, data, raw }
 }
 
 /// The error event for a frame the translator cannot read: fail closed rather than guess.

@@ -215,3 +215,12 @@ fn the_markdown_table_covers_every_row_of_the_support_table() {
         assert!(doc.contains(&line), "docs/router-translation.md lacks the row starting {line}");
     }
 }
+
+#[test]
+fn numbers_are_written_in_decimal() {
+    for n in [0, 7, 10, 1_767_225_600, u64::MAX] {
+        let mut out = Vec::new();
+        super::reply::push_u64(&mut out, n);
+        assert_eq!(out, n.to_string().into_bytes());
+    }
+}

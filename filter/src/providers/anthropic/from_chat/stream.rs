@@ -2,13 +2,56 @@
 
 use super::{finish_reason, TARGET};
 use crate::providers::anthropic::response::usage;
-use crate::providers::common::event_kind;
 use crate::providers::json::str_at;
-use crate::providers::translate::reply::{cut_short, frame_json, unreadable, ChatUsage, ChunkWriter, FrameData};
+use crate::providers::translate::reply::{cut_short, unreadable, ChatUsage, ChunkWriter};
 use crate::providers::translate::{ChunkTranslator, ReplyMeta};
 use crate::stream::Frame;
 use crate::view;
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
+
+/// The parts of an event this translation reads. Typed, with borrowed text, because every event
+/// is parsed on the stream's hot path; unknown fields are skipped. The rare, whole-message parts
+/// (`message`, `usage`, `error`) stay JSON values.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    index: Option<u64>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow)]
+    content_block: Option<Block<'a>>,
+    message: Option<Value>,
+    usage: Option<Value>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    input: Option<Value>,
+}
 
 /// Per-stream state.
 #[derive(Debug)]
@@ -35,31 +78,30 @@ impl Stream {
         self.usage.as_ref().map(|u| ChatUsage::from_view(u, true))
     }
 
-    fn event(&mut self, kind: &str, data: &Value, out: &mut Vec<Frame>) {
-        let index = data.get("index").and_then(Value::as_u64);
+    fn event(&mut self, kind: &str, e: Event<'_>, out: &mut Vec<Frame>) {
         match kind {
             "message_start" => {
-                let message = data.get("message").unwrap_or(&Value::Null);
-                self.w.envelope(str_at(message, "id"), str_at(message, "model"));
+                let message = e.message.unwrap_or(Value::Null);
+                self.w.envelope(str_at(&message, "id"), str_at(&message, "model"));
                 if let Some(u) = message.get("usage").filter(|u| u.is_object()) {
                     self.usage = Some(usage(u));
                 }
                 self.w.start(out);
             }
             "content_block_start" => {
-                let block = data.get("content_block").unwrap_or(&Value::Null);
-                match str_at(block, "type") {
-                    Some("text") => self.w.text(str_at(block, "text").unwrap_or_default(), out),
+                let Some(block) = e.content_block else { return };
+                match block.kind.as_deref() {
+                    Some("text") => self.w.text(block.text.as_deref().unwrap_or_default(), out),
                     Some("tool_use") => {
-                        let id = str_at(block, "id").unwrap_or_default();
-                        let at = self.w.call_start(id, str_at(block, "name").unwrap_or_default(), out);
-                        if let Some(i) = index {
+                        let (id, name) =
+                            (block.id.as_deref().unwrap_or_default(), block.name.as_deref().unwrap_or_default());
+                        let at = self.w.call_start(id, name, out);
+                        if let Some(i) = e.index {
                             self.tools.push((i, at));
                         }
                         // Input normally streams as deltas from `{}`; a block that starts with
                         // its input already filled has it sent as the first piece.
-                        if let Some(input) = block.get("input").filter(|i| i.as_object().is_some_and(|o| !o.is_empty()))
-                        {
+                        if let Some(input) = block.input.filter(|i| i.as_object().is_some_and(|o| !o.is_empty())) {
                             self.w.arguments(at, &input.to_string(), out);
                         }
                     }
@@ -67,22 +109,22 @@ impl Stream {
                 }
             }
             "content_block_delta" => {
-                let delta = data.get("delta").unwrap_or(&Value::Null);
-                match str_at(delta, "type") {
-                    Some("text_delta") => self.w.text(str_at(delta, "text").unwrap_or_default(), out),
+                let Some(delta) = e.delta else { return };
+                match delta.kind.as_deref() {
+                    Some("text_delta") => self.w.text(delta.text.as_deref().unwrap_or_default(), out),
                     Some("input_json_delta") => {
-                        if let Some(at) = self.tool_index(index) {
-                            self.w.arguments(at, str_at(delta, "partial_json").unwrap_or_default(), out);
+                        if let Some(at) = self.tool_index(e.index) {
+                            self.w.arguments(at, delta.partial_json.as_deref().unwrap_or_default(), out);
                         }
                     }
                     _ => {}
                 }
             }
             "message_delta" => {
-                if let Some(u) = data.get("usage").filter(|u| u.is_object()) {
-                    merge_usage(self.usage.get_or_insert_with(view::Usage::default), u);
+                if let Some(u) = e.usage.filter(|u| u.is_object()) {
+                    merge_usage(self.usage.get_or_insert_with(view::Usage::default), &u);
                 }
-                let reason = data.get("delta").and_then(|d| str_at(d, "stop_reason"));
+                let reason = e.delta.as_ref().and_then(|d| d.stop_reason.as_deref());
                 self.w.finish(finish_reason(reason), out);
             }
             "message_stop" => {
@@ -94,9 +136,9 @@ impl Stream {
                 }
             }
             "error" => {
-                let error = data.get("error").unwrap_or(&Value::Null);
-                let message = format!("{TARGET}: {}", str_at(error, "message").unwrap_or("stream error"));
-                self.w.error(&message, "upstream_error", str_at(error, "type"), out);
+                let error = e.error.unwrap_or(Value::Null);
+                let message = format!("{TARGET}: {}", str_at(&error, "message").unwrap_or("stream error"));
+                self.w.error(&message, "upstream_error", str_at(&error, "type"), out);
             }
             // ping, content_block_stop, thinking and signature deltas carry nothing for the client.
             _ => {}
@@ -122,17 +164,19 @@ fn merge_usage(total: &mut view::Usage, u: &Value) {
 
 impl ChunkTranslator for Stream {
     fn frame(&mut self, frame: &Frame, out: &mut Vec<Frame>) {
-        if self.w.closed() {
+        let data = frame.data.trim_ascii();
+        if self.w.closed() || data.is_empty() {
             return;
         }
-        match frame_json(frame) {
-            FrameData::Json(data) => {
-                if let Some(kind) = event_kind(frame, &data).map(str::to_owned) {
-                    self.event(&kind, &data, out);
+        match serde_json::from_slice::<Event<'_>>(data) {
+            Ok(e) => {
+                // The SSE event name; the data's own `type` when a client or recorder dropped it.
+                let kind = frame.name.as_deref().map(Cow::Borrowed).or_else(|| e.kind.clone());
+                if let Some(kind) = kind {
+                    self.event(&kind, e, out);
                 }
             }
-            FrameData::Skip => {}
-            FrameData::Unreadable => unreadable(&mut self.w, TARGET, out),
+            Err(_) => unreadable(&mut self.w, TARGET, out),
         }
     }
 

@@ -3,13 +3,45 @@
 
 use super::{finish_reason, TARGET};
 use crate::providers::cohere::response::usage;
-use crate::providers::common::event_kind;
 use crate::providers::json::str_at;
-use crate::providers::translate::reply::{cut_short, frame_json, unreadable, ChatUsage, ChunkWriter, FrameData};
+use crate::providers::translate::reply::{cut_short, unreadable, ChatUsage, ChunkWriter};
 use crate::providers::translate::{ChunkTranslator, ReplyMeta};
 use crate::stream::Frame;
 use crate::view;
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
+
+/// The parts of an event this translation reads, typed with borrowed text for the hot path.
+/// `content` and `tool_calls` stay JSON values: `message-start` sends them as empty lists, the
+/// deltas as objects.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    index: Option<u64>,
+    #[serde(borrow)]
+    delta: Option<EventDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EventDelta<'a> {
+    #[serde(borrow)]
+    message: Option<MessageDelta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct MessageDelta<'a> {
+    content: Option<Value>,
+    #[serde(borrow)]
+    tool_plan: Option<Cow<'a, str>>,
+    tool_calls: Option<Value>,
+}
 
 /// Per-stream state.
 #[derive(Debug)]
@@ -29,16 +61,20 @@ impl Stream {
         Stream { w: ChunkWriter::new(meta, include_usage), tools: Vec::new(), thinking: Vec::new(), usage: None }
     }
 
-    fn event(&mut self, kind: &str, v: &Value, out: &mut Vec<Frame>) {
-        let index = v.get("index").and_then(Value::as_u64);
-        let message = v.get("delta").and_then(|d| d.get("message")).unwrap_or(&Value::Null);
+    fn event(&mut self, kind: &str, e: Event<'_>, out: &mut Vec<Frame>) {
+        let index = e.index;
+        let (message, finish, usage_value) = match e.delta {
+            Some(d) => (d.message, d.finish_reason, d.usage),
+            None => (None, None, None),
+        };
+        let content = message.as_ref().and_then(|m| m.content.as_ref()).unwrap_or(&Value::Null);
+        let call = message.as_ref().and_then(|m| m.tool_calls.as_ref()).unwrap_or(&Value::Null);
         match kind {
             "message-start" => {
-                self.w.envelope(str_at(v, "id"), None);
+                self.w.envelope(e.id.as_deref(), None);
                 self.w.start(out);
             }
             "content-start" => {
-                let content = message.get("content").unwrap_or(&Value::Null);
                 if str_at(content, "type") == Some("thinking") {
                     self.thinking.extend(index);
                 } else {
@@ -46,12 +82,13 @@ impl Stream {
                 }
             }
             "content-delta" if !index.is_some_and(|i| self.thinking.contains(&i)) => {
-                let text = message.get("content").and_then(|c| str_at(c, "text"));
-                self.w.text(text.unwrap_or_default(), out);
+                self.w.text(str_at(content, "text").unwrap_or_default(), out);
             }
-            "tool-plan-delta" => self.w.text(str_at(message, "tool_plan").unwrap_or_default(), out),
+            "tool-plan-delta" => {
+                let plan = message.as_ref().and_then(|m| m.tool_plan.as_deref());
+                self.w.text(plan.unwrap_or_default(), out);
+            }
             "tool-call-start" => {
-                let call = message.get("tool_calls").unwrap_or(&Value::Null);
                 let f = call.get("function").unwrap_or(&Value::Null);
                 let at = self.w.call_start(
                     str_at(call, "id").unwrap_or_default(),
@@ -64,18 +101,17 @@ impl Stream {
                 self.w.arguments(at, str_at(f, "arguments").unwrap_or_default(), out);
             }
             "tool-call-delta" => {
-                let piece = message.pointer("/tool_calls/function/arguments").and_then(Value::as_str);
+                let piece = call.pointer("/function/arguments").and_then(Value::as_str);
                 let at = index.and_then(|i| self.tools.iter().find(|(c, _)| *c == i).map(|(_, at)| *at));
                 if let (Some(at), Some(piece)) = (at, piece) {
                     self.w.arguments(at, piece, out);
                 }
             }
             "message-end" => {
-                let delta = v.get("delta").unwrap_or(&Value::Null);
-                if let Some(u) = delta.get("usage").filter(|u| u.is_object()) {
-                    self.usage = Some(usage(u));
+                if let Some(u) = usage_value.filter(|u| u.is_object()) {
+                    self.usage = Some(usage(&u));
                 }
-                self.w.finish(finish_reason(str_at(delta, "finish_reason")), out);
+                self.w.finish(finish_reason(finish.as_deref()), out);
                 let chat_usage = self.usage.as_ref().map(|u| ChatUsage::from_view(u, true));
                 self.w.end(chat_usage, out);
             }
@@ -87,18 +123,20 @@ impl Stream {
 
 impl ChunkTranslator for Stream {
     fn frame(&mut self, frame: &Frame, out: &mut Vec<Frame>) {
-        if self.w.closed() {
+        let data = frame.data.trim_ascii();
+        // Cohere's own `data: [DONE]` comes after message-end, which already ended the output.
+        if self.w.closed() || data.is_empty() || data == b"[DONE]" {
             return;
         }
-        match frame_json(frame) {
-            FrameData::Json(v) => {
-                if let Some(kind) = event_kind(frame, &v).map(str::to_owned) {
-                    self.event(&kind, &v, out);
+        match serde_json::from_slice::<Event<'_>>(data) {
+            Ok(e) => {
+                // The SSE event name; the data's own `type` when a client or recorder dropped it.
+                let kind = frame.name.as_deref().map(Cow::Borrowed).or_else(|| e.kind.clone());
+                if let Some(kind) = kind {
+                    self.event(&kind, e, out);
                 }
             }
-            // Cohere's own `data: [DONE]` comes after message-end, which already ended the output.
-            FrameData::Skip => {}
-            FrameData::Unreadable => unreadable(&mut self.w, TARGET, out),
+            Err(_) => unreadable(&mut self.w, TARGET, out),
         }
     }
 

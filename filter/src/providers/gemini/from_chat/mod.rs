@@ -49,9 +49,8 @@ impl FromChat for Gemini {
 }
 
 /// The OpenAI id of the `n`th call of the answer `answer_id`, carrying its thought signature.
-pub(crate) fn call_id(answer_id: &str, n: u32, part: &Value) -> String {
+pub(crate) fn call_id(answer_id: &str, n: u32, signature: Option<&str>) -> String {
     let mut id = format!("call_{answer_id}_{n}");
-    let signature = part.get("thoughtSignature").or_else(|| part.get("thought_signature")).and_then(Value::as_str);
     if let Some(signature) = signature.filter(|s| !s.is_empty()) {
         id.push_str(SIGNATURE_MARK);
         id.push_str(signature);

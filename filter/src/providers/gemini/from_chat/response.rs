@@ -18,7 +18,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         if let Some(call) = part.get("functionCall") {
             let n = u32::try_from(calls.len()).unwrap_or(u32::MAX);
             calls.push(DoneCall {
-                id: call_id(&id, n, part),
+                id: call_id(&id, n, signature(part)),
                 name: str_at(call, "name").unwrap_or_default().to_owned(),
                 arguments: call.get("args").filter(|a| a.is_object()).map_or_else(|| "{}".to_owned(), Value::to_string),
             });
@@ -44,12 +44,17 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
     .to_bytes())
 }
 
+/// A part's thought signature (Google's REST API accepts both spellings).
+fn signature(part: &Value) -> Option<&str> {
+    part.get("thoughtSignature").or_else(|| part.get("thought_signature")).and_then(Value::as_str)
+}
+
 /// The first candidate (the router asks for one).
-pub(super) fn first_candidate(v: &Value) -> Option<&Value> {
+fn first_candidate(v: &Value) -> Option<&Value> {
     v.get("candidates").and_then(Value::as_array).and_then(|c| c.first())
 }
 
-pub(super) fn parts(candidate: Option<&Value>) -> &[Value] {
+fn parts(candidate: Option<&Value>) -> &[Value] {
     candidate
         .and_then(|c| c.get("content"))
         .and_then(|c| c.get("parts"))
@@ -59,7 +64,7 @@ pub(super) fn parts(candidate: Option<&Value>) -> &[Value] {
 }
 
 /// A part's answer text; thought summaries (`thought: true`) are the model's scratchpad.
-pub(super) fn visible_text(part: &Value) -> Option<&str> {
+fn visible_text(part: &Value) -> Option<&str> {
     if part.get("thought").and_then(Value::as_bool) == Some(true) {
         return None;
     }

@@ -20,7 +20,7 @@ use crate::providers::translate::reply::ChatUsage;
 use serde_json::{json, Map, Value};
 
 /// How refusals name the router when the hub, not a target, cannot express a field.
-pub(crate) const TARGET: &str = "the model router (Responses over chat)";
+pub(crate) const TARGET: &str = "a provider without its own Responses API";
 
 /// Request fields a Response object repeats back, with the value the API reports when the request
 /// left them out. Kept from the request so the answer can be written without it.

@@ -4,11 +4,13 @@
 
 use super::{call_item_id, message_id, response_id, response_object, status, usage, Echo, ResponseParts};
 use crate::providers::json::str_at;
-use crate::providers::translate::reply::{frame_json, FrameData};
+use crate::providers::translate::reply::{json_str, push_u64};
 use crate::providers::translate::{ChunkTranslator, ReplyMeta};
-use crate::stream::{Frame, Framing};
+use crate::stream::Frame;
 use crate::view;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Per-stream state.
 ///
@@ -60,15 +62,28 @@ impl Stream {
         }
     }
 
+    /// An event: its `type` and `sequence_number`, then `fields` (an object's members).
     fn emit(&mut self, kind: &str, fields: Value, out: &mut Vec<Frame>) {
-        let mut event = Map::new();
-        event.insert("type".into(), kind.into());
-        event.insert("sequence_number".into(), self.sequence.into());
-        if let Value::Object(fields) = fields {
-            event.extend(fields);
+        self.emit_text(kind, fields.to_string().as_bytes(), out);
+    }
+
+    /// An event whose other members are the JSON object text `fields`.
+    fn emit_text(&mut self, kind: &str, fields: &[u8], out: &mut Vec<Frame>) {
+        let mut data = Vec::with_capacity(fields.len().saturating_add(kind.len()).saturating_add(48));
+        data.extend_from_slice(br#"{"type":"#);
+        json_str(&mut data, kind);
+        data.extend_from_slice(br#","sequence_number":"#);
+        push_u64(&mut data, self.sequence);
+        let members = fields.strip_prefix(b"{").unwrap_or_default();
+        if members.first().is_some_and(|b| *b != b'}') {
+            data.push(b',');
+        }
+        data.extend_from_slice(members);
+        if members.is_empty() {
+            data.push(b'}');
         }
         self.sequence = self.sequence.saturating_add(1);
-        out.push(Frame::build(Framing::Sse, Some(kind), Value::Object(event).to_string().as_bytes()));
+        out.push(named_sse(kind, data));
     }
 
     fn response(&self, status: &str, incomplete: Option<&str>, error: Option<Value>) -> Value {
@@ -92,10 +107,10 @@ impl Stream {
             self.model = model.to_owned();
         }
         self.created_at = chunk.get("created").and_then(Value::as_u64).unwrap_or(self.created_at);
-        let response = self.response("in_progress", None, None);
-        self.emit("response.created", json!({"response": response}), out);
-        let response = self.response("in_progress", None, None);
-        self.emit("response.in_progress", json!({"response": response}), out);
+        // Both events carry the same response: written once.
+        let fields = json!({"response": self.response("in_progress", None, None)}).to_string();
+        self.emit_text("response.created", fields.as_bytes(), out);
+        self.emit_text("response.in_progress", fields.as_bytes(), out);
     }
 
     /// Adds an output item after closing the open one; returns its position.
@@ -152,61 +167,67 @@ impl Stream {
         let n = if open_message { self.items.len().saturating_sub(1) } else { self.add(None, out) };
         let Some(item) = self.items.get_mut(n) else { return };
         item.text.push_str(delta);
-        let fields = json!({"item_id": item.id, "output_index": n, "content_index": 0, "delta": delta, "logprobs": []});
-        self.emit("response.output_text.delta", fields, out);
+        out.push(delta_event("response.output_text.delta", self.sequence, &item.id, n, true, delta));
+        self.sequence = self.sequence.saturating_add(1);
     }
 
-    fn tool_delta(&mut self, tc: &Value, out: &mut Vec<Frame>) {
-        let index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let f = tc.get("function").unwrap_or(&Value::Null);
+    fn tool_delta(&mut self, tc: &ToolDelta<'_>, out: &mut Vec<Frame>) {
+        let index = tc.index.unwrap_or(0);
+        let f = tc.function.as_ref();
         let known = self.calls.iter().find(|(i, _)| *i == index).map(|(_, n)| *n);
         let n = match known {
             Some(n) => n,
             None => {
-                let call_id = str_at(tc, "id").unwrap_or_default().to_owned();
-                let n = self.add(Some((call_id, str_at(f, "name").unwrap_or_default().to_owned())), out);
+                let call_id = tc.id.as_deref().unwrap_or_default().to_owned();
+                let name = f.and_then(|f| f.name.as_deref()).unwrap_or_default().to_owned();
+                let n = self.add(Some((call_id, name)), out);
                 self.calls.push((index, n));
                 n
             }
         };
-        let piece = str_at(f, "arguments").unwrap_or_default();
+        let piece = f.and_then(|f| f.arguments.as_deref()).unwrap_or_default();
         if piece.is_empty() {
             return;
         }
         let Some(item) = self.items.get_mut(n) else { return };
         // A piece for a call already closed (servers that interleave calls) still counts.
         item.text.push_str(piece);
-        let fields = json!({"item_id": item.id, "output_index": n, "delta": piece});
-        self.emit("response.function_call_arguments.delta", fields, out);
+        out.push(delta_event("response.function_call_arguments.delta", self.sequence, &item.id, n, false, piece));
+        self.sequence = self.sequence.saturating_add(1);
     }
 
-    fn chunk(&mut self, chunk: &Value, out: &mut Vec<Frame>) {
-        if let Some(error) = chunk.get("error") {
+    fn chunk(&mut self, chunk: ChatChunk<'_>, out: &mut Vec<Frame>) {
+        if let Some(error) = &chunk.error {
             let message = str_at(error, "message").unwrap_or("the upstream stream failed").to_owned();
             self.fail(&message, out);
             return;
         }
-        self.start(chunk, out);
-        let choice = chunk.get("choices").and_then(Value::as_array).and_then(|c| c.first());
+        if !self.started {
+            let envelope = json!({"id": chunk.id, "model": chunk.model, "created": chunk.created});
+            self.start(&envelope, out);
+        }
+        // One choice: the router asks for one, and Responses has no place for more.
+        let choice = chunk.choices.iter().flatten().find(|c| c.index.unwrap_or(0) == 0);
         if let Some(choice) = choice {
-            let delta = choice.get("delta").unwrap_or(&Value::Null);
-            for key in ["content", "refusal"] {
-                if let Some(t) = str_at(delta, key).filter(|t| !t.is_empty()) {
-                    self.text(t, out);
+            if let Some(delta) = &choice.delta {
+                for text in [&delta.content, &delta.refusal].into_iter().flatten() {
+                    if !text.is_empty() {
+                        self.text(text, out);
+                    }
+                }
+                for tc in delta.tool_calls.iter().flatten() {
+                    self.tool_delta(tc, out);
                 }
             }
-            for tc in delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-                self.tool_delta(tc, out);
-            }
-            if let Some(reason) = str_at(choice, "finish_reason") {
-                self.finish = Some(reason.to_owned());
+            if let Some(reason) = &choice.finish_reason {
+                self.finish = Some(reason.to_string());
                 for n in 0..self.items.len() {
                     self.close(n, out);
                 }
             }
         }
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
+        if let Some(u) = chunk.usage.filter(|u| u.is_object()) {
+            self.usage = Some(u);
         }
     }
 
@@ -230,6 +251,97 @@ impl Stream {
         self.emit("response.failed", json!({"response": response}), out);
         self.closed = true;
     }
+}
+
+/// The parts of a chat chunk this translation reads. Typed, with borrowed text, because it is
+/// parsed once per chunk on the stream's hot path; unknown fields are skipped.
+#[derive(Deserialize)]
+struct ChatChunk<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    created: Option<u64>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Option<Vec<ChatChoice<'a>>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ChatChoice<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    delta: Option<ChatDelta<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ChatDelta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolDelta<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolDelta<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// A delta event written as text (`output_text.delta`, `function_call_arguments.delta`): these
+/// are most of a stream, so they skip building a `Value`.
+fn delta_event(kind: &str, sequence: u64, item_id: &str, output_index: usize, text_delta: bool, delta: &str) -> Frame {
+    let mut data = Vec::with_capacity(delta.len().saturating_add(item_id.len()).saturating_add(160));
+    data.extend_from_slice(br#"{"type":"#);
+    json_str(&mut data, kind);
+    data.extend_from_slice(br#","sequence_number":"#);
+    push_u64(&mut data, sequence);
+    data.extend_from_slice(br#","item_id":"#);
+    json_str(&mut data, item_id);
+    data.extend_from_slice(br#","output_index":"#);
+    push_u64(&mut data, u64::try_from(output_index).unwrap_or(u64::MAX));
+    if text_delta {
+        data.extend_from_slice(br#","content_index":0"#);
+    }
+    data.extend_from_slice(br#","delta":"#);
+    json_str(&mut data, delta);
+    if text_delta {
+        data.extend_from_slice(br#","logprobs":[]"#);
+    }
+    data.push(b'}');
+    named_sse(kind, data)
+}
+
+/// A named SSE frame for one line of JSON.
+fn named_sse(name: &str, data: Vec<u8>) -> Frame {
+    let mut raw = Vec::with_capacity(data.len().saturating_add(name.len()).saturating_add(16));
+    raw.extend_from_slice(b"event: ");
+    raw.extend_from_slice(name.as_bytes());
+    raw.extend_from_slice(b"\ndata: ");
+    raw.extend_from_slice(&data);
+    raw.extend_from_slice(b"\n\n");
+    Frame { name: Some(name.to_owned()), data, raw }
 }
 
 fn text_part(text: &str) -> Value {
@@ -266,10 +378,13 @@ impl ChunkTranslator for Stream {
             self.complete(out);
             return;
         }
-        match frame_json(frame) {
-            FrameData::Json(chunk) => self.chunk(&chunk, out),
-            FrameData::Skip => {}
-            FrameData::Unreadable => self.fail("the chat stream sent an event the model router cannot read", out),
+        let data = frame.data.trim_ascii();
+        if data.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<ChatChunk<'_>>(data) {
+            Ok(chunk) => self.chunk(chunk, out),
+            Err(_) => self.fail("the chat stream sent an event the model router cannot read", out),
         }
     }
 
