@@ -79,11 +79,16 @@ pub struct ToolResult {
     /// The name of the call `call_id` names, from the latest assistant turn that made it.
     pub name: Option<String>,
     pub parts: Vec<Part>,
-    /// Where the message is (`messages[3]`), for errors.
-    pub field: String,
+    /// The position of the message in `messages`, for errors.
+    pub message: usize,
 }
 
 impl ToolResult {
+    /// Where the message is (`messages[3]`), for errors.
+    pub fn field(&self) -> String {
+        format!("messages[{}]", self.message)
+    }
+
     /// The result's text parts joined, as targets that take text only want it.
     pub fn text(&self) -> String {
         let texts: Vec<&str> = self.parts.iter().filter_map(Part::as_text).collect();
@@ -109,8 +114,6 @@ impl Part {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {
     pub source: ImageSource,
-    /// Where the URL is (`messages[1].content[2].image_url.url`), for errors.
-    pub field: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,18 +301,17 @@ fn tools(v: Option<&Value>, caps: &Caps) -> Result<Vec<Tool>, TranslateError> {
     let all = v.as_array().ok_or_else(|| invalid_type("tools", "an array"))?;
     let mut out = Vec::with_capacity(all.len());
     for (i, tool) in all.iter().enumerate() {
-        let field = format!("tools[{i}]");
         if str_at(tool, "type") != Some("function") {
             let why = "only function tools are translated";
-            return Err(TranslateError::unsupported(format!("{field}.type"), caps.target, why));
+            return Err(TranslateError::unsupported(format!("tools[{i}].type"), caps.target, why));
         }
         let f = tool.get("function").unwrap_or(&Value::Null);
         let name = str_at(f, "name").filter(|n| !n.is_empty());
-        let name = name.ok_or_else(|| TranslateError::invalid(format!("{field}.function.name"), "missing"))?;
+        let name = name.ok_or_else(|| TranslateError::invalid(format!("tools[{i}].function.name"), "missing"))?;
         let parameters = match f.get("parameters") {
             Some(p @ Value::Object(_)) => p.clone(),
             None | Some(Value::Null) => serde_json::json!({"type": "object", "properties": {}}),
-            Some(_) => return Err(invalid_type(&format!("{field}.function.parameters"), "a JSON schema object")),
+            Some(_) => return Err(invalid_type(&format!("tools[{i}].function.parameters"), "a JSON schema object")),
         };
         out.push(Tool {
             name: name.to_owned(),
@@ -355,39 +357,52 @@ fn messages(v: Option<&Value>, caps: &Caps) -> Result<Vec<Turn>, TranslateError>
     let all = v.and_then(Value::as_array).ok_or_else(|| invalid_type("messages", "an array"))?;
     let mut turns = Vec::with_capacity(all.len());
     for (i, m) in all.iter().enumerate() {
-        let field = format!("messages[{i}]");
+        // Paths name the field only when an error needs them: the happy path allocates none.
+        let at = At { message: i, part: None };
         let content = m.get("content").filter(|c| !c.is_null());
         match str_at(m, "role") {
-            Some("system" | "developer") => turns.push(Turn::System(plain_text(content, &field, caps)?)),
-            Some("user") => turns.push(Turn::User(parts(content, &field, caps, true)?)),
+            Some("system" | "developer") => turns.push(Turn::System(plain_text(content, at, caps)?)),
+            Some("user") => turns.push(Turn::User(parts(content, at, caps, true)?)),
             Some("assistant") => {
-                if let Some(t) = assistant(m, content, &field, caps)? {
+                if let Some(t) = assistant(m, content, at, caps)? {
                     turns.push(t);
                 }
             }
             Some("tool") => {
                 let call_id = str_at(m, "tool_call_id")
-                    .ok_or_else(|| TranslateError::invalid(format!("{field}.tool_call_id"), "missing"))?;
-                let parts = parts(content, &field, caps, caps.tool_result_images)?;
+                    .ok_or_else(|| TranslateError::invalid(at.path(".tool_call_id"), "missing"))?;
+                let parts = parts(content, at, caps, caps.tool_result_images)?;
                 let name = called(&turns, call_id);
-                turns.push(Turn::Tool(ToolResult { call_id: call_id.to_owned(), name, parts, field }));
+                turns.push(Turn::Tool(ToolResult { call_id: call_id.to_owned(), name, parts, message: i }));
             }
             Some("function") => {
-                return Err(TranslateError::unsupported(
-                    field,
-                    caps.target,
-                    "legacy function messages are not translated",
-                ))
+                let why = "legacy function messages are not translated";
+                return Err(TranslateError::unsupported(at.path(""), caps.target, why));
             }
             _ => {
-                return Err(TranslateError::invalid(
-                    format!("{field}.role"),
-                    "expected system, developer, user, assistant or tool",
-                ))
+                let why = "expected system, developer, user, assistant or tool";
+                return Err(TranslateError::invalid(at.path(".role"), why));
             }
         }
     }
     Ok(turns)
+}
+
+/// Where a value is in `messages`: formatted into a path only for an error.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    message: usize,
+    /// The content part, when the value is inside one.
+    part: Option<usize>,
+}
+
+impl At {
+    fn path(self, tail: &str) -> String {
+        match self.part {
+            Some(j) => format!("messages[{}].content[{j}]{tail}", self.message),
+            None => format!("messages[{}]{tail}", self.message),
+        }
+    }
 }
 
 /// The name of the latest call with id `call_id` in the turns so far.
@@ -398,40 +413,30 @@ fn called(turns: &[Turn], call_id: &str) -> Option<String> {
     })
 }
 
-fn assistant(m: &Value, content: Option<&Value>, field: &str, caps: &Caps) -> Result<Option<Turn>, TranslateError> {
+fn assistant(m: &Value, content: Option<&Value>, at: At, caps: &Caps) -> Result<Option<Turn>, TranslateError> {
     for key in ["audio", "function_call"] {
         if m.get(key).is_some_and(|v| !v.is_null()) {
-            return Err(TranslateError::unsupported(
-                format!("{field}.{key}"),
-                caps.target,
-                "only text and tool calls are translated",
-            ));
+            let why = "only text and tool calls are translated";
+            return Err(TranslateError::unsupported(at.path(&format!(".{key}")), caps.target, why));
         }
     }
-    let mut text = plain_text(content, field, caps)?;
+    let mut text = plain_text(content, at, caps)?;
     if let Some(refusal) = str_at(m, "refusal").filter(|r| !r.is_empty()) {
         text.push_str(refusal);
     }
     let mut calls = Vec::new();
     for (j, call) in m.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
     {
-        let cfield = format!("{field}.tool_calls[{j}]");
+        let path = |tail: &str| at.path(&format!(".tool_calls[{j}]{tail}"));
         if str_at(call, "type").is_some_and(|t| t != "function") {
-            return Err(TranslateError::unsupported(
-                format!("{cfield}.type"),
-                caps.target,
-                "only function calls are translated",
-            ));
+            return Err(TranslateError::unsupported(path(".type"), caps.target, "only function calls are translated"));
         }
         let f = call.get("function").unwrap_or(&Value::Null);
-        let id = str_at(call, "id").ok_or_else(|| TranslateError::invalid(format!("{cfield}.id"), "missing"))?;
-        let name =
-            str_at(f, "name").ok_or_else(|| TranslateError::invalid(format!("{cfield}.function.name"), "missing"))?;
-        calls.push(Call {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            arguments: arguments(f.get("arguments"), &cfield)?,
-        });
+        let id = str_at(call, "id").ok_or_else(|| TranslateError::invalid(path(".id"), "missing"))?;
+        let name = str_at(f, "name").ok_or_else(|| TranslateError::invalid(path(".function.name"), "missing"))?;
+        let arguments = arguments(f.get("arguments"))
+            .ok_or_else(|| TranslateError::invalid(path(".function.arguments"), "not a JSON object"))?;
+        calls.push(Call { id: id.to_owned(), name: name.to_owned(), arguments });
     }
     if text.is_empty() && calls.is_empty() {
         return Ok(None);
@@ -440,24 +445,24 @@ fn assistant(m: &Value, content: Option<&Value>, field: &str, caps: &Caps) -> Re
 }
 
 /// Tool-call arguments as an object. An empty string (tools without parameters) is `{}`; text
-/// that is not a JSON object is refused rather than guessed at.
-fn arguments(v: Option<&Value>, field: &str) -> Result<Value, TranslateError> {
+/// that is not a JSON object is `None`, refused rather than guessed at.
+fn arguments(v: Option<&Value>) -> Option<Value> {
     match v {
-        None | Some(Value::Null) => Ok(Value::Object(Map::new())),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Value::Object(Map::new())),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(obj @ Value::Object(_)) => Ok(obj),
-            _ => Err(TranslateError::invalid(format!("{field}.function.arguments"), "not a JSON object")),
-        },
-        Some(obj @ Value::Object(_)) => Ok(obj.clone()),
-        Some(_) => Err(TranslateError::invalid(format!("{field}.function.arguments"), "not a JSON object")),
+        None | Some(Value::Null) => Some(Value::Object(Map::new())),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(Value::Object(Map::new())),
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok().filter(Value::is_object),
+        Some(obj @ Value::Object(_)) => Some(obj.clone()),
+        Some(_) => None,
     }
 }
 
 /// Text-only content (system, developer, assistant): a string or text/refusal parts.
-fn plain_text(content: Option<&Value>, field: &str, caps: &Caps) -> Result<String, TranslateError> {
+fn plain_text(content: Option<&Value>, at: At, caps: &Caps) -> Result<String, TranslateError> {
+    if let Some(Value::String(s)) = content {
+        return Ok(s.clone());
+    }
     let mut text = String::new();
-    for part in parts(content, field, caps, false)? {
+    for part in parts(content, at, caps, false)? {
         if let Part::Text(t) = part {
             text.push_str(&t);
         }
@@ -466,20 +471,20 @@ fn plain_text(content: Option<&Value>, field: &str, caps: &Caps) -> Result<Strin
 }
 
 /// Content as parts. Images are kept only when `images` allows them here.
-fn parts(content: Option<&Value>, field: &str, caps: &Caps, images: bool) -> Result<Vec<Part>, TranslateError> {
+fn parts(content: Option<&Value>, at: At, caps: &Caps, images: bool) -> Result<Vec<Part>, TranslateError> {
     let list = match content {
         None => return Ok(Vec::new()),
         Some(Value::String(s)) => return Ok(vec![Part::Text(s.clone())]),
         Some(Value::Array(list)) => list,
-        Some(_) => return Err(invalid_type(&format!("{field}.content"), "a string or an array of parts")),
+        Some(_) => return Err(invalid_type(&at.path(".content"), "a string or an array of parts")),
     };
     let mut out = Vec::with_capacity(list.len());
     for (j, part) in list.iter().enumerate() {
-        let pfield = format!("{field}.content[{j}]");
+        let at = At { part: Some(j), ..at };
         match str_at(part, "type") {
             Some("text") => out.push(Part::Text(str_at(part, "text").unwrap_or_default().to_owned())),
             Some("refusal") => out.push(Part::Text(str_at(part, "refusal").unwrap_or_default().to_owned())),
-            Some("image_url") if images => out.push(Part::Image(image(part, &pfield, caps)?)),
+            Some("image_url") if images => out.push(Part::Image(image(part, at, caps)?)),
             Some(kind) => {
                 let why = match kind {
                     "image_url" => "images are not accepted in this message on this target",
@@ -487,24 +492,24 @@ fn parts(content: Option<&Value>, field: &str, caps: &Caps, images: bool) -> Res
                     "file" => "file parts are not translated",
                     _ => "unknown content part type",
                 };
-                return Err(TranslateError::unsupported(pfield, caps.target, why));
+                return Err(TranslateError::unsupported(at.path(""), caps.target, why));
             }
-            None => return Err(TranslateError::invalid(format!("{pfield}.type"), "missing")),
+            None => return Err(TranslateError::invalid(at.path(".type"), "missing")),
         }
     }
     Ok(out)
 }
 
-fn image(part: &Value, field: &str, caps: &Caps) -> Result<Image, TranslateError> {
-    let field = format!("{field}.image_url.url");
+fn image(part: &Value, at: At, caps: &Caps) -> Result<Image, TranslateError> {
+    let field = || at.path(".image_url.url");
     let url = part.get("image_url").and_then(|u| str_at(u, "url").or_else(|| u.as_str()));
-    let url = url.ok_or_else(|| TranslateError::invalid(&field, "missing"))?;
+    let url = url.ok_or_else(|| TranslateError::invalid(field(), "missing"))?;
     if let Some(rest) = url.strip_prefix("data:") {
         let (meta, data) =
-            rest.split_once(',').ok_or_else(|| TranslateError::invalid(&field, "a data URL needs a comma"))?;
+            rest.split_once(',').ok_or_else(|| TranslateError::invalid(field(), "a data URL needs a comma"))?;
         let media_type = meta
             .strip_suffix(";base64")
-            .ok_or_else(|| TranslateError::invalid(&field, "only base64 data URLs are translated"))?;
+            .ok_or_else(|| TranslateError::invalid(field(), "only base64 data URLs are translated"))?;
         let accepted = if caps.image_types.is_empty() {
             media_type.starts_with("image/")
         } else {
@@ -512,22 +517,19 @@ fn image(part: &Value, field: &str, caps: &Caps) -> Result<Image, TranslateError
         };
         if !accepted {
             let why = format!("images of type '{media_type}' are not accepted");
-            return Err(TranslateError::unsupported(field, caps.target, why));
+            return Err(TranslateError::unsupported(field(), caps.target, why));
         }
-        return Ok(Image {
-            source: ImageSource::Data { media_type: media_type.to_owned(), data: data.to_owned() },
-            field,
-        });
+        return Ok(Image { source: ImageSource::Data { media_type: media_type.to_owned(), data: data.to_owned() } });
     }
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(TranslateError::invalid(field, "expected a data: or http(s) URL"));
+        return Err(TranslateError::invalid(field(), "expected a data: or http(s) URL"));
     }
     if !caps.image_urls {
         let why = "the target does not fetch image URLs; send the image inline as a base64 data URL";
-        return Err(TranslateError::unsupported(field, caps.target, why));
+        return Err(TranslateError::unsupported(field(), caps.target, why));
     }
-    Ok(Image { source: ImageSource::Url(url.to_owned()), field })
+    Ok(Image { source: ImageSource::Url(url.to_owned()) })
 }
 
 /// Turns with consecutive same-role messages merged, as the targets that require alternation

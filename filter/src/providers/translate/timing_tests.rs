@@ -95,6 +95,7 @@ fn translation_cost_per_request_and_per_chunk() {
     });
     eprintln!("request  responses→chat {r:6.2} µs");
 
+    steady_text_deltas();
     for case in STREAMS {
         let frames = upstream_frames(case);
         let mut produced = 0usize;
@@ -136,4 +137,35 @@ fn translation_cost_per_request_and_per_chunk() {
             responses_total / chat.len() as f64
         );
     }
+}
+
+/// One text delta once the stream has started, repeated: the per-chunk cost without the
+/// per-stream start and end.
+fn steady_text_deltas() {
+    let start =
+        crate::testutil::event("message_start", json!({"message": {"id": "msg_1", "model": "claude-x", "usage": {}}}));
+    let delta = crate::testutil::event(
+        "content_block_delta",
+        json!({"index": 0, "delta": {"type": "text_delta", "text": " quick brown"}}),
+    );
+    let mut anthropic = for_provider(Provider::Anthropic).stream(meta("claude"), true);
+    let mut out = Vec::new();
+    anthropic.frame(&start, &mut out);
+    let mut sink = Vec::new();
+    let to_chat = per_call(200_000, || {
+        anthropic.frame(black_box(&delta), &mut sink);
+        if sink.len() > 1000 {
+            sink.clear();
+        }
+    });
+    let chunk = sink.last().unwrap().clone();
+    let mut responses = via_chat::Stream::new(Echo::of(&Map::new()), meta("claude"));
+    let mut sink = Vec::new();
+    let to_responses = per_call(200_000, || {
+        crate::providers::translate::ChunkTranslator::frame(&mut responses, black_box(&chunk), &mut sink);
+        if sink.len() > 1000 {
+            sink.clear();
+        }
+    });
+    eprintln!("steady text delta: Anthropic→chat {to_chat:5.2} µs, chat→Responses {to_responses:5.2} µs");
 }

@@ -126,7 +126,7 @@ fn contents(turns: &[Turn], gemini_3: bool) -> Result<Vec<Value>, TranslateError
             Turn::Tool(result) => {
                 let Some(name) = &result.name else {
                     let why = "it names no tool call of an earlier assistant message, and Gemini needs the tool's name";
-                    return Err(TranslateError::invalid(format!("{}.tool_call_id", result.field), why));
+                    return Err(TranslateError::invalid(format!("{}.tool_call_id", result.field()), why));
                 };
                 let part = json!({"functionResponse": {"name": name, "response": {"output": result.text()}}});
                 push_merged(&mut out, "user", "parts", vec![part]);
