@@ -18,6 +18,7 @@ pub mod gemini;
 pub mod json;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod translate;
 
 #[cfg(test)]
 #[path = "error_tests.rs"]

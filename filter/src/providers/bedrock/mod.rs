@@ -1,4 +1,5 @@
 pub mod error;
+pub mod from_chat;
 pub mod refusal;
 pub mod request;
 pub mod response;
