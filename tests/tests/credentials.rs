@@ -78,11 +78,21 @@ fn gemini_goes_to_vertex_with_an_adc_token_in_every_stream_form() {
     .enumerate()
     {
         let id = format!("vertex-{i}");
-        let reply = post(&stack, &format!("/v1/gemini/v1beta/models/gemini-2.5-pro:{action}"), &client_key, &gemini_body(), &id);
+        let reply = post(
+            &stack,
+            &format!("/v1/gemini/v1beta/models/gemini-2.5-pro:{action}"),
+            &client_key,
+            &gemini_body(),
+            &id,
+        );
         assert_eq!(reply.status, 200, "{action}: {}", reply.text());
         assert!(reply.text().contains("llo"), "{action}: the answer reached the client: {}", reply.text());
         let up = upstream(&stack, &id);
-        assert_eq!(up["path"], format!("{VERTEX_PREFIX}{want_suffix}"), "{action}: model optimisation in the Vertex path");
+        assert_eq!(
+            up["path"],
+            format!("{VERTEX_PREFIX}{want_suffix}"),
+            "{action}: model optimisation in the Vertex path"
+        );
         assert_eq!(header(&up, "authorization"), Some("Bearer ya29.fake-mds-1"), "{action}: {up}");
         assert_eq!(header(&up, "x-goog-api-key"), None, "{action}: the client's key went upstream");
     }
@@ -142,11 +152,21 @@ fn a_failing_identity_endpoint_is_a_503_in_the_providers_shape_that_names_the_ca
     let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
     assert!(message.contains("warden-sidecar") && message.contains("azure"), "{message}");
     assert_eq!(body.pointer("/error/code"), Some(&json!("credentials_unavailable")));
-    let claude = json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
-    let reply = post(&stack, "/v1/anthropic/v1/messages", &[("x-api-key", "k"), ("anthropic-version", "2023-06-01")], &claude, "fail-2");
+    let claude =
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    let reply = post(
+        &stack,
+        "/v1/anthropic/v1/messages",
+        &[("x-api-key", "k"), ("anthropic-version", "2023-06-01")],
+        &claude,
+        "fail-2",
+    );
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json().pointer("/error/type"), Some(&json!("overloaded_error")), "{}", reply.text());
-    assert!(upstream(&stack, "fail-1").is_null() && upstream(&stack, "fail-2").is_null(), "nothing reached the provider");
+    assert!(
+        upstream(&stack, "fail-1").is_null() && upstream(&stack, "fail-2").is_null(),
+        "nothing reached the provider"
+    );
 
     // The identity endpoint recovers: the next request gets a token.
     fake.server.control.set_mode(Mode::Normal);
@@ -164,7 +184,11 @@ fn a_failing_identity_endpoint_is_a_503_in_the_providers_shape_that_names_the_ca
     let up = upstream(&stack, "recover");
     assert!(header(&up, "authorization").is_some_and(|a| a.starts_with("Bearer eyJ0eXAi.fake-entra-secret")), "{up}");
     assert_eq!(header(&up, "api-key"), None);
-    let logs = format!("{}\n{}", stack.envoy_log(), std::fs::read_to_string(stack.dir().join("access.log")).unwrap_or_default());
+    let logs = format!(
+        "{}\n{}",
+        stack.envoy_log(),
+        std::fs::read_to_string(stack.dir().join("access.log")).unwrap_or_default()
+    );
     for secret in [entra::CLIENT_SECRET, "fake-entra-secret"] {
         assert!(!logs.contains(secret), "a secret reached Envoy's or the access log: {secret}");
     }

@@ -9,9 +9,9 @@
 use super::shared_store::SharedDataStore;
 use super::{log, metrics};
 use crate::config::Config;
-use crate::error::{Reply, WardenError};
 use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Credential, Need, Outgoing, Plan, Secret};
+use crate::error::{Reply, WardenError};
 use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
 use prost::Message;
 use proxy_wasm::hostcalls;
@@ -150,7 +150,8 @@ impl Filter {
         plan: &Plan,
         secret: &Secret,
     ) -> Action {
-        let method = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
+        let method =
+            hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
         let content_type = hostcalls::get_map_value(MapType::HttpRequestHeaders, "content-type").ok().flatten();
         let now = Self::now().unwrap_or(SystemTime::UNIX_EPOCH);
         let outgoing = Outgoing {
@@ -192,10 +193,12 @@ impl Filter {
             let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
             return Err(grpc_failure(status_code, &message));
         }
-        let bytes = hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
+        let bytes =
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
         let reply = warden_proto::v1::Credential::decode(bytes.as_slice())
             .map_err(|e| format!("the sidecar's answer could not be read ({e})"))?;
-        credentials::from_reply(reply, Self::now_ms()).ok_or_else(|| "the sidecar's answer held no credential".to_owned())
+        credentials::from_reply(reply, Self::now_ms())
+            .ok_or_else(|| "the sidecar's answer held no credential".to_owned())
     }
 
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
