@@ -6,6 +6,7 @@
 //! - [`prom`]: reads Prometheus text exposition.
 //! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
 
+pub mod adversary;
 pub mod cases;
 pub mod client;
 pub mod mock;
