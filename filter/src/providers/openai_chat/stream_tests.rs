@@ -274,3 +274,17 @@ proptest! {
         fold.on_frame(&frame);
     }
 }
+
+#[test]
+fn a_chunk_whose_error_is_null_is_still_folded_as_a_chunk() {
+    // The SDKs raise only on a truthy `error`; a chunk saying `"error": null` is handed over whole.
+    let chunk = json!({"error": null, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0,
+        "id": "c", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]}}]});
+    let (fold, actions) = fold_all(&[data_frame(&chunk.to_string())], false);
+    assert_eq!(actions[0].started_tools, ["read_file"]);
+    assert_eq!(fold.response().tool_calls.len(), 1);
+    let failing = json!({"error": {"message": "overloaded"}, "choices": [{"index": 0, "delta": {"content": "x"}}]});
+    let (fold, actions) = fold_all(&[data_frame(&failing.to_string())], false);
+    assert_eq!(actions[0], FrameInfo::default());
+    assert!(fold.response().text.is_empty());
+}
