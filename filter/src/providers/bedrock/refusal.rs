@@ -42,7 +42,8 @@ impl Fold {
             return None;
         }
         // Input for a block whose start did not go out belongs to a withheld (or unknown) call.
-        let delivered_tool = self.tool_blocks.contains(&index) && !self.withheld.contains(&index);
+        let delivered_tool =
+            self.tool_blocks.contains(&index) && !self.withheld.contains(&index) && !self.orphans.contains(&index);
         if self.withheld.contains(&index) || (tool_delta && !delivered_tool) {
             return None;
         }
@@ -66,7 +67,7 @@ impl Fold {
             event("contentBlockDelta", &json!({"contentBlockIndex": index, "delta": {"text": message}})),
             event("contentBlockStop", &json!({"contentBlockIndex": index})),
         ];
-        let delivered_calls = self.tool_blocks.difference(&self.withheld).next().is_some();
+        let delivered_calls = self.tool_blocks.iter().any(|i| !self.withheld.contains(i) && !self.orphans.contains(i));
         let reason = if delivered_calls { "tool_use" } else { "end_turn" };
         let stop = finish.and_then(|f| match serde_json::from_slice::<Value>(&f.data) {
             Ok(Value::Object(mut obj)) => {
