@@ -135,6 +135,11 @@ impl ResponseStream {
             // Folded for usage only: the client's stream has ended.
             return;
         }
+        if info.unreadable && self.hold_back.is_some() {
+            // A client's parser may read calls into what the gateway could not read at all.
+            self.end_unread("a stream event is not JSON the gateway can read", "unreadable_event", out);
+            return;
+        }
         let flow = match self.hold_back.as_mut() {
             Some(hold) => hold.on_frame(&mut self.fold, frame, &info, out),
             None => {

@@ -59,3 +59,14 @@ fn a_json_array_whose_last_element_is_cut_off_is_refused() {
     assert!(!out.contains("functionCall"), "{out}");
     assert_eq!(s.ended_because(), Some("torn_final_event"));
 }
+
+#[test]
+fn an_event_a_lenient_parser_reads_but_the_gateway_cannot_ends_the_stream() {
+    // Python's json (google-genai) reads `NaN`; the call in this event was never judged.
+    let (ex, mut s) = stream("/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+    let lenient = CALL_CHUNK.replace(r#""/etc/passwd""#, r#""/etc/passwd","n":NaN"#);
+    let out = run(&mut s, format!("data: {lenient}\n\n").as_bytes());
+    assert!(!out.contains(r#""name":"read_file""#), "{out}");
+    assert!(out.contains("not JSON the gateway can read"), "{out}");
+    assert_eq!(ex.finish(Some(&s), None, None, None).0.unpoliced, Some("unreadable_event"));
+}

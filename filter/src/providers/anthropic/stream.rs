@@ -50,7 +50,7 @@ impl Fold {
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let mut info = FrameInfo::default();
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return info;
+            return FrameInfo::unparsed(&frame.data);
         };
         let index = data.get("index").and_then(Value::as_u64);
         match event_kind(frame, &data) {

@@ -173,10 +173,10 @@ fn error_event_closes_open_calls_and_is_the_finish_reason() {
 }
 
 #[test]
-fn frames_that_are_not_json_are_forwarded_and_ignored() {
+fn frames_that_are_not_json_are_unreadable_and_odd_json_is_ignored() {
     let mut fold = Fold::new();
     let junk = Frame { name: Some("ping".into()), data: b"\xff{not json".to_vec(), raw: Vec::new() };
-    assert_eq!(fold.on_frame(&junk), FrameInfo::default());
+    assert_eq!(fold.on_frame(&junk), FrameInfo { unreadable: true, ..FrameInfo::default() });
     let odd = event("content_block_delta", json!({"delta": "x", "index": "zero"}));
     assert_eq!(fold.on_frame(&odd), FrameInfo::default());
     assert_eq!(fold.response(), &crate::view::Response::default());

@@ -79,7 +79,7 @@ impl Fold {
             return info;
         };
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
-            return info;
+            return FrameInfo::unparsed(&frame.data);
         };
         let stated = event.get("contentBlockIndex").and_then(Value::as_u64);
         let index = stated.unwrap_or(0);

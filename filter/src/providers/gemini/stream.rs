@@ -40,9 +40,9 @@ impl Fold {
     }
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
-        // A frame that is not JSON (a keep-alive, a cut stream) says nothing about the response.
+        // A frame that is not JSON says nothing the gateway can read; unless blank, it is unreadable.
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameInfo::default();
+            return FrameInfo::unparsed(&frame.data);
         };
         super::response::apply_chunk(&mut self.response, &chunk);
         for (key, slot) in [
@@ -80,6 +80,7 @@ impl Fold {
             started_tools,
             // The message ends once every candidate seen has finished.
             ends_message: (finishes && self.candidates.iter().all(|(_, done)| *done)) || blocked_prompt,
+            unreadable: false,
         }
     }
 

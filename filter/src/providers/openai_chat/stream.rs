@@ -106,8 +106,8 @@ impl Fold {
 
     fn fold_frame(&mut self, frame: &Frame, seq: u64, calls: &mut Vec<usize>) -> FrameInfo {
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
-            // `[DONE]`, keep-alive comments and anything else that is not JSON go through untouched.
-            return FrameInfo::default();
+            // `[DONE]` and keep-alives go through untouched; other data is unreadable.
+            return FrameInfo::unparsed(&frame.data);
         };
         if !chunk.is_object() || is_error(&chunk) {
             return FrameInfo::default();

@@ -100,12 +100,15 @@ fn hiding_usage_drops_exactly_the_usage_chunk() {
 }
 
 #[test]
-fn done_error_and_non_json_frames_are_forwarded_without_folding() {
+fn done_and_error_frames_are_forwarded_without_folding_and_other_data_is_unreadable() {
     let mut fold = stream::Fold::new(true);
-    for payload in
-        ["[DONE]", "", ": keep-alive", "{not json", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#]
-    {
+    for payload in ["[DONE]", "", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#] {
         assert_eq!(fold.on_frame(&data_frame(payload)), FrameInfo::default(), "{payload}");
+    }
+    // Python's json reads `NaN`; serde does not: such a chunk may carry calls nobody judged.
+    for payload in [": keep-alive", "{not json", r#"{"choices":[],"x":NaN}"#] {
+        let unreadable = FrameInfo { unreadable: true, ..FrameInfo::default() };
+        assert_eq!(fold.on_frame(&data_frame(payload)), unreadable, "{payload}");
     }
     assert_eq!(*fold.response(), crate::view::Response::default());
 }
