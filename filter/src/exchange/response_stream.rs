@@ -46,6 +46,8 @@ pub struct ResponseStream {
     /// The last byte the upstream sent, so an SSE stream whose last line has no terminator can be
     /// given one at its end.
     last_byte: Option<u8>,
+    /// Some byte has gone to the client.
+    sent_any: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +75,39 @@ impl ResponseStream {
             state: State::Open,
             upstream_done: false,
             last_byte: None,
+            sent_any: false,
         }
     }
 
     /// Feeds one chunk from upstream; appends what the client should receive now to `out`.
     pub fn push(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+        let (start, was_open) = (out.len(), self.is_open());
+        self.push_inner(chunk, end, out);
+        if was_open && matches!(self.state, State::Ended { .. }) {
+            self.close_array(out, start);
+        }
+        self.sent_any |= out.len() > start;
+    }
+
+    /// A JSON-array stream the gateway ended: the upstream's closing `]` will never go out, and
+    /// when nothing went out before, the refusal is the array's first element.
+    fn close_array(&self, out: &mut Vec<u8>, start: usize) {
+        if !matches!(self.decoder, Decoder::JsonArray(_)) {
+            return;
+        }
+        if !self.sent_any {
+            let written = out.get(start..).unwrap_or_default();
+            let first = written.iter().position(|b| !b.is_ascii_whitespace()).map(|i| start.saturating_add(i));
+            match first.and_then(|i| out.get_mut(i)) {
+                Some(b) if *b == b',' => *b = b'[',
+                Some(b) if *b == b'[' => {}
+                _ => out.insert(start, b'['),
+            }
+        }
+        out.push(b']');
+    }
+
+    fn push_inner(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
         self.upstream_done |= end;
         match self.state {
             State::Unread => {

@@ -70,3 +70,31 @@ fn an_event_a_lenient_parser_reads_but_the_gateway_cannot_ends_the_stream() {
     assert!(out.contains("not JSON the gateway can read"), "{out}");
     assert_eq!(ex.finish(Some(&s), None, None, None).0.unpoliced, Some("unreadable_event"));
 }
+
+#[test]
+fn a_json_array_the_gateway_ends_at_its_first_element_is_still_one_array() {
+    let (_, mut s) = stream("/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+    let lenient = CALL_CHUNK.replace(r#""/etc/passwd""#, r#""/etc/passwd","n":NaN"#);
+    let out = run(&mut s, format!("[{lenient}\r\n]").as_bytes());
+    let array: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(array.as_array().map(Vec::len), Some(1), "{out}");
+    assert_eq!(array[0]["candidates"][0]["finishReason"], "STOP");
+    assert!(!out.contains("functionCall"));
+}
+
+#[test]
+fn a_json_array_the_gateway_ends_after_live_elements_is_closed() {
+    let (_, mut s) = stream("/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+    let text = r#"{"candidates":[{"content":{"parts":[{"text":"hi"}]},"index":0}]}"#;
+    let mut out = Vec::new();
+    s.push(format!("[{text}").as_bytes(), false, &mut out);
+    s.push(
+        format!(",\r\n{}", CALL_CHUNK.replace(r#""/etc/passwd""#, r#""/etc/passwd","n":NaN"#)).as_bytes(),
+        false,
+        &mut out,
+    );
+    s.push(b"\r\n]", true, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    let array: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(array.as_array().map(Vec::len), Some(2), "{out}");
+}
