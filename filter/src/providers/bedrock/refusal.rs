@@ -78,7 +78,18 @@ impl Fold {
         });
         frames.push(stop.unwrap_or_else(|| event("messageStop", &json!({"stopReason": reason}))));
         self.message_stopped = true;
+        // An exception the stream ended in is its last word.
+        let exception = self.after_stop.iter().any(|f| f.name.as_deref().is_some_and(|n| n.ends_with("Exception")));
         frames.append(&mut self.after_stop);
+        // Without the upstream's messageStop nothing follows the refusal, so a stream that never
+        // carried metadata gets one (SDKs read usage there), with the usage known so far.
+        if finish.is_none() && self.metadata.is_none() && !exception {
+            let usage = self.response().usage.unwrap_or_default();
+            let usage = json!({"inputTokens": usage.input, "outputTokens": usage.output,
+                "totalTokens": usage.input.saturating_add(usage.output)});
+            frames.push(event("metadata", &json!({"usage": usage, "metrics": {"latencyMs": 0}})));
+            self.metadata = Some(Value::Null);
+        }
         frames
     }
 }

@@ -352,3 +352,15 @@ fn input_for_a_block_that_never_started_does_not_follow_the_refusal() {
     let indexes: Vec<u64> = events.iter().filter_map(|(_, v)| v["contentBlockIndex"].as_u64()).collect();
     assert!(indexes.iter().all(|&i| i == 0), "the refusal takes the first free index: {indexes:?}");
 }
+
+#[test]
+fn a_stream_that_ends_without_message_stop_or_metadata_still_ends_with_both() {
+    let mut input = message_start();
+    input.extend(tool_block(0, "wipe", &["{\"all\":true}"], false));
+    let run = run(&input, |_| true, true, "");
+    let events = converse_events(&run.out);
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["messageStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"]);
+    assert!(!contains(&run.out, b"wipe"));
+    assert!(events.last().is_some_and(|(_, e)| e.pointer("/usage/outputTokens").is_some()));
+}

@@ -25,6 +25,8 @@ pub struct Fold {
     /// Tool blocks that only ever had input deltas, no `contentBlockStart`: nothing of them may go
     /// out when the calls are refused (a client appends such input to the latest call it holds).
     pub(super) orphans: BTreeSet<u64>,
+    /// The upstream's `metadata` event (usage, metrics) has been seen; the usage it carried.
+    pub(super) metadata: Option<Value>,
     /// Highest `contentBlockIndex` seen: with `withheld`, where a refusal's text block goes.
     pub(super) max_index: Option<u64>,
     /// Tool-use blocks whose start `strip_tools` removed; later blocks are renumbered past them.
@@ -66,6 +68,7 @@ impl Fold {
             open: Vec::new(),
             tool_blocks: BTreeSet::new(),
             orphans: BTreeSet::new(),
+            metadata: None,
             max_index: None,
             withheld: BTreeSet::new(),
             message_stopped: false,
@@ -123,6 +126,7 @@ impl Fold {
                 if let Some(u @ Value::Object(_)) = event.get("usage") {
                     self.response.usage = Some(super::response::usage(u));
                 }
+                self.metadata = Some(event.get("usage").cloned().unwrap_or(Value::Null));
             }
             // messageStart, exception frames and unknown events carry nothing the view holds.
             _ => {}
