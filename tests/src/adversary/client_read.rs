@@ -383,8 +383,8 @@ fn bedrock_json(v: &Value) -> Vec<ClientCall> {
         .collect()
 }
 
-/// Converse stream events (CRC-valid messages only, as botocore reads them: the last of repeated
-/// headers wins). Deltas go to the block their index names; a delta for a block that never
+/// Converse stream events (CRC-valid messages with no repeated header, as botocore reads them;
+/// the stream ends at the first other one). Deltas go to the block their index names; a delta for a block that never
 /// started goes to the latest call, as the AWS examples accumulate. Both readings are kept.
 fn bedrock_events(body: &[u8]) -> Vec<ClientCall> {
     let events = crate::mock::bedrock::decode_lenient(body, lenient::parse);

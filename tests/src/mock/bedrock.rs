@@ -160,8 +160,14 @@ fn decode_one(bytes: &[u8], parse: &impl Fn(&[u8]) -> Option<Value>) -> Option<(
     }
     let mut headers = bytes.get(12..12usize.checked_add(head_len)?)?;
     let mut event_type = String::new();
+    let mut names = Vec::new();
     while let Some((&name_len, rest)) = headers.split_first() {
         let name = String::from_utf8_lossy(rest.get(..usize::from(name_len))?).to_string();
+        // botocore refuses a message that repeats a header (DuplicateHeader): the stream ends there.
+        if names.contains(&name) {
+            return None;
+        }
+        names.push(name.clone());
         let rest = rest.get(usize::from(name_len) + 1..)?;
         let value_len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
         let value = String::from_utf8_lossy(rest.get(2..2 + value_len)?).to_string();
