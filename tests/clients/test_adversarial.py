@@ -298,7 +298,12 @@ CLIENTS = {"chat_completions": openai_chat, "responses": openai_responses, "mess
 
 def http_error(err):
     """(status, whether the body is the provider's error shape) of an SDK error raised for an HTTP
-    error status; None for any other failure."""
+    error status; None for any other failure (a 200 whose body the SDK could not read included)."""
+    error = _http_error(err)
+    return error if error is not None and error[0] is not None and error[0] >= 400 else None
+
+
+def _http_error(err):
     if isinstance(err, (openai.APIStatusError, anthropic.APIStatusError)):
         body = err.body if isinstance(err.body, dict) else {}
         return err.status_code, bool(body.get("message") or (body.get("error") or {}).get("message"))
