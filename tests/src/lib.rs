@@ -8,6 +8,7 @@
 //! - [`sidecar`]: runs the real `warden-sidecar` binary; [`fake_identity`]: the fake cloud
 //!   identity endpoints it is tested against.
 
+pub mod adversary;
 pub mod cases;
 pub mod client;
 pub mod fake_identity;

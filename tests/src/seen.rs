@@ -213,7 +213,12 @@ fn chat_sse(seen: &mut Seen, body: &[u8]) {
             seen.problem(format!("a chunk is not JSON: {data}"));
             continue;
         };
-        let Some(choice) = chunk.pointer("/choices/0") else { continue };
+        // The first choice is the answer; with `n > 1` other choices' chunks interleave with it.
+        let first = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .and_then(|choices| choices.iter().find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0));
+        let Some(choice) = first else { continue };
         if seen.finish.is_some() {
             seen.problem(format!("a choice chunk after the finish_reason: {data}"));
         }

@@ -18,6 +18,8 @@ mod pipeline_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
+mod stream_end_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

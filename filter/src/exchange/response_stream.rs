@@ -11,6 +11,24 @@ use super::hold_back::{Flow, HoldBack};
 use crate::policy::tools::Blocked;
 use crate::providers::StreamFold;
 use crate::stream::{Decoder, Frame, Framing, StreamError};
+
+/// Whether `byte` (the stream's last) ends a line.
+fn ends_line(byte: Option<u8>) -> bool {
+    matches!(byte, None | Some(b'\n' | b'\r'))
+}
+
+/// Whether the bytes left after the last frame say nothing: blank lines (SSE), the closing `]` of
+/// a JSON array with whitespace around it, nothing at all (eventstream).
+fn inert(decoder: &Decoder, tail: &[u8]) -> bool {
+    match decoder {
+        Decoder::Sse(_) => tail.iter().all(|b| matches!(b, b'\n' | b'\r')),
+        Decoder::JsonArray(_) => {
+            let rest = tail.trim_ascii();
+            rest.is_empty() || rest == b"]"
+        }
+        Decoder::EventStream(_) => tail.is_empty(),
+    }
+}
 use crate::view;
 
 #[derive(Debug)]
@@ -25,6 +43,11 @@ pub struct ResponseStream {
     state: State,
     /// The upstream's end of stream arrived.
     upstream_done: bool,
+    /// The last byte the upstream sent, so an SSE stream whose last line has no terminator can be
+    /// given one at its end.
+    last_byte: Option<u8>,
+    /// Some byte has gone to the client.
+    sent_any: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +74,40 @@ impl ResponseStream {
             hold_back,
             state: State::Open,
             upstream_done: false,
+            last_byte: None,
+            sent_any: false,
         }
     }
 
     /// Feeds one chunk from upstream; appends what the client should receive now to `out`.
     pub fn push(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+        let (start, was_open) = (out.len(), self.is_open());
+        self.push_inner(chunk, end, out);
+        if was_open && matches!(self.state, State::Ended { .. }) {
+            self.close_array(out, start);
+        }
+        self.sent_any |= out.len() > start;
+    }
+
+    /// A JSON-array stream the gateway ended: the upstream's closing `]` will never go out, and
+    /// when nothing went out before, the refusal is the array's first element.
+    fn close_array(&self, out: &mut Vec<u8>, start: usize) {
+        if !matches!(self.decoder, Decoder::JsonArray(_)) {
+            return;
+        }
+        if !self.sent_any {
+            let written = out.get(start..).unwrap_or_default();
+            let first = written.iter().position(|b| !b.is_ascii_whitespace()).map(|i| start.saturating_add(i));
+            match first.and_then(|i| out.get_mut(i)) {
+                Some(b) if *b == b',' => *b = b'[',
+                Some(b) if *b == b'[' => {}
+                _ => out.insert(start, b'['),
+            }
+        }
+        out.push(b']');
+    }
+
+    fn push_inner(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
         self.upstream_done |= end;
         match self.state {
             State::Unread => {
@@ -67,7 +119,13 @@ impl ResponseStream {
         }
         let mut frames = std::mem::take(&mut self.frames);
         let mut result = self.decoder.push(chunk, &mut frames);
+        self.last_byte = chunk.last().copied().or(self.last_byte);
         let mut tail = Vec::new();
+        if end && result.is_ok() && matches!(self.decoder, Decoder::Sse(_)) && !ends_line(self.last_byte) {
+            // A last line without its terminator is still a line to an SSE client that reads to
+            // the end (google-genai does): it is read as one here too, so it is judged like any.
+            result = self.decoder.push(b"\n", &mut frames);
+        }
         if end && result.is_ok() {
             match self.decoder.finish(&mut frames) {
                 Ok(rest) => tail = rest,
@@ -81,7 +139,11 @@ impl ResponseStream {
         match result {
             Err(e) => self.unreadable(&e, out),
             Ok(()) if end => {
-                if self.is_open() {
+                if self.is_open() && self.hold_back.is_some() && !inert(&self.decoder, &tail) {
+                    // Bytes that belong to no whole frame (a cut-off last event, something after a
+                    // JSON array's end) were never read, so they are not passed on.
+                    self.end_unread("the stream ended inside an event", "torn_final_event", out);
+                } else if self.is_open() {
                     if let Some(hold) = self.hold_back.as_mut() {
                         hold.finish(&mut self.fold, out);
                     }
@@ -101,6 +163,11 @@ impl ResponseStream {
         let info = self.fold.on_frame(&frame);
         if !self.is_open() {
             // Folded for usage only: the client's stream has ended.
+            return;
+        }
+        if info.unreadable && self.hold_back.is_some() {
+            // A client's parser may read calls into what the gateway could not read at all.
+            self.end_unread("a stream event is not JSON the gateway can read", "unreadable_event", out);
             return;
         }
         let flow = match self.hold_back.as_mut() {
@@ -134,13 +201,19 @@ impl ResponseStream {
                 ("the stream is not in the provider's stream format (it may be compressed)", "malformed_stream")
             }
         };
-        match self.hold_back.as_mut() {
-            Some(hold) => {
-                hold.end_unread(&mut self.fold, why, out);
-                self.state = State::Ended { why: label, readable: false };
-            }
-            None => self.state = State::Unread,
+        if self.hold_back.is_some() {
+            self.end_unread(why, label, out);
+        } else {
+            self.state = State::Unread;
         }
+    }
+
+    /// Refuses what is held and ends the client's stream: the rest cannot be read (`why`).
+    fn end_unread(&mut self, why: &str, label: &'static str, out: &mut Vec<u8>) {
+        if let Some(hold) = self.hold_back.as_mut() {
+            hold.end_unread(&mut self.fold, why, out);
+        }
+        self.state = State::Ended { why: label, readable: false };
     }
 
     pub fn response(&self) -> &view::Response {

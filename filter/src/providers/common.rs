@@ -7,10 +7,11 @@ use crate::stream::{Frame, Framing};
 use crate::view::{Arguments, Message, Request, Role, ToolCall, Unreadable};
 use serde_json::{Map, Value};
 
-/// The event type: the SSE `event:` name, or the data's own `type` when a client or recorder
-/// dropped it (Anthropic, Cohere: each event's data repeats its type).
+/// The event type: the data's own `type` (Anthropic, Cohere: each event's data repeats it), else
+/// the SSE `event:` name. The data decides because that is what the SDKs build the event from:
+/// an event named `content-delta` whose data says `tool-call-start` is a tool call to the client.
 pub fn event_kind<'a>(frame: &'a Frame, data: &'a Value) -> Option<&'a str> {
-    frame.name.as_deref().or_else(|| json::str_at(data, "type"))
+    json::str_at(data, "type").or(frame.name.as_deref())
 }
 
 /// The event that ends the message (type `kind`, Anthropic and Cohere SSE) with `delta.<key>` set to

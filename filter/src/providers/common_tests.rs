@@ -8,9 +8,12 @@ fn call(name: &str) -> ToolCall {
 }
 
 #[test]
-fn the_event_name_wins_over_the_data_type() {
-    let named = event("content-start", json!({"type": "other"}));
-    assert_eq!(event_kind(&named, &json!({"type": "other"})), Some("content-start"));
+fn the_data_type_wins_over_the_event_name() {
+    // The Anthropic and Cohere SDKs build the event from its data's `type`, whatever the name says.
+    let named = event("content-delta", json!({"type": "tool-call-start"}));
+    assert_eq!(event_kind(&named, &json!({"type": "tool-call-start"})), Some("tool-call-start"));
+    let untyped = event("content-start", json!({}));
+    assert_eq!(event_kind(&untyped, &json!({})), Some("content-start"));
     let bare = data_frame(r#"{"type": "message-end"}"#);
     assert_eq!(event_kind(&bare, &json!({"type": "message-end"})), Some("message-end"));
     assert_eq!(event_kind(&bare, &json!({})), None);

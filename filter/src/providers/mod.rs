@@ -248,6 +248,19 @@ pub struct FrameInfo {
     /// `finish_reason`, Anthropic `message_delta`, Gemini chunk with `finishReason`, Bedrock
     /// `messageStop`, Cohere `message-end`, Responses `response.completed|incomplete|failed`).
     pub ends_message: bool,
+    /// The frame carries data the gateway cannot read as JSON, where a client's parser may read
+    /// more (Python's `json` takes `NaN`, lone surrogates, `1e999`): what it says cannot be
+    /// policed, so a policed stream ends there.
+    pub unreadable: bool,
+}
+
+impl FrameInfo {
+    /// What a frame whose data did not parse as JSON is: nothing, when the data is blank or the
+    /// `[DONE]` marker that ends OpenAI-style streams; unreadable otherwise.
+    pub fn unparsed(data: &[u8]) -> FrameInfo {
+        let data = data.trim_ascii();
+        FrameInfo { unreadable: !data.is_empty() && data != b"[DONE]", ..FrameInfo::default() }
+    }
 }
 
 /// Folds one provider's stream frames into a neutral response.

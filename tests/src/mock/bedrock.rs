@@ -124,10 +124,20 @@ pub fn decode(bytes: &[u8]) -> Vec<(String, Value)> {
 /// `decode`, and how many bytes formed whole, valid messages (less than all when the rest is torn
 /// or corrupt).
 pub fn decode_counting(bytes: &[u8]) -> (Vec<(String, Value)>, usize) {
+    decode_parsing(bytes, |payload| serde_json::from_slice(payload).ok())
+}
+
+/// `decode`, with payloads read by `parse` (a lenient client's JSON parser); a payload it cannot
+/// read is `Null`.
+pub fn decode_lenient(bytes: &[u8], parse: fn(&[u8]) -> Option<Value>) -> Vec<(String, Value)> {
+    decode_parsing(bytes, parse).0
+}
+
+fn decode_parsing(bytes: &[u8], parse: impl Fn(&[u8]) -> Option<Value>) -> (Vec<(String, Value)>, usize) {
     let mut out = Vec::new();
     let mut at = 0;
     // A message whose CRCs check out but whose headers do not parse is corrupt too: stop there.
-    while let Some((event, total)) = bytes.get(at..).and_then(decode_one) {
+    while let Some((event, total)) = bytes.get(at..).and_then(|b| decode_one(b, &parse)) {
         out.push(event);
         at += total;
     }
@@ -135,7 +145,7 @@ pub fn decode_counting(bytes: &[u8]) -> (Vec<(String, Value)>, usize) {
 }
 
 /// The first message of `bytes` and its length.
-fn decode_one(bytes: &[u8]) -> Option<((String, Value), usize)> {
+fn decode_one(bytes: &[u8], parse: &impl Fn(&[u8]) -> Option<Value>) -> Option<((String, Value), usize)> {
     let word = |at: usize| -> Option<usize> {
         let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
         Some(u32::from_be_bytes(b) as usize)
@@ -150,8 +160,14 @@ fn decode_one(bytes: &[u8]) -> Option<((String, Value), usize)> {
     }
     let mut headers = bytes.get(12..12usize.checked_add(head_len)?)?;
     let mut event_type = String::new();
+    let mut names = Vec::new();
     while let Some((&name_len, rest)) = headers.split_first() {
         let name = String::from_utf8_lossy(rest.get(..usize::from(name_len))?).to_string();
+        // botocore refuses a message that repeats a header (DuplicateHeader): the stream ends there.
+        if names.contains(&name) {
+            return None;
+        }
+        names.push(name.clone());
         let rest = rest.get(usize::from(name_len) + 1..)?;
         let value_len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
         let value = String::from_utf8_lossy(rest.get(2..2 + value_len)?).to_string();
@@ -160,7 +176,7 @@ fn decode_one(bytes: &[u8]) -> Option<((String, Value), usize)> {
         }
         headers = rest.get(2 + value_len..)?;
     }
-    let payload = serde_json::from_slice(bytes.get(12 + head_len..body_end)?).unwrap_or(Value::Null);
+    let payload = parse(bytes.get(12 + head_len..body_end)?).unwrap_or(Value::Null);
     Some(((event_type, payload), total))
 }
 

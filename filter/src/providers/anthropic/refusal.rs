@@ -52,6 +52,25 @@ impl Fold {
                 }
                 Some(frame.with_data(Framing::Sse, data.to_string().as_bytes()))
             }
+            (Some("message_start"), _) => {
+                let Some(Value::Array(content)) = data.pointer_mut("/message/content") else {
+                    return Some(frame.clone());
+                };
+                let before = content.len();
+                let mut at = 0u64;
+                content.retain(|block| {
+                    let tool = block.get("type").and_then(Value::as_str) == Some("tool_use");
+                    if tool {
+                        self.strip.blocks.push(at);
+                    }
+                    at = at.saturating_add(1);
+                    !tool
+                });
+                if content.len() == before {
+                    return Some(frame.clone());
+                }
+                Some(frame.with_data(Framing::Sse, data.to_string().as_bytes()))
+            }
             (Some("message_stop"), _) => {
                 self.strip.deferred.push(frame.clone());
                 None

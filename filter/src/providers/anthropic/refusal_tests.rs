@@ -397,3 +397,20 @@ fn result_edit_refuses_pointers_that_name_no_tool_result() {
     }
     assert_eq!(body, before);
 }
+
+#[test]
+fn a_call_inside_message_start_is_stripped_and_later_blocks_move_down() {
+    let mut first = message_start();
+    let mut data: Value = serde_json::from_slice(&first.data).unwrap();
+    data["message"]["content"] = json!([{"type": "tool_use", "id": "toolu_secret_ms", "name": "read_file",
+        "input": {"path": "/etc/shadow"}}]);
+    first = ev("message_start", data);
+    let mut frames = vec![first];
+    frames.extend(text_block(1, "Also this."));
+    frames.extend(message_end("tool_use"));
+    let out = hold_back(&frames, &|_| true, true);
+    assert_no_tool_bytes(&out, &["toolu_secret_ms", "/etc/shadow"]);
+    let msg = client_view(&out);
+    assert_eq!(text(&msg), format!("Also this.{REFUSAL}"));
+    assert_eq!(msg.stop_reason.as_deref(), Some("end_turn"));
+}

@@ -50,12 +50,25 @@ impl Fold {
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let mut info = FrameInfo::default();
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return info;
+            return FrameInfo::unparsed(&frame.data);
         };
         let index = data.get("index").and_then(Value::as_u64);
         match event_kind(frame, &data) {
-            Some("message_start") => self.message_start(&data),
+            Some("message_start") => {
+                let names = self.message_start(&data);
+                if !names.is_empty() {
+                    info.tool = true;
+                    info.started_tools = names;
+                }
+            }
             Some("content_block_start") => {
+                // The SDK appends blocks in arrival order and addresses deltas by position: a block
+                // stated at another index would have its input read into a different call than
+                // the one judged here.
+                if index != Some(self.next_index) {
+                    info.unreadable = true;
+                    return info;
+                }
                 if let Some(i) = index {
                     self.open_blocks.push(i);
                     self.next_index = self.next_index.max(i.saturating_add(1));
@@ -100,14 +113,36 @@ impl Fold {
         index.is_some_and(|i| self.tool_blocks.contains(&i))
     }
 
-    fn message_start(&mut self, data: &Value) {
-        let Some(message) = data.get("message") else { return };
+    /// Model and usage; and the blocks `message.content` already holds (the API sends none, but
+    /// the SDK's message starts with whatever is there): their tool calls, complete, by name.
+    fn message_start(&mut self, data: &Value) -> Vec<String> {
+        let Some(message) = data.get("message") else { return Vec::new() };
         if let Some(model) = json::str_at(message, "model") {
             self.response.model = Some(model.to_string());
         }
         if let Some(u) = message.get("usage").filter(|u| u.is_object()) {
             self.response.usage = Some(usage(u));
         }
+        let mut names = Vec::new();
+        for block in json::array_at(message, "content") {
+            let index = self.next_index;
+            self.next_index = index.saturating_add(1);
+            match json::str_at(block, "type") {
+                Some("text") => self.response.text.push_str(json::str_at(block, "text").unwrap_or_default()),
+                Some("tool_use") => {
+                    let name = json::str_at(block, "name").unwrap_or_default().to_string();
+                    self.tool_blocks.push(index);
+                    self.response.tool_calls.push(ToolCall {
+                        id: json::str_at(block, "id").map(str::to_string),
+                        name: name.clone(),
+                        arguments: json::object_or_empty(block.get("input")),
+                    });
+                    names.push(name);
+                }
+                _ => {}
+            }
+        }
+        names
     }
 
     /// The name of the tool call the block starts, if it is a tool_use block.

@@ -119,16 +119,16 @@ fn parallel_tool_calls_are_assembled_by_block_index() {
     };
     let stop = |i: u64| event("content_block_stop", json!({"type": "content_block_stop", "index": i}));
     let frames = [
-        start(1, "a", "first"),
-        start(2, "b", "second"),
-        delta(2, "{\"y\":"),
-        delta(1, "{\"x\":"),
-        delta(1, "1}"),
-        delta(2, "2}"),
-        stop(2),
+        start(0, "a", "first"),
+        start(1, "b", "second"),
+        delta(1, "{\"y\":"),
+        delta(0, "{\"x\":"),
+        delta(0, "1}"),
+        delta(1, "2}"),
         stop(1),
-        start(3, "c", "third"),
-        stop(3),
+        stop(0),
+        start(2, "c", "third"),
+        stop(2),
     ];
     let fold = fold(&frames);
     let calls = &fold.response().tool_calls;
@@ -173,11 +173,42 @@ fn error_event_closes_open_calls_and_is_the_finish_reason() {
 }
 
 #[test]
-fn frames_that_are_not_json_are_forwarded_and_ignored() {
+fn frames_that_are_not_json_are_unreadable_and_odd_json_is_ignored() {
     let mut fold = Fold::new();
     let junk = Frame { name: Some("ping".into()), data: b"\xff{not json".to_vec(), raw: Vec::new() };
-    assert_eq!(fold.on_frame(&junk), FrameInfo::default());
+    assert_eq!(fold.on_frame(&junk), FrameInfo { unreadable: true, ..FrameInfo::default() });
     let odd = event("content_block_delta", json!({"delta": "x", "index": "zero"}));
     assert_eq!(fold.on_frame(&odd), FrameInfo::default());
     assert_eq!(fold.response(), &crate::view::Response::default());
+}
+
+#[test]
+fn a_block_that_starts_at_another_index_than_the_next_is_unreadable() {
+    // The SDK addresses blocks by arrival position: a stated index that differs would let input be
+    // read into another call than the one judged.
+    let start = |i: u64, name: &str| {
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": i,
+            "content_block": {"type": "tool_use", "id": name, "name": name, "input": {}}}),
+        )
+    };
+    let mut fold = Fold::new();
+    assert!(!fold.on_frame(&start(0, "a")).unreadable);
+    assert!(fold.on_frame(&start(2, "b")).unreadable);
+}
+
+#[test]
+fn tool_use_blocks_inside_message_start_are_calls() {
+    let start = event(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "m", "role": "assistant",
+        "content": [{"type": "tool_use", "id": "t", "name": "read_file", "input": {"path": "/etc/passwd"}}],
+        "model": "claude", "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+    );
+    let mut fold = Fold::new();
+    let info = fold.on_frame(&start);
+    assert!(info.tool);
+    assert_eq!(info.started_tools, ["read_file"]);
+    assert_eq!(fold.response().tool_calls[0].arguments, json!({"path": "/etc/passwd"}));
 }

@@ -42,7 +42,8 @@ impl Fold {
             return None;
         }
         // Input for a block whose start did not go out belongs to a withheld (or unknown) call.
-        let delivered_tool = self.tool_blocks.contains(&index) && !self.withheld.contains(&index);
+        let delivered_tool =
+            self.tool_blocks.contains(&index) && !self.withheld.contains(&index) && !self.orphans.contains(&index);
         if self.withheld.contains(&index) || (tool_delta && !delivered_tool) {
             return None;
         }
@@ -66,7 +67,7 @@ impl Fold {
             event("contentBlockDelta", &json!({"contentBlockIndex": index, "delta": {"text": message}})),
             event("contentBlockStop", &json!({"contentBlockIndex": index})),
         ];
-        let delivered_calls = self.tool_blocks.difference(&self.withheld).next().is_some();
+        let delivered_calls = self.tool_blocks.iter().any(|i| !self.withheld.contains(i) && !self.orphans.contains(i));
         let reason = if delivered_calls { "tool_use" } else { "end_turn" };
         let stop = finish.and_then(|f| match serde_json::from_slice::<Value>(&f.data) {
             Ok(Value::Object(mut obj)) => {
@@ -77,7 +78,18 @@ impl Fold {
         });
         frames.push(stop.unwrap_or_else(|| event("messageStop", &json!({"stopReason": reason}))));
         self.message_stopped = true;
+        // An exception the stream ended in is its last word.
+        let exception = self.after_stop.iter().any(|f| f.name.as_deref().is_some_and(|n| n.ends_with("Exception")));
         frames.append(&mut self.after_stop);
+        // Without the upstream's messageStop nothing follows the refusal, so a stream that never
+        // carried metadata gets one (SDKs read usage there), with the usage known so far.
+        if finish.is_none() && self.metadata.is_none() && !exception {
+            let usage = self.response().usage.unwrap_or_default();
+            let usage = json!({"inputTokens": usage.input, "outputTokens": usage.output,
+                "totalTokens": usage.input.saturating_add(usage.output)});
+            frames.push(event("metadata", &json!({"usage": usage, "metrics": {"latencyMs": 0}})));
+            self.metadata = Some(Value::Null);
+        }
         frames
     }
 }

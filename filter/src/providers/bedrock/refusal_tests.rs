@@ -332,3 +332,35 @@ mod result_edits {
         assert_eq!(body, json!({"messages": []}));
     }
 }
+
+#[test]
+fn input_for_a_block_that_never_started_does_not_follow_the_refusal() {
+    // A client that appends tool input to the latest call it holds would take these fragments.
+    let mut input = message_start();
+    input.extend(tool_block(0, "read_file", &[], false));
+    for piece in [r#"{"path":"#, r#""/etc/passwd"}"#] {
+        input.extend(ev("contentBlockDelta", json!({"contentBlockIndex": 7, "delta": {"toolUse": {"input": piece}}})));
+    }
+    input.extend(ev("contentBlockStop", json!({"contentBlockIndex": 0})));
+    input.extend(message_end("tool_use"));
+    let run = run(&input, |_| true, true, "orphan-deltas");
+    let client = client_view(&run.out);
+    assert!(client.tool_calls.is_empty(), "{:?}", client.tool_calls);
+    assert_eq!(client.finish_reason.as_deref(), Some("end_turn"));
+    assert!(!contains(&run.out, b"toolUse"), "{}", String::from_utf8_lossy(&run.out));
+    let events = converse_events(&run.out);
+    let indexes: Vec<u64> = events.iter().filter_map(|(_, v)| v["contentBlockIndex"].as_u64()).collect();
+    assert!(indexes.iter().all(|&i| i == 0), "the refusal takes the first free index: {indexes:?}");
+}
+
+#[test]
+fn a_stream_that_ends_without_message_stop_or_metadata_still_ends_with_both() {
+    let mut input = message_start();
+    input.extend(tool_block(0, "wipe", &["{\"all\":true}"], false));
+    let run = run(&input, |_| true, true, "");
+    let events = converse_events(&run.out);
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["messageStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"]);
+    assert!(!contains(&run.out, b"wipe"));
+    assert!(events.last().is_some_and(|(_, e)| e.pointer("/usage/outputTokens").is_some()));
+}

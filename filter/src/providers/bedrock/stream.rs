@@ -22,6 +22,11 @@ pub struct Fold {
     open: Vec<OpenToolBlock>,
     /// `contentBlockIndex` of every tool-use block started so far.
     pub(super) tool_blocks: BTreeSet<u64>,
+    /// Tool blocks that only ever had input deltas, no `contentBlockStart`: nothing of them may go
+    /// out when the calls are refused (a client appends such input to the latest call it holds).
+    pub(super) orphans: BTreeSet<u64>,
+    /// The upstream's `metadata` event (usage, metrics) has been seen; the usage it carried.
+    pub(super) metadata: Option<Value>,
     /// Highest `contentBlockIndex` seen: with `withheld`, where a refusal's text block goes.
     pub(super) max_index: Option<u64>,
     /// Tool-use blocks whose start `strip_tools` removed; later blocks are renumbered past them.
@@ -62,6 +67,8 @@ impl Fold {
             response: view::Response::default(),
             open: Vec::new(),
             tool_blocks: BTreeSet::new(),
+            orphans: BTreeSet::new(),
+            metadata: None,
             max_index: None,
             withheld: BTreeSet::new(),
             message_stopped: false,
@@ -75,13 +82,10 @@ impl Fold {
             return info;
         };
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
-            return info;
+            return FrameInfo::unparsed(&frame.data);
         };
-        let index = event.get("contentBlockIndex").and_then(Value::as_u64);
-        if let Some(i) = index.filter(|_| name.starts_with("contentBlock")) {
-            self.max_index = Some(self.max_index.map_or(i, |m| m.max(i)));
-        }
-        let index = index.unwrap_or(0);
+        let stated = event.get("contentBlockIndex").and_then(Value::as_u64);
+        let index = stated.unwrap_or(0);
         match name {
             "contentBlockStart" => {
                 if let Some(tu) = event.get("start").and_then(|s| s.get("toolUse")).filter(|t| t.is_object()) {
@@ -96,6 +100,9 @@ impl Fold {
                     if info.tool && !self.open.iter().any(|b| b.index == index) {
                         // Input for a block that never started: a call whose name nobody knows,
                         // held and judged like any other (an unnamed call is always refused).
+                        if !self.tool_blocks.contains(&index) {
+                            self.orphans.insert(index);
+                        }
                         self.start_tool(index, &Value::Null);
                         info.started_tools.push(String::new());
                     }
@@ -119,9 +126,14 @@ impl Fold {
                 if let Some(u @ Value::Object(_)) = event.get("usage") {
                     self.response.usage = Some(super::response::usage(u));
                 }
+                self.metadata = Some(event.get("usage").cloned().unwrap_or(Value::Null));
             }
             // messageStart, exception frames and unknown events carry nothing the view holds.
             _ => {}
+        }
+        // Blocks of orphan input never reach the client, so they take no index there.
+        if let Some(i) = stated.filter(|i| name.starts_with("contentBlock") && !self.orphans.contains(i)) {
+            self.max_index = Some(self.max_index.map_or(i, |m| m.max(i)));
         }
         info
     }

@@ -54,7 +54,7 @@ impl Fold {
         let mut info = FrameInfo::default();
         // `data: [DONE]` and other non-JSON data fail here and are simply passed on.
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
-            return info;
+            return FrameInfo::unparsed(&frame.data);
         };
         self.named = frame.name.is_some();
         let message = data.get("delta").and_then(|d| d.get("message")).unwrap_or(&Value::Null);

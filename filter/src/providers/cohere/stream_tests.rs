@@ -129,3 +129,17 @@ fn odd_frames_are_forwarded_and_ignored() {
     }
     assert_eq!(fold.response(), &crate::view::Response::default());
 }
+
+#[test]
+fn a_tool_call_under_another_event_name_is_still_a_tool_call() {
+    // The SDK reads the data's `type`; the event line cannot hide a call from the gateway.
+    let start = event(
+        "content-delta",
+        json!({"type": "tool-call-start", "index": 0, "delta": {"message": {"tool_calls": {"id": "c",
+            "type": "function", "function": {"name": "read_file", "arguments": ""}}}}}),
+    );
+    let mut fold = Fold::new();
+    let info = fold.on_frame(&start);
+    assert!(info.tool);
+    assert_eq!(info.started_tools, ["read_file"]);
+}

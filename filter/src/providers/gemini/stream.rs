@@ -40,9 +40,14 @@ impl Fold {
     }
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
-        // A frame that is not JSON (a keep-alive, a cut stream) says nothing about the response.
+        // A JSON-array element's raw bytes end with its data; an SSE event's end with its blank line.
+        let sse_event = frame.data.is_empty() || !frame.raw.ends_with(&frame.data);
+        if self.framing == Framing::Sse && sse_event && has_bare_line(&frame.raw) {
+            return FrameInfo { unreadable: true, ..FrameInfo::default() };
+        }
+        // A frame that is not JSON says nothing the gateway can read; unless blank, it is unreadable.
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameInfo::default();
+            return FrameInfo::unparsed(&frame.data);
         };
         super::response::apply_chunk(&mut self.response, &chunk);
         for (key, slot) in [
@@ -80,12 +85,21 @@ impl Fold {
             started_tools,
             // The message ends once every candidate seen has finished.
             ends_message: (finishes && self.candidates.iter().all(|(_, done)| *done)) || blocked_prompt,
+            unreadable: false,
         }
     }
 
     pub fn response(&self) -> &view::Response {
         &self.response
     }
+}
+
+/// Whether an SSE event has a line that is neither blank, a comment nor a `data:` line. Gemini sends
+/// only data lines, and google-genai reads any other line as raw JSON (it takes error objects that
+/// way): a call on such a line reaches the client without ever being a frame's data here.
+fn has_bare_line(raw: &[u8]) -> bool {
+    raw.split(|b| *b == b'\n' || *b == b'\r')
+        .any(|line| !line.is_empty() && !line.starts_with(b":") && !line.starts_with(b"data:"))
 }
 
 #[cfg(test)]

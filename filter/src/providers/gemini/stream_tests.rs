@@ -96,3 +96,15 @@ fn frames_that_are_not_json_are_forwarded_and_ignored() {
     ]);
     assert_eq!(resp.usage, Some(Usage { input: 3, ..Usage::default() }));
 }
+
+#[test]
+fn an_sse_event_with_a_bare_json_line_is_unreadable() {
+    // google-genai parses a line without `data:` as JSON on its own.
+    let raw =
+        b"{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"read_file\"}}]}}]}\n\n".to_vec();
+    let frame = Frame { name: None, data: Vec::new(), raw };
+    let mut fold = Fold::new(Framing::Sse);
+    assert!(fold.on_frame(&frame).unreadable);
+    let keep_alive = Frame { name: None, data: Vec::new(), raw: b": ping\n\n".to_vec() };
+    assert!(!fold.on_frame(&keep_alive).unreadable);
+}

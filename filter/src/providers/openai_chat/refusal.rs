@@ -6,7 +6,7 @@
 //! the client's copy of them is complete), the refusal arrives as a content delta, and the finish
 //! chunk says `stop` for every choice that is left without tool calls.
 
-use super::stream::{hash, is_usage_only, Fold};
+use super::stream::{hash, is_error, is_usage_only, Fold};
 use crate::providers::common::RefusalEnd;
 use crate::providers::json::{self, str_at};
 use crate::stream::{Frame, Framing};
@@ -102,7 +102,7 @@ impl Fold {
             Ok(chunk) => chunk,
             Err(stripped) => return stripped,
         };
-        if !chunk.is_object() || chunk.get("error").is_some() {
+        if !chunk.is_object() || is_error(&chunk) {
             return Some(frame.clone());
         }
         if is_usage_only(&chunk) {

@@ -53,24 +53,29 @@ fn read_message(req: &mut view::Request, i: usize, msg: &Value) {
 pub(crate) fn tool_call(call: &Value) -> Option<ToolCall> {
     let id = string_at(call, "id");
     if str_at(call, "type") == Some("custom") {
-        let custom = call.get("custom")?;
+        let custom = call.get("custom").filter(|c| c.is_object())?;
         return Some(ToolCall {
             id,
-            name: string_at(custom, "name")?,
+            // A call without a readable name is kept with an empty one: policy refuses a call
+            // nobody can name, where dropping it would let it reach the client unjudged.
+            name: string_at(custom, "name").unwrap_or_default(),
             arguments: json::custom_input(str_at(custom, "input").unwrap_or_default()),
         });
     }
-    let function = call.get("function")?;
+    let function = call.get("function").filter(|f| f.is_object())?;
     Some(ToolCall {
         id,
-        name: string_at(function, "name")?,
+        name: string_at(function, "name").unwrap_or_default(),
         arguments: json::arguments_value(function.get("arguments")),
     })
 }
 
 /// The pre-`tools` single `function_call` of an assistant message.
 pub(crate) fn legacy_function_call(call: &Value) -> Option<ToolCall> {
-    Some(ToolCall { id: None, name: string_at(call, "name")?, arguments: json::arguments_value(call.get("arguments")) })
+    // `"function_call": null` is what a message without one says.
+    call.as_object()?;
+    let name = string_at(call, "name").unwrap_or_default();
+    Some(ToolCall { id: None, name, arguments: json::arguments_value(call.get("arguments")) })
 }
 
 fn declared_tools(body: &Value) -> Vec<ToolDecl> {

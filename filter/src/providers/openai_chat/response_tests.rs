@@ -90,3 +90,21 @@ fn embeddings_usage_is_the_prompt_tokens() {
     assert_eq!(resp.usage, Some(Usage { input: 8, ..Usage::default() }));
     assert_eq!(response::parse_embeddings(&json!({})).usage, None);
 }
+
+#[test]
+fn a_call_without_a_name_is_kept_for_policy_to_refuse() {
+    let body = json!({"choices": [{"index": 0, "message": {
+        "tool_calls": [{"id": "a", "type": "function", "function": {"arguments": "{\"path\":\"/etc/passwd\"}"}}],
+        "function_call": {"name": 7, "arguments": "{}"}}}]});
+    let calls = response::parse(&body).tool_calls;
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|c| c.name.is_empty()));
+    assert_eq!(calls[0].arguments, json!({"path": "/etc/passwd"}));
+}
+
+#[test]
+fn a_null_function_call_is_no_call() {
+    let body =
+        json!({"choices": [{"index": 0, "message": {"content": "hi", "function_call": null, "tool_calls": null}}]});
+    assert!(response::parse(&body).tool_calls.is_empty());
+}

@@ -106,10 +106,10 @@ impl Fold {
 
     fn fold_frame(&mut self, frame: &Frame, seq: u64, calls: &mut Vec<usize>) -> FrameInfo {
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
-            // `[DONE]`, keep-alive comments and anything else that is not JSON go through untouched.
-            return FrameInfo::default();
+            // `[DONE]` and keep-alives go through untouched; other data is unreadable.
+            return FrameInfo::unparsed(&frame.data);
         };
-        if !chunk.is_object() || chunk.get("error").is_some() {
+        if !chunk.is_object() || is_error(&chunk) {
             return FrameInfo::default();
         }
         if let Some(model) = str_at(&chunk, "model").filter(|m| !m.is_empty()) {
@@ -300,6 +300,19 @@ pub(super) fn hash(data: &[u8]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     data.hash(&mut hasher);
     hasher.finish()
+}
+
+/// A chunk the SDKs raise on: its `error` is truthy (Python's truth: not null, false, 0 or empty).
+/// Any other chunk is read as a chunk, whatever else it says, because the SDKs hand it over as one.
+pub(super) fn is_error(chunk: &Value) -> bool {
+    match chunk.get("error") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::Bool(true)) => true,
+    }
 }
 
 /// The chunk that carries only the final usage (`choices: []`).

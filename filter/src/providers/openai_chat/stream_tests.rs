@@ -100,12 +100,15 @@ fn hiding_usage_drops_exactly_the_usage_chunk() {
 }
 
 #[test]
-fn done_error_and_non_json_frames_are_forwarded_without_folding() {
+fn done_and_error_frames_are_forwarded_without_folding_and_other_data_is_unreadable() {
     let mut fold = stream::Fold::new(true);
-    for payload in
-        ["[DONE]", "", ": keep-alive", "{not json", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#]
-    {
+    for payload in ["[DONE]", "", r#"{"error":{"message":"overloaded","usage":{"prompt_tokens":1}}}"#] {
         assert_eq!(fold.on_frame(&data_frame(payload)), FrameInfo::default(), "{payload}");
+    }
+    // Python's json reads `NaN`; serde does not: such a chunk may carry calls nobody judged.
+    for payload in [": keep-alive", "{not json", r#"{"choices":[],"x":NaN}"#] {
+        let unreadable = FrameInfo { unreadable: true, ..FrameInfo::default() };
+        assert_eq!(fold.on_frame(&data_frame(payload)), unreadable, "{payload}");
     }
     assert_eq!(*fold.response(), crate::view::Response::default());
 }
@@ -273,4 +276,18 @@ proptest! {
         let frame = Frame { name: None, raw: data.clone(), data };
         fold.on_frame(&frame);
     }
+}
+
+#[test]
+fn a_chunk_whose_error_is_null_is_still_folded_as_a_chunk() {
+    // The SDKs raise only on a truthy `error`; a chunk saying `"error": null` is handed over whole.
+    let chunk = json!({"error": null, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0,
+        "id": "c", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]}}]});
+    let (fold, actions) = fold_all(&[data_frame(&chunk.to_string())], false);
+    assert_eq!(actions[0].started_tools, ["read_file"]);
+    assert_eq!(fold.response().tool_calls.len(), 1);
+    let failing = json!({"error": {"message": "overloaded"}, "choices": [{"index": 0, "delta": {"content": "x"}}]});
+    let (fold, actions) = fold_all(&[data_frame(&failing.to_string())], false);
+    assert_eq!(actions[0], FrameInfo::default());
+    assert!(fold.response().text.is_empty());
 }

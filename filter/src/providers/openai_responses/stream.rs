@@ -59,7 +59,7 @@ impl Fold {
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
-            return FrameInfo::default();
+            return FrameInfo::unparsed(&frame.data);
         };
         let mut info = FrameInfo::default();
         match kind(&event, frame) {
