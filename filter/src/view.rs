@@ -50,6 +50,9 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolDecl {
     pub name: String,
+    /// A free-form ("custom") tool: the model calls it with text, not JSON arguments. A call of the
+    /// other kind is not a call to this tool (a client may still dispatch it by name).
+    pub custom: bool,
     pub description: Option<String>,
     /// JSON schema of the arguments, as sent.
     pub parameters: Option<Value>,
@@ -66,8 +69,10 @@ pub struct ToolCall {
 /// A tool call's arguments as the gateway could read them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arguments {
-    /// Exactly one JSON object (a free-form "custom" tool's text is exposed as `{"input": text}`).
+    /// Exactly one JSON object.
     Object(Value),
+    /// The free text of a call to a custom (free-form) tool; policies address it as `input`.
+    Custom(String),
     /// What the gateway could not read as exactly one JSON object. The client decides what runs,
     /// and its parser may read more than ours (Python's `json` takes `NaN`, the Anthropic SDK
     /// completes cut-off JSON), so policy treats such a call as one it cannot check.
@@ -107,27 +112,47 @@ impl Arguments {
         Arguments::Object(Value::Object(serde_json::Map::new()))
     }
 
-    /// The object, when readable.
+    /// The object, when these are JSON arguments that were read.
     pub fn object(&self) -> Option<&Value> {
         match self {
             Arguments::Object(v) => Some(v),
+            Arguments::Custom(_) | Arguments::Unreadable(_) => None,
+        }
+    }
+
+    /// What policy conditions see: the object, or a custom call's text as `{"input": text}`.
+    pub fn for_policy(&self) -> Option<std::borrow::Cow<'_, Value>> {
+        match self {
+            Arguments::Object(v) => Some(std::borrow::Cow::Borrowed(v)),
+            Arguments::Custom(text) => {
+                let mut obj = serde_json::Map::new();
+                obj.insert("input".to_owned(), Value::String(text.clone()));
+                Some(std::borrow::Cow::Owned(Value::Object(obj)))
+            }
             Arguments::Unreadable(_) => None,
         }
+    }
+
+    /// Whether this is a call to a custom (free-form) tool.
+    pub fn is_custom(&self) -> bool {
+        matches!(self, Arguments::Custom(_))
     }
 
     /// Compact text for messages and records: the JSON, or why there is none.
     pub fn display(&self) -> String {
         match self {
             Arguments::Object(v) => v.to_string(),
+            Arguments::Custom(text) => Value::String(text.clone()).to_string(),
             Arguments::Unreadable(why) => format!("(unreadable: {})", why.describe()),
         }
     }
 }
 
-/// Readable arguments equal to `value` (tests compare against `json!` literals).
+/// Readable arguments equal to `value` (tests compare against `json!` literals; a custom call's
+/// text compares as `{"input": text}`).
 impl PartialEq<Value> for Arguments {
     fn eq(&self, value: &Value) -> bool {
-        self.object() == Some(value)
+        self.for_policy().is_some_and(|v| v.as_ref() == value)
     }
 }
 

@@ -3,7 +3,7 @@
 //! response (whole or streamed).
 
 use crate::config::Config;
-use crate::policy::tools::{self, ToolOutcome};
+use crate::policy::tools::{self, Declared, ToolOutcome};
 use crate::policy::{CompiledPolicies, Context};
 use crate::view::ToolCall;
 use std::rc::Rc;
@@ -14,11 +14,11 @@ pub struct Guard {
     profile: String,
     ctx: Context,
     trusted: bool,
-    declared: Vec<String>,
+    declared: Vec<Declared>,
 }
 
 impl Guard {
-    pub fn new(config: Rc<Config>, profile: String, ctx: Context, trusted: bool, declared: Vec<String>) -> Guard {
+    pub fn new(config: Rc<Config>, profile: String, ctx: Context, trusted: bool, declared: Vec<Declared>) -> Guard {
         Guard { config, profile, ctx, trusted, declared }
     }
 
@@ -27,7 +27,7 @@ impl Guard {
     }
 
     fn undeclared(&self, name: &str) -> bool {
-        !self.declared.is_empty() && !self.declared.iter().any(|d| d == name)
+        !self.declared.is_empty() && !self.declared.iter().any(|d| d.name == name)
     }
 
     /// Whether a call to `name` must be held back until its arguments are complete: it could be

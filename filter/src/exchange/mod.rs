@@ -361,7 +361,11 @@ impl Exchange {
                 ));
             }
         }
-        let declared = view.tools.iter().map(|t| t.name.clone()).collect();
+        let declared = view
+            .tools
+            .iter()
+            .map(|t| crate::policy::tools::Declared { name: t.name.clone(), custom: t.custom })
+            .collect();
         self.guard = Some(guard::Guard::new(self.config.clone(), self.route.profile.clone(), ctx, trusted, declared));
         self.facts.trust = Some(Trust { trusted, reason, decisions });
         replaced

@@ -59,11 +59,18 @@ pub struct ToolOutcome {
     pub any_blocked: bool,
 }
 
-/// Evaluates every call of one response. `declared` are the tool names the request declared.
+/// A tool the request declared: its name and whether it is a custom (free-form) tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub name: String,
+    pub custom: bool,
+}
+
+/// Evaluates every call of one response. `declared` are the tools the request declared.
 pub fn evaluate(
     policies: &CompiledPolicies,
     calls: &[ToolCall],
-    declared: &[String],
+    declared: &[Declared],
     ctx: &Context,
     context_trusted: bool,
 ) -> ToolOutcome {
@@ -114,29 +121,48 @@ enum Source {
 fn block_reason(
     policies: &CompiledPolicies,
     call: &ToolCall,
-    declared: &[String],
+    declared: &[Declared],
     ctx: &Context,
     trusted: bool,
 ) -> Option<String> {
     if call.name.is_empty() {
         return Some("the tool call has no name, so the gateway cannot tell which tool it would run".to_owned());
     }
-    if !declared.is_empty() && !declared.contains(&call.name) {
-        return Some("the request did not declare this tool, so the model may not call it".to_owned());
+    if !declared.is_empty() {
+        let custom = call.arguments.is_custom();
+        match declared.iter().find(|d| d.name == call.name) {
+            None => return Some("the request did not declare this tool, so the model may not call it".to_owned()),
+            Some(d) if d.custom != custom => {
+                let (called, kind) = if custom { ("free-form", "function") } else { ("function", "free-form") };
+                return Some(format!(
+                    "the model made a {called} call to a tool the request declared as a {kind} tool, which a \
+                     client may still run by name"
+                ));
+            }
+            Some(_) => {}
+        }
     }
-    let arguments = match &call.arguments {
-        Arguments::Object(v) => v,
+    let arguments = match call.arguments.for_policy() {
+        Some(v) => v,
         // The client, not the gateway, decides what its parser makes of these arguments: a call
-        // whose outcome could depend on them is refused.
-        Arguments::Unreadable(why) => {
+        // whose outcome could depend on them is refused. A name that came in conflicting pieces
+        // is no name at all.
+        None if call.arguments == Arguments::Unreadable(crate::view::Unreadable::AmbiguousName) => {
+            return Some("the tool name arrived in conflicting pieces, so the client may run another tool".to_owned());
+        }
+        None => {
+            let why = match &call.arguments {
+                Arguments::Unreadable(why) => why.describe(),
+                _ => "its arguments could not be read",
+            };
             return could_block(policies, &call.name, trusted)
-                .then(|| format!("the gateway could not check this call against its policies: {}", why.describe()));
+                .then(|| format!("the gateway could not check this call against its policies: {why}"));
         }
     };
     let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();
     let matched: Vec<(ToolAction, Option<&str>)> = rows
         .iter()
-        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(arguments), ctx)))
+        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(&arguments), ctx)))
         .map(|r| (r.action, r.reason.as_deref()))
         .collect();
     let defaults: Vec<(ToolAction, Option<&str>)> =

@@ -13,7 +13,7 @@ fn call(name: &str, arguments: Value) -> ToolCall {
 }
 
 fn eval_with(profile: &str, calls: &[ToolCall], declared: &[&str], ctx: &Context, trusted: bool) -> ToolOutcome {
-    let declared: Vec<String> = declared.iter().map(|d| d.to_string()).collect();
+    let declared: Vec<Declared> = declared.iter().map(|d| Declared { name: d.to_string(), custom: false }).collect();
     evaluate(&compiled(profile), calls, &declared, ctx, trusted)
 }
 
@@ -358,4 +358,47 @@ fn could_block_false_means_evaluation_never_blocks() {
             }
         }
     }
+}
+
+#[test]
+fn a_call_of_the_other_kind_than_the_declared_tool_is_blocked() {
+    // A custom (free-form) call to a tool declared as a function: a client that dispatches by name
+    // would parse the text as arguments the rules never saw.
+    let custom = ToolCall {
+        id: None,
+        name: "read_file".into(),
+        arguments: crate::view::Arguments::Custom(r#"{"path":"/etc/passwd"}"#.into()),
+    };
+    let declared = [Declared { name: "read_file".into(), custom: false }];
+    let out = evaluate(&compiled("{}"), &[custom.clone()], &declared, &Context::default(), TRUSTED);
+    assert!(out.any_blocked && out.blocked[0].reason.contains("free-form"), "{out:?}");
+    let declared_custom = [Declared { name: "read_file".into(), custom: true }];
+    let out = evaluate(&compiled("{}"), &[custom], &declared_custom, &Context::default(), TRUSTED);
+    assert!(!out.any_blocked, "{out:?}");
+    let function = call("read_file", json!({"path": "/tmp/x"}));
+    let out = evaluate(&compiled("{}"), &[function], &declared_custom, &Context::default(), TRUSTED);
+    assert!(out.any_blocked, "a function call to a custom tool is blocked too");
+}
+
+#[test]
+fn custom_call_text_is_addressed_as_input() {
+    let rule = r#"{"tool_policies":[{"tool":"apply_patch","conditions":[{"key":"input","operator":"contains","value":"/etc/"}],"action":"block_always"}]}"#;
+    let patch = |text: &str| ToolCall {
+        id: None,
+        name: "apply_patch".into(),
+        arguments: crate::view::Arguments::Custom(text.into()),
+    };
+    assert!(eval(rule, &[patch("*** Update File: /etc/hosts")], TRUSTED).any_blocked);
+    assert!(!eval(rule, &[patch("*** Update File: src/main.rs")], TRUSTED).any_blocked);
+}
+
+#[test]
+fn a_name_that_came_in_conflicting_pieces_is_blocked_even_where_nothing_is() {
+    let allow_all = r#"{"default_tool_action":"allow_when_context_is_untrusted"}"#;
+    let split = ToolCall {
+        id: None,
+        name: "read_".into(),
+        arguments: crate::view::Arguments::Unreadable(crate::view::Unreadable::AmbiguousName),
+    };
+    assert!(eval(allow_all, &[split], UNTRUSTED).any_blocked);
 }

@@ -323,7 +323,8 @@ fn an_untrusted_responses_output_leads_to_the_next_call_being_blocked() {
     let policies = compiled(profile);
     let trust = evaluate(&policies, &req.tool_results, &Context::default(), false);
     assert_eq!(trust.results, [ResultDecision::Untrusted]);
-    let declared: Vec<String> = req.tools.iter().map(|t| t.name.clone()).collect();
+    let declared: Vec<tools::Declared> =
+        req.tools.iter().map(|t| tools::Declared { name: t.name.clone(), custom: t.custom }).collect();
     let next = [crate::view::ToolCall {
         id: None,
         name: "read_file".into(),

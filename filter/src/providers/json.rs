@@ -137,9 +137,7 @@ pub fn arguments_value(v: Option<&Value>) -> Arguments {
 /// The arguments view of a free-form ("custom") tool call: its input is arbitrary text, not JSON, so
 /// it is exposed under one key that policies can address.
 pub fn custom_input(text: &str) -> Arguments {
-    let mut args = Map::new();
-    args.insert("input".to_owned(), Value::String(text.to_owned()));
-    Arguments::Object(Value::Object(args))
+    Arguments::Custom(text.to_owned())
 }
 
 /// The fields of `v` when it is an object, else none: the start of a body rebuilt from an

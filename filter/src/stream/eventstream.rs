@@ -176,6 +176,12 @@ fn parse_headers(mut bytes: &[u8]) -> Result<Vec<(String, HeaderValue)>, StreamE
             9 => HeaderValue::Uuid(take_array(&mut bytes)?),
             _ => return Err(StreamError::Malformed("eventstream header has an unknown value type")),
         };
+        // Readers disagree on which of two same-named headers counts (botocore refuses the
+        // message, others take the first or the last): a message that can be read two ways is not
+        // read at all.
+        if headers.iter().any(|(seen, _)| *seen == name) {
+            return Err(StreamError::Malformed("eventstream message repeats a header name"));
+        }
         headers.push((name, value));
     }
     Ok(headers)

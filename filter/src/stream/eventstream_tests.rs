@@ -209,7 +209,12 @@ proptest! {
     #[test]
     fn encoded_messages_decode_the_same_however_they_are_cut(
         messages in prop::collection::vec(
-            (prop::collection::vec(("[:a-z-]{0,12}", header_value()), 0..5), prop::collection::vec(any::<u8>(), 0..64)),
+            // Header names are unique within a message: a repeated name is malformed.
+            (
+                prop::collection::btree_map("[:a-z-]{0,12}", header_value(), 0..5)
+                    .prop_map(|h| h.into_iter().collect::<Vec<(String, HeaderValue)>>()),
+                prop::collection::vec(any::<u8>(), 0..64),
+            ),
             0..6,
         ),
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..16),
@@ -240,4 +245,16 @@ proptest! {
         raw[at] ^= flip;
         prop_assert!(decode_message(&raw).is_err());
     }
+}
+
+#[test]
+fn a_message_that_repeats_a_header_name_is_malformed() {
+    let raw = encode(
+        &[
+            (":event-type".to_string(), HeaderValue::String("messageStart".into())),
+            (":event-type".to_string(), HeaderValue::String("contentBlockStart".into())),
+        ],
+        b"{}",
+    );
+    assert_eq!(decode_message(&raw).err(), Some(StreamError::Malformed("eventstream message repeats a header name")));
 }

@@ -156,6 +156,7 @@ fn request() -> Request {
         ],
         tools: vec![ToolDecl {
             name: "get_weather".to_string(),
+            custom: false,
             description: Some("Current weather for a city".to_string()),
             parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})),
         }],
@@ -181,11 +182,12 @@ fn tool_definitions_read_as_name_description_and_schema_joined_by_spaces() {
     let tools = vec![
         ToolDecl {
             name: "get_weather".to_string(),
+            custom: false,
             description: Some("Current weather".to_string()),
             parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}}})),
         },
-        ToolDecl { name: "ping".to_string(), description: Some(String::new()), parameters: None },
-        ToolDecl { name: "noop".to_string(), description: None, parameters: Some(json!({})) },
+        ToolDecl { name: "ping".to_string(), custom: false, description: Some(String::new()), parameters: None },
+        ToolDecl { name: "noop".to_string(), custom: false, description: None, parameters: Some(json!({})) },
     ];
     assert_eq!(
         tool_definitions_text(&tools),

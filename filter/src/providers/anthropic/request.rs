@@ -87,6 +87,7 @@ fn tool_result(block: &Value, msg: usize, part: usize, names: &HashMap<&str, &st
 fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     Some(ToolDecl {
         name: json::str_at(tool, "name")?.to_string(),
+        custom: false,
         description: json::str_at(tool, "description").map(str::to_string),
         parameters: tool.get("input_schema").cloned(),
     })

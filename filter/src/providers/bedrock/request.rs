@@ -93,6 +93,7 @@ fn tool_decl(tool: &Value) -> Option<view::ToolDecl> {
     let spec = tool.get("toolSpec")?;
     Some(view::ToolDecl {
         name: str_at(spec, "name")?.to_string(),
+        custom: false,
         description: str_at(spec, "description").map(str::to_string),
         parameters: spec.get("inputSchema").and_then(|s| s.get("json")).cloned(),
     })

@@ -108,7 +108,10 @@ fn tool_specs_without_a_name_are_skipped() {
         {"toolSpec": {"name": "bare"}},
         {"cachePoint": {"type": "default"}},
     ]}});
-    assert_eq!(parse(&body).tools, [ToolDecl { name: "bare".into(), description: None, parameters: None }]);
+    assert_eq!(
+        parse(&body).tools,
+        [ToolDecl { name: "bare".into(), custom: false, description: None, parameters: None }]
+    );
 }
 
 #[test]

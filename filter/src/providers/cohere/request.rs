@@ -104,6 +104,7 @@ fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     let function = tool.get("function")?;
     Some(ToolDecl {
         name: json::str_at(function, "name")?.to_string(),
+        custom: false,
         description: json::str_at(function, "description").map(str::to_string),
         parameters: function.get("parameters").cloned(),
     })

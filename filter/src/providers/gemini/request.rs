@@ -118,6 +118,7 @@ fn tool_decls(tools: Option<&Value>) -> Vec<view::ToolDecl> {
             let Some(name) = str_at(decl, "name") else { continue };
             decls.push(view::ToolDecl {
                 name: name.to_string(),
+                custom: false,
                 description: str_at(decl, "description").map(str::to_string),
                 parameters: first_at(decl, &["parameters", "parametersJsonSchema", "parameters_json_schema"]).cloned(),
             });

@@ -33,6 +33,7 @@ fn snake_case_history_from_llm_gemini_is_read() {
         req.tools,
         [ToolDecl {
             name: "pelican_name_generator".into(),
+            custom: false,
             description: None,
             parameters: Some(json!({"properties": {}, "type": "object"})),
         }]
@@ -103,7 +104,12 @@ fn a_single_tool_object_and_json_schema_parameters_are_accepted() {
     assert_eq!(req.system, ["be brief"]);
     assert_eq!(
         req.tools,
-        [ToolDecl { name: "a".into(), description: Some("first".into()), parameters: Some(json!({"type": "object"})) }]
+        [ToolDecl {
+            name: "a".into(),
+            custom: false,
+            description: Some("first".into()),
+            parameters: Some(json!({"type": "object"}))
+        }]
     );
 }
 

@@ -174,9 +174,12 @@ impl Fold {
         Some(calls)
     }
 
+    /// Whether a call's deltas in held frames are the held part's: calls that started in it, and a
+    /// call that went out live until its name turned out to come in conflicting pieces (the rest of
+    /// it, the piece that would have completed another name included, never goes out).
     fn is_held(&self, pos: Option<usize>) -> bool {
         let from = self.hold.from.unwrap_or(0);
-        pos.and_then(|p| self.calls.get(p)).is_none_or(|c| c.start >= from)
+        pos.and_then(|p| self.calls.get(p)).is_none_or(|c| c.start >= from || c.ambiguous_name)
     }
 
     /// Whether some call of `choice` reached the client (started before the held part).

@@ -87,6 +87,7 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
                 let custom = tool.get("custom")?;
                 Some(ToolDecl {
                     name: string_at(custom, "name")?,
+                    custom: true,
                     description: string_at(custom, "description"),
                     parameters: None,
                 })
@@ -102,6 +103,7 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
 fn function_decl(function: &Value) -> Option<ToolDecl> {
     Some(ToolDecl {
         name: string_at(function, "name")?,
+        custom: false,
         description: string_at(function, "description"),
         parameters: function.get("parameters").cloned(),
     })

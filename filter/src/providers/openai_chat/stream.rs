@@ -53,10 +53,10 @@ pub(super) struct CallState {
     pub(super) choice: u64,
     /// The delta `index`; `None` for servers that omit it (their deltas are matched by id).
     pub(super) index: Option<u64>,
-    /// A custom tool: its input is free text, exposed as `{"input": …}`, never parsed as JSON.
+    /// A custom tool: its input is free text (`Arguments::Custom`), never parsed as JSON.
     custom: bool,
     /// Its name came in conflicting pieces: its arguments stay unreadable.
-    ambiguous_name: bool,
+    pub(super) ambiguous_name: bool,
     arguments: PartialArguments,
     /// `frames_seen` when the call's first delta arrived.
     pub(super) start: u64,
@@ -222,14 +222,18 @@ impl Fold {
                 (self.response.tool_calls.len().saturating_sub(1), true)
             }
         };
-        self.fold_call_piece(pos, id, delta);
+        let renamed = self.fold_call_piece(pos, id, delta);
         // A nameless start is still reported: an unknown name is treated as one that may be blocked.
-        (pos, started.then(|| self.response.tool_calls.get(pos).map(|c| c.name.clone()).unwrap_or_default()))
+        // So is a call whose name just turned out to come in conflicting pieces: from this frame on
+        // it is held, whatever went out live before.
+        let name = || self.response.tool_calls.get(pos).map(|c| c.name.clone()).unwrap_or_default();
+        (pos, if started { Some(name()) } else { renamed.then(String::new) })
     }
 
-    fn fold_call_piece(&mut self, pos: usize, id: Option<&str>, delta: &Value) {
+    /// Folds one delta of the call at `pos`; true when this delta made its name ambiguous.
+    fn fold_call_piece(&mut self, pos: usize, id: Option<&str>, delta: &Value) -> bool {
         let (Some(state), Some(call)) = (self.calls.get_mut(pos), self.response.tool_calls.get_mut(pos)) else {
-            return;
+            return false;
         };
         if call.id.is_none() {
             call.id = id.map(str::to_owned);
@@ -237,11 +241,13 @@ impl Fold {
         let body = delta.get(if state.custom { "custom" } else { "function" });
         // Names arrive whole in the first delta; some servers repeat them. A different piece would
         // make the client (which concatenates) assemble a name that is not the one judged here.
+        let mut renamed = false;
         if let Some(name) = body.and_then(|b| str_at(b, "name")).filter(|n| !n.is_empty()) {
             if call.name.is_empty() {
                 call.name = name.to_owned();
-            } else if call.name != name {
+            } else if call.name != name && !state.ambiguous_name {
                 state.ambiguous_name = true;
+                renamed = true;
                 call.arguments = view::Arguments::Unreadable(view::Unreadable::AmbiguousName);
             }
         }
@@ -251,11 +257,11 @@ impl Fold {
             Some(Value::String(s)) => s.clone(),
             // Some compatible servers send the arguments object whole instead of JSON text.
             Some(v @ Value::Object(_)) => v.to_string(),
-            _ => return,
+            _ => return renamed,
         };
         let changed = state.arguments.push(&piece);
         if state.ambiguous_name {
-            return;
+            return renamed;
         }
         if state.custom {
             // Free text, kept within the same limit as JSON arguments.
@@ -263,17 +269,16 @@ impl Fold {
                 (Some(view::Arguments::Unreadable(view::Unreadable::TooLarge)), _) => {
                     view::Arguments::Unreadable(view::Unreadable::TooLarge)
                 }
-                (_, view::Arguments::Object(Value::Object(obj))) => {
-                    if let Some(Value::String(input)) = obj.get_mut("input") {
-                        input.push_str(&piece);
-                    }
-                    return;
+                (_, view::Arguments::Custom(input)) => {
+                    input.push_str(&piece);
+                    return renamed;
                 }
                 (_, other) => other.clone(),
             };
         } else if let Some(parsed) = changed {
             call.arguments = parsed;
         }
+        renamed
     }
 
     /// The call a delta continues, or `None` when it starts a new one.

@@ -125,12 +125,23 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
                 "custom" => None,
                 // Built-in tools the client runs are declared by type and called by that name.
                 "computer_use_preview" | "local_shell" | "shell" | "apply_patch" => {
-                    return Some(ToolDecl { name: kind.to_owned(), description: None, parameters: None });
+                    return Some(ToolDecl {
+                        name: kind.to_owned(),
+                        custom: false,
+                        description: None,
+                        parameters: None,
+                    });
                 }
                 // Other built-in tools (web search, file search, …) run at OpenAI, not in the client.
                 _ => return None,
             };
-            Some(ToolDecl { name: string_at(tool, "name")?, description: string_at(tool, "description"), parameters })
+            let custom = kind == "custom";
+            Some(ToolDecl {
+                name: string_at(tool, "name")?,
+                custom,
+                description: string_at(tool, "description"),
+                parameters,
+            })
         })
         .collect()
 }
