@@ -31,10 +31,13 @@ impl Guard {
     }
 
     /// Whether a call to `name` must be held back until its arguments are complete: it could be
-    /// blocked under this profile and trust, or the request did not declare it.
+    /// blocked under this profile and trust, or the request did not declare it. A request that
+    /// declared no tools expects no call at all: whatever comes is held, so a name streamed in
+    /// pieces ("read_", "file") cannot go out live under its harmless first piece.
     pub fn must_hold(&self, name: &str) -> bool {
         // A call whose name has not arrived yet could be anything.
         name.is_empty()
+            || self.declared.is_empty()
             || self.undeclared(name)
             || self.policies().is_none_or(|p| tools::could_block(p, name, self.trusted))
     }

@@ -370,7 +370,7 @@ fn a_call_of_the_other_kind_than_the_declared_tool_is_blocked() {
         arguments: crate::view::Arguments::Custom(r#"{"path":"/etc/passwd"}"#.into()),
     };
     let declared = [Declared { name: "read_file".into(), custom: false }];
-    let out = evaluate(&compiled("{}"), &[custom.clone()], &declared, &Context::default(), TRUSTED);
+    let out = evaluate(&compiled("{}"), std::slice::from_ref(&custom), &declared, &Context::default(), TRUSTED);
     assert!(out.any_blocked && out.blocked[0].reason.contains("free-form"), "{out:?}");
     let declared_custom = [Declared { name: "read_file".into(), custom: true }];
     let out = evaluate(&compiled("{}"), &[custom], &declared_custom, &Context::default(), TRUSTED);
