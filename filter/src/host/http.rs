@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Credential, Need, Outgoing, Plan, Secret};
 use crate::error::{Reply, WardenError};
-use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
+use crate::exchange::{BodyStep, Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream, Sanitizing};
 use prost::Message;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -27,9 +27,9 @@ enum Phase {
     Answered(Option<Box<Exchange>>),
     /// Request headers read and held; the body is being buffered.
     RequestBody(Box<Exchange>),
-    /// The request is decided but waits for a credential from the sidecar (gRPC call `token`);
-    /// its headers and body are held.
-    AwaitingSidecar(Box<Exchange>, Box<Pending>),
+    /// The request waits for the sidecar (a credential, or Dual-LLM summaries); its headers and
+    /// body are held.
+    AwaitingSidecar(Box<Exchange>, Box<Waiting>),
     /// The request went upstream; the response has not started.
     Upstream(Box<Exchange>),
     /// The response passes through untouched.
@@ -40,6 +40,14 @@ enum Phase {
     Streaming(Box<Exchange>, Box<ResponseStream>),
     /// The request has been logged.
     Done,
+}
+
+/// What a request waits for from the sidecar.
+enum Waiting {
+    /// Its credential.
+    Credential(Pending),
+    /// Summaries of tool results: `calls` maps each gRPC token to its job.
+    Sanitizing { state: Box<Sanitizing>, calls: Vec<(u32, usize)>, old_len: Option<usize>, original: Vec<u8> },
 }
 
 /// A decided request waiting for its credential.
@@ -97,23 +105,68 @@ impl Filter {
     /// The request body is complete (or there is none): decide and send it upstream, with the
     /// credential the provider needs when it needs one from the sidecar.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
-        let forward = match body {
-            Some((bytes, _)) => exchange.request_body(bytes),
-            None if exchange.needs_body() => exchange.request_body(&[]),
-            None => exchange.forward_without_body(),
-        };
-        let forward = forward.and_then(|f| exchange.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
-        let f = match forward {
-            Ok(f) => f,
-            Err(e) => return self.reject(exchange, &e),
+        let step = match body {
+            Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, Self::now_ms()),
+            None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, Self::now_ms()),
+            None => exchange.forward_without_body().map(BodyStep::Ready),
         };
         let old_len = body.map(|(_, len)| len);
+        let original = body.map(|(b, _)| b.to_vec()).unwrap_or_default();
+        match step {
+            Ok(BodyStep::Ready(f)) => self.proceed(exchange, f, old_len, original),
+            Ok(BodyStep::Sanitize(mut state)) => {
+                // One call per result, all at once: the request waits for the slowest, not the sum.
+                let mut calls = Vec::new();
+                let mut failed = Vec::new();
+                for (index, job) in state.jobs.iter().enumerate() {
+                    match dispatch_sanitize(&exchange, &job.request) {
+                        Ok(token) => calls.push((token, index)),
+                        Err(why) => failed.push((index, why)),
+                    }
+                }
+                for (index, why) in failed {
+                    state.complete(index, Err(why));
+                }
+                let waiting = Waiting::Sanitizing { state, calls, old_len, original };
+                self.wait_or_go(exchange, waiting)
+            }
+            Err(e) => self.reject(exchange, &e),
+        }
+    }
+
+    /// Goes on when everything the request waits for is in, else waits (pauses) for the rest.
+    fn wait_or_go(&mut self, mut exchange: Box<Exchange>, waiting: Waiting) -> Action {
+        match waiting {
+            Waiting::Sanitizing { state, old_len, original, .. } if state.all_done() => {
+                match exchange.finish_body(*state, &SharedDataStore, Self::now_ms()) {
+                    Ok(f) => self.proceed(exchange, f, old_len, original),
+                    Err(e) => self.reject(exchange, &e),
+                }
+            }
+            waiting => {
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(waiting));
+                Action::Pause
+            }
+        }
+    }
+
+    /// The body is decided: check the limits, put on the credential the provider needs, and send.
+    fn proceed(
+        &mut self,
+        mut exchange: Box<Exchange>,
+        f: Forward,
+        old_len: Option<usize>,
+        original: Vec<u8>,
+    ) -> Action {
+        if let Err(e) = exchange.check_limits(Self::now_secs(), &SharedDataStore) {
+            return self.reject(exchange, &e);
+        }
         let Some(plan) = exchange.credential_plan() else {
             apply_forward(&f, old_len);
             self.phase = Phase::Upstream(exchange);
             return Action::Continue;
         };
-        let final_body = f.body.clone().unwrap_or_else(|| body.map(|(b, _)| b.to_vec()).unwrap_or_default());
+        let final_body = f.body.clone().unwrap_or(original);
         let now_ms = Self::now_ms();
         match cache::read(&SharedDataStore, &plan.need, now_ms) {
             Ok(Cached::Fresh(cred)) => self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret),
@@ -129,7 +182,7 @@ impl Filter {
             Ok(Cached::Missing) | Err(_) => match dispatch_credential(&exchange, &plan.need) {
                 Ok(token) => {
                     let pending = Pending { token, forward: f, old_len, final_body, plan };
-                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(pending));
+                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Credential(pending)));
                     Action::Pause
                 }
                 Err(detail) => {
@@ -187,6 +240,18 @@ impl Filter {
             .unwrap_or(0)
     }
 
+    /// The sidecar's Dual-LLM answer: a summary, or why there is none (never the tool result).
+    fn sanitize_reply(status_code: u32, response_size: usize) -> Result<warden_proto::v1::SanitizeReply, String> {
+        if status_code != 0 {
+            let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
+            return Err(grpc_failure(status_code, &message));
+        }
+        let bytes =
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
+        warden_proto::v1::SanitizeReply::decode(bytes.as_slice())
+            .map_err(|e| format!("the sidecar's answer could not be read ({e})"))
+    }
+
     /// The sidecar's answer for `token`: a credential to cache, or why there is none.
     fn credential_reply(status_code: u32, response_size: usize) -> Result<Credential, String> {
         if status_code != 0 {
@@ -241,6 +306,21 @@ fn dispatch_credential(exchange: &Exchange, need: &Need) -> Result<u32, String> 
         Vec::new(),
         Some(&message),
         timeout,
+    )
+    .map_err(|status| format!("the call to the sidecar (cluster '{}') could not be made: {status:?}", sidecar.cluster))
+}
+
+/// Asks the sidecar to sanitise one tool result; the answer comes to `on_grpc_call_response`.
+fn dispatch_sanitize(exchange: &Exchange, request: &warden_proto::v1::SanitizeRequest) -> Result<u32, String> {
+    let sidecar = exchange.sidecar();
+    let message = request.encode_to_vec();
+    hostcalls::dispatch_grpc_call(
+        &sidecar.cluster,
+        warden_proto::DUAL_LLM_SERVICE,
+        warden_proto::DUAL_LLM_SANITIZE,
+        Vec::new(),
+        Some(&message),
+        Duration::from_millis(sidecar.timeout_ms),
     )
     .map_err(|status| format!("the call to the sidecar (cluster '{}') could not be made: {status:?}", sidecar.cluster))
 }
@@ -358,24 +438,38 @@ impl Context for Filter {
             }
             self.refresh = Some((token, need));
         }
-        let (exchange, pending) = match self.take_phase() {
-            Phase::AwaitingSidecar(ex, pending) if pending.token == token_id => (ex, pending),
+        let (exchange, waiting) = match self.take_phase() {
+            Phase::AwaitingSidecar(ex, waiting) => (ex, waiting),
             other => {
                 self.phase = other;
                 return;
             }
         };
-        let reply = Self::credential_reply(status_code, response_size);
-        let action = match reply {
-            Ok(cred) => {
-                let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
-                let p = *pending;
-                self.send_with(exchange, &p.forward, p.old_len, &p.final_body, &p.plan, &cred.secret)
+        let action = match *waiting {
+            Waiting::Credential(pending) if pending.token == token_id => {
+                match Self::credential_reply(status_code, response_size) {
+                    Ok(cred) => {
+                        let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
+                        let p = pending;
+                        self.send_with(exchange, &p.forward, p.old_len, &p.final_body, &p.plan, &cred.secret)
+                    }
+                    Err(detail) => {
+                        let cloud = pending.plan.need.cloud.name();
+                        log(LogLevel::Warn, &format!("warden: no {cloud} credential from the sidecar: {detail}"));
+                        self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+                    }
+                }
             }
-            Err(detail) => {
-                let cloud = pending.plan.need.cloud.name();
-                log(LogLevel::Warn, &format!("warden: no {cloud} credential from the sidecar: {detail}"));
-                self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+            Waiting::Sanitizing { mut state, calls, old_len, original } => {
+                if let Some(&(_, job)) = calls.iter().find(|(token, _)| *token == token_id) {
+                    state.complete(job, Self::sanitize_reply(status_code, response_size));
+                }
+                self.wait_or_go(exchange, Waiting::Sanitizing { state, calls, old_len, original })
+            }
+            other => {
+                // An answer this request no longer waits for.
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(other));
+                return;
             }
         };
         if action == Action::Continue {
