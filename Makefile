@@ -6,6 +6,10 @@ export WARDEN_VENV := $(abspath $(VENV))
 export WARDEN_WASM := $(abspath dist/warden.wasm)
 CARGO ?= cargo
 FUZZ_SECONDS ?= 10
+# A CI run builds once from a clean clone: incremental caches only cost it disk and time.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
 
 .PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
 
