@@ -138,6 +138,12 @@ pub struct HeaderEdits {
 const GOOGLE_KEYS: &[&str] = &["x-goog-api-key", "authorization"];
 const AZURE_KEYS: &[&str] = &["api-key", "authorization"];
 const ANTHROPIC_KEYS: &[&str] = &["x-api-key", "authorization"];
+/// What a Bedrock client may send of its own credentials: a bearer API key, or its own SigV4
+/// (`authorization`, `x-amz-date`, `x-amz-security-token`, and a payload hash of the body as it
+/// sent it). The gateway's signature replaces `authorization` and `x-amz-date`; the rest must go,
+/// or a session token of the client's would ride along with static keys of the gateway's (and AWS
+/// would refuse the pair).
+const AWS_CLIENT_HEADERS: &[&str] = &["x-api-key", "x-amz-security-token", "x-amz-content-sha256"];
 
 /// The credential plan of a route, from the provider's settings; `None` when the client's own
 /// credential passes through.
@@ -197,7 +203,8 @@ pub fn apply(how: &Use, secret: &Secret, request: &Outgoing) -> Result<HeaderEdi
             let keys = sigv4::Keys { access_key_id, secret_access_key, session_token };
             let mut set = sigv4::sign(&keys, region, host, request).map_err(CredentialError::Signing)?;
             set.push((":authority".to_owned(), host.clone()));
-            Ok(HeaderEdits { set, remove: vec!["x-api-key"] })
+            // Removed first, then set: a temporary credential's own token goes back on.
+            Ok(HeaderEdits { set, remove: AWS_CLIENT_HEADERS.to_vec() })
         }
         (Use::Bearer { .. }, Secret::Aws { .. }) => Err(CredentialError::WrongKind { got: "AWS", want: "bearer" }),
         (Use::SigV4 { .. }, Secret::Bearer { .. }) => Err(CredentialError::WrongKind { got: "bearer", want: "AWS" }),

@@ -98,6 +98,23 @@ fn sigv4_signs_the_final_request_with_the_session_token() {
 }
 
 #[test]
+fn a_clients_own_aws_session_token_never_rides_along_with_the_gateways_keys() {
+    let how = Use::SigV4 { region: "us-east-1".into(), host: "bedrock-runtime.us-east-1.amazonaws.com".into() };
+    let static_keys = Secret::Aws {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        session_token: String::new(),
+    };
+    let edits = apply(&how, &static_keys, &request("/model/m/converse", b"{}")).unwrap();
+    for header in ["x-amz-security-token", "x-amz-content-sha256", "x-api-key"] {
+        assert!(edits.remove.contains(&header), "{header} of the client is removed: {:?}", edits.remove);
+    }
+    assert!(edits.set.iter().all(|(k, _)| k != "x-amz-security-token"), "static keys carry no session token");
+    let names: Vec<&str> = edits.set.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(names.contains(&"authorization") && names.contains(&"x-amz-date"), "{names:?}");
+}
+
+#[test]
 fn sidecar_replies_become_credentials_and_empty_ones_do_not() {
     use warden_proto::v1::{credential::Kind, AwsCredentials, BearerToken, Credential as Reply};
     let token = Reply { kind: Some(Kind::Bearer(BearerToken { access_token: "t".into() })), expires_at_unix_ms: 9_000 };
