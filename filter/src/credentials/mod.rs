@@ -148,18 +148,35 @@ const AWS_CLIENT_HEADERS: &[&str] = &["x-api-key", "x-amz-security-token", "x-am
 /// The credential plan of a route, from the provider's settings; `None` when the client's own
 /// credential passes through.
 pub fn plan(config: &Config, route: &Route) -> Option<Plan> {
-    let settings = config.provider_settings(route.provider)?;
-    match route.provider {
+    provider_plan(config, route.provider)
+}
+
+/// Every credential this configuration can need, each once: what the background refresh keeps
+/// fresh in the shared cache.
+pub fn needs(config: &Config) -> Vec<Need> {
+    let mut needs: Vec<Need> = Vec::new();
+    for plan in Provider::ALL.iter().filter_map(|p| provider_plan(config, *p)) {
+        if !needs.contains(&plan.need) {
+            needs.push(plan.need);
+        }
+    }
+    needs
+}
+
+/// The plan of every request to `provider` (it depends on the provider's settings only).
+fn provider_plan(config: &Config, provider: Provider) -> Option<Plan> {
+    let settings = config.provider_settings(provider)?;
+    match provider {
         Provider::Gemini if settings.vertex.is_some() => Some(Plan {
             need: Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.to_owned() },
             how: Use::Bearer { remove: GOOGLE_KEYS },
         }),
         Provider::Azure | Provider::Anthropic if settings.auth == Some(Auth::Entra) => {
-            let foundry = route.provider == Provider::Anthropic
+            let foundry = provider == Provider::Anthropic
                 || settings.host.as_deref().is_some_and(|h| h.ends_with(".services.ai.azure.com"));
             let default = if foundry { FOUNDRY_SCOPE } else { AZURE_OPENAI_SCOPE };
             let scope = settings.scope.clone().unwrap_or_else(|| default.to_owned());
-            let remove = if route.provider == Provider::Azure { AZURE_KEYS } else { ANTHROPIC_KEYS };
+            let remove = if provider == Provider::Azure { AZURE_KEYS } else { ANTHROPIC_KEYS };
             Some(Plan { need: Need { cloud: Cloud::Azure, scope }, how: Use::Bearer { remove } })
         }
         Provider::Bedrock if settings.auth == Some(Auth::Sigv4) => {

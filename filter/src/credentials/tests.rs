@@ -172,3 +172,35 @@ fn one_refresh_lease_at_a_time() {
     assert!(!cache::take_lease(&store, &need, 2_000), "held");
     assert!(cache::take_lease(&store, &need, 1_000 + cache::LEASE_MS), "expired");
 }
+
+#[test]
+fn the_background_refresh_knows_every_credential_the_configuration_can_need_once() {
+    let c = config(
+        r#"{"gemini":{"vertex":{"project":"p","location":"l"}},"azure":{"auth":"entra"},
+            "anthropic":{"auth":"entra"},"bedrock":{"auth":"sigv4","region":"us-east-1"},"openai":{}}"#,
+    );
+    let needs = needs(&c);
+    assert_eq!(needs.len(), 4, "{needs:?}");
+    for want in [
+        Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.into() },
+        Need { cloud: Cloud::Azure, scope: AZURE_OPENAI_SCOPE.into() },
+        Need { cloud: Cloud::Azure, scope: FOUNDRY_SCOPE.into() },
+        Need { cloud: Cloud::Aws, scope: String::new() },
+    ] {
+        assert!(needs.contains(&want), "{want:?} missing from {needs:?}");
+    }
+    // Two providers on the same scope share one credential.
+    let foundry = config(r#"{"azure":{"auth":"entra","host":"r.services.ai.azure.com"},"anthropic":{"auth":"entra"}}"#);
+    assert_eq!(super::needs(&foundry), [Need { cloud: Cloud::Azure, scope: FOUNDRY_SCOPE.into() }]);
+    assert!(super::needs(&config("{}")).is_empty(), "nothing to refresh without keyless providers");
+}
+
+#[test]
+fn a_released_lease_can_be_taken_again_at_once() {
+    let store = MemoryStore::new();
+    let need = Need { cloud: Cloud::Azure, scope: AZURE_OPENAI_SCOPE.into() };
+    assert!(cache::take_lease(&store, &need, 1_000));
+    cache::release_lease(&store, &need);
+    assert!(cache::take_lease(&store, &need, 1_001), "released");
+    assert!(!cache::take_lease(&store, &need, 1_002), "held again");
+}

@@ -7,13 +7,12 @@
 //! that may be refused holds its headers until its body is complete, for the same reason.
 
 use super::shared_store::SharedDataStore;
-use super::{log, metrics};
+use super::{log, metrics, sidecar};
 use crate::config::Config;
-use crate::error::{Reply, WardenError};
 use crate::credentials::cache::{self, Cached};
-use crate::credentials::{self, Credential, Need, Outgoing, Plan, Secret};
+use crate::credentials::{self, Need, Outgoing, Plan, Secret};
+use crate::error::{Reply, WardenError};
 use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
-use prost::Message;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -58,14 +57,11 @@ pub struct Filter {
     phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
-    /// A background credential refresh this request started (its gRPC token and what it fetches):
-    /// the answer, if it comes while the request lives, goes into the shared cache.
-    refresh: Option<(u32, Need)>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, phase: Phase::New, started: None, first_response_byte: None, refresh: None }
+        Filter { config, phase: Phase::New, started: None, first_response_byte: None }
     }
 
     fn take_phase(&mut self) -> Phase {
@@ -114,16 +110,10 @@ impl Filter {
             return Action::Continue;
         };
         let final_body = f.body.clone().unwrap_or_else(|| body.map(|(b, _)| b.to_vec()).unwrap_or_default());
-        let now_ms = Self::now_ms();
-        match cache::read(&SharedDataStore, &plan.need, now_ms) {
-            Ok(Cached::Fresh(cred)) => self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret),
-            Ok(Cached::RefreshDue(cred)) => {
-                if cache::take_lease(&SharedDataStore, &plan.need, now_ms) {
-                    // Best effort: the current credential serves this request either way.
-                    if let Ok(token) = dispatch_credential(&exchange, &plan.need) {
-                        self.refresh = Some((token, plan.need.clone()));
-                    }
-                }
+        match cache::read(&SharedDataStore, &plan.need, sidecar::now_ms()) {
+            // A credential due for refresh still serves; the root context's timer refreshes it
+            // (`sidecar::Refresher`).
+            Ok(Cached::Fresh(cred) | Cached::RefreshDue(cred)) => {
                 self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret)
             }
             Ok(Cached::Missing) | Err(_) => match dispatch_credential(&exchange, &plan.need) {
@@ -150,7 +140,8 @@ impl Filter {
         plan: &Plan,
         secret: &Secret,
     ) -> Action {
-        let method = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
+        let method =
+            hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
         let content_type = hostcalls::get_map_value(MapType::HttpRequestHeaders, "content-type").ok().flatten();
         let now = Self::now().unwrap_or(SystemTime::UNIX_EPOCH);
         let outgoing = Outgoing {
@@ -177,25 +168,6 @@ impl Filter {
                 self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail: e.to_string() })
             }
         }
-    }
-
-    fn now_ms() -> u64 {
-        Self::now()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .and_then(|d| u64::try_from(d.as_millis()).ok())
-            .unwrap_or(0)
-    }
-
-    /// The sidecar's answer for `token`: a credential to cache, or why there is none.
-    fn credential_reply(status_code: u32, response_size: usize) -> Result<Credential, String> {
-        if status_code != 0 {
-            let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
-            return Err(grpc_failure(status_code, &message));
-        }
-        let bytes = hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
-        let reply = warden_proto::v1::Credential::decode(bytes.as_slice())
-            .map_err(|e| format!("the sidecar's answer could not be read ({e})"))?;
-        credentials::from_reply(reply, Self::now_ms()).ok_or_else(|| "the sidecar's answer held no credential".to_owned())
     }
 
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
@@ -228,33 +200,7 @@ impl Filter {
 /// Asks the sidecar for `need`'s credential; the answer comes to this context's
 /// `on_grpc_call_response`.
 fn dispatch_credential(exchange: &Exchange, need: &Need) -> Result<u32, String> {
-    let sidecar = exchange.sidecar();
-    let message = credentials::request(need).encode_to_vec();
-    let timeout = Duration::from_millis(sidecar.timeout_ms);
-    hostcalls::dispatch_grpc_call(
-        &sidecar.cluster,
-        warden_proto::CREDENTIALS_SERVICE,
-        warden_proto::CREDENTIALS_GET,
-        Vec::new(),
-        Some(&message),
-        timeout,
-    )
-    .map_err(|status| format!("the call to the sidecar (cluster '{}') could not be made: {status:?}", sidecar.cluster))
-}
-
-/// What a failed sidecar call means, in words (gRPC status codes as Envoy reports them).
-fn grpc_failure(code: u32, message: &str) -> String {
-    let what = match code {
-        4 => "the sidecar did not answer in time",
-        14 => "the sidecar is unreachable",
-        9 => "the sidecar does not have this cloud's credentials enabled",
-        _ => "the sidecar answered with an error",
-    };
-    if message.is_empty() {
-        format!("{what} (gRPC status {code})")
-    } else {
-        format!("{what} (gRPC status {code}: {message})")
-    }
+    sidecar::dispatch(exchange.sidecar(), need)
 }
 
 fn send(reply: &Reply) {
@@ -346,15 +292,6 @@ fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
 
 impl Context for Filter {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
-        if let Some((token, need)) = self.refresh.take() {
-            if token == token_id {
-                if let Ok(cred) = Self::credential_reply(status_code, response_size) {
-                    let _ = cache::write(&SharedDataStore, &need, &cred);
-                }
-                return;
-            }
-            self.refresh = Some((token, need));
-        }
         let (exchange, pending) = match self.take_phase() {
             Phase::AwaitingSidecar(ex, pending) if pending.token == token_id => (ex, pending),
             other => {
@@ -362,7 +299,7 @@ impl Context for Filter {
                 return;
             }
         };
-        let reply = Self::credential_reply(status_code, response_size);
+        let reply = sidecar::reply(status_code, response_size);
         let action = match reply {
             Ok(cred) => {
                 let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
