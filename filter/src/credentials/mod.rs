@@ -6,6 +6,7 @@
 //! names the sidecar and what failed, never a secret.
 
 pub mod cache;
+pub mod failure;
 pub mod sigv4;
 
 use crate::config::{Auth, Config};

@@ -204,3 +204,19 @@ fn a_released_lease_can_be_taken_again_at_once() {
     assert!(cache::take_lease(&store, &need, 1_001), "released");
     assert!(!cache::take_lease(&store, &need, 1_002), "held again");
 }
+
+#[test]
+fn a_sidecar_failure_says_whether_the_sidecar_answered_and_quotes_it_decoded() {
+    use super::failure::describe;
+    let refused = "upstream connect error or disconnect/reset before headers. reset reason: remote connection \
+                   failure{upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}}";
+    let down = describe(14, refused);
+    assert!(down.starts_with("the sidecar is unreachable (gRPC status 14: upstream connect error"), "{down}");
+    assert_eq!(describe(4, ""), "the sidecar did not answer in time (gRPC status 4)");
+    let garbage = describe(14, "aws:%20the%20default%20credential%20chain%20failed:%20invalid%20JSON{via_upstream}");
+    assert_eq!(garbage, "the sidecar could not get one (aws: the default credential chain failed: invalid JSON)");
+    let disabled = describe(9, "azure:%20not%20enabled%20in%20the%20sidecar%20configuration{via_upstream}");
+    assert!(disabled.starts_with("the sidecar does not have this cloud's credentials enabled (azure: not enabled"));
+    let long = describe(14, &format!("gcp:%20{}{{via_upstream}}", "é".repeat(1000)));
+    assert!(long.len() < 800 && long.ends_with("…)"), "{long}");
+}

@@ -41,28 +41,13 @@ pub fn dispatch(sidecar: &SidecarSettings, need: &Need) -> Result<u32, String> {
 pub fn reply(status_code: u32, response_size: usize) -> Result<Credential, String> {
     if status_code != 0 {
         let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
-        return Err(grpc_failure(status_code, &message));
+        return Err(credentials::failure::describe(status_code, &message));
     }
     let bytes =
         hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
     let reply = warden_proto::v1::Credential::decode(bytes.as_slice())
         .map_err(|e| format!("the sidecar's answer could not be read ({e})"))?;
     credentials::from_reply(reply, now_ms()).ok_or_else(|| "the sidecar's answer held no credential".to_owned())
-}
-
-/// What a failed sidecar call means, in words (gRPC status codes as Envoy reports them).
-fn grpc_failure(code: u32, message: &str) -> String {
-    let what = match code {
-        4 => "the sidecar did not answer in time",
-        14 => "the sidecar is unreachable",
-        9 => "the sidecar does not have this cloud's credentials enabled",
-        _ => "the sidecar answered with an error",
-    };
-    if message.is_empty() {
-        format!("{what} (gRPC status {code})")
-    } else {
-        format!("{what} (gRPC status {code}: {message})")
-    }
 }
 
 pub fn now_ms() -> u64 {
