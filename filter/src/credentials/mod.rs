@@ -138,7 +138,8 @@ pub struct HeaderEdits {
 /// Client credential headers of each API family, removed when the gateway supplies its own.
 const GOOGLE_KEYS: &[&str] = &["x-goog-api-key", "authorization"];
 const AZURE_KEYS: &[&str] = &["api-key", "authorization"];
-const ANTHROPIC_KEYS: &[&str] = &["x-api-key", "authorization"];
+/// Anthropic's own SDK sends `x-api-key`; its Foundry client (`AnthropicFoundry`) sends `api-key` too.
+const ANTHROPIC_KEYS: &[&str] = &["x-api-key", "api-key", "authorization"];
 /// What a Bedrock client may send of its own credentials: a bearer API key, or its own SigV4
 /// (`authorization`, `x-amz-date`, `x-amz-security-token`, and a payload hash of the body as it
 /// sent it). The gateway's signature replaces `authorization` and `x-amz-date`; the rest must go,

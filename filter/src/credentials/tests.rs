@@ -64,6 +64,16 @@ fn a_bearer_token_replaces_the_clients_keys() {
 }
 
 #[test]
+fn claude_on_foundry_drops_every_key_header_the_foundry_sdk_sends() {
+    let plan = plan_for(r#"{"anthropic":{"auth":"entra"}}"#, "/v1/anthropic/v1/messages").unwrap();
+    let edits = apply(&plan.how, &bearer("tok"), &request("/v1/messages", b"{}")).unwrap();
+    assert_eq!(edits.set, [("authorization".to_owned(), "Bearer tok".to_owned())]);
+    for header in ["x-api-key", "api-key"] {
+        assert!(edits.remove.contains(&header), "{header} is removed: {:?}", edits.remove);
+    }
+}
+
+#[test]
 fn the_wrong_kind_of_credential_is_an_error_that_names_no_secret() {
     let how = Use::SigV4 { region: "us-east-1".into(), host: "h".into() };
     let err = apply(&how, &bearer("very-secret"), &request("/model/m/converse", b"{}")).unwrap_err();
