@@ -6,6 +6,7 @@ Reads one JSON object on stdin, as the mock provider recorded the request upstre
 Rebuilds the request as botocore would send it to https://<recorded host><path>, with exactly the
 headers the signature says it signed and the recorded `x-amz-date`, signs it with botocore's own
 SigV4Auth and compares. Prints what differs and exits 1 on a mismatch; exits 0 when they agree.
+Python tests import `check` instead.
 """
 
 import json
@@ -16,9 +17,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
+class Mismatch(Exception):
+    """The signature does not verify; the message says why."""
+
+
 def fail(message):
-    print(message)
-    sys.exit(1)
+    raise Mismatch(message)
 
 
 def parse_authorization(value):
@@ -32,8 +36,8 @@ def parse_authorization(value):
     return fields
 
 
-def main():
-    seen = json.load(sys.stdin)
+def check(seen):
+    """Raises `Mismatch` unless botocore computes the same signature for `seen`."""
     headers = {k.lower(): v for k, v in seen["headers"].items()}
     auth = headers.get("authorization")
     if auth is None:
@@ -72,6 +76,14 @@ def main():
     want = signer.signature(string_to_sign, request)
     if fields["Signature"] != want:
         fail(f"signature {fields['Signature']} != botocore's {want}\ncanonical request:\n{canonical}")
+
+
+def main():
+    try:
+        check(json.load(sys.stdin))
+    except (Mismatch, KeyError, ValueError) as e:
+        print(f"{type(e).__name__}: {e}")
+        sys.exit(1)
     print("ok")
 
 

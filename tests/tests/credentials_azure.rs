@@ -88,7 +88,12 @@ fn claude_on_foundry_gets_a_token_for_the_foundry_scope_and_no_api_key_goes_upst
         entra_env(&fake, dir.path()),
         1,
     );
-    let client = [("x-api-key", "sk-ant-client-key-must-not-go-upstream"), ("anthropic-version", "2023-06-01")];
+    // What anthropic.AnthropicFoundry sends with an API key: both headers.
+    let client = [
+        ("x-api-key", "foundry-client-key-must-not-go-upstream"),
+        ("api-key", "foundry-client-key-must-not-go-upstream"),
+        ("anthropic-version", "2023-06-01"),
+    ];
     for (i, stream) in [false, true].into_iter().enumerate() {
         let id = format!("foundry-{i}");
         let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "stream": stream,
@@ -100,6 +105,7 @@ fn claude_on_foundry_gets_a_token_for_the_foundry_scope_and_no_api_key_goes_upst
         assert_eq!(up["path"], "/v1/messages");
         assert_eq!(header(&up, "authorization"), Some("Bearer eyJ0eXAi.fake-entra-secret-1"), "{up}");
         assert_eq!(header(&up, "x-api-key"), None, "the client's key went upstream");
+        assert_eq!(header(&up, "api-key"), None, "the client's key went upstream");
         assert_eq!(header(&up, "anthropic-version"), Some("2023-06-01"), "other headers pass through");
     }
     assert_eq!(scopes_asked(&fake), [FOUNDRY_SCOPE]);
