@@ -5,7 +5,9 @@
 //! `fake_identity DIR`: writes the test CA to `DIR/test-ca.pem`, then `DIR/ready.json`:
 //! `{"sidecar_env": [[name, value], …], "sidecar_config": {…}}` — the environment and the
 //! `credentials` block a `warden-sidecar` needs to mint Vertex, Entra and AWS credentials from
-//! these fakes (the shape of `StackOptions.sidecar_env` / `.sidecar`).
+//! these fakes (the shape of `StackOptions.sidecar_env` / `.sidecar`). Every second it rewrites
+//! `DIR/issued.json`, `{"google": n, "entra": n, "aws": n}`: the credentials each fake has issued
+//! (what the benchmark reports as token fetches).
 
 use serde_json::json;
 use warden_e2e::fake_identity::aws::{self, Aws};
@@ -45,6 +47,16 @@ fn main() {
         if std::fs::write(&tmp, ready.to_string()).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
             exit(&format!("cannot write {}", path.display()));
         }
+        let (g, e, a) = (google.server.control.clone(), entra.server.control.clone(), aws.server.control.clone());
+        let counts = dir.join("issued.json");
+        tokio::spawn(async move {
+            loop {
+                let issued = json!({"google": g.issued(), "entra": e.issued(), "aws": a.issued()}).to_string();
+                let tmp = counts.with_extension("json.tmp");
+                let _ = std::fs::write(&tmp, issued).and_then(|()| std::fs::rename(&tmp, &counts));
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
         // The parent closing stdin (or dying) ends the fakes too.
         std::thread::spawn(|| {
             let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
