@@ -65,8 +65,9 @@ fmt: ## format the code
 test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
 	$(MAKE) lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
 
-demo: wasm ## run Envoy + warden against the mock provider and print example calls
+demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
+	$(CARGO) build --locked -p warden-sidecar
 	bash scripts/demo.sh
 
 bench: wasm ## plain Envoy vs Envoy + warden against the same mock (numbers for BENCHMARKS.md)
