@@ -65,6 +65,9 @@ pub struct StackOptions {
     pub sidecar_env: Vec<(String, String)>,
     /// Default: [`crate::sidecar::binary`].
     pub sidecar_binary: Option<PathBuf>,
+    /// A JWKS (JSON text): puts Envoy's `jwt_authn` in front of Warden, trusting these keys for
+    /// tokens in `x-warden-identity` (issuer `https://idp.warden.test`, audience `warden`).
+    pub jwks: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -87,6 +90,7 @@ impl Default for StackOptions {
             sidecar: None,
             sidecar_env: Vec::new(),
             sidecar_binary: None,
+            jwks: None,
         }
     }
 }
@@ -151,7 +155,7 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
 }
 
 /// Renders `{{NAME}}` placeholders and keeps a `# BEGIN X` … `# END X` block only if `X` is in
-/// `blocks` (`WASM`, `TLS`, `SIDECAR`).
+/// `blocks` (`WASM`, `TLS`, `SIDECAR`, `JWT`).
 pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut skipping = false;
@@ -219,6 +223,9 @@ impl Stack {
         if sidecar.is_some() {
             blocks.push("SIDECAR");
         }
+        if options.jwks.is_some() {
+            blocks.push("JWT");
+        }
         let config = render(
             &template,
             &[
@@ -233,6 +240,7 @@ impl Stack {
                 ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("SIDECAR_PORT", sidecar.as_ref().map(|s| s.grpc.port()).unwrap_or(0).to_string()),
+                ("JWKS", serde_json::to_string(options.jwks.as_deref().unwrap_or("")).unwrap_or_default()),
             ],
             &blocks,
         );

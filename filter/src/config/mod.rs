@@ -43,6 +43,34 @@ pub struct Config {
     /// kept per call. Reaching it refuses the calls; it never releases them unchecked.
     #[serde(default = "default_max_held_bytes")]
     pub max_held_bytes: usize,
+    /// Where Envoy's `jwt_authn` filter leaves the verified claims (DESIGN §4.6).
+    #[serde(default)]
+    pub jwt: JwtSettings,
+}
+
+/// Verified identity from Envoy's `jwt_authn` filter: its `payload_in_metadata` key, and the claim
+/// (a dotted path for nested claims, e.g. `realm_access.roles`) that lists the caller's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSettings {
+    #[serde(default = "default_jwt_metadata_key")]
+    pub metadata_key: String,
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        JwtSettings { metadata_key: default_jwt_metadata_key(), groups_claim: default_groups_claim() }
+    }
+}
+
+fn default_jwt_metadata_key() -> String {
+    "jwt_payload".to_owned()
+}
+
+fn default_groups_claim() -> String {
+    "groups".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

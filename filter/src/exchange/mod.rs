@@ -27,7 +27,7 @@ mod tests;
 
 #[cfg(test)]
 pub(crate) use hold_back::{Hold, Judge};
-pub use identity::Identity;
+pub use identity::{Claims, Identity};
 pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
 pub use sanitize::Sanitizing;
@@ -167,6 +167,13 @@ impl Exchange {
             route,
             config,
         })
+    }
+
+    /// The claims of a token Envoy's `jwt_authn` verified for this request (DESIGN §4.6): they
+    /// decide the user and the groups, whatever the identity headers say.
+    pub fn verified_claims(&mut self, claims: &Claims) {
+        let groups_claim = self.config.jwt.groups_claim.clone();
+        self.identity.apply_claims(claims, &groups_claim);
     }
 
     pub fn route(&self) -> &Route {
@@ -342,7 +349,7 @@ impl Exchange {
             agent_id: self.identity.agent_id.clone(),
             user_id: self.identity.user_id.clone(),
             session_id: self.identity.session_id.clone(),
-            groups: Vec::new(),
+            groups: self.identity.groups.clone(),
         }
     }
 

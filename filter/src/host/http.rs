@@ -12,7 +12,9 @@ use crate::config::Config;
 use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Need, Outgoing, Plan, Secret};
 use crate::error::{Reply, WardenError};
-use crate::exchange::{BodyStep, Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream, Sanitizing};
+use crate::exchange::{
+    BodyStep, Buffered, Claims, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream, Sanitizing,
+};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -263,6 +265,14 @@ fn send(reply: &Reply) {
     }
 }
 
+/// The claims Envoy's `jwt_authn` filter verified and stored under `payload_in_metadata: key`
+/// (Envoy hands a metadata struct over as a serialized `google.protobuf.Struct`).
+fn verified_claims(key: &str) -> Option<Claims> {
+    let path = vec!["metadata", "filter_metadata", "envoy.filters.http.jwt_authn", key];
+    let bytes = hostcalls::get_property(path).ok().flatten()?;
+    Some(Claims::from_metadata(&bytes))
+}
+
 /// All request headers in one host call: the exchange looks up about a dozen names, and each
 /// separate lookup would cross the VM boundary.
 fn request_headers() -> Vec<(String, String)> {
@@ -398,13 +408,17 @@ impl HttpContext for Filter {
         let headers = request_headers();
         let method = lookup(&headers, ":method").unwrap_or_default();
         let path = lookup(&headers, ":path").unwrap_or_default();
-        let exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
+        let jwt_key = config.jwt.metadata_key.clone();
+        let mut exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
             Ok(ex) => Box::new(ex),
             Err(rejected) => {
                 metrics::apply(std::slice::from_ref(&rejected.metric));
                 return self.answer(None, &rejected.reply);
             }
         };
+        if let Some(claims) = verified_claims(&jwt_key) {
+            exchange.verified_claims(&claims);
+        }
         if exchange.needs_body() && !end_of_stream {
             self.phase = Phase::RequestBody(exchange);
             return Action::Pause;
