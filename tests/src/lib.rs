@@ -13,6 +13,7 @@ pub mod cases;
 pub mod client;
 pub mod fake_identity;
 pub mod mock;
+pub mod otlp;
 pub mod policy;
 pub mod prom;
 pub mod run;

@@ -68,6 +68,9 @@ pub struct StackOptions {
     /// A JWKS (JSON text): puts Envoy's `jwt_authn` in front of Warden, trusting these keys for
     /// tokens in `x-warden-identity` (issuer `https://idp.warden.test`, audience `warden`).
     pub jwks: Option<String>,
+    /// Port of an OTLP/gRPC trace receiver: Envoy traces every request and exports its spans
+    /// there, with Warden's `gen_ai.*` attributes (0 = no tracing).
+    pub otlp_port: u16,
 }
 
 impl Default for StackOptions {
@@ -91,6 +94,7 @@ impl Default for StackOptions {
             sidecar_env: Vec::new(),
             sidecar_binary: None,
             jwks: None,
+            otlp_port: 0,
         }
     }
 }
@@ -155,7 +159,7 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
 }
 
 /// Renders `{{NAME}}` placeholders and keeps a `# BEGIN X` … `# END X` block only if `X` is in
-/// `blocks` (`WASM`, `TLS`, `SIDECAR`, `JWT`).
+/// `blocks` (`WASM`, `TLS`, `SIDECAR`, `JWT`, `TRACING`).
 pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut skipping = false;
@@ -226,6 +230,9 @@ impl Stack {
         if options.jwks.is_some() {
             blocks.push("JWT");
         }
+        if options.otlp_port != 0 {
+            blocks.push("TRACING");
+        }
         let config = render(
             &template,
             &[
@@ -240,6 +247,7 @@ impl Stack {
                 ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("SIDECAR_PORT", sidecar.as_ref().map(|s| s.grpc.port()).unwrap_or(0).to_string()),
+                ("OTLP_PORT", options.otlp_port.to_string()),
                 ("JWKS", serde_json::to_string(options.jwks.as_deref().unwrap_or("")).unwrap_or_default()),
             ],
             &blocks,

@@ -546,6 +546,14 @@ impl Exchange {
     /// response stream when the response was policed as one; `duration_ms` is the whole request;
     /// `ttfb_ms` the time to the first response byte when known; `stream_end` how Envoy says the
     /// response ended when it did not end normally.
+    /// The `gen_ai.*` trace attributes of this exchange so far (`meter::trace`): published when
+    /// the response ends, before Envoy finishes the span.
+    pub fn trace_attributes(&self, stream: Option<&ResponseStream>) -> Vec<(&'static str, String)> {
+        let (record, _) = self.finish(stream, None, None, None);
+        let vertex = self.config.provider_settings(self.route.provider).is_some_and(|s| s.vertex.is_some());
+        crate::meter::trace::attributes(&record, vertex)
+    }
+
     pub fn finish(
         &self,
         stream: Option<&ResponseStream>,

@@ -252,6 +252,15 @@ impl Filter {
     }
 }
 
+/// The trace attributes as filter state (`wasm.gen_ai.system`, …) for the Envoy config's
+/// `custom_tags`, which Envoy reads when it finishes the span — after the last response body
+/// callback, before `on_log`.
+fn publish_trace(exchange: &Exchange, stream: Option<&ResponseStream>) {
+    for (name, value) in exchange.trace_attributes(stream) {
+        let _ = hostcalls::set_property(vec![name], Some(value.as_bytes()));
+    }
+}
+
 /// Asks the sidecar for `need`'s credential; the answer comes to this context's
 /// `on_grpc_call_response`.
 fn dispatch_credential(exchange: &Exchange, need: &Need) -> Result<u32, String> {
@@ -502,8 +511,11 @@ impl HttpContext for Filter {
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         match &mut self.phase {
-            Phase::Streaming(_, stream) => {
+            Phase::Streaming(exchange, stream) => {
                 stream_chunk(stream, body_size, end_of_stream);
+                if end_of_stream {
+                    publish_trace(exchange, Some(stream));
+                }
                 Action::Continue
             }
             Phase::Buffering(_) if !end_of_stream => Action::Pause,
@@ -526,6 +538,7 @@ impl HttpContext for Filter {
                         }
                     }
                 }
+                publish_trace(exchange, None);
                 Action::Continue
             }
             _ => Action::Continue,

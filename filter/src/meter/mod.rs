@@ -5,3 +5,4 @@ pub mod metrics;
 pub mod prices;
 pub mod record;
 pub mod tokens;
+pub mod trace;
