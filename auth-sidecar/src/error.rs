@@ -55,7 +55,7 @@ pub enum DualLlmError {
 }
 
 impl DualLlmError {
-    /// The `reason` label of `warden_dual_llm_failures_total`.
+    /// The `reason` label of `warden_sidecar_dual_llm_failures_total`.
     pub fn reason(&self) -> &'static str {
         match self {
             DualLlmError::BadRequest(_) => "invalid_argument",

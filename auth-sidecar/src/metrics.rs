@@ -37,7 +37,8 @@ struct ReasonLabel {
     reason: &'static str,
 }
 
-/// `warden_dual_llm_*`: the Dual-LLM sanitiser.
+/// `warden_sidecar_dual_llm_*`: the Dual-LLM sanitiser (the filter's own `warden_dual_llm_*`
+/// count results per request).
 pub struct DualLlmMetrics {
     calls: Family<CallLabels, Counter>,
     cache_hits: Counter,
@@ -109,8 +110,7 @@ fn fetch_histogram() -> Histogram {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut root = Registry::default();
-        let registry = root.sub_registry_with_prefix("warden_sidecar");
+        let mut registry = Registry::with_prefix("warden_sidecar");
         let fetches = Family::<FetchLabels, Counter>::default();
         let failures = Family::<CloudLabel, Counter>::default();
         let cache_hits = Family::<CloudLabel, Counter>::default();
@@ -131,8 +131,8 @@ impl Default for Metrics {
             "Time a credential fetch took, by cloud",
             fetch_seconds.clone(),
         );
-        let dual_llm = DualLlmMetrics::register(root.sub_registry_with_prefix("warden_dual_llm"));
-        Metrics { registry: root, dual_llm, fetches, failures, cache_hits, fetch_seconds }
+        let dual_llm = DualLlmMetrics::register(registry.sub_registry_with_prefix("dual_llm"));
+        Metrics { registry, dual_llm, fetches, failures, cache_hits, fetch_seconds }
     }
 }
 
@@ -195,11 +195,11 @@ mod tests {
         m.dual_llm.sanitised(Duration::from_millis(40));
         let text = m.render();
         for line in [
-            "warden_dual_llm_calls_total{role=\"privileged\",result=\"question\"} 1",
-            "warden_dual_llm_calls_total{role=\"quarantined\",result=\"catch_all\"} 2",
-            "warden_dual_llm_cache_hits_total 1",
-            "warden_dual_llm_failures_total{reason=\"deadline\"} 1",
-            "warden_dual_llm_sanitize_duration_seconds_count 1",
+            "warden_sidecar_dual_llm_calls_total{role=\"privileged\",result=\"question\"} 1",
+            "warden_sidecar_dual_llm_calls_total{role=\"quarantined\",result=\"catch_all\"} 2",
+            "warden_sidecar_dual_llm_cache_hits_total 1",
+            "warden_sidecar_dual_llm_failures_total{reason=\"deadline\"} 1",
+            "warden_sidecar_dual_llm_sanitize_duration_seconds_count 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
         }

@@ -123,7 +123,7 @@ async fn out_of_range_and_non_json_answers_count_as_the_catch_all() {
     assert_eq!(answers.len(), 3);
     assert!(answers.iter().all(|a| a.starts_with("Answer: none of these")), "{answers:?}");
     assert!(fake.calls_of(PRIVILEGED).iter().all(|c| !c.raw.contains("QUARANTINED-PROSE")));
-    assert_eq!(metric(&sidecar, "warden_dual_llm_calls_total{role=\"quarantined\",result=\"catch_all\"}"), 3.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_calls_total{role=\"quarantined\",result=\"catch_all\"}"), 3.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,8 +147,8 @@ async fn a_500_from_either_model_is_unavailable_and_nothing_is_cached() {
     let reply = sanitize(&sidecar, request(RESULT)).await.unwrap();
     assert!(!reply.cached);
     assert_eq!(fake.count() - before, 4, "a failure must not be served from the cache");
-    assert_eq!(metric(&sidecar, "warden_dual_llm_failures_total{reason=\"model_error\"}"), 2.0);
-    assert_eq!(metric(&sidecar, "warden_dual_llm_calls_total{role=\"quarantined\",result=\"error\"}"), 1.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_failures_total{reason=\"model_error\"}"), 2.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_calls_total{role=\"quarantined\",result=\"error\"}"), 1.0);
     assert!(!sidecar.stderr().contains("RESULT-MARKER"));
 }
 
@@ -162,7 +162,7 @@ async fn an_identical_request_is_answered_from_the_cache_without_model_calls() {
     assert_eq!(fake.count(), calls, "the cached answer made model calls");
     assert_eq!((second.summary.as_str(), second.rounds, second.cached), (first.summary.as_str(), first.rounds, true));
     assert_eq!((second.input_tokens, second.output_tokens), (0, 0));
-    assert_eq!(metric(&sidecar, "warden_dual_llm_cache_hits_total"), 1.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_cache_hits_total"), 1.0);
 
     // Another user request is another sanitisation.
     let other = sanitize(&sidecar, SanitizeRequest { user_request: "Is it open on Sunday?".into(), ..request(RESULT) })
@@ -189,8 +189,8 @@ async fn ten_concurrent_identical_requests_share_one_sanitisation() {
     assert!(replies.iter().all(|r| r.summary == SUMMARY && r.rounds == 2));
     assert_eq!(replies.iter().filter(|r| !r.cached).count(), 1);
     assert_eq!(replies.iter().filter(|r| r.cached && r.input_tokens == 0).count(), 9);
-    assert_eq!(metric(&sidecar, "warden_dual_llm_cache_hits_total"), 9.0);
-    assert_eq!(metric(&sidecar, "warden_dual_llm_sanitize_duration_seconds_count"), 1.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_cache_hits_total"), 9.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_sanitize_duration_seconds_count"), 1.0);
 }
 
 /// A quarantined model the result has taken over: it repeats the result, or obeys it.
@@ -233,7 +233,7 @@ async fn past_its_deadline_a_sanitisation_is_abandoned_with_deadline_exceeded_an
     // The privileged call in flight at the deadline is the last one: no quarantined call follows.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(fake.count(), 1);
-    assert_eq!(metric(&sidecar, "warden_dual_llm_failures_total{reason=\"deadline\"}"), 1.0);
+    assert_eq!(metric(&sidecar, "warden_sidecar_dual_llm_failures_total{reason=\"deadline\"}"), 1.0);
 
     fake.set_script(script(1, answer(0)));
     let reply = sanitize(&sidecar, request(RESULT)).await.unwrap();

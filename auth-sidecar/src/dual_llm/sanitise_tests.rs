@@ -100,10 +100,10 @@ async fn questions_are_asked_until_done_then_one_summary_replaces_the_result() {
     assert!(last(&privileged[3].1).contains(SUMMARY_MODE));
     let text = metrics.render();
     for line in [
-        "warden_dual_llm_calls_total{role=\"privileged\",result=\"question\"} 2",
-        "warden_dual_llm_calls_total{role=\"privileged\",result=\"done\"} 1",
-        "warden_dual_llm_calls_total{role=\"privileged\",result=\"summary\"} 1",
-        "warden_dual_llm_calls_total{role=\"quarantined\",result=\"answer\"} 2",
+        "warden_sidecar_dual_llm_calls_total{role=\"privileged\",result=\"question\"} 2",
+        "warden_sidecar_dual_llm_calls_total{role=\"privileged\",result=\"done\"} 1",
+        "warden_sidecar_dual_llm_calls_total{role=\"privileged\",result=\"summary\"} 1",
+        "warden_sidecar_dual_llm_calls_total{role=\"quarantined\",result=\"answer\"} 2",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
     }
