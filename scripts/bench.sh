@@ -7,7 +7,9 @@
 #   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
 #   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
 # Then scripts/bench-credentials.sh (keyless credentials: Vertex with a cached token against AI
-# Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it).
+# Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it), and
+# scripts/bench-dual-llm.sh (a sanitised result with a cached summary against an unsanitised
+# request, and uncached against mock models; BENCH_DUAL_LLM=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
@@ -190,4 +192,10 @@ if [ "${BENCH_CREDENTIALS:-1}" != 0 ]; then
   pids=()
   echo
   bash scripts/bench-credentials.sh
+fi
+if [ "${BENCH_DUAL_LLM:-1}" != 0 ]; then
+  cleanup
+  pids=()
+  echo
+  bash scripts/bench-dual-llm.sh
 fi

@@ -24,7 +24,7 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     #[serde(default)]
     pub credentials: Credentials,
-    /// Accepted and validated now; served by a later release.
+    /// Enables `warden.v1.DualLlm` (DESIGN §5.3).
     #[serde(default)]
     pub dual_llm: Option<DualLlm>,
     #[serde(default)]
@@ -67,8 +67,24 @@ pub struct Aws {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DualLlm {
+    /// Where the model calls go: the local Envoy, so Warden meters and limits them.
     pub envoy_url: String,
+    /// The environment variable holding the key the calls send as `Authorization: Bearer`.
     pub api_key_env: String,
+    /// How many finished sanitisations are kept (least recently used ones go first).
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
+    /// How long a finished sanitisation is kept.
+    #[serde(default = "default_cache_ttl_secs")]
+    pub cache_ttl_secs: u64,
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+fn default_cache_ttl_secs() -> u64 {
+    3600
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -149,6 +165,12 @@ impl Config {
             if dual.api_key_env.is_empty() {
                 return Err(invalid("dual_llm.api_key_env", "must name an environment variable"));
             }
+            if dual.cache_entries == 0 {
+                return Err(invalid("dual_llm.cache_entries", "must be at least 1"));
+            }
+            if dual.cache_ttl_secs == 0 {
+                return Err(invalid("dual_llm.cache_ttl_secs", "must be at least 1"));
+            }
         }
         if self.keys.as_ref().is_some_and(|k| k.file.as_os_str().is_empty()) {
             return Err(invalid("keys.file", "must be a path"));
@@ -185,6 +207,27 @@ mod tests {
         assert_eq!(config.credentials.azure, Some(Azure {}));
         assert_eq!(config.credentials.aws, Some(Aws { region: Some("us-east-1".into()) }));
         assert_eq!(config.keys.unwrap().file, PathBuf::from("/etc/warden/keys.yaml"));
+        let dual = config.dual_llm.unwrap();
+        assert_eq!((dual.envoy_url.as_str(), dual.api_key_env.as_str()), ("http://127.0.0.1:10000", "OPENAI_API_KEY"));
+        assert_eq!((dual.cache_entries, dual.cache_ttl_secs), (10_000, 3600));
+    }
+
+    #[test]
+    fn the_dual_llm_cache_can_be_sized_but_not_disabled() {
+        let config = Config::from_yaml(
+            "dual_llm: {envoy_url: 'http://e', api_key_env: K, cache_entries: 5, cache_ttl_secs: 60}\n",
+        )
+        .unwrap();
+        let dual = config.dual_llm.unwrap();
+        assert_eq!((dual.cache_entries, dual.cache_ttl_secs), (5, 60));
+        assert_eq!(
+            path_of("dual_llm: {envoy_url: 'http://e', api_key_env: K, cache_entries: 0}\n"),
+            "dual_llm.cache_entries"
+        );
+        assert_eq!(
+            path_of("dual_llm: {envoy_url: 'http://e', api_key_env: K, cache_ttl_secs: 0}\n"),
+            "dual_llm.cache_ttl_secs"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud and
-//! what failed; they are built from error texts that went through [`crate::redact`], so they never
-//! carry a secret.
+//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud or
+//! the Dual-LLM step and what failed; they are built from error texts that went through
+//! [`crate::redact`], so they never carry a secret, and they never carry a prompt, a model's
+//! answer or a tool result.
 
 use crate::credentials::Cloud;
+use crate::dual_llm::sanitise::SanitizeError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
@@ -29,9 +31,86 @@ impl From<CredentialError> for tonic::Status {
     }
 }
 
+/// Why a `DualLlm.Sanitize` call got no summary. Every variant means the filter withholds the
+/// tool result (DESIGN §5.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DualLlmError {
+    /// A field of the request is missing or unusable.
+    #[error("dual_llm: {0}")]
+    BadRequest(String),
+    /// The sidecar's configuration has no `dual_llm` block.
+    #[error("dual_llm: not configured in the sidecar (add a dual_llm block with envoy_url and api_key_env)")]
+    NotConfigured,
+    /// The block is there but cannot be used (its key variable is unset).
+    #[error("dual_llm: {0}")]
+    Misconfigured(String),
+    /// A model call failed (HTTP error, unreachable, unreadable reply) or the summary was empty.
+    #[error("dual_llm: {0}")]
+    Sanitize(#[from] SanitizeError),
+    #[error("dual_llm: the deadline of {ms} ms passed; the sanitisation was abandoned")]
+    DeadlineExceeded { ms: u32 },
+    /// The sanitisation's task ended without an outcome (a bug).
+    #[error("dual_llm: the sanitisation ended without an outcome")]
+    Lost,
+}
+
+impl DualLlmError {
+    /// The `reason` label of `warden_sidecar_dual_llm_failures_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DualLlmError::BadRequest(_) => "invalid_argument",
+            DualLlmError::NotConfigured => "not_configured",
+            DualLlmError::Misconfigured(_) => "misconfigured",
+            DualLlmError::Sanitize(SanitizeError::Call { .. }) => "model_error",
+            DualLlmError::Sanitize(SanitizeError::EmptySummary) => "empty_summary",
+            DualLlmError::DeadlineExceeded { .. } => "deadline",
+            DualLlmError::Lost => "internal",
+        }
+    }
+}
+
+impl From<DualLlmError> for tonic::Status {
+    fn from(err: DualLlmError) -> Self {
+        let message = err.to_string();
+        match err {
+            DualLlmError::BadRequest(_) => tonic::Status::invalid_argument(message),
+            DualLlmError::NotConfigured | DualLlmError::Misconfigured(_) => tonic::Status::failed_precondition(message),
+            DualLlmError::Sanitize(_) => tonic::Status::unavailable(message),
+            DualLlmError::DeadlineExceeded { .. } => tonic::Status::deadline_exceeded(message),
+            DualLlmError::Lost => tonic::Status::internal(message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dual_llm::client::{CallError, Side};
+
+    #[test]
+    fn dual_llm_errors_map_to_the_statuses_the_filter_relies_on() {
+        let model = DualLlmError::Sanitize(SanitizeError::Call {
+            side: Side::Quarantined,
+            error: CallError::Status { status: 500, path: "/v1/openai/work/chat/completions".into() },
+        });
+        let status = tonic::Status::from(model);
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!(
+            status.message(),
+            "dual_llm: the quarantined model call failed: HTTP 500 from /v1/openai/work/chat/completions"
+        );
+        let cases = [
+            (DualLlmError::Sanitize(SanitizeError::EmptySummary), tonic::Code::Unavailable),
+            (DualLlmError::DeadlineExceeded { ms: 5000 }, tonic::Code::DeadlineExceeded),
+            (DualLlmError::NotConfigured, tonic::Code::FailedPrecondition),
+            (DualLlmError::Misconfigured("OPENAI_API_KEY is not set".into()), tonic::Code::FailedPrecondition),
+            (DualLlmError::BadRequest("max_rounds must be 1 to 20".into()), tonic::Code::InvalidArgument),
+            (DualLlmError::Lost, tonic::Code::Internal),
+        ];
+        for (err, code) in cases {
+            assert_eq!(tonic::Status::from(err).code(), code);
+        }
+    }
 
     #[test]
     fn a_cloud_not_enabled_is_failed_precondition_naming_the_config_key() {

@@ -1,10 +1,11 @@
 //! warden-sidecar: the one Warden component that holds secrets. It mints cloud credentials for
-//! the Envoy filter over gRPC (`warden.v1.Credentials`), serves `grpc.health.v1`, exposes
-//! `/healthz` and `/metrics` on an admin port, and validates plugin configurations
-//! (`check-config`) with the filter's own code.
+//! the Envoy filter over gRPC (`warden.v1.Credentials`), sanitises untrusted tool results with two
+//! models (`warden.v1.DualLlm`), serves `grpc.health.v1`, exposes `/healthz` and `/metrics` on an
+//! admin port, and validates plugin configurations (`check-config`) with the filter's own code.
 //!
 //! - [`config`] — the YAML configuration;
 //! - [`credentials`] — one module per cloud, the cache in front of them;
+//! - [`dual_llm`] — the Dual-LLM sanitiser: protocol, model calls, cache;
 //! - [`server`] — the gRPC services; [`admin`] — the admin port; [`metrics`] — Prometheus;
 //! - [`error`] — errors and their gRPC statuses; [`redact`] — keeps secrets out of messages;
 //! - [`check`] — `check-config`.
@@ -13,6 +14,7 @@ pub mod admin;
 pub mod check;
 pub mod config;
 pub mod credentials;
+pub mod dual_llm;
 pub mod error;
 pub mod metrics;
 pub mod redact;
@@ -56,6 +58,10 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
         Arc::new(credentials::Minter::new(&config.credentials, redact::Redactor::from_env(), metrics.clone()).await);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<warden_proto::v1::credentials_server::CredentialsServer<server::CredentialsService>>().await;
+    let dual_llm = dual_llm::DualLlmService::new(config.dual_llm.as_ref(), metrics.clone());
+    if dual_llm.ready() {
+        health.set_serving::<warden_proto::v1::dual_llm_server::DualLlmServer<dual_llm::DualLlmService>>().await;
+    }
 
     tokio::spawn(admin::serve(admin, serving.clone(), metrics));
     serving.set(true);
@@ -64,6 +70,7 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
     let outcome = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(server::CredentialsService::new(minter))
+        .add_service(dual_llm.into_server())
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc), shutdown())
         .await;
     serving.set(false);

@@ -2,6 +2,8 @@
 //! credentials out of answers, and prove that no secret leaked.
 #![allow(dead_code)]
 
+pub mod fake_chat;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -43,8 +43,16 @@ struct Cached {
 pub use crate::meter::record::DualLlmEntry as Entry;
 
 /// The latest user request of a conversation: what the privileged model is told the user wants.
+/// An Anthropic user turn that only carries `tool_result` blocks has no text of its own: it is
+/// not the request (taking it would tell the privileged model nothing).
 pub fn user_request(request: &view::Request) -> String {
-    request.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.text.clone()).unwrap_or_default()
+    request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User && !m.text.trim().is_empty())
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
 }
 
 /// The digest a summary is cached under.

@@ -139,3 +139,20 @@ fn cache_entries_are_keyed_by_everything_the_summary_depends_on() {
     assert_ne!(sanitize::digest(&dual, "p", "ab", "c", "q"), sanitize::digest(&dual, "p", "a", "bc", "q"));
     assert_eq!(base.len(), 64);
 }
+
+#[test]
+fn the_user_request_is_the_last_user_text_not_an_anthropic_turn_of_results() {
+    let config = Rc::new(Config::from_json(CONFIG.as_bytes()).unwrap());
+    let mut ex = Exchange::begin(config, "POST", "/v1/anthropic/v1/messages", &|_| None).unwrap();
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "what does the page say about pricing?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "web_fetch", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": PAGE}]}
+    ]});
+    let BodyStep::Sanitize(state) = ex.begin_body(body.to_string().as_bytes(), &MemoryStore::new(), 1_000).unwrap()
+    else {
+        panic!("no job")
+    };
+    assert_eq!(state.jobs[0].request.user_request, "what does the page say about pricing?");
+    assert_eq!(state.jobs[0].request.tool_result, PAGE);
+}

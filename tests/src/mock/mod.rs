@@ -8,10 +8,12 @@
 //! `GET /__mock/last_response`, `GET /__mock/response/<x-request-id>` (the bytes sent for the
 //! request that carried that `x-request-id`, which Envoy forwards unchanged; header
 //! `x-mock-complete-bytes` says how many of them form whole events, less than all for a `cut`).
+//! The Dual-LLM models: `PUT /__mock/dual/<model>` stores how that model answers (`dual`).
 
 pub mod anthropic;
 pub mod bedrock;
 pub mod cohere;
+pub mod dual;
 pub mod gemini;
 pub mod openai;
 pub mod scenario;
@@ -67,6 +69,8 @@ pub struct State {
     /// Off (`MOCK_NO_RECORD=1`) for benchmarks: nothing accumulates per request.
     record: bool,
     scripts: Mutex<std::collections::HashMap<String, Canned>>,
+    /// Dual-LLM model scripts by model name.
+    dual: Mutex<std::collections::HashMap<String, dual::DualScript>>,
 }
 
 /// A scripted reply as a test stores it: any status, headers and body bytes (base64 parts, each
@@ -170,6 +174,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         header("x-mock-tool-calls"),
     );
     let json_body: Option<Value> = serde_json::from_slice(&body).ok();
+    if let Some((canned, delay)) = dual_reply(&state, &path, json_body.as_ref()) {
+        let request_id = header("x-request-id").map(str::to_string);
+        if let (true, Ok(mut requests)) = (state.record, state.requests.lock()) {
+            requests.push(Recorded { method, path: full_path, headers, body });
+        }
+        tokio::time::sleep(delay).await;
+        return Ok(deliver(&state, canned, &scenario, request_id));
+    }
     let canned = respond(
         &state,
         &method,
@@ -186,8 +198,27 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     Ok(deliver(&state, canned, &scenario, request_id))
 }
 
+/// The scripted Dual-LLM model's reply, when the request is a chat completion for one.
+fn dual_reply(state: &State, path: &str, body: Option<&Value>) -> Option<(Canned, Duration)> {
+    let body = body.filter(|_| path.ends_with("/chat/completions"))?;
+    let model = body.get("model").and_then(Value::as_str)?;
+    let script = state.dual.lock().ok()?.get(model).cloned()?;
+    Some(script.reply(body))
+}
+
 fn control_endpoint(state: &State, method: &str, what: &str, body: &[u8]) -> Response<Body> {
     match (method, what) {
+        ("PUT", other) if other.starts_with("dual/") => {
+            let model = other.trim_start_matches("dual/").to_string();
+            match (serde_json::from_slice::<dual::DualScript>(body), state.dual.lock()) {
+                (Ok(script), Ok(mut all)) => {
+                    all.insert(model, script);
+                    full(204, "text/plain", Bytes::new())
+                }
+                (Err(why), _) => full(400, "application/json", json!({"error": why.to_string()}).to_string()),
+                (_, Err(_)) => full(500, "application/json", r#"{"error":"dual script store poisoned"}"#),
+            }
+        }
         ("PUT", other) if other.starts_with("scripts/") => {
             let name = other.trim_start_matches("scripts/").to_string();
             let canned = serde_json::from_slice::<Script>(body).map_err(|e| e.to_string()).and_then(|s| s.canned());
