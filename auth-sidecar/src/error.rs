@@ -1,6 +1,6 @@
-//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud and
-//! what failed; they are built from error texts that went through [`crate::redact`], so they never
-//! carry a secret.
+//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud (or
+//! Redis, or the keys file) and what failed; they are built from error texts that went through
+//! [`crate::redact`] or carry none from outside, so they never carry a secret.
 
 use crate::credentials::Cloud;
 
@@ -29,9 +29,72 @@ impl From<CredentialError> for tonic::Status {
     }
 }
 
+/// `warden.v1.Keys` errors. The outcomes a key can have (unknown, expired, not mapped) are
+/// answers, not errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysError {
+    /// No subject, or a digest that is not 32 bytes.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("keys: no keys file in the sidecar configuration (add keys.file to it)")]
+    NotConfigured,
+}
+
+impl From<KeysError> for tonic::Status {
+    fn from(err: KeysError) -> Self {
+        let message = err.to_string();
+        match err {
+            KeysError::BadRequest(_) => tonic::Status::invalid_argument(message),
+            KeysError::NotConfigured => tonic::Status::failed_precondition(message),
+        }
+    }
+}
+
+/// `warden.v1.Limits` errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    /// Too many keys, an empty or oversized key, a key outside `warden:`, an increment without a TTL.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("redis: not configured in the sidecar (add redis.url to its configuration)")]
+    NotConfigured,
+    /// Redis could not be reached or did not answer in time. `what` names the address (never
+    /// the URL's credentials) and the failure.
+    #[error("redis: {what}")]
+    Unavailable { what: String },
+    /// Redis answered, but not with counters (a key holding something else, an overflow).
+    #[error("redis: {what}")]
+    Failed { what: String },
+}
+
+impl From<LimitsError> for tonic::Status {
+    fn from(err: LimitsError) -> Self {
+        let message = err.to_string();
+        match err {
+            LimitsError::BadRequest(_) => tonic::Status::invalid_argument(message),
+            LimitsError::NotConfigured => tonic::Status::failed_precondition(message),
+            LimitsError::Unavailable { .. } => tonic::Status::unavailable(message),
+            LimitsError::Failed { .. } => tonic::Status::internal(message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_and_limits_errors_map_to_their_statuses() {
+        assert_eq!(tonic::Status::from(KeysError::BadRequest("x".into())).code(), tonic::Code::InvalidArgument);
+        let status = tonic::Status::from(KeysError::NotConfigured);
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert!(status.message().contains("keys.file"), "{}", status.message());
+        let status = tonic::Status::from(LimitsError::Unavailable { what: "cannot reach 127.0.0.1:6379".into() });
+        assert_eq!((status.code(), status.message()), (tonic::Code::Unavailable, "redis: cannot reach 127.0.0.1:6379"));
+        assert_eq!(tonic::Status::from(LimitsError::NotConfigured).code(), tonic::Code::FailedPrecondition);
+        assert_eq!(tonic::Status::from(LimitsError::Failed { what: "x".into() }).code(), tonic::Code::Internal);
+        assert_eq!(tonic::Status::from(LimitsError::BadRequest("x".into())).code(), tonic::Code::InvalidArgument);
+    }
 
     #[test]
     fn a_cloud_not_enabled_is_failed_precondition_naming_the_config_key() {

@@ -1,10 +1,12 @@
 //! warden-sidecar: the one Warden component that holds secrets. It mints cloud credentials for
-//! the Envoy filter over gRPC (`warden.v1.Credentials`), serves `grpc.health.v1`, exposes
-//! `/healthz` and `/metrics` on an admin port, and validates plugin configurations
-//! (`check-config`) with the filter's own code.
+//! the Envoy filter over gRPC (`warden.v1.Credentials`), resolves virtual keys (`warden.v1.Keys`),
+//! keeps the mesh-wide cost-limit counters in Redis (`warden.v1.Limits`), serves
+//! `grpc.health.v1`, exposes `/healthz` and `/metrics` on an admin port, and validates plugin
+//! configurations (`check-config`) with the filter's own code.
 //!
 //! - [`config`] — the YAML configuration;
 //! - [`credentials`] — one module per cloud, the cache in front of them;
+//! - [`keys`] — the virtual-keys file, kept current; [`limits`] — the Redis counters;
 //! - [`server`] — the gRPC services; [`admin`] — the admin port; [`metrics`] — Prometheus;
 //! - [`error`] — errors and their gRPC statuses; [`redact`] — keeps secrets out of messages;
 //! - [`check`] — `check-config`.
@@ -14,6 +16,8 @@ pub mod check;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod redact;
 pub mod server;
@@ -27,6 +31,10 @@ pub enum ServeError {
     Bind { addr: std::net::SocketAddr, what: &'static str, source: std::io::Error },
     #[error("the gRPC server stopped: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Keys(#[from] keys::file::KeysFileError),
+    #[error("{0}")]
+    Redis(#[from] limits::SetupError),
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM. Prints one line to stdout once both ports listen:
@@ -54,16 +62,34 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
     let serving = Arc::new(admin::Serving::default());
     let minter =
         Arc::new(credentials::Minter::new(&config.credentials, redact::Redactor::from_env(), metrics.clone()).await);
+    let key_store = match &config.keys {
+        Some(k) => {
+            let context = keys::file::Context { aws_enabled: config.credentials.aws.is_some() };
+            Some(Arc::new(keys::KeyStore::open(&k.file, context, metrics.clone())?))
+        }
+        None => None,
+    };
+    let counters = match &config.redis {
+        Some(r) => Some(Arc::new(limits::Counters::new(r, metrics.clone())?)),
+        None => None,
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<warden_proto::v1::credentials_server::CredentialsServer<server::CredentialsService>>().await;
+    health.set_serving::<warden_proto::v1::keys_server::KeysServer<keys::grpc::KeysService>>().await;
+    health.set_serving::<warden_proto::v1::limits_server::LimitsServer<limits::grpc::LimitsService>>().await;
+    if let Some(store) = &key_store {
+        tokio::spawn(store.clone().watch());
+    }
 
-    tokio::spawn(admin::serve(admin, serving.clone(), metrics));
+    tokio::spawn(admin::serve(admin, serving.clone(), metrics.clone()));
     serving.set(true);
     println!("LISTENING grpc={grpc_addr} admin={admin_addr}");
     tracing::info!(%grpc_addr, %admin_addr, "warden-sidecar serving");
     let outcome = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(server::CredentialsService::new(minter))
+        .add_service(keys::grpc::KeysService::new(key_store, metrics.clone()))
+        .add_service(limits::grpc::LimitsService::new(counters))
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc), shutdown())
         .await;
     serving.set(false);

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "warden-sidecar", version, about = "Warden's sidecar: cloud credentials for the Envoy filter")]
+#[command(
+    name = "warden-sidecar",
+    version,
+    about = "Warden's sidecar: cloud credentials, virtual keys and shared cost limits for the Envoy filter"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve gRPC (warden.v1.Credentials, grpc.health.v1) and the admin port.
+    /// Serve gRPC (warden.v1.Credentials, Keys, Limits, grpc.health.v1) and the admin port.
     Serve {
         /// The sidecar's YAML configuration.
         #[arg(long, value_name = "FILE")]
