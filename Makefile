@@ -6,6 +6,10 @@ export WARDEN_VENV := $(abspath $(VENV))
 export WARDEN_WASM := $(abspath dist/warden.wasm)
 CARGO ?= cargo
 FUZZ_SECONDS ?= 10
+# A CI run builds once from a clean clone: incremental caches only cost it disk and time.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
 
 .PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
 
@@ -61,8 +65,9 @@ fmt: ## format the code
 test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
 	$(MAKE) lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
 
-demo: wasm ## run Envoy + warden against the mock provider and print example calls
+demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
+	$(CARGO) build --locked -p warden-sidecar
 	bash scripts/demo.sh
 
 bench: wasm ## plain Envoy vs Envoy + warden against the same mock (numbers for BENCHMARKS.md)

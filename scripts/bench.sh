@@ -6,6 +6,8 @@
 # and without the tokenizer features.
 #   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
 #   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
+# Then scripts/bench-credentials.sh (keyless credentials: Vertex with a cached token against AI
+# Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
@@ -182,3 +184,10 @@ echo "Module: $(stat -c %s dist/warden.wasm) bytes."
 echo "Latency: wrk -t1 -c1 -d${secs}s; RPS: wrk -t1 -c16 -d${secs}s; fixed rates: oha -c8 -q RATE --latency-correction -z ${secs}s;"
 echo "streams: scripts/ttfb.py for ${secs}s; median of $rounds alternating rounds; memory and start: median of $starts starts"
 echo "(plain baseline for the agent row: 1 start); $(nproc) cores; load average before the run: $load_before."
+if [ "${BENCH_CREDENTIALS:-1}" != 0 ]; then
+  # The stacks above are done: stop them so the credential rows run on a quiet machine.
+  cleanup
+  pids=()
+  echo
+  bash scripts/bench-credentials.sh
+fi

@@ -32,6 +32,15 @@ pub enum WardenError {
     /// A cost-limit counter could not be read and `sidecar.on_failure` is `closed`.
     #[error("This request was blocked by the Warden gateway, not by the AI provider: its cost limits could not be checked ({detail}), and the gateway is configured to refuse requests it cannot check (sidecar.on_failure: closed). Retry shortly; if this persists, ask the gateway administrator.")]
     LimitsUnavailable { detail: String },
+    /// A `wdn_` virtual key the gateway does not know, or that expired (401).
+    #[error("The Warden gateway does not accept this API key: it is {why}. Use a key from your gateway administrator (Warden virtual keys start with wdn_).")]
+    KeyRejected { why: &'static str },
+    /// A virtual key that maps no credential for this provider (400).
+    #[error("The Warden virtual key '{key_id}' is not mapped to {provider}; it is mapped to: {mapped}. Ask the gateway administrator to add {provider} to the key, or call one of those providers.")]
+    KeyNotMapped { key_id: String, provider: &'static str, mapped: String },
+    /// A virtual key bound to another profile than the one the path names (403).
+    #[error("The Warden virtual key '{key_id}' is bound to profile '{bound}', not '{asked}': call /v1/{{provider}}/{bound}/… or leave the profile out of the path.")]
+    KeyProfileMismatch { key_id: String, bound: String, asked: String },
     /// The credential the upstream needs could not be had from the sidecar (always fails closed).
     #[error("The Warden gateway could not get the {cloud} credential this provider needs from warden-sidecar: {detail}. Nothing was sent to the provider; check the sidecar's log and its identity configuration.")]
     CredentialsUnavailable { cloud: &'static str, detail: String },
@@ -47,6 +56,10 @@ pub enum ErrorClass {
     NotFound,
     TooLarge,
     LimitExceeded,
+    /// The caller's credential is not accepted (401).
+    Unauthorized,
+    /// The caller may not use this route (403).
+    Forbidden,
     /// Something the gateway needs is not available right now (503).
     Unavailable,
     /// The upstream's answer could not be used (502).
@@ -60,6 +73,8 @@ impl WardenError {
             ErrorClass::NotFound => 404,
             ErrorClass::TooLarge => 413,
             ErrorClass::LimitExceeded => 402,
+            ErrorClass::Unauthorized => 401,
+            ErrorClass::Forbidden => 403,
             ErrorClass::Unavailable => 503,
             ErrorClass::BadGateway => 502,
         }
@@ -67,7 +82,11 @@ impl WardenError {
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            WardenError::MalformedJson { .. } | WardenError::InvalidRequest { .. } => ErrorClass::InvalidRequest,
+            WardenError::MalformedJson { .. }
+            | WardenError::InvalidRequest { .. }
+            | WardenError::KeyNotMapped { .. } => ErrorClass::InvalidRequest,
+            WardenError::KeyRejected { .. } => ErrorClass::Unauthorized,
+            WardenError::KeyProfileMismatch { .. } => ErrorClass::Forbidden,
             WardenError::BodyTooLarge { .. } => ErrorClass::TooLarge,
             WardenError::UnknownProfile { .. } | WardenError::UnknownRoute { .. } => ErrorClass::NotFound,
             WardenError::UsageLimitExceeded { .. } => ErrorClass::LimitExceeded,
@@ -88,6 +107,9 @@ impl WardenError {
             WardenError::UnknownRoute { .. } => "unknown_route",
             WardenError::UsageLimitExceeded { .. } => "usage_limit_exceeded",
             WardenError::LimitsUnavailable { .. } => "limits_unavailable",
+            WardenError::KeyRejected { .. } => "invalid_api_key",
+            WardenError::KeyNotMapped { .. } => "key_not_mapped",
+            WardenError::KeyProfileMismatch { .. } => "key_profile_mismatch",
             WardenError::CredentialsUnavailable { .. } => "credentials_unavailable",
             WardenError::UnpoliceableResponse { .. } => "unpoliceable_response",
         }

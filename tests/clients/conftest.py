@@ -62,8 +62,9 @@ def _stack_binary():
     return pathlib.Path(os.environ.get("WARDEN_STACK_BIN", REPO / "target" / "debug" / "warden_stack"))
 
 
-def _run_stack(plugin_config=None):
-    """Starts a warden_stack (with an HTTPS listener) and yields its ready info until torn down."""
+def _run_stack(plugin_config=None, stack_options=None):
+    """Starts a warden_stack (with an HTTPS listener) and yields its ready info until torn down;
+    `stack_options` adds `StackOptions` fields (e.g. `sidecar`, `sidecar_env`)."""
     binary = _stack_binary()
     if not binary.exists():
         pytest.fail(f"{binary} not found: run `cargo build -p warden-e2e` first (or set WARDEN_STACK_BIN)")
@@ -74,6 +75,7 @@ def _run_stack(plugin_config=None):
     opts = {"concurrency": 2, "tls_cert": str(cert), "tls_key": str(key)}
     if plugin_config is not None:
         opts["plugin_config"] = plugin_config
+    opts.update(stack_options or {})
     options.write_text(json.dumps(opts))
     log = open(workdir / "warden_stack.log", "wb")
     proc = subprocess.Popen([str(binary), str(options), str(ready)], stdout=log, stderr=subprocess.STDOUT)

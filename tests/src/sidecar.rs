@@ -44,6 +44,10 @@ pub struct Sidecar {
     pub grpc: SocketAddr,
     pub admin: SocketAddr,
     dir: PathBuf,
+    /// What it was started with, so [`Sidecar::restart`] can start it again on the same ports.
+    binary: PathBuf,
+    config: Value,
+    env: Vec<(String, String)>,
 }
 
 impl Sidecar {
@@ -59,51 +63,28 @@ impl Sidecar {
             obj.entry("listen").or_insert_with(|| Value::from("127.0.0.1:0"));
             obj.entry("admin_listen").or_insert_with(|| Value::from("127.0.0.1:0"));
         }
-        // JSON is YAML.
-        let config_path = dir.join("sidecar.yaml");
-        std::fs::write(&config_path, config.to_string()).expect("write sidecar config");
-        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("sidecar stderr file");
+        let (child, grpc, admin) = spawn(binary, &config, env, &dir);
+        Sidecar { child, grpc, admin, dir, binary: binary.to_path_buf(), config, env: env.to_vec() }
+    }
 
-        let mut command = Command::new(binary);
-        command.arg("serve").arg("--config").arg(&config_path).env_clear();
-        command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        command.env("HOME", &dir);
-        for (k, v) in SAFETY_ENV {
-            if !env.iter().any(|(name, _)| name == k) {
-                command.env(k, v);
-            }
+    /// Stops the process (SIGKILL: a sidecar that crashed or was evicted, not a graceful exit).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped sidecar again, same binary, configuration, environment and ports (the
+    /// Envoy cluster keeps pointing at it); its stderr goes on in the same log file.
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut config = self.config.clone();
+        if let Some(obj) = config.as_object_mut() {
+            obj.insert("listen".into(), Value::from(self.grpc.to_string()));
+            obj.insert("admin_listen".into(), Value::from(self.admin.to_string()));
         }
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("sidecar stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let field = |name: &str| {
-            line.split_whitespace()
-                .find_map(|part| part.strip_prefix(&format!("{name}=")))
-                .and_then(|addr| addr.parse::<SocketAddr>().ok())
-        };
-        match (field("grpc"), field("admin")) {
-            (Some(grpc), Some(admin)) => Sidecar { child, grpc, admin, dir },
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-                panic!("warden-sidecar did not report its ports (got {line:?}); stderr:\n{log}")
-            }
-        }
+        let (child, grpc, admin) = spawn(&self.binary, &config, &self.env, &self.dir);
+        self.child = child;
+        assert_eq!((grpc, admin), (self.grpc, self.admin), "the sidecar came back on other ports");
     }
 
     pub fn admin_url(&self, path: &str) -> String {
@@ -139,6 +120,59 @@ impl Sidecar {
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// Runs `binary serve` with `config` in `dir` and waits for its `LISTENING` line.
+fn spawn(binary: &Path, config: &Value, env: &[(String, String)], dir: &Path) -> (Child, SocketAddr, SocketAddr) {
+    // JSON is YAML.
+    let config_path = dir.join("sidecar.yaml");
+    std::fs::write(&config_path, config.to_string()).expect("write sidecar config");
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .expect("sidecar stderr file");
+
+    let mut command = Command::new(binary);
+    command.arg("serve").arg("--config").arg(&config_path).env_clear();
+    command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.env("HOME", dir);
+    for (k, v) in SAFETY_ENV {
+        if !env.iter().any(|(name, _)| name == k) {
+            command.env(k, v);
+        }
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let stdout = child.stdout.take().expect("sidecar stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|part| part.strip_prefix(&format!("{name}=")))
+            .and_then(|addr| addr.parse::<SocketAddr>().ok())
+    };
+    match (field("grpc"), field("admin")) {
+        (Some(grpc), Some(admin)) => (child, grpc, admin),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            panic!("warden-sidecar did not report its ports (got {line:?}); stderr:\n{log}")
+        }
     }
 }
 

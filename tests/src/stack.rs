@@ -343,6 +343,15 @@ impl Stack {
         self.sidecar.as_ref()
     }
 
+    /// The sidecar, to stop and restart it ([`Sidecar::stop`], [`Sidecar::restart`]: same ports,
+    /// so Envoy's `warden_sidecar` cluster reaches it again).
+    pub fn sidecar_mut(&mut self) -> &mut Sidecar {
+        match &mut self.sidecar {
+            Some(s) => s,
+            None => fail("this stack runs no sidecar (set StackOptions.sidecar)"),
+        }
+    }
+
     pub fn mock_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.mock_port)
     }

@@ -4,47 +4,12 @@
 
 mod common;
 
+use common::keyless::{entra_env, header, post, runtime, stack, upstream, TempDir};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use warden_e2e::client::{self, Reply};
+use std::time::{Duration, Instant, SystemTime};
 use warden_e2e::fake_identity::entra::{self, Entra};
 use warden_e2e::fake_identity::google::Google;
 use warden_e2e::fake_identity::Mode;
-use warden_e2e::{Stack, StackOptions};
-
-/// The fakes are tokio servers; the tests themselves are plain threads.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
-}
-
-fn stack(plugin: Value, sidecar: Value, env: Vec<(String, String)>, concurrency: u32) -> Stack {
-    common::warden_stack_with(StackOptions {
-        plugin_config: plugin,
-        sidecar: Some(sidecar),
-        sidecar_env: env,
-        concurrency,
-        ..StackOptions::default()
-    })
-}
-
-fn upstream(stack: &Stack, request_id: &str) -> Value {
-    stack
-        .mock_requests()
-        .into_iter()
-        .find(|r| r.pointer("/headers/x-request-id").and_then(Value::as_str) == Some(request_id))
-        .unwrap_or(Value::Null)
-}
-
-fn header<'a>(upstream: &'a Value, name: &str) -> Option<&'a str> {
-    upstream.pointer(&format!("/headers/{name}")).and_then(Value::as_str)
-}
-
-fn post(stack: &Stack, path: &str, headers: &[(&str, &str)], body: &Value, request_id: &str) -> Reply {
-    let mut all = headers.to_vec();
-    all.push(("content-type", "application/json"));
-    all.push(("x-request-id", request_id));
-    client::send("POST", &stack.url(path), &all, body.to_string().as_bytes()).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn vertex_plugin() -> Value {
     json!({"profiles": {"default": {
@@ -119,29 +84,16 @@ fn concurrent_requests_on_two_workers_cause_one_token_fetch() {
     assert_eq!(fake.server.control.issued(), 1, "token fetches at the identity endpoint");
 }
 
-fn entra_env(fake: &Entra, dir: &std::path::Path) -> Vec<(String, String)> {
-    let ca = dir.join("test-ca.pem");
-    fake.ca.write_ca(&ca);
-    vec![
-        ("AZURE_TENANT_ID".into(), entra::TENANT_ID.into()),
-        ("AZURE_CLIENT_ID".into(), entra::CLIENT_ID.into()),
-        ("AZURE_CLIENT_SECRET".into(), entra::CLIENT_SECRET.into()),
-        ("AZURE_AUTHORITY_HOST".into(), fake.authority_host()),
-        ("SSL_CERT_FILE".into(), ca.display().to_string()),
-    ]
-}
-
 #[test]
 fn a_failing_identity_endpoint_is_a_503_in_the_providers_shape_that_names_the_cause_and_no_secret() {
     let rt = runtime();
     let fake = rt.block_on(Entra::start());
-    let dir = std::env::temp_dir().join(format!("warden-entra-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("entra-fail");
     let stack = stack(
         json!({"profiles": {"default": {}}, "providers": {"azure": {"auth": "entra"}, "anthropic": {"auth": "entra"}},
             "sidecar": {"timeout_ms": 8000}}),
         json!({"credentials": {"azure": {}}}),
-        entra_env(&fake, &dir),
+        entra_env(&fake, dir.path()),
         1,
     );
     fake.server.control.set_mode(Mode::Fail500);
@@ -192,5 +144,69 @@ fn a_failing_identity_endpoint_is_a_503_in_the_providers_shape_that_names_the_ca
     for secret in [entra::CLIENT_SECRET, "fake-entra-secret"] {
         assert!(!logs.contains(secret), "a secret reached Envoy's or the access log: {secret}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The token number in `Bearer eyJ0eXAi.fake-entra-secret-<n>`.
+fn entra_token_number(up: &Value) -> Option<u64> {
+    header(up, "authorization")?.strip_prefix("Bearer eyJ0eXAi.fake-entra-secret-")?.parse().ok()
+}
+
+#[test]
+fn a_token_nearing_expiry_is_refreshed_ahead_and_an_expired_one_is_never_sent() {
+    const LIFE: Duration = Duration::from_secs(8);
+    let rt = runtime();
+    let fake = rt.block_on(Entra::start());
+    fake.server.control.set_lifetime_secs(LIFE.as_secs());
+    let dir = TempDir::new("entra-expiry");
+    let stack = stack(
+        json!({"profiles": {"default": {}}, "providers": {"azure": {"auth": "entra"}}}),
+        json!({"credentials": {"azure": {}}}),
+        entra_env(&fake, dir.path()),
+        2,
+    );
+    let chat = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    let start = Instant::now();
+    // (token number, when the reply was complete: the token was sent before that)
+    let mut uses: Vec<(u64, SystemTime)> = Vec::new();
+    let mut i = 0;
+    while start.elapsed() < LIFE.mul_f64(2.5) {
+        i += 1;
+        let id = format!("expiry-{i}");
+        let reply = post(&stack, "/v1/azure/chat/completions", &[("api-key", "k")], &chat, &id);
+        assert_eq!(reply.status, 200, "{id}: {}", reply.text());
+        let n = entra_token_number(&upstream(&stack, &id)).unwrap_or_else(|| panic!("{id}: no Entra token upstream"));
+        uses.push((n, SystemTime::now()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Token n was issued for the n-th token request the authority saw, so it expires no earlier
+    // than that request's arrival plus its life; every use of it ended before that.
+    let asked: Vec<SystemTime> = fake.server.control.requests().iter().map(|r| r.at).collect();
+    let issued_at = |n: u64| *asked.get(usize::try_from(n - 1).unwrap_or(usize::MAX)).expect("an issued token");
+    let mut last = 0;
+    for (n, used_by) in &uses {
+        assert!(*n >= last, "an older token came back after a newer one: {uses:?}");
+        last = *n;
+        let expired = issued_at(*n) + LIFE;
+        assert!(*used_by < expired, "token {n} was sent {:?} after it expired", used_by.duration_since(expired));
+    }
+    assert!(last >= 3, "two and a half lifetimes need at least three tokens, got {last}");
+    // Ahead of expiry: each new token was fetched while the one before still served, before the
+    // gateway stops using a token (a quarter of its life before expiry) and a request would
+    // have had to wait for the sidecar.
+    for n in 2..=last {
+        let (previous, next) = (issued_at(n - 1), issued_at(n));
+        let ahead = (previous + LIFE.mul_f64(0.75)).duration_since(next);
+        assert!(ahead.is_ok(), "token {n} was fetched only once token {} was no longer usable", n - 1);
+        assert!(
+            next.duration_since(previous).unwrap_or_default() >= LIFE / 2 - Duration::from_millis(500),
+            "token {n} came too early"
+        );
+    }
+    assert!(
+        fake.server.control.issued() <= last + 1,
+        "tokens fetched that no request used: {} issued, {last} used",
+        fake.server.control.issued()
+    );
+    assert!(stack.filter_crashes().is_empty(), "{:?}", stack.filter_crashes());
 }

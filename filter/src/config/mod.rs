@@ -117,9 +117,32 @@ pub struct Profile {
     /// Cost limits; every applicable one is checked before the upstream call, in list order.
     #[serde(default)]
     pub limits: Vec<limits::Limit>,
+    /// Dual-LLM sanitisation of results a `sanitize_with_dual_llm` policy names (DESIGN §5.3).
+    #[serde(default)]
+    pub dual_llm: Option<DualLlm>,
     /// The fields above compiled when the configuration is loaded; requests read only this.
     #[serde(skip)]
     pub policies: CompiledPolicies,
+}
+
+/// `dual_llm: {provider, model, quarantined_model, max_rounds}`: which models the sidecar's
+/// sanitiser calls, through this Envoy's own route `/v1/{provider}/{profile}/chat/completions`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DualLlm {
+    pub provider: String,
+    /// The privileged model: it asks questions and writes the summary, never seeing the result.
+    pub model: String,
+    /// The quarantined model: it reads the result and answers with option numbers only
+    /// (defaults to `model`).
+    #[serde(default)]
+    pub quarantined_model: Option<String>,
+    #[serde(default = "default_max_rounds")]
+    pub max_rounds: u32,
+}
+
+fn default_max_rounds() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

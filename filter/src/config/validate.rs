@@ -93,6 +93,30 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
             }
         }
     }
+    for (id, profile) in &config.profiles {
+        let Some(dual) = &profile.dual_llm else { continue };
+        let path = format!("profiles.{id}.dual_llm");
+        let chat_wire = Provider::from_name(&dual.provider)
+            .is_some_and(|p| p == Provider::OpenAi || p == Provider::Azure || p.is_openai_compatible());
+        if !chat_wire {
+            return Err(err(
+                format!("{path}.provider"),
+                format!(
+                    "'{}' does not speak OpenAI chat completions; use openai, azure or an OpenAI-compatible provider",
+                    dual.provider
+                ),
+            ));
+        }
+        if dual.model.trim().is_empty() {
+            return Err(err(format!("{path}.model"), "name the privileged model"));
+        }
+        if dual.quarantined_model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return Err(err(format!("{path}.quarantined_model"), "name the quarantined model or leave it out"));
+        }
+        if !(1..=20).contains(&dual.max_rounds) {
+            return Err(err(format!("{path}.max_rounds"), "between 1 and 20 questions"));
+        }
+    }
     for id in config.profiles.keys() {
         let path = format!("profiles.{id}");
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {

@@ -1,8 +1,9 @@
 //! Credentials cached in shared data, one entry per cloud and scope, shared by every worker of an
 //! Envoy. A credential is used until shortly before it expires; once it is past half its life (at
-//! most five minutes before expiry) one request — the one that wins a short lease — asks the
-//! sidecar for a new one while every request keeps using the current one, so a refresh never
-//! makes a request wait. Only a missing or expiring credential makes a request wait for the sidecar.
+//! most five minutes before expiry) one worker's background refresh — the one that wins a short
+//! lease — asks the sidecar for a new one while every request keeps using the current one, so a
+//! refresh never makes a request wait. Only a missing or expiring credential makes a request wait
+//! for the sidecar.
 
 use super::{Credential, Need};
 use crate::store::{SharedStore, StoreError};
@@ -72,4 +73,10 @@ pub fn take_lease(store: &dyn SharedStore, need: &Need, now_ms: u64) -> bool {
     }
     let until = now_ms.saturating_add(LEASE_MS).to_le_bytes();
     store.set(&key, &until, cas).is_ok()
+}
+
+/// Gives the refresh lease back once the refresh is done, so the next refresh of a short-lived
+/// credential need not wait for the lease to run out.
+pub fn release_lease(store: &dyn SharedStore, need: &Need) {
+    let _ = store.set(&format!("{}:lease", need.key()), &0u64.to_le_bytes(), None);
 }

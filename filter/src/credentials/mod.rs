@@ -6,6 +6,7 @@
 //! names the sidecar and what failed, never a secret.
 
 pub mod cache;
+pub mod failure;
 pub mod sigv4;
 
 use crate::config::{Auth, Config};
@@ -137,23 +138,47 @@ pub struct HeaderEdits {
 /// Client credential headers of each API family, removed when the gateway supplies its own.
 const GOOGLE_KEYS: &[&str] = &["x-goog-api-key", "authorization"];
 const AZURE_KEYS: &[&str] = &["api-key", "authorization"];
-const ANTHROPIC_KEYS: &[&str] = &["x-api-key", "authorization"];
+/// Anthropic's own SDK sends `x-api-key`; its Foundry client (`AnthropicFoundry`) sends `api-key` too.
+const ANTHROPIC_KEYS: &[&str] = &["x-api-key", "api-key", "authorization"];
+/// What a Bedrock client may send of its own credentials: a bearer API key, or its own SigV4
+/// (`authorization`, `x-amz-date`, `x-amz-security-token`, and a payload hash of the body as it
+/// sent it). The gateway's signature replaces `authorization` and `x-amz-date`; the rest must go,
+/// or a session token of the client's would ride along with static keys of the gateway's (and AWS
+/// would refuse the pair).
+const AWS_CLIENT_HEADERS: &[&str] = &["x-api-key", "x-amz-security-token", "x-amz-content-sha256"];
 
 /// The credential plan of a route, from the provider's settings; `None` when the client's own
 /// credential passes through.
 pub fn plan(config: &Config, route: &Route) -> Option<Plan> {
-    let settings = config.provider_settings(route.provider)?;
-    match route.provider {
+    provider_plan(config, route.provider)
+}
+
+/// Every credential this configuration can need, each once: what the background refresh keeps
+/// fresh in the shared cache.
+pub fn needs(config: &Config) -> Vec<Need> {
+    let mut needs: Vec<Need> = Vec::new();
+    for plan in Provider::ALL.iter().filter_map(|p| provider_plan(config, *p)) {
+        if !needs.contains(&plan.need) {
+            needs.push(plan.need);
+        }
+    }
+    needs
+}
+
+/// The plan of every request to `provider` (it depends on the provider's settings only).
+fn provider_plan(config: &Config, provider: Provider) -> Option<Plan> {
+    let settings = config.provider_settings(provider)?;
+    match provider {
         Provider::Gemini if settings.vertex.is_some() => Some(Plan {
             need: Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.to_owned() },
             how: Use::Bearer { remove: GOOGLE_KEYS },
         }),
         Provider::Azure | Provider::Anthropic if settings.auth == Some(Auth::Entra) => {
-            let foundry = route.provider == Provider::Anthropic
+            let foundry = provider == Provider::Anthropic
                 || settings.host.as_deref().is_some_and(|h| h.ends_with(".services.ai.azure.com"));
             let default = if foundry { FOUNDRY_SCOPE } else { AZURE_OPENAI_SCOPE };
             let scope = settings.scope.clone().unwrap_or_else(|| default.to_owned());
-            let remove = if route.provider == Provider::Azure { AZURE_KEYS } else { ANTHROPIC_KEYS };
+            let remove = if provider == Provider::Azure { AZURE_KEYS } else { ANTHROPIC_KEYS };
             Some(Plan { need: Need { cloud: Cloud::Azure, scope }, how: Use::Bearer { remove } })
         }
         Provider::Bedrock if settings.auth == Some(Auth::Sigv4) => {
@@ -197,7 +222,8 @@ pub fn apply(how: &Use, secret: &Secret, request: &Outgoing) -> Result<HeaderEdi
             let keys = sigv4::Keys { access_key_id, secret_access_key, session_token };
             let mut set = sigv4::sign(&keys, region, host, request).map_err(CredentialError::Signing)?;
             set.push((":authority".to_owned(), host.clone()));
-            Ok(HeaderEdits { set, remove: vec!["x-api-key"] })
+            // Removed first, then set: a temporary credential's own token goes back on.
+            Ok(HeaderEdits { set, remove: AWS_CLIENT_HEADERS.to_vec() })
         }
         (Use::Bearer { .. }, Secret::Aws { .. }) => Err(CredentialError::WrongKind { got: "AWS", want: "bearer" }),
         (Use::SigV4 { .. }, Secret::Bearer { .. }) => Err(CredentialError::WrongKind { got: "bearer", want: "AWS" }),

@@ -64,6 +64,16 @@ fn a_bearer_token_replaces_the_clients_keys() {
 }
 
 #[test]
+fn claude_on_foundry_drops_every_key_header_the_foundry_sdk_sends() {
+    let plan = plan_for(r#"{"anthropic":{"auth":"entra"}}"#, "/v1/anthropic/v1/messages").unwrap();
+    let edits = apply(&plan.how, &bearer("tok"), &request("/v1/messages", b"{}")).unwrap();
+    assert_eq!(edits.set, [("authorization".to_owned(), "Bearer tok".to_owned())]);
+    for header in ["x-api-key", "api-key"] {
+        assert!(edits.remove.contains(&header), "{header} is removed: {:?}", edits.remove);
+    }
+}
+
+#[test]
 fn the_wrong_kind_of_credential_is_an_error_that_names_no_secret() {
     let how = Use::SigV4 { region: "us-east-1".into(), host: "h".into() };
     let err = apply(&how, &bearer("very-secret"), &request("/model/m/converse", b"{}")).unwrap_err();
@@ -95,6 +105,23 @@ fn sigv4_signs_the_final_request_with_the_session_token() {
     // A different body (a later rewrite) signs differently: the signature covers the final body.
     let other = apply(&how, &secret, &request(path, br#"{"messages":[1]}"#)).unwrap();
     assert_ne!(other.set, edits.set);
+}
+
+#[test]
+fn a_clients_own_aws_session_token_never_rides_along_with_the_gateways_keys() {
+    let how = Use::SigV4 { region: "us-east-1".into(), host: "bedrock-runtime.us-east-1.amazonaws.com".into() };
+    let static_keys = Secret::Aws {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        session_token: String::new(),
+    };
+    let edits = apply(&how, &static_keys, &request("/model/m/converse", b"{}")).unwrap();
+    for header in ["x-amz-security-token", "x-amz-content-sha256", "x-api-key"] {
+        assert!(edits.remove.contains(&header), "{header} of the client is removed: {:?}", edits.remove);
+    }
+    assert!(edits.set.iter().all(|(k, _)| k != "x-amz-security-token"), "static keys carry no session token");
+    let names: Vec<&str> = edits.set.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(names.contains(&"authorization") && names.contains(&"x-amz-date"), "{names:?}");
 }
 
 #[test]
@@ -154,4 +181,52 @@ fn one_refresh_lease_at_a_time() {
     assert!(cache::take_lease(&store, &need, 1_000));
     assert!(!cache::take_lease(&store, &need, 2_000), "held");
     assert!(cache::take_lease(&store, &need, 1_000 + cache::LEASE_MS), "expired");
+}
+
+#[test]
+fn the_background_refresh_knows_every_credential_the_configuration_can_need_once() {
+    let c = config(
+        r#"{"gemini":{"vertex":{"project":"p","location":"l"}},"azure":{"auth":"entra"},
+            "anthropic":{"auth":"entra"},"bedrock":{"auth":"sigv4","region":"us-east-1"},"openai":{}}"#,
+    );
+    let needs = needs(&c);
+    assert_eq!(needs.len(), 4, "{needs:?}");
+    for want in [
+        Need { cloud: Cloud::Gcp, scope: GCP_SCOPE.into() },
+        Need { cloud: Cloud::Azure, scope: AZURE_OPENAI_SCOPE.into() },
+        Need { cloud: Cloud::Azure, scope: FOUNDRY_SCOPE.into() },
+        Need { cloud: Cloud::Aws, scope: String::new() },
+    ] {
+        assert!(needs.contains(&want), "{want:?} missing from {needs:?}");
+    }
+    // Two providers on the same scope share one credential.
+    let foundry = config(r#"{"azure":{"auth":"entra","host":"r.services.ai.azure.com"},"anthropic":{"auth":"entra"}}"#);
+    assert_eq!(super::needs(&foundry), [Need { cloud: Cloud::Azure, scope: FOUNDRY_SCOPE.into() }]);
+    assert!(super::needs(&config("{}")).is_empty(), "nothing to refresh without keyless providers");
+}
+
+#[test]
+fn a_released_lease_can_be_taken_again_at_once() {
+    let store = MemoryStore::new();
+    let need = Need { cloud: Cloud::Azure, scope: AZURE_OPENAI_SCOPE.into() };
+    assert!(cache::take_lease(&store, &need, 1_000));
+    cache::release_lease(&store, &need);
+    assert!(cache::take_lease(&store, &need, 1_001), "released");
+    assert!(!cache::take_lease(&store, &need, 1_002), "held again");
+}
+
+#[test]
+fn a_sidecar_failure_says_whether_the_sidecar_answered_and_quotes_it_decoded() {
+    use super::failure::describe;
+    let refused = "upstream connect error or disconnect/reset before headers. reset reason: remote connection \
+                   failure{upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}}";
+    let down = describe(14, refused);
+    assert!(down.starts_with("the sidecar is unreachable (gRPC status 14: upstream connect error"), "{down}");
+    assert_eq!(describe(4, ""), "the sidecar did not answer in time (gRPC status 4)");
+    let garbage = describe(14, "aws:%20the%20default%20credential%20chain%20failed:%20invalid%20JSON{via_upstream}");
+    assert_eq!(garbage, "the sidecar could not get one (aws: the default credential chain failed: invalid JSON)");
+    let disabled = describe(9, "azure:%20not%20enabled%20in%20the%20sidecar%20configuration{via_upstream}");
+    assert!(disabled.starts_with("the sidecar does not have this cloud's credentials enabled (azure: not enabled"));
+    let long = describe(14, &format!("gcp:%20{}{{via_upstream}}", "é".repeat(1000)));
+    assert!(long.len() < 800 && long.ends_with("…)"), "{long}");
 }

@@ -10,6 +10,7 @@ mod identity;
 mod optimise;
 mod response;
 mod response_stream;
+pub mod sanitize;
 
 #[cfg(test)]
 mod compress_tests;
@@ -17,6 +18,8 @@ mod compress_tests;
 mod pipeline_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod sanitize_tests;
 #[cfg(test)]
 mod stream_end_tests;
 #[cfg(test)]
@@ -27,6 +30,7 @@ pub(crate) use hold_back::{Hold, Judge};
 pub use identity::Identity;
 pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
+pub use sanitize::Sanitizing;
 
 use crate::config::{Config, OnFailure};
 use crate::credentials;
@@ -39,6 +43,7 @@ use crate::policy::trust::{self, ResultDecision};
 use crate::policy::Context;
 use crate::providers::{self, Body};
 use crate::routes::{self, Route};
+use crate::store::SharedStore;
 use crate::transform::toon::ToonStats;
 use crate::view::{self, Api};
 use std::rc::Rc;
@@ -61,6 +66,16 @@ pub struct Forward {
     pub remove_headers: Vec<&'static str>,
     /// A replacement body, when the gateway changed it.
     pub body: Option<Vec<u8>>,
+}
+
+/// Where a request body stands once read.
+#[derive(Debug)]
+pub enum BodyStep {
+    /// Decided: send it.
+    Ready(Forward),
+    /// Tool results wait for the sidecar's Dual-LLM sanitiser: dispatch `Sanitizing::jobs`, then
+    /// `Exchange::finish_body`.
+    Sanitize(Box<Sanitizing>),
 }
 
 /// A request the gateway could not classify: the reply to send.
@@ -98,6 +113,8 @@ struct Facts {
     trust: Option<Trust>,
     toon: Option<ToonStats>,
     limits_unchecked: bool,
+    /// One entry per result that needed Dual-LLM sanitisation.
+    dual_llm: Vec<sanitize::Entry>,
 }
 
 /// What happened to the request; filled as it goes.
@@ -194,8 +211,22 @@ impl Exchange {
         Ok(self.forward(path, None))
     }
 
-    /// Reads the whole request body of a parsed API and decides how it goes upstream.
+    /// Reads the whole request body of a parsed API and decides how it goes upstream, without the
+    /// sidecar: a result that needs Dual-LLM sanitisation is withheld (the caller cannot wait).
     pub fn request_body(&mut self, bytes: &[u8]) -> Result<Forward, WardenError> {
+        match self.begin_body(bytes, &crate::store::MemoryStore::new(), 0)? {
+            BodyStep::Ready(forward) => Ok(forward),
+            BodyStep::Sanitize(mut s) => {
+                s.fail_pending("the caller cannot wait for the sidecar");
+                self.finish_body(*s, &crate::store::MemoryStore::new(), 0)
+            }
+        }
+    }
+
+    /// Reads the whole request body of a parsed API and decides how it goes upstream — or, when
+    /// tool results need Dual-LLM sanitisation that is not cached, what to ask the sidecar first
+    /// (`BodyStep::Sanitize`; then `finish_body`). `store` holds cached summaries.
+    pub fn begin_body(&mut self, bytes: &[u8], store: &dyn SharedStore, now_ms: u64) -> Result<BodyStep, WardenError> {
         self.check_body_size(bytes.len())?;
         let Some(api) = self.route.api else {
             if let Some(routes::canonical::Gate::RefuseIfTools(reason)) = self.route.gate {
@@ -208,28 +239,102 @@ impl Exchange {
                     return Err(WardenError::InvalidRequest { message: reason.to_owned() });
                 }
             }
-            return self.forward_without_body();
+            return self.forward_without_body().map(BodyStep::Ready);
         };
         let mut body = Body::parse(bytes)?;
-        match providers::parse_request(api, body.json()) {
-            Some(view) => {
-                self.facts.model = view.model.clone().or_else(|| self.facts.model.take());
-                self.facts.stream = self.facts.stream || view.stream;
-                self.facts.tools_declared = Some(view.tools.len());
-                providers::check_request(api, body.json())?;
-                let replaced = self.apply_policies(api, &view, &mut body);
-                self.apply_toon(api, &view, &mut body, &replaced);
-                self.optimise(&view, &mut body);
+        let Some(view) = providers::parse_request(api, body.json()) else {
+            if let Some(model) = body.json().get("model").and_then(serde_json::Value::as_str) {
+                self.facts.model = Some(model.to_string());
             }
-            None => {
-                if let Some(model) = body.json().get("model").and_then(serde_json::Value::as_str) {
-                    self.facts.model = Some(model.to_string());
-                }
-            }
+            return self.complete(api, body).map(BodyStep::Ready);
+        };
+        self.facts.model = view.model.clone().or_else(|| self.facts.model.take());
+        self.facts.stream = self.facts.stream || view.stream;
+        self.facts.tools_declared = Some(view.tools.len());
+        providers::check_request(api, body.json())?;
+        let mut replaced = Vec::new();
+        let jobs = self.apply_policies(api, &view, &mut body, &mut replaced, store, now_ms);
+        let waiting = Sanitizing { api, body, view, replaced, jobs };
+        if waiting.jobs.is_empty() {
+            return self.finish_body(waiting, store, now_ms).map(BodyStep::Ready);
         }
+        Ok(BodyStep::Sanitize(Box::new(waiting)))
+    }
+
+    /// Finishes a body once its sanitisation jobs are answered: summaries (cached for every
+    /// worker) or notices replace the results, the context's trust is settled, then TOON, model
+    /// optimisation and the upstream's needs as for any request.
+    pub fn finish_body(
+        &mut self,
+        waiting: Sanitizing,
+        store: &dyn SharedStore,
+        now_ms: u64,
+    ) -> Result<Forward, WardenError> {
+        let Sanitizing { api, mut body, view, mut replaced, jobs } = waiting;
+        for job in jobs {
+            let entry = match job.outcome {
+                Some(Ok(reply)) if !reply.summary.trim().is_empty() => {
+                    sanitize::remember(store, &job.digest, &reply.summary, reply.rounds, now_ms);
+                    if sanitize::replace(
+                        api,
+                        &mut body,
+                        &job.pointer,
+                        &sanitize::summary_text(&job.tool, &reply.summary),
+                    ) {
+                        replaced.push(job.pointer.clone());
+                    }
+                    sanitize::Entry {
+                        tool: job.tool,
+                        cached: reply.cached,
+                        rounds: reply.rounds,
+                        ok: true,
+                        input_tokens: reply.input_tokens,
+                        output_tokens: reply.output_tokens,
+                        error: None,
+                    }
+                }
+                outcome => {
+                    let why = match outcome {
+                        Some(Err(why)) => why,
+                        _ => "the sidecar returned an empty summary".to_owned(),
+                    };
+                    self.withhold(api, &mut body, &mut replaced, &job.pointer, &job.tool, &why);
+                    sanitize::Entry { tool: job.tool, error: Some(why), ..sanitize::Entry::default() }
+                }
+            };
+            self.facts.dual_llm.push(entry);
+        }
+        self.settle_trust(&view);
+        self.apply_toon(api, &view, &mut body, &replaced);
+        self.optimise(&view, &mut body);
+        self.complete(api, body)
+    }
+
+    /// The upstream's needs (the forced usage chunk) and the path, for a body whose edits are done.
+    fn complete(&mut self, api: Api, mut body: Body) -> Result<Forward, WardenError> {
         self.facts.hide_usage_chunk = providers::prepare_upstream(api, self.facts.stream, &mut body).hide_usage_chunk;
         let path = self.route.upstream_path(self.facts.model.as_deref())?;
         Ok(self.forward(path, body.into_upstream()))
+    }
+
+    /// Replaces a result that could not be sanitised with a notice and marks the context untrusted.
+    fn withhold(
+        &mut self,
+        api: Api,
+        body: &mut Body,
+        replaced: &mut Vec<String>,
+        pointer: &str,
+        tool: &str,
+        why: &str,
+    ) {
+        if sanitize::replace(api, body, pointer, &sanitize::withheld_text(tool, why)) {
+            replaced.push(pointer.to_owned());
+        }
+        if let Some(trust) = self.facts.trust.as_mut().filter(|t| t.trusted) {
+            trust.trusted = false;
+            let tool = if tool.is_empty() { "a tool" } else { tool };
+            trust.reason = Some(format!("the result of {tool} needed Dual LLM sanitisation, which failed: {why}"));
+        }
     }
 
     fn policy_context(&self) -> Context {
@@ -335,40 +440,99 @@ impl Exchange {
     /// Evaluates every tool result of the history (DESIGN §5.2), replaces the content of blocked
     /// ones in the provider's shape, and keeps the tool policies for the response. Returns the
     /// pointers of the results it replaced.
-    fn apply_policies(&mut self, api: Api, view: &view::Request, body: &mut Body) -> Vec<String> {
-        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Vec::new() };
+    /// Evaluates every tool result of the history (DESIGN §5.2): blocked ones are replaced by a
+    /// notice in the provider's shape, ones to sanitise get their cached summary or become jobs
+    /// for the sidecar. Records the pointers it replaced in `replaced`; `settle_trust` finishes.
+    fn apply_policies(
+        &mut self,
+        api: Api,
+        view: &view::Request,
+        body: &mut Body,
+        replaced: &mut Vec<String>,
+        store: &dyn SharedStore,
+        now_ms: u64,
+    ) -> Vec<sanitize::Job> {
+        let config = self.config.clone();
+        let Some(profile) = config.profiles.get(&self.route.profile) else { return Vec::new() };
         let ctx = self.policy_context();
         let start_untrusted = profile.context_untrusted || self.untrusted_header;
         let outcome = trust::evaluate(&profile.policies, &view.tool_results, &ctx, start_untrusted);
-        let mut trusted = outcome.trusted;
-        let mut reason = outcome.untrusted_reason;
-        let mut replaced = Vec::new();
         let mut decisions = Vec::with_capacity(outcome.results.len());
+        let mut to_sanitize = Vec::new();
         for (result, decision) in view.tool_results.iter().zip(&outcome.results) {
             let tool = result.tool_name.clone().unwrap_or_default();
-            decisions.push((tool, decision_label(decision)));
-            let Some(notice) = trust::notice_for(decision, result.tool_name.as_deref()) else { continue };
-            if body.edit(|json| providers::apply_result_edit(api, json, &result.pointer, &notice)) {
-                replaced.push(result.pointer.clone());
-            }
-            if *decision == ResultDecision::Sanitize && trusted {
-                // Without the Dual LLM sidecar a result that needs sanitising is withheld: fail
-                // closed, and the conversation is no longer trusted.
-                trusted = false;
-                reason = Some(format!(
-                    "the result of {} needs Dual LLM sanitisation, which is unavailable",
-                    result.tool_name.as_deref().unwrap_or("a tool")
-                ));
+            decisions.push((tool.clone(), decision_label(decision)));
+            match decision {
+                ResultDecision::Trusted | ResultDecision::Untrusted => {}
+                ResultDecision::Blocked { .. } => {
+                    let notice = trust::notice_for(decision, result.tool_name.as_deref()).unwrap_or_default();
+                    if body.edit(|json| providers::apply_result_edit(api, json, &result.pointer, &notice)) {
+                        replaced.push(result.pointer.clone());
+                    }
+                }
+                ResultDecision::Sanitize => to_sanitize.push((result, tool)),
             }
         }
+        self.facts.trust = Some(Trust { trusted: outcome.trusted, reason: outcome.untrusted_reason, decisions });
+        let user = sanitize::user_request(view);
+        let mut jobs = Vec::new();
+        for (result, tool) in to_sanitize {
+            let Some(dual) = &profile.dual_llm else {
+                self.withhold(
+                    api,
+                    body,
+                    replaced,
+                    &result.pointer,
+                    &tool,
+                    "dual_llm is not configured for this profile",
+                );
+                self.facts.dual_llm.push(sanitize::Entry {
+                    tool,
+                    error: Some("dual_llm is not configured".into()),
+                    ..sanitize::Entry::default()
+                });
+                continue;
+            };
+            let digest = sanitize::digest(dual, &self.route.profile, &tool, &result.content, &user);
+            if let Some((summary, rounds)) = sanitize::cached(store, &digest, now_ms) {
+                if sanitize::replace(api, body, &result.pointer, &sanitize::summary_text(&tool, &summary)) {
+                    replaced.push(result.pointer.clone());
+                }
+                self.facts.dual_llm.push(sanitize::Entry {
+                    tool,
+                    cached: true,
+                    rounds,
+                    ok: true,
+                    ..sanitize::Entry::default()
+                });
+                continue;
+            }
+            let request = warden_proto::v1::SanitizeRequest {
+                tool_name: tool.clone(),
+                tool_result: result.content.clone(),
+                user_request: user.clone(),
+                provider: dual.provider.clone(),
+                profile: self.route.profile.clone(),
+                model: dual.model.clone(),
+                quarantined_model: dual.quarantined_model.clone().unwrap_or_default(),
+                max_rounds: dual.max_rounds,
+                deadline_ms: u32::try_from(self.config.sidecar.timeout_ms).unwrap_or(u32::MAX),
+            };
+            jobs.push(sanitize::Job { pointer: result.pointer.clone(), tool, digest, request, outcome: None });
+        }
+        jobs
+    }
+
+    /// The guard the response is judged with, from the context's trust once every result is settled.
+    fn settle_trust(&mut self, view: &view::Request) {
+        let trusted = self.facts.trust.as_ref().is_some_and(|t| t.trusted);
         let declared = view
             .tools
             .iter()
             .map(|t| crate::policy::tools::Declared { name: t.name.clone(), custom: t.custom })
             .collect();
+        let ctx = self.policy_context();
         self.guard = Some(guard::Guard::new(self.config.clone(), self.route.profile.clone(), ctx, trusted, declared));
-        self.facts.trust = Some(Trust { trusted, reason, decisions });
-        replaced
     }
 
     /// The interaction record and the metric updates, once the request is over. `stream` is the
@@ -415,6 +579,7 @@ impl Exchange {
             unpoliced: self.outcome.unpoliced.or_else(|| stream.and_then(ResponseStream::ended_because)),
             stream_end: stream_end.filter(|_| incomplete),
             limits_unchecked: self.facts.limits_unchecked,
+            dual_llm: &self.facts.dual_llm,
             duration_ms,
             ttfb_ms,
         };

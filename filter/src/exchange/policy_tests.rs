@@ -69,7 +69,9 @@ fn sanitisation_without_the_sidecar_fails_closed() {
     let fwd = ex.request_body(&history("web_fetch", "secret page")).unwrap();
     let body = String::from_utf8(fwd.body.unwrap()).unwrap();
     assert!(!body.contains("secret page"));
-    assert!(body.contains("sanitisation is unavailable"));
+    assert!(body.contains("sanitised first") && body.contains("dual_llm is not configured"), "{body}");
     let (record, _) = ex.finish(None, None, None, None);
     assert_eq!(record.context_trusted, Some(false));
+    assert_eq!(record.dual_llm.len(), 1);
+    assert!(!record.dual_llm[0].ok);
 }

@@ -7,13 +7,12 @@
 //! that may be refused holds its headers until its body is complete, for the same reason.
 
 use super::shared_store::SharedDataStore;
-use super::{log, metrics};
+use super::{log, metrics, sidecar};
 use crate::config::Config;
 use crate::credentials::cache::{self, Cached};
-use crate::credentials::{self, Credential, Need, Outgoing, Plan, Secret};
+use crate::credentials::{self, Need, Outgoing, Plan, Secret};
 use crate::error::{Reply, WardenError};
-use crate::exchange::{Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream};
-use prost::Message;
+use crate::exchange::{BodyStep, Buffered, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream, Sanitizing};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -27,9 +26,9 @@ enum Phase {
     Answered(Option<Box<Exchange>>),
     /// Request headers read and held; the body is being buffered.
     RequestBody(Box<Exchange>),
-    /// The request is decided but waits for a credential from the sidecar (gRPC call `token`);
-    /// its headers and body are held.
-    AwaitingSidecar(Box<Exchange>, Box<Pending>),
+    /// The request waits for the sidecar (a credential, or Dual-LLM summaries); its headers and
+    /// body are held.
+    AwaitingSidecar(Box<Exchange>, Box<Waiting>),
     /// The request went upstream; the response has not started.
     Upstream(Box<Exchange>),
     /// The response passes through untouched.
@@ -40,6 +39,14 @@ enum Phase {
     Streaming(Box<Exchange>, Box<ResponseStream>),
     /// The request has been logged.
     Done,
+}
+
+/// What a request waits for from the sidecar.
+enum Waiting {
+    /// Its credential.
+    Credential(Pending),
+    /// Summaries of tool results: `calls` maps each gRPC token to its job.
+    Sanitizing { state: Box<Sanitizing>, calls: Vec<(u32, usize)>, old_len: Option<usize>, original: Vec<u8> },
 }
 
 /// A decided request waiting for its credential.
@@ -58,14 +65,11 @@ pub struct Filter {
     phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
-    /// A background credential refresh this request started (its gRPC token and what it fetches):
-    /// the answer, if it comes while the request lives, goes into the shared cache.
-    refresh: Option<(u32, Need)>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, phase: Phase::New, started: None, first_response_byte: None, refresh: None }
+        Filter { config, phase: Phase::New, started: None, first_response_byte: None }
     }
 
     fn take_phase(&mut self) -> Phase {
@@ -97,39 +101,78 @@ impl Filter {
     /// The request body is complete (or there is none): decide and send it upstream, with the
     /// credential the provider needs when it needs one from the sidecar.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
-        let forward = match body {
-            Some((bytes, _)) => exchange.request_body(bytes),
-            None if exchange.needs_body() => exchange.request_body(&[]),
-            None => exchange.forward_without_body(),
-        };
-        let forward = forward.and_then(|f| exchange.check_limits(Self::now_secs(), &SharedDataStore).map(|()| f));
-        let f = match forward {
-            Ok(f) => f,
-            Err(e) => return self.reject(exchange, &e),
+        let step = match body {
+            Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, sidecar::now_ms()),
+            None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, sidecar::now_ms()),
+            None => exchange.forward_without_body().map(BodyStep::Ready),
         };
         let old_len = body.map(|(_, len)| len);
+        let original = body.map(|(b, _)| b.to_vec()).unwrap_or_default();
+        match step {
+            Ok(BodyStep::Ready(f)) => self.proceed(exchange, f, old_len, original),
+            Ok(BodyStep::Sanitize(mut state)) => {
+                // One call per result, all at once: the request waits for the slowest, not the sum.
+                let mut calls = Vec::new();
+                let mut failed = Vec::new();
+                for (index, job) in state.jobs.iter().enumerate() {
+                    match sidecar::dispatch_sanitize(exchange.sidecar(), &job.request) {
+                        Ok(token) => calls.push((token, index)),
+                        Err(why) => failed.push((index, why)),
+                    }
+                }
+                for (index, why) in failed {
+                    state.complete(index, Err(why));
+                }
+                let waiting = Waiting::Sanitizing { state, calls, old_len, original };
+                self.wait_or_go(exchange, waiting)
+            }
+            Err(e) => self.reject(exchange, &e),
+        }
+    }
+
+    /// Goes on when everything the request waits for is in, else waits (pauses) for the rest.
+    fn wait_or_go(&mut self, mut exchange: Box<Exchange>, waiting: Waiting) -> Action {
+        match waiting {
+            Waiting::Sanitizing { state, old_len, original, .. } if state.all_done() => {
+                match exchange.finish_body(*state, &SharedDataStore, sidecar::now_ms()) {
+                    Ok(f) => self.proceed(exchange, f, old_len, original),
+                    Err(e) => self.reject(exchange, &e),
+                }
+            }
+            waiting => {
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(waiting));
+                Action::Pause
+            }
+        }
+    }
+
+    /// The body is decided: check the limits, put on the credential the provider needs, and send.
+    fn proceed(
+        &mut self,
+        mut exchange: Box<Exchange>,
+        f: Forward,
+        old_len: Option<usize>,
+        original: Vec<u8>,
+    ) -> Action {
+        if let Err(e) = exchange.check_limits(Self::now_secs(), &SharedDataStore) {
+            return self.reject(exchange, &e);
+        }
         let Some(plan) = exchange.credential_plan() else {
             apply_forward(&f, old_len);
             self.phase = Phase::Upstream(exchange);
             return Action::Continue;
         };
-        let final_body = f.body.clone().unwrap_or_else(|| body.map(|(b, _)| b.to_vec()).unwrap_or_default());
-        let now_ms = Self::now_ms();
-        match cache::read(&SharedDataStore, &plan.need, now_ms) {
-            Ok(Cached::Fresh(cred)) => self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret),
-            Ok(Cached::RefreshDue(cred)) => {
-                if cache::take_lease(&SharedDataStore, &plan.need, now_ms) {
-                    // Best effort: the current credential serves this request either way.
-                    if let Ok(token) = dispatch_credential(&exchange, &plan.need) {
-                        self.refresh = Some((token, plan.need.clone()));
-                    }
-                }
+        let final_body = f.body.clone().unwrap_or(original);
+        match cache::read(&SharedDataStore, &plan.need, sidecar::now_ms()) {
+            // A credential due for refresh still serves; the root context's timer refreshes it
+            // (`sidecar::Refresher`).
+            Ok(Cached::Fresh(cred) | Cached::RefreshDue(cred)) => {
                 self.send_with(exchange, &f, old_len, &final_body, &plan, &cred.secret)
             }
             Ok(Cached::Missing) | Err(_) => match dispatch_credential(&exchange, &plan.need) {
                 Ok(token) => {
                     let pending = Pending { token, forward: f, old_len, final_body, plan };
-                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(pending));
+                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Credential(pending)));
                     Action::Pause
                 }
                 Err(detail) => {
@@ -180,27 +223,6 @@ impl Filter {
         }
     }
 
-    fn now_ms() -> u64 {
-        Self::now()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .and_then(|d| u64::try_from(d.as_millis()).ok())
-            .unwrap_or(0)
-    }
-
-    /// The sidecar's answer for `token`: a credential to cache, or why there is none.
-    fn credential_reply(status_code: u32, response_size: usize) -> Result<Credential, String> {
-        if status_code != 0 {
-            let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
-            return Err(grpc_failure(status_code, &message));
-        }
-        let bytes =
-            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size).ok().flatten().unwrap_or_default();
-        let reply = warden_proto::v1::Credential::decode(bytes.as_slice())
-            .map_err(|e| format!("the sidecar's answer could not be read ({e})"))?;
-        credentials::from_reply(reply, Self::now_ms())
-            .ok_or_else(|| "the sidecar's answer held no credential".to_owned())
-    }
-
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
     /// runs for every request, also when the client or upstream went away mid-stream.
     fn publish(&self, exchange: &Exchange, stream: Option<&ResponseStream>) {
@@ -231,33 +253,7 @@ impl Filter {
 /// Asks the sidecar for `need`'s credential; the answer comes to this context's
 /// `on_grpc_call_response`.
 fn dispatch_credential(exchange: &Exchange, need: &Need) -> Result<u32, String> {
-    let sidecar = exchange.sidecar();
-    let message = credentials::request(need).encode_to_vec();
-    let timeout = Duration::from_millis(sidecar.timeout_ms);
-    hostcalls::dispatch_grpc_call(
-        &sidecar.cluster,
-        warden_proto::CREDENTIALS_SERVICE,
-        warden_proto::CREDENTIALS_GET,
-        Vec::new(),
-        Some(&message),
-        timeout,
-    )
-    .map_err(|status| format!("the call to the sidecar (cluster '{}') could not be made: {status:?}", sidecar.cluster))
-}
-
-/// What a failed sidecar call means, in words (gRPC status codes as Envoy reports them).
-fn grpc_failure(code: u32, message: &str) -> String {
-    let what = match code {
-        4 => "the sidecar did not answer in time",
-        14 => "the sidecar is unreachable",
-        9 => "the sidecar does not have this cloud's credentials enabled",
-        _ => "the sidecar answered with an error",
-    };
-    if message.is_empty() {
-        format!("{what} (gRPC status {code})")
-    } else {
-        format!("{what} (gRPC status {code}: {message})")
-    }
+    sidecar::dispatch(exchange.sidecar(), need)
 }
 
 fn send(reply: &Reply) {
@@ -349,33 +345,38 @@ fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
 
 impl Context for Filter {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
-        if let Some((token, need)) = self.refresh.take() {
-            if token == token_id {
-                if let Ok(cred) = Self::credential_reply(status_code, response_size) {
-                    let _ = cache::write(&SharedDataStore, &need, &cred);
-                }
-                return;
-            }
-            self.refresh = Some((token, need));
-        }
-        let (exchange, pending) = match self.take_phase() {
-            Phase::AwaitingSidecar(ex, pending) if pending.token == token_id => (ex, pending),
+        let (exchange, waiting) = match self.take_phase() {
+            Phase::AwaitingSidecar(ex, waiting) => (ex, waiting),
             other => {
                 self.phase = other;
                 return;
             }
         };
-        let reply = Self::credential_reply(status_code, response_size);
-        let action = match reply {
-            Ok(cred) => {
-                let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
-                let p = *pending;
-                self.send_with(exchange, &p.forward, p.old_len, &p.final_body, &p.plan, &cred.secret)
+        let action = match *waiting {
+            Waiting::Credential(pending) if pending.token == token_id => {
+                match sidecar::reply(status_code, response_size) {
+                    Ok(cred) => {
+                        let _ = cache::write(&SharedDataStore, &pending.plan.need, &cred);
+                        let p = pending;
+                        self.send_with(exchange, &p.forward, p.old_len, &p.final_body, &p.plan, &cred.secret)
+                    }
+                    Err(detail) => {
+                        let cloud = pending.plan.need.cloud.name();
+                        log(LogLevel::Warn, &format!("warden: no {cloud} credential from the sidecar: {detail}"));
+                        self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+                    }
+                }
             }
-            Err(detail) => {
-                let cloud = pending.plan.need.cloud.name();
-                log(LogLevel::Warn, &format!("warden: no {cloud} credential from the sidecar: {detail}"));
-                self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
+            Waiting::Sanitizing { mut state, calls, old_len, original } => {
+                if let Some(&(_, job)) = calls.iter().find(|(token, _)| *token == token_id) {
+                    state.complete(job, sidecar::sanitize_reply(status_code, response_size));
+                }
+                self.wait_or_go(exchange, Waiting::Sanitizing { state, calls, old_len, original })
+            }
+            other => {
+                // An answer this request no longer waits for.
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(other));
+                return;
             }
         };
         if action == Action::Continue {

@@ -5,6 +5,7 @@ mod http;
 mod metrics;
 mod root;
 mod shared_store;
+mod sidecar;
 
 use proxy_wasm::types::LogLevel;
 

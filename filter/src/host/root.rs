@@ -1,7 +1,9 @@
-//! The root context: parses the plugin configuration once per VM and hands it to each request.
+//! The root context: parses the plugin configuration once per VM and hands it to each request,
+//! and keeps the cached cloud credentials fresh in the background (`sidecar::Refresher`).
 
 use super::http::Filter;
 use super::log;
+use super::sidecar::{Refresher, REFRESH_TICK};
 use crate::config::Config;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -11,9 +13,14 @@ use std::rc::Rc;
 #[derive(Default)]
 pub struct Root {
     config: Option<Rc<Config>>,
+    refresher: Refresher,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        self.refresher.answered(token_id, status_code, response_size);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, size: usize) -> bool {
@@ -36,6 +43,10 @@ impl RootContext for Root {
                         if config.tokenizer.is_some() { "built" } else { "not needed" }
                     ),
                 );
+                self.refresher = Refresher::new(&config);
+                if self.refresher.has_work() && hostcalls::set_tick_period(REFRESH_TICK).is_err() {
+                    log(LogLevel::Warn, "warden: no timer: cached credentials are fetched again only once they expire");
+                }
                 self.config = Some(Rc::new(config));
                 true
             }
@@ -45,6 +56,10 @@ impl RootContext for Root {
                 false
             }
         }
+    }
+
+    fn on_tick(&mut self) {
+        self.refresher.tick();
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

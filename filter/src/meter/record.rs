@@ -81,6 +81,23 @@ pub struct Record {
     /// The cost-limit counters could not be read and `sidecar.on_failure: open` let it through.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub limits_unchecked: bool,
+    /// One entry per tool result that needed Dual-LLM sanitisation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dual_llm: Vec<DualLlmEntry>,
+}
+
+/// One sanitised (or withheld) result, for the record's `dual_llm` list and the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DualLlmEntry {
+    pub tool: String,
+    pub cached: bool,
+    pub rounds: u32,
+    pub ok: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Why the result was withheld, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Who called, as the record names them.
@@ -128,6 +145,7 @@ pub struct Summary<'a> {
     pub unpoliced: Option<&'static str>,
     pub stream_end: Option<&'a str>,
     pub limits_unchecked: bool,
+    pub dual_llm: &'a [DualLlmEntry],
     pub duration_ms: Option<u64>,
     pub ttfb_ms: Option<u64>,
 }
@@ -188,6 +206,7 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
         unpoliced: s.unpoliced,
         stream_end: s.stream_end.map(str::to_owned),
         limits_unchecked: s.limits_unchecked,
+        dual_llm: s.dual_llm.to_vec(),
     };
     let updates = metric_updates(s, &record, usage, cost, price);
     (record, updates)
@@ -220,6 +239,21 @@ fn metric_updates(
     if s.limits_unchecked {
         let labels = [("profile", record.profile.as_str()), ("action", "allowed")];
         out.push(metrics::counter("warden_limits_unavailable_total", &labels, 1));
+    }
+    for entry in s.dual_llm {
+        let result = match (entry.ok, entry.cached) {
+            (false, _) => "failed",
+            (true, true) => "cached",
+            (true, false) => "sanitized",
+        };
+        let labels = [("profile", record.profile.as_str()), ("tool", entry.tool.as_str()), ("result", result)];
+        out.push(metrics::counter("warden_dual_llm_results_total", &labels, 1));
+        for (kind, value) in [("input", entry.input_tokens), ("output", entry.output_tokens)] {
+            if value > 0 {
+                let labels = [("profile", record.profile.as_str()), ("type", kind)];
+                out.push(metrics::counter("warden_dual_llm_tokens_total", &labels, value));
+            }
+        }
     }
     if let Some(u) = usage {
         for (name, value) in [

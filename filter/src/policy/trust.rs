@@ -15,7 +15,7 @@
 //!
 //! The context is trusted when it did not start untrusted and no result was `Untrusted` or
 //! `Blocked`. `Sanitize` does not make it untrusted: the caller must replace that content anyway
-//! (with the Dual LLM summary or, while there is no sidecar, `notice_for`'s notice), so none of it
+//! (with the Dual LLM summary or, when sanitisation fails, a notice: `exchange::sanitize`), so none of it
 //! reaches the model. A context that starts untrusted is still fully evaluated: blocks and
 //! sanitisation apply regardless (the reference's early return is a bug we do not copy).
 
@@ -31,7 +31,7 @@ pub enum ResultDecision {
     Blocked {
         reason: String,
     },
-    /// Replace the content with a Dual LLM summary (or, without a sidecar, a notice).
+    /// Replace the content with a Dual LLM summary (or, when that fails, a notice).
     Sanitize,
 }
 
@@ -66,17 +66,15 @@ pub fn evaluate(
     TrustOutcome { trusted: untrusted_reason.is_none(), untrusted_reason, results: decisions }
 }
 
-/// The text that replaces a blocked or to-be-sanitised result the gateway cannot sanitise; `None`
-/// for results that pass unchanged.
+/// The text that replaces a blocked result; `None` for results that pass unchanged and for results
+/// to sanitise, which the Dual-LLM summary (or, when sanitisation fails, its own notice) replaces
+/// (`exchange::sanitize`).
 pub fn notice_for(decision: &ResultDecision, tool: Option<&str>) -> Option<String> {
     let tool = tool.filter(|t| !t.is_empty()).map(|t| format!(" of the {t} tool")).unwrap_or_default();
     match decision {
-        ResultDecision::Trusted | ResultDecision::Untrusted => None,
-        ResultDecision::Blocked { reason } => {
-            Some(format!("[The Warden gateway withheld this result{tool}: {reason}. Its content was not shown to the model.]"))
-        }
-        ResultDecision::Sanitize => Some(format!(
-            "[The Warden gateway withheld this result{tool}: policy requires it to be sanitised first, and sanitisation is unavailable. Its content was not shown to the model.]"
+        ResultDecision::Trusted | ResultDecision::Untrusted | ResultDecision::Sanitize => None,
+        ResultDecision::Blocked { reason } => Some(format!(
+            "[The Warden gateway withheld this result{tool}: {reason}. Its content was not shown to the model.]"
         )),
     }
 }

@@ -9,8 +9,8 @@ const SHAPES: [ErrorShape; 5] =
     [ErrorShape::OpenAi, ErrorShape::Anthropic, ErrorShape::Gemini, ErrorShape::Bedrock, ErrorShape::Cohere];
 
 /// Each shape's name for each error class, in the order invalid request, not found, too large,
-/// limit exceeded, unavailable, bad gateway; Cohere names none.
-const KINDS: [(ErrorShape, [&str; 6]); 4] = [
+/// limit exceeded, unavailable, bad gateway, unauthorized, forbidden; Cohere names none.
+const KINDS: [(ErrorShape, [&str; 8]); 4] = [
     (
         ErrorShape::OpenAi,
         [
@@ -20,6 +20,8 @@ const KINDS: [(ErrorShape, [&str; 6]); 4] = [
             "usage_limit_exceeded",
             "server_error",
             "server_error",
+            "authentication_error",
+            "permission_error",
         ],
     ),
     (
@@ -31,11 +33,22 @@ const KINDS: [(ErrorShape, [&str; 6]); 4] = [
             "usage_limit_exceeded",
             "overloaded_error",
             "api_error",
+            "authentication_error",
+            "permission_error",
         ],
     ),
     (
         ErrorShape::Gemini,
-        ["INVALID_ARGUMENT", "NOT_FOUND", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL"],
+        [
+            "INVALID_ARGUMENT",
+            "NOT_FOUND",
+            "INVALID_ARGUMENT",
+            "RESOURCE_EXHAUSTED",
+            "UNAVAILABLE",
+            "INTERNAL",
+            "UNAUTHENTICATED",
+            "PERMISSION_DENIED",
+        ],
     ),
     (
         ErrorShape::Bedrock,
@@ -46,6 +59,8 @@ const KINDS: [(ErrorShape, [&str; 6]); 4] = [
             "ServiceQuotaExceededException",
             "ServiceUnavailableException",
             "InternalServerException",
+            "UnrecognizedClientException",
+            "AccessDeniedException",
         ],
     ),
 ];
@@ -74,6 +89,9 @@ fn every_error() -> Vec<WardenError> {
         WardenError::LimitsUnavailable { detail: "the counter store failed: InternalFailure".into() },
         WardenError::CredentialsUnavailable { cloud: "gcp", detail: "the sidecar did not answer in 5000 ms".into() },
         WardenError::UnpoliceableResponse { reason: "it arrived compressed".into() },
+        WardenError::KeyRejected { why: "unknown" },
+        WardenError::KeyNotMapped { key_id: "team-a".into(), provider: "gemini", mapped: "openai".into() },
+        WardenError::KeyProfileMismatch { key_id: "team-a".into(), bound: "a".into(), asked: "b".into() },
     ]
 }
 
@@ -108,6 +126,8 @@ fn class_column(class: ErrorClass) -> usize {
         ErrorClass::LimitExceeded => 3,
         ErrorClass::Unavailable => 4,
         ErrorClass::BadGateway => 5,
+        ErrorClass::Unauthorized => 6,
+        ErrorClass::Forbidden => 7,
     }
 }
 
@@ -121,7 +141,7 @@ fn every_shape_answers_every_error_with_its_status_and_whole_message() {
         }
     }
     let statuses: Vec<u16> = every_error().iter().map(WardenError::status).collect();
-    assert_eq!(statuses, [400, 400, 413, 404, 404, 402, 503, 503, 502]);
+    assert_eq!(statuses, [400, 400, 413, 404, 404, 402, 503, 503, 502, 401, 400, 403]);
 }
 
 #[test]

@@ -15,6 +15,8 @@ mod tests;
 pub struct Route {
     pub provider: Provider,
     pub profile: String,
+    /// The path named the profile (rather than the default applying).
+    pub profile_in_path: bool,
     /// `None`: a path under the provider the gateway forwards without looking at the body.
     pub api: Option<Api>,
     /// Path and query to send upstream. For the Bedrock body-`modelId` form it is completed once the
@@ -177,9 +179,11 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
     };
     let mut segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let mut profile = config.default_profile.clone();
+    let mut profile_in_path = false;
     if let Some(first) = segments.first().copied() {
         if config.profiles.contains_key(first) {
             profile = first.to_string();
+            profile_in_path = true;
             segments.remove(0);
         } else if !RESERVED_SEGMENTS.contains(&first) && segments.len() > 1 {
             let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
@@ -190,6 +194,7 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
     let mut route = Route {
         provider,
         profile,
+        profile_in_path,
         api: None,
         upstream: UpstreamPath::Fixed(String::new()),
         path_model: None,

@@ -2,8 +2,9 @@
 //!
 //! `warden_stack [OPTIONS_JSON_FILE] [READY_FILE]`: the options file holds `StackOptions` fields
 //! (`plugin_config`, `concurrency`, `max_body_bytes`, `wasm`, `wasm_path`, `template`, …; all
-//! optional). Once Envoy is ready, `{"base_url","https_url","admin_url","mock_url","access_log","dir"}` is
-//! written to READY_FILE (and printed). Used by the Python SDK suite and by `make demo`.
+//! optional). Once Envoy is ready, `{"base_url","https_url","admin_url","mock_url","access_log","dir",
+//! "sidecar_admin_url"}` is written to READY_FILE (and printed; `sidecar_admin_url` is null without a
+//! sidecar). Used by the Python SDK suite, `make demo` and `make bench`.
 
 use serde_json::json;
 use warden_e2e::{Stack, StackOptions};
@@ -23,6 +24,7 @@ fn main() {
         "admin_url": stack.admin_url(""),
         "mock_url": stack.mock_url(""),
         "https_url": if stack.tls_port != 0 { json!(stack.https_url("")) } else { json!(null) },
+        "sidecar_admin_url": stack.sidecar().map(|s| s.admin_url("")),
         "access_log": stack.dir().join("access.log"),
         "dir": stack.dir(),
     });

@@ -42,6 +42,9 @@ pub struct Seen {
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// When the request arrived (before the answer was made): a credential issued for it expires
+    /// no earlier than this plus its lifetime.
+    pub at: std::time::SystemTime,
 }
 
 impl Seen {
@@ -186,6 +189,7 @@ impl Drop for Server {
 type Handler = dyn Fn(&Seen, &Control) -> Reply + Send + Sync;
 
 async fn collect(req: Request<hyper::body::Incoming>) -> Seen {
+    let at = std::time::SystemTime::now();
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let query =
@@ -201,6 +205,7 @@ async fn collect(req: Request<hyper::body::Incoming>) -> Seen {
         query,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        at,
     }
 }
 

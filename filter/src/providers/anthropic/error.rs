@@ -10,6 +10,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::TooLarge => "request_too_large",
         ErrorClass::LimitExceeded => "usage_limit_exceeded",
         ErrorClass::Unavailable => "overloaded_error",
+        ErrorClass::Unauthorized => "authentication_error",
+        ErrorClass::Forbidden => "permission_error",
         ErrorClass::BadGateway => "api_error",
     };
     Reply::json(err.status(), &json!({"type": "error", "error": {"type": kind, "message": err.to_string()}}))

@@ -10,6 +10,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::NotFound => "ResourceNotFoundException",
         ErrorClass::LimitExceeded => "ServiceQuotaExceededException",
         ErrorClass::Unavailable => "ServiceUnavailableException",
+        ErrorClass::Unauthorized => "UnrecognizedClientException",
+        ErrorClass::Forbidden => "AccessDeniedException",
         ErrorClass::BadGateway => "InternalServerException",
     };
     let mut reply = Reply::json(err.status(), &json!({"message": err.to_string()}));

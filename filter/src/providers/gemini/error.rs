@@ -9,6 +9,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::NotFound => "NOT_FOUND",
         ErrorClass::LimitExceeded => "RESOURCE_EXHAUSTED",
         ErrorClass::Unavailable => "UNAVAILABLE",
+        ErrorClass::Unauthorized => "UNAUTHENTICATED",
+        ErrorClass::Forbidden => "PERMISSION_DENIED",
         ErrorClass::BadGateway => "INTERNAL",
     };
     Reply::json(err.status(), &json!({"error": {"code": err.status(), "message": err.to_string(), "status": status}}))

@@ -9,6 +9,8 @@ pub fn render(err: &WardenError) -> Reply {
         ErrorClass::LimitExceeded => "usage_limit_exceeded",
         ErrorClass::InvalidRequest | ErrorClass::NotFound | ErrorClass::TooLarge => "invalid_request_error",
         ErrorClass::Unavailable | ErrorClass::BadGateway => "server_error",
+        ErrorClass::Unauthorized => "authentication_error",
+        ErrorClass::Forbidden => "permission_error",
     };
     let body = json!({
         "error": {
