@@ -7,7 +7,9 @@
 #   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
 #   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
 # Then scripts/bench-credentials.sh (keyless credentials: Vertex with a cached token against AI
-# Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it).
+# Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it), and
+# scripts/bench-keys.sh (a cached virtual key against a passed-through provider key; the sidecar's
+# Keys and Limits calls against Redis; BENCH_KEYS=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
@@ -190,4 +192,8 @@ if [ "${BENCH_CREDENTIALS:-1}" != 0 ]; then
   pids=()
   echo
   bash scripts/bench-credentials.sh
+fi
+if [ "${BENCH_KEYS:-1}" != 0 ]; then
+  echo
+  bash scripts/bench-keys.sh
 fi
