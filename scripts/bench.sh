@@ -10,6 +10,8 @@
 # Studio, sidecar calls and token fetches under load; BENCH_CREDENTIALS=0 skips it), and
 # scripts/bench-dual-llm.sh (a sanitised result with a cached summary against an unsanitised
 # request, and uncached against mock models; BENCH_DUAL_LLM=0 skips it).
+# scripts/bench-keys.sh (a cached virtual key against a passed-through provider key; the sidecar's
+# Keys and Limits calls against Redis; BENCH_KEYS=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
@@ -198,4 +200,10 @@ if [ "${BENCH_DUAL_LLM:-1}" != 0 ]; then
   pids=()
   echo
   bash scripts/bench-dual-llm.sh
+fi
+if [ "${BENCH_KEYS:-1}" != 0 ]; then
+  cleanup
+  pids=()
+  echo
+  bash scripts/bench-keys.sh
 fi

@@ -22,6 +22,9 @@ need_cmd curl || apt_install curl ca-certificates
 need_cmd cc || apt_install build-essential
 need_cmd python3 || apt_install python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+# Redis for the shared cost-limit counters (limits_store: sidecar). Tests start their own
+# redis-server on a free port in a temp dir, so no system service needs to run.
+need_cmd redis-server || apt_install redis-server
 
 # Rust. rustup is how users get the wasm target; when it cannot fetch one, fall back to Debian's
 # rustc-web with build-std (see docs/toolchain.md).

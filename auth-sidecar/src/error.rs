@@ -1,7 +1,7 @@
-//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud or
-//! the Dual-LLM step and what failed; they are built from error texts that went through
-//! [`crate::redact`], so they never carry a secret, and they never carry a prompt, a model's
-//! answer or a tool result.
+//! The sidecar's errors and the one place they become gRPC statuses. Messages name the cloud (or
+//! the Dual-LLM step, Redis, or the keys file) and what failed; they are built from error texts
+//! that went through [`crate::redact`] or carry none from outside, so they never carry a secret,
+//! and they never carry a prompt, a model's answer or a tool result.
 
 use crate::credentials::Cloud;
 use crate::dual_llm::sanitise::SanitizeError;
@@ -82,6 +82,56 @@ impl From<DualLlmError> for tonic::Status {
     }
 }
 
+/// `warden.v1.Keys` errors. The outcomes a key can have (unknown, expired, not mapped) are
+/// answers, not errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysError {
+    /// No subject, or a digest that is not 32 bytes.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("keys: no keys file in the sidecar configuration (add keys.file to it)")]
+    NotConfigured,
+}
+
+impl From<KeysError> for tonic::Status {
+    fn from(err: KeysError) -> Self {
+        let message = err.to_string();
+        match err {
+            KeysError::BadRequest(_) => tonic::Status::invalid_argument(message),
+            KeysError::NotConfigured => tonic::Status::failed_precondition(message),
+        }
+    }
+}
+
+/// `warden.v1.Limits` errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    /// Too many keys, an empty or oversized key, a key outside `warden:`, an increment without a TTL.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("redis: not configured in the sidecar (add redis.url to its configuration)")]
+    NotConfigured,
+    /// Redis could not be reached or did not answer in time. `what` names the address (never
+    /// the URL's credentials) and the failure.
+    #[error("redis: {what}")]
+    Unavailable { what: String },
+    /// Redis answered, but not with counters (a key holding something else, an overflow).
+    #[error("redis: {what}")]
+    Failed { what: String },
+}
+
+impl From<LimitsError> for tonic::Status {
+    fn from(err: LimitsError) -> Self {
+        let message = err.to_string();
+        match err {
+            LimitsError::BadRequest(_) => tonic::Status::invalid_argument(message),
+            LimitsError::NotConfigured => tonic::Status::failed_precondition(message),
+            LimitsError::Unavailable { .. } => tonic::Status::unavailable(message),
+            LimitsError::Failed { .. } => tonic::Status::internal(message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +160,19 @@ mod tests {
         for (err, code) in cases {
             assert_eq!(tonic::Status::from(err).code(), code);
         }
+    }
+
+    #[test]
+    fn keys_and_limits_errors_map_to_their_statuses() {
+        assert_eq!(tonic::Status::from(KeysError::BadRequest("x".into())).code(), tonic::Code::InvalidArgument);
+        let status = tonic::Status::from(KeysError::NotConfigured);
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert!(status.message().contains("keys.file"), "{}", status.message());
+        let status = tonic::Status::from(LimitsError::Unavailable { what: "cannot reach 127.0.0.1:6379".into() });
+        assert_eq!((status.code(), status.message()), (tonic::Code::Unavailable, "redis: cannot reach 127.0.0.1:6379"));
+        assert_eq!(tonic::Status::from(LimitsError::NotConfigured).code(), tonic::Code::FailedPrecondition);
+        assert_eq!(tonic::Status::from(LimitsError::Failed { what: "x".into() }).code(), tonic::Code::Internal);
+        assert_eq!(tonic::Status::from(LimitsError::BadRequest("x".into())).code(), tonic::Code::InvalidArgument);
     }
 
     #[test]

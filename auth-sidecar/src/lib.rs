@@ -1,11 +1,14 @@
 //! warden-sidecar: the one Warden component that holds secrets. It mints cloud credentials for
 //! the Envoy filter over gRPC (`warden.v1.Credentials`), sanitises untrusted tool results with two
-//! models (`warden.v1.DualLlm`), serves `grpc.health.v1`, exposes `/healthz` and `/metrics` on an
-//! admin port, and validates plugin configurations (`check-config`) with the filter's own code.
+//! models (`warden.v1.DualLlm`), resolves virtual keys (`warden.v1.Keys`), keeps the mesh-wide
+//! cost-limit counters in Redis (`warden.v1.Limits`), serves `grpc.health.v1`, exposes `/healthz`
+//! and `/metrics` on an admin port, and validates plugin configurations (`check-config`) with the
+//! filter's own code.
 //!
 //! - [`config`] — the YAML configuration;
 //! - [`credentials`] — one module per cloud, the cache in front of them;
 //! - [`dual_llm`] — the Dual-LLM sanitiser: protocol, model calls, cache;
+//! - [`keys`] — the virtual-keys file, kept current; [`limits`] — the Redis counters;
 //! - [`server`] — the gRPC services; [`admin`] — the admin port; [`metrics`] — Prometheus;
 //! - [`error`] — errors and their gRPC statuses; [`redact`] — keeps secrets out of messages;
 //! - [`check`] — `check-config`.
@@ -16,6 +19,8 @@ pub mod config;
 pub mod credentials;
 pub mod dual_llm;
 pub mod error;
+pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod redact;
 pub mod server;
@@ -29,6 +34,10 @@ pub enum ServeError {
     Bind { addr: std::net::SocketAddr, what: &'static str, source: std::io::Error },
     #[error("the gRPC server stopped: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Keys(#[from] keys::file::KeysFileError),
+    #[error("{0}")]
+    Redis(#[from] limits::SetupError),
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM. Prints one line to stdout once both ports listen:
@@ -56,14 +65,30 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
     let serving = Arc::new(admin::Serving::default());
     let minter =
         Arc::new(credentials::Minter::new(&config.credentials, redact::Redactor::from_env(), metrics.clone()).await);
+    let key_store = match &config.keys {
+        Some(k) => {
+            let context = keys::file::Context { aws_enabled: config.credentials.aws.is_some() };
+            Some(Arc::new(keys::KeyStore::open(&k.file, context, metrics.clone())?))
+        }
+        None => None,
+    };
+    let counters = match &config.redis {
+        Some(r) => Some(Arc::new(limits::Counters::new(r, metrics.clone())?)),
+        None => None,
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<warden_proto::v1::credentials_server::CredentialsServer<server::CredentialsService>>().await;
     let dual_llm = dual_llm::DualLlmService::new(config.dual_llm.as_ref(), metrics.clone());
     if dual_llm.ready() {
         health.set_serving::<warden_proto::v1::dual_llm_server::DualLlmServer<dual_llm::DualLlmService>>().await;
     }
+    health.set_serving::<warden_proto::v1::keys_server::KeysServer<keys::grpc::KeysService>>().await;
+    health.set_serving::<warden_proto::v1::limits_server::LimitsServer<limits::grpc::LimitsService>>().await;
+    if let Some(store) = &key_store {
+        tokio::spawn(store.clone().watch());
+    }
 
-    tokio::spawn(admin::serve(admin, serving.clone(), metrics));
+    tokio::spawn(admin::serve(admin, serving.clone(), metrics.clone()));
     serving.set(true);
     println!("LISTENING grpc={grpc_addr} admin={admin_addr}");
     tracing::info!(%grpc_addr, %admin_addr, "warden-sidecar serving");
@@ -71,6 +96,8 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
         .add_service(health_service)
         .add_service(server::CredentialsService::new(minter))
         .add_service(dual_llm.into_server())
+        .add_service(keys::grpc::KeysService::new(key_store, metrics.clone()))
+        .add_service(limits::grpc::LimitsService::new(counters))
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc), shutdown())
         .await;
     serving.set(false);

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 #[command(
     name = "warden-sidecar",
     version,
-    about = "Warden's sidecar: cloud credentials and Dual-LLM sanitisation for the Envoy filter"
+    about = "Warden's sidecar: cloud credentials, Dual-LLM sanitisation, virtual keys and shared cost limits for the Envoy filter"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -17,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve gRPC (warden.v1.Credentials, warden.v1.DualLlm, grpc.health.v1) and the admin port.
+    /// Serve gRPC (warden.v1.Credentials, DualLlm, Keys, Limits, grpc.health.v1) and the admin port.
     Serve {
         /// The sidecar's YAML configuration.
         #[arg(long, value_name = "FILE")]

@@ -130,6 +130,7 @@ fn limit_message(
     let anonymous = scope_id == crate::meter::limits::ANONYMOUS;
     let whose = match scope {
         Scope::Profile => format!("profile '{scope_id}'"),
+        Scope::Key => format!("virtual key '{scope_id}'"),
         _ if anonymous => format!("requests without a{} {scope} id", if scope == Scope::Agent { "n" } else { "" }),
         _ => format!("{scope} '{scope_id}'"),
     };
@@ -142,10 +143,11 @@ fn limit_message(
     format!(
         "This request was blocked by the Warden gateway, not by the AI provider: the cost limit of {} per {} for \
          {whose} ({which}) has been reached, with {} used. It resets at {resets_at}; {own_id}retry after that, or \
-         ask the gateway administrator to raise the limit (the profile's 'limits').",
+         ask the gateway administrator to raise the limit ({where_set}).",
         usd(limit_usd),
         window.describe(),
         usd(used_usd),
+        where_set = if scope == Scope::Key { "the key's 'limits' in the keys file" } else { "the profile's 'limits'" },
     )
 }
 
@@ -229,6 +231,8 @@ mod tests {
         let text = limit(Scope::Agent, crate::meter::limits::ANONYMOUS, 1.0).to_string();
         assert!(text.contains("requests without an agent id") && text.contains("x-warden-agent-id header"), "{text}");
         assert!(limit(Scope::Session, "s1", 1.0).to_string().contains("session 's1'"));
+        let key = limit(Scope::Key, "team-a-dev", 5.0).to_string();
+        assert!(key.contains("virtual key 'team-a-dev'") && key.contains("the keys file"), "{key}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod exchange;
 #[cfg(fuzzing)]
 pub mod fuzz_logic;
+pub mod keys;
 pub mod meter;
 pub mod policy;
 pub mod providers;

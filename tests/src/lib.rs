@@ -6,7 +6,7 @@
 //! - [`prom`]: reads Prometheus text exposition.
 //! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
 //! - [`sidecar`]: runs the real `warden-sidecar` binary; [`fake_identity`]: the fake cloud
-//!   identity endpoints it is tested against.
+//!   identity endpoints it is tested against; [`redis`]: a private `redis-server` per test.
 
 pub mod adversary;
 pub mod cases;
@@ -16,6 +16,7 @@ pub mod mock;
 pub mod otlp;
 pub mod policy;
 pub mod prom;
+pub mod redis;
 pub mod run;
 pub mod seen;
 pub mod sidecar;

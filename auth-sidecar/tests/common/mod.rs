@@ -66,3 +66,49 @@ pub fn metric(sidecar: &Sidecar, series: &str) -> f64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+/// A `warden.v1.Keys` client on a fresh connection.
+pub async fn keys_client(sidecar: &Sidecar) -> warden_proto::v1::keys_client::KeysClient<tonic::transport::Channel> {
+    warden_proto::v1::keys_client::KeysClient::connect(sidecar.grpc_url()).await.expect("connect to the sidecar")
+}
+
+/// `Keys.Resolve` for the SHA-256 of `key` (the filter never sends the key itself).
+pub async fn resolve_key(
+    sidecar: &Sidecar,
+    key: &str,
+    provider: &str,
+) -> Result<warden_proto::v1::ResolveReply, tonic::Status> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes()).to_vec();
+    let request = warden_proto::v1::ResolveRequest {
+        subject: Some(warden_proto::v1::resolve_request::Subject::KeySha256(digest)),
+        provider: provider.to_string(),
+    };
+    keys_client(sidecar).await.resolve(request).await.map(|r| r.into_inner())
+}
+
+/// Polls `check` every 100 ms until it holds or `within` has passed; returns whether it held.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Replaces a file the way a deployment does (write beside it, rename over it), so the sidecar
+/// never reads half of it.
+pub fn replace(path: &Path, content: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, content).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}

@@ -30,6 +30,10 @@ pub enum Scope {
     User,
     Agent,
     Session,
+    /// A virtual key's own budget (DESIGN §4.9). Set only from the keys file through the
+    /// sidecar, never in a profile.
+    #[serde(skip_deserializing)]
+    Key,
 }
 
 /// All windows are in UTC. The `1h|1d|1w` windows slide; the calendar ones start afresh at the
@@ -61,6 +65,7 @@ impl Scope {
             Scope::User => "user",
             Scope::Agent => "agent",
             Scope::Session => "session",
+            Scope::Key => "key",
         }
     }
 }

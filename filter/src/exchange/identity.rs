@@ -146,7 +146,12 @@ fn header(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
 impl Identity {
     /// The caller's ids for the cost-limit scopes.
     pub fn scope_ids(&self) -> ScopeIds<'_> {
-        ScopeIds { user: self.user_id.as_deref(), agent: self.agent_id.as_deref(), session: self.session_id.as_deref() }
+        ScopeIds {
+            user: self.user_id.as_deref(),
+            agent: self.agent_id.as_deref(),
+            session: self.session_id.as_deref(),
+            key: None,
+        }
     }
 
     /// `get` looks a request header up by its lower-case name.

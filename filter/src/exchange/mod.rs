@@ -7,6 +7,7 @@ mod compress;
 mod guard;
 mod hold_back;
 mod identity;
+mod key;
 mod optimise;
 mod response;
 mod response_stream;
@@ -14,6 +15,8 @@ pub mod sanitize;
 
 #[cfg(test)]
 mod compress_tests;
+#[cfg(test)]
+mod key_tests;
 #[cfg(test)]
 mod pipeline_tests;
 #[cfg(test)]
@@ -28,6 +31,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) use hold_back::{Hold, Judge};
 pub use identity::{Claims, Identity};
+pub use key::KeyStep;
 pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
 pub use sanitize::Sanitizing;
@@ -96,6 +100,10 @@ pub struct Exchange {
     /// The request's tool policies, for the response (whole or streamed).
     guard: Option<guard::Guard>,
     outcome: Outcome,
+    /// The virtual key the request presented, and what it resolved to.
+    key: key::KeyState,
+    /// The virtual key's id once the sidecar named it (also when the key was then refused).
+    key_id: Option<String>,
 }
 
 /// What the request turned out to be; fixed once its body was read.
@@ -158,12 +166,19 @@ impl Exchange {
             .iter()
             .any(|h| get(h).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
         let facts = Facts { model: route.path_model.clone(), stream: route.stream_by_route, ..Facts::default() };
+        let key = key::KeyState::from_headers(get).map_err(|err| {
+            let reply = providers::render_error(route.provider.error_shape(), &err);
+            let metric = metrics::counter("warden_rejected_requests_total", &[("code", err.code())], 1);
+            Rejected { reply, metric }
+        })?;
         Ok(Exchange {
             untrusted_header,
             identity: Identity::from_headers(get),
             facts,
             guard: None,
             outcome: Outcome::default(),
+            key,
+            key_id: None,
             route,
             config,
         })
@@ -209,7 +224,9 @@ impl Exchange {
             // Bodies must stay readable: no compressed responses (one that comes anyway is refused).
             ("accept-encoding", "identity".to_string()),
         ];
-        Forward { path, set_headers, remove_headers: METHOD_OVERRIDES.to_vec(), body }
+        let mut forward = Forward { path, set_headers, remove_headers: METHOD_OVERRIDES.to_vec(), body };
+        self.key.edit_headers(&mut forward);
+        forward
     }
 
     /// For requests forwarded without reading a body (GET model lists, pass-through paths).
@@ -380,24 +397,38 @@ impl Exchange {
         }
     }
 
-    /// Checks the profile's cost limits for the model the request will use (after optimisation);
-    /// called once the body is read, before anything goes upstream. A counter that cannot be read
-    /// refuses the request (503) unless `sidecar.on_failure` is `open`, which lets it through and
-    /// says so in the record and `warden_limits_unavailable_total`.
+    /// The limit lists that apply, each with the profile part of its counter keys: the
+    /// profile's own, then the virtual key's (counted across profiles, under `KEY_COUNTERS`).
+    fn limit_sets(&self) -> Vec<(&[crate::config::limits::Limit], &str)> {
+        let mut sets = Vec::new();
+        if let Some(profile) = self.config.profiles.get(&self.route.profile) {
+            sets.push((profile.limits.as_slice(), self.route.profile.as_str()));
+        }
+        if let Some(grant) = self.key.grant() {
+            sets.push((grant.limits.as_slice(), cost_limits::KEY_COUNTERS));
+        }
+        sets.retain(|(limits, _)| !limits.is_empty());
+        sets
+    }
+
+    fn scope_ids(&self) -> cost_limits::ScopeIds<'_> {
+        cost_limits::ScopeIds { key: self.key.grant().map(|g| g.key_id.as_str()), ..self.identity.scope_ids() }
+    }
+
+    /// Checks the profile's and the virtual key's cost limits for the model the request will use
+    /// (after optimisation); called once the body is read, before anything goes upstream. A
+    /// counter that cannot be read refuses the request (503) unless `sidecar.on_failure` is
+    /// `open`, which lets it through and says so in the record and `warden_limits_unavailable_total`.
     pub fn check_limits(&mut self, now_secs: u64, store: &dyn CounterStore) -> Result<(), WardenError> {
-        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Ok(()) };
-        if profile.limits.is_empty() || self.route.api.is_none_or(|api| api == Api::Models) {
+        if self.route.api.is_none_or(|api| api == Api::Models) {
             return Ok(());
         }
-        let ids = self.identity.scope_ids();
-        let checked = cost_limits::check(
-            &profile.limits,
-            &self.route.profile,
-            &ids,
-            self.facts.model.as_deref(),
-            now_secs,
-            store,
-        );
+        let ids = self.scope_ids();
+        let model = self.facts.model.as_deref();
+        let checked = self
+            .limit_sets()
+            .into_iter()
+            .try_for_each(|(limits, profile)| cost_limits::check(limits, profile, &ids, model, now_secs, store));
         match checked {
             Ok(()) => Ok(()),
             Err(CheckError::Exceeded(e)) => Err(e.into()),
@@ -415,15 +446,14 @@ impl Exchange {
     /// reported so far) to every applicable limit. A counter that cannot be written is counted in
     /// `warden_limits_unavailable_total` (the usage is lost for the limit, not for the record).
     pub fn record_usage(&self, record: &Record, now_secs: u64, store: &dyn CounterStore) -> Option<Update> {
-        let (Some(profile), Some(cost)) = (self.config.profiles.get(&self.route.profile), record.cost_usd) else {
-            return None;
-        };
-        if profile.limits.is_empty() || cost <= 0.0 {
-            return None;
-        }
-        let ids = self.identity.scope_ids();
+        let cost = record.cost_usd.filter(|c| *c > 0.0)?;
+        let ids = self.scope_ids();
         let model = record.model.as_deref();
-        cost_limits::record(&profile.limits, &self.route.profile, &ids, model, cost, now_secs, store).err().map(|_| {
+        let mut failed = false;
+        for (limits, profile) in self.limit_sets() {
+            failed |= cost_limits::record(limits, profile, &ids, model, cost, now_secs, store).is_err();
+        }
+        failed.then(|| {
             let labels = [("profile", self.route.profile.as_str()), ("action", "usage_not_recorded")];
             metrics::counter("warden_limits_unavailable_total", &labels, 1)
         })
@@ -595,6 +625,7 @@ impl Exchange {
             stream_end: stream_end.filter(|_| incomplete),
             limits_unchecked: self.facts.limits_unchecked,
             dual_llm: &self.facts.dual_llm,
+            key_id: self.key_id.as_deref(),
             duration_ms,
             ttfb_ms,
         };

@@ -13,7 +13,7 @@ use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Need, Outgoing, Plan, Secret};
 use crate::error::{Reply, WardenError};
 use crate::exchange::{
-    BodyStep, Buffered, Claims, Exchange, Forward, ResponseHead, ResponsePlan, ResponseStream, Sanitizing,
+    BodyStep, Buffered, Claims, Exchange, Forward, KeyStep, ResponseHead, ResponsePlan, ResponseStream, Sanitizing,
 };
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -45,6 +45,9 @@ enum Phase {
 
 /// What a request waits for from the sidecar.
 enum Waiting {
+    /// What its virtual key stands for; `body` is the request body read so far (all of it) and
+    /// the length Envoy holds.
+    Key { token: u32, body: Option<(Vec<u8>, usize)> },
     /// Its credential.
     Credential(Pending),
     /// Summaries of tool results: `calls` maps each gRPC token to its job.
@@ -100,9 +103,28 @@ impl Filter {
         self.answer(Some(exchange), &reply)
     }
 
-    /// The request body is complete (or there is none): decide and send it upstream, with the
-    /// credential the provider needs when it needs one from the sidecar.
+    /// The request body is complete (or there is none): resolve its virtual key first, when it
+    /// presented one the cache does not know, since the key can choose the profile.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
+        match exchange.key_step(&SharedDataStore, sidecar::now_ms()) {
+            Ok(KeyStep::Ready) => self.decide(exchange, body),
+            Ok(KeyStep::Ask(request)) => match sidecar::dispatch_resolve(exchange.sidecar(), &request) {
+                Ok(token) => {
+                    let body = body.map(|(b, len)| (b.to_vec(), len));
+                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Key { token, body }));
+                    Action::Pause
+                }
+                Err(detail) => {
+                    self.reject(exchange, &WardenError::CredentialsUnavailable { cloud: "virtual key", detail })
+                }
+            },
+            Err(e) => self.reject(exchange, &e),
+        }
+    }
+
+    /// Decides the request and sends it upstream, with the credential the provider needs when it
+    /// needs one from the sidecar.
+    fn decide(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
         let step = match body {
             Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, sidecar::now_ms()),
             None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, sidecar::now_ms()),
@@ -372,6 +394,20 @@ impl Context for Filter {
             }
         };
         let action = match *waiting {
+            Waiting::Key { token, body } if token == token_id => {
+                let mut exchange = exchange;
+                match sidecar::resolve_reply(status_code, response_size) {
+                    Ok(reply) => match exchange.key_resolved(&reply, &SharedDataStore, sidecar::now_ms()) {
+                        Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                        Err(e) => self.reject(exchange, &e),
+                    },
+                    // Without the real key nothing can go upstream: fail closed, whatever on_failure says.
+                    Err(detail) => {
+                        log(LogLevel::Warn, &format!("warden: virtual key not resolved by the sidecar: {detail}"));
+                        self.reject(exchange, &WardenError::CredentialsUnavailable { cloud: "virtual key", detail })
+                    }
+                }
+            }
             Waiting::Credential(pending) if pending.token == token_id => {
                 match sidecar::reply(status_code, response_size) {
                     Ok(cred) => {

@@ -1,4 +1,5 @@
-//! Calls to the sidecar over Envoy's gRPC client — credentials (`warden.v1.Credentials/Get`) and
+//! Calls to the sidecar over Envoy's gRPC client — credentials (`warden.v1.Credentials/Get`), virtual
+//! keys (`warden.v1.Keys/Resolve`) and
 //! Dual-LLM sanitisation (`warden.v1.DualLlm/Sanitize`) — and the background refresh that keeps
 //! the shared credential cache fresh.
 //!
@@ -68,6 +69,16 @@ pub fn dispatch_sanitize(
 
 /// The sidecar's Dual-LLM answer: a summary, or why there is none (never the tool result).
 pub fn sanitize_reply(status_code: u32, response_size: usize) -> Result<warden_proto::v1::SanitizeReply, String> {
+    answer(status_code, response_size)
+}
+
+/// Asks the sidecar what a virtual key stands for (the request carries its SHA-256 only).
+pub fn dispatch_resolve(sidecar: &SidecarSettings, request: &warden_proto::v1::ResolveRequest) -> Result<u32, String> {
+    call(sidecar, warden_proto::KEYS_SERVICE, warden_proto::KEYS_RESOLVE, request)
+}
+
+/// The sidecar's answer about a virtual key (unknown, expired and not mapped are answers too).
+pub fn resolve_reply(status_code: u32, response_size: usize) -> Result<warden_proto::v1::ResolveReply, String> {
     answer(status_code, response_size)
 }
 

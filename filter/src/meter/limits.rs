@@ -47,9 +47,15 @@ pub struct ScopeIds<'a> {
     pub user: Option<&'a str>,
     pub agent: Option<&'a str>,
     pub session: Option<&'a str>,
+    /// The virtual key's id, for its own budgets.
+    pub key: Option<&'a str>,
 }
 
 pub const ANONYMOUS: &str = "-";
+
+/// The profile part of a virtual key's counter keys: a key's budget holds across the profiles
+/// it is used with (no profile id is empty).
+pub const KEY_COUNTERS: &str = "";
 
 /// How many times `record` re-reads a counter that another worker changed under it. Each retry
 /// means some other worker succeeded, so running out takes sustained contention on one key.
@@ -62,6 +68,7 @@ impl<'a> ScopeIds<'a> {
             Scope::User => self.user,
             Scope::Agent => self.agent,
             Scope::Session => self.session,
+            Scope::Key => self.key,
         };
         id.filter(|id| !id.is_empty()).unwrap_or(ANONYMOUS)
     }

@@ -262,7 +262,7 @@ fn the_first_reached_limit_in_list_order_is_reported() {
         limit(json!({"scope": "agent", "usd": 1, "window": "1d"})),
     ];
     let store = MemoryStore::new();
-    let ids = ScopeIds { user: Some("u"), agent: Some("a"), session: None };
+    let ids = ScopeIds { user: Some("u"), agent: Some("a"), session: None, key: None };
     spend(&limits, &ids, None, 5.0, T, &store);
     let e = exceeded(check(&limits, "ops", &ids, None, T, &store));
     assert_eq!((e.scope, e.scope_id.as_str()), (Scope::User, "u"));
@@ -313,8 +313,8 @@ fn each_scope_id_has_its_own_counter() {
     for scope in ["agent", "session", "user"] {
         let limits = [limit(json!({"scope": scope, "usd": 1, "window": "calendar_week"}))];
         let store = MemoryStore::new();
-        let a = ScopeIds { user: Some("a"), agent: Some("a"), session: Some("a") };
-        let b = ScopeIds { user: Some("b"), agent: Some("b"), session: Some("b") };
+        let a = ScopeIds { user: Some("a"), agent: Some("a"), session: Some("a"), key: None };
+        let b = ScopeIds { user: Some("b"), agent: Some("b"), session: Some("b"), key: None };
         spend(&limits, &a, None, 1.0, T, &store);
         assert!(check(&limits, "ops", &a, None, T, &store).is_err(), "{scope}");
         assert!(check(&limits, "ops", &b, None, T, &store).is_ok(), "{scope}");
@@ -337,7 +337,7 @@ fn keys_name_profile_scope_id_window_models_and_slot() {
         limit(json!({"scope": "session", "usd": 1, "window": "1h", "models": ["gpt-5"]})),
     ];
     let store = MemoryStore::new();
-    let ids = ScopeIds { user: Some("alice"), agent: None, session: Some("s:1") };
+    let ids = ScopeIds { user: Some("alice"), agent: None, session: Some("s:1"), key: None };
     spend(&limits, &ids, Some("gpt-5"), 0.25, T, &store);
     let slot = (T - T % 300) / 300 % 12;
     let tag = format!("m{:08x}", crc32fast::hash(b"gpt-5"));

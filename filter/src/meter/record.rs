@@ -53,6 +53,9 @@ pub struct Record {
     pub session_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
+    /// The virtual key's id (never the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,6 +149,8 @@ pub struct Summary<'a> {
     pub stream_end: Option<&'a str>,
     pub limits_unchecked: bool,
     pub dual_llm: &'a [DualLlmEntry],
+    /// The virtual key's id, when the request presented one the sidecar knows.
+    pub key_id: Option<&'a str>,
     pub duration_ms: Option<u64>,
     pub ttfb_ms: Option<u64>,
 }
@@ -194,6 +199,7 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
         user_id: s.caller.user_id.map(str::to_owned),
         session_id: s.caller.session_id.map(str::to_owned),
         execution_id: s.caller.execution_id.map(str::to_owned),
+        key_id: s.key_id.map(str::to_owned),
         baseline_model: s.baseline_model.map(str::to_owned),
         baseline_cost_usd: baseline_cost,
         toon_tokens_before: toon.map(|t| t.tokens_before),
@@ -220,7 +226,11 @@ fn metric_updates(
     price: Option<PriceSource>,
 ) -> Vec<Update> {
     let model = record.model.as_deref().unwrap_or("unknown");
-    let base = [("provider", record.provider), ("model", model), ("profile", record.profile.as_str())];
+    let mut base = vec![("provider", record.provider), ("model", model), ("profile", record.profile.as_str())];
+    // Virtual-key traffic is told apart by key (DESIGN §4.3); ids are bounded by the keys file.
+    if let Some(key_id) = record.key_id.as_deref() {
+        base.push(("key_id", key_id));
+    }
     let status = record.status.map(|s| s.to_string()).unwrap_or_else(|| "0".into());
     let api = record.api.unwrap_or("other");
     let mut with_status = base.to_vec();

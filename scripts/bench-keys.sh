@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Virtual keys and the sidecar's Redis counters (run by scripts/bench.sh; runs alone too):
+#   - latency of a 1 KB OpenAI chat request with a wdn_ virtual key whose answer is cached in
+#     shared data, against the same request with the provider key passed through (wrk -c1,
+#     Envoy --concurrency 1, alternating rounds): the Δ is what a cached resolve costs (budget
+#     ≤ 10 µs). The cache holds an answer 5 s, so one request in every 5 s pays a sidecar call;
+#   - the sidecar's Keys.Resolve and Limits.Read/Add at BENCH_KEYS_RPS (default 500) calls/s
+#     against a private redis-server (target/release/keys_limits_load).
+#   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${BENCH_SECONDS:-10}"
+rounds="${BENCH_ROUNDS:-2}"
+rps="${BENCH_KEYS_RPS:-500}"
+command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --locked --release -p warden-e2e --bins 2>&1 | grep -E '^(error|warning)' || true
+cargo build --locked --profile sidecar -p warden-sidecar 2>&1 | grep -E '^(error|warning)' || true
+export WARDEN_SIDECAR="$PWD/target/sidecar/warden-sidecar"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+start_stack() { # name options-json
+  echo "$2" > "$work/$1.json"
+  MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 150); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
+  [ -s "$work/$1.ready" ] || { cat "$work/$1.log"; exit 1; }
+}
+printf 'keys:\n  - {id: bench, key: wdn_bench_0123456789abcdef, providers: {openai: {api_key_env: BENCH_OPENAI_KEY}}}\n' \
+  > "$work/keys.yaml"
+start_stack plain '{"wasm": true, "concurrency": 1, "log_level": "error"}'
+start_stack keys "$(python3 -c 'import json,sys; print(json.dumps({"wasm": True, "concurrency": 1, "log_level": "error",
+  "sidecar": {"keys": {"file": sys.argv[1]}}, "sidecar_env": [["BENCH_OPENAI_KEY", "sk-bench-real"]]}))' "$work/keys.yaml")"
+
+path="/v1/openai/chat/completions"
+lua() { # file key
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "You are terse. " + "x" * 900}]}
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
+            f'wrk.headers["authorization"] = "Bearer {sys.argv[2]}"\nwrk.body = ' + json.dumps(json.dumps(body)) + "\n")
+PY
+}
+lua "$work/plain.lua" sk-bench-client
+lua "$work/keys.lua" wdn_bench_0123456789abcdef
+status=$(curl -s -o /dev/null -w '%{http_code}' "$(field "$work/keys.ready" base_url)$path" -H 'content-type: application/json' \
+  -H 'authorization: Bearer wdn_bench_0123456789abcdef' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')
+[ "$status" = 200 ] || { echo "the virtual-key stack answered $status" >&2; cat "$work/keys.log" >&2; exit 1; }
+
+measure() { # url script seconds
+  wrk -t1 -c1 -d"$3s" --latency -s "$2" "$1$path" | python3 scripts/wrk_summary.py
+}
+declare -A p50 p99
+for _ in $(seq 1 "$rounds"); do
+  for target in plain keys; do
+    read -r a b _ e <<<"$(measure "$(field "$work/$target.ready" base_url)" "$work/$target.lua" "$secs")"
+    [ "$e" = 0 ] || { echo "non-2xx responses from the $target stack" >&2; exit 1; }
+    p50[$target]="${p50[$target]:-} $a"; p99[$target]="${p99[$target]:-} $b"
+  done
+done
+med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
+a=$(med "${p50[plain]}"); b=$(med "${p50[keys]}"); c=$(med "${p99[plain]}"); d=$(med "${p99[keys]}")
+echo "| OpenAI chat, 1 KB | provider key p50 µs | virtual key, cached p50 µs | Δp50 µs | provider key p99 µs | virtual key p99 µs | Δp99 µs |"
+echo "|---|---|---|---|---|---|---|"
+echo "| Envoy --concurrency 1, wrk -c1 | $a | $b | $((b - a)) | $c | $d | $((d - c)) |"
+echo "(median of $rounds alternating rounds of ${secs}s)"
+echo
+cleanup
+pids=()
+target/release/keys_limits_load "$WARDEN_SIDECAR" --rps "$rps" --seconds "$secs" --keys 1000
