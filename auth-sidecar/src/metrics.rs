@@ -313,6 +313,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn key_resolves_reloads_and_limit_operations_are_exposed() {
         let m = Metrics::default();
         m.key_resolve("ok");
