@@ -20,7 +20,7 @@ setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.
 	bash scripts/setup.sh
 
 .work/setup.stamp: scripts/setup.sh requirements-dev.txt
-	bash scripts/setup.sh
+	@start=$$SECONDS; bash scripts/setup.sh && echo "== stage setup: $$((SECONDS - start)) s"
 	touch $@
 
 build: ## build the native crates (filter as rlib, e2e harness, mock provider)
@@ -63,7 +63,7 @@ fmt: ## format the code
 	$(CARGO) fmt --all
 
 test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	$(MAKE) lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
