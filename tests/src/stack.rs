@@ -65,6 +65,9 @@ pub struct StackOptions {
     pub sidecar_env: Vec<(String, String)>,
     /// Default: [`crate::sidecar::binary`].
     pub sidecar_binary: Option<PathBuf>,
+    /// The gRPC port of a sidecar the test runs itself (e.g. one shared by two stacks): adds the
+    /// `warden_sidecar` cluster for it; ignored when `sidecar` starts the stack's own.
+    pub sidecar_port: u16,
     /// A JWKS (JSON text): puts Envoy's `jwt_authn` in front of Warden, trusting these keys for
     /// tokens in `x-warden-identity` (issuer `https://idp.warden.test`, audience `warden`).
     pub jwks: Option<String>,
@@ -93,6 +96,7 @@ impl Default for StackOptions {
             sidecar: None,
             sidecar_env: Vec::new(),
             sidecar_binary: None,
+            sidecar_port: 0,
             jwks: None,
             otlp_port: 0,
         }
@@ -224,7 +228,8 @@ impl Stack {
         if options.tls_cert.is_some() && options.tls_key.is_some() {
             blocks.push("TLS");
         }
-        if sidecar.is_some() {
+        let sidecar_port = sidecar.as_ref().map_or(options.sidecar_port, |s| s.grpc.port());
+        if sidecar_port != 0 {
             blocks.push("SIDECAR");
         }
         if options.jwks.is_some() {
@@ -246,7 +251,7 @@ impl Stack {
                 ("TLS_PORT", options.tls_port.to_string()),
                 ("TLS_CERT", options.tls_cert.as_deref().unwrap_or(Path::new("")).display().to_string()),
                 ("TLS_KEY", options.tls_key.as_deref().unwrap_or(Path::new("")).display().to_string()),
-                ("SIDECAR_PORT", sidecar.as_ref().map(|s| s.grpc.port()).unwrap_or(0).to_string()),
+                ("SIDECAR_PORT", sidecar_port.to_string()),
                 ("OTLP_PORT", options.otlp_port.to_string()),
                 ("JWKS", serde_json::to_string(options.jwks.as_deref().unwrap_or("")).unwrap_or_default()),
             ],

@@ -193,8 +193,7 @@ pub(super) fn validate(at: &str, limits: &[Limit]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Where counters live. Only `local` exists so far; the field is here so configurations written
-/// for the shared store fail loudly instead of silently counting per Envoy.
+/// Where counters live.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitsStore {
@@ -292,10 +291,8 @@ mod tests {
     }
 
     #[test]
-    fn the_sidecar_store_is_not_available_yet() {
-        let e = parse("{}", r#","limits_store":"sidecar""#).unwrap_err();
-        assert_eq!(e.path, "limits_store");
-        assert_eq!(e.message, "the sidecar store is not available yet; use local");
+    fn the_store_is_local_or_the_sidecar_and_nothing_else() {
+        assert_eq!(parse("{}", r#","limits_store":"sidecar""#).unwrap().limits_store, LimitsStore::Sidecar);
         assert_eq!(parse("{}", r#","limits_store":"redis""#).unwrap_err().path, "limits_store");
         assert_eq!(parse("{}", r#","limits_store":"local""#).unwrap().limits_store, LimitsStore::Local);
     }

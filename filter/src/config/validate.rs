@@ -1,6 +1,5 @@
 //! Checks that serde cannot express: cross-references, reserved names, value ranges.
 
-use super::limits::LimitsStore;
 use super::Config;
 use crate::providers::{Provider, RESERVED_SEGMENTS};
 
@@ -174,9 +173,6 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     }
     if config.sidecar.timeout_ms == 0 || config.sidecar.timeout_ms > 600_000 {
         return Err(err("sidecar.timeout_ms", "must be between 1 and 600000 milliseconds"));
-    }
-    if config.limits_store == LimitsStore::Sidecar {
-        return Err(err("limits_store", "the sidecar store is not available yet; use local"));
     }
     for (id, profile) in &mut config.profiles {
         super::limits::validate(&format!("profiles.{id}"), &profile.limits)?;

@@ -137,7 +137,7 @@ mod limits {
         })
         .unwrap();
         ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
-        ex.check_limits(now, store)?;
+        ex.check_limits(now, crate::meter::limits::Counters::Local(store))?;
         ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
         // 400 input tokens at 2.5 USD per million: 0.001 USD, exactly the limit.
         ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);

@@ -67,7 +67,7 @@ fn a_keys_own_budget_is_enforced_with_a_402_naming_the_key() {
         let mut ex = begin("/v1/openai/chat/completions", "Bearer wdn_team_a");
         ex.key_resolved(&reply("", 0.001), store, now * 1000)?;
         ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
-        ex.check_limits(now, store)?;
+        ex.check_limits(now, crate::meter::limits::Counters::Local(store))?;
         ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
         ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
         let (record, _) = ex.finish(None, None, None, None);

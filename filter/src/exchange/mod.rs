@@ -36,10 +36,11 @@ pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
 pub use sanitize::Sanitizing;
 
+use crate::config::limits::LimitsStore;
 use crate::config::{Config, OnFailure};
 use crate::credentials;
 use crate::error::{Reply, WardenError};
-use crate::meter::limits::{self as cost_limits, CheckError, CounterStore};
+use crate::meter::limits::{self as cost_limits, CheckError, CounterStore, Counters};
 use crate::meter::metrics::{self, Update};
 use crate::meter::record::{self, Caller, Record, Summary, Trust};
 use crate::policy::tools::Blocked;
@@ -147,6 +148,13 @@ fn decision_label(decision: &ResultDecision) -> &'static str {
         ResultDecision::Blocked { .. } => "block_always",
         ResultDecision::Sanitize => "sanitize_with_dual_llm",
     }
+}
+
+/// `warden_limits_unavailable_total{action="usage_not_recorded"}`: a request's cost could not be
+/// added to its limits (also counted by the root context when the sidecar refuses an add).
+pub fn limits_not_recorded(profile: &str) -> Update {
+    let labels = [("profile", profile), ("action", "usage_not_recorded")];
+    metrics::counter("warden_limits_unavailable_total", &labels, 1)
 }
 
 impl Exchange {
@@ -415,12 +423,37 @@ impl Exchange {
         cost_limits::ScopeIds { key: self.key.grant().map(|g| g.key_id.as_str()), ..self.identity.scope_ids() }
     }
 
+    /// Whether cost limits apply to this request at all (model lists and unclassified routes cost
+    /// nothing).
+    fn limits_apply(&self) -> bool {
+        self.route.api.is_some_and(|api| api != Api::Models)
+    }
+
+    /// Where the counters live (`limits_store`).
+    pub fn limits_store(&self) -> LimitsStore {
+        self.config.limits_store
+    }
+
+    /// The Redis keys the sidecar must read for [`Exchange::check_limits`] at `now_secs`; empty
+    /// when no limit applies.
+    pub fn limit_keys(&self, now_secs: u64) -> Vec<String> {
+        if !self.limits_apply() {
+            return Vec::new();
+        }
+        let ids = self.scope_ids();
+        let model = self.facts.model.as_deref();
+        let mut keys = Vec::new();
+        for (limits, profile) in self.limit_sets() {
+            keys.extend(cost_limits::remote_keys(limits, profile, &ids, model, now_secs));
+        }
+        keys
+    }
+
     /// Checks the profile's and the virtual key's cost limits for the model the request will use
     /// (after optimisation); called once the body is read, before anything goes upstream. A
-    /// counter that cannot be read refuses the request (503) unless `sidecar.on_failure` is
-    /// `open`, which lets it through and says so in the record and `warden_limits_unavailable_total`.
-    pub fn check_limits(&mut self, now_secs: u64, store: &dyn CounterStore) -> Result<(), WardenError> {
-        if self.route.api.is_none_or(|api| api == Api::Models) {
+    /// counter that cannot be read is [`Exchange::limits_unreadable`].
+    pub fn check_limits(&mut self, now_secs: u64, counters: Counters) -> Result<(), WardenError> {
+        if !self.limits_apply() {
             return Ok(());
         }
         let ids = self.scope_ids();
@@ -428,17 +461,24 @@ impl Exchange {
         let checked = self
             .limit_sets()
             .into_iter()
-            .try_for_each(|(limits, profile)| cost_limits::check(limits, profile, &ids, model, now_secs, store));
+            .try_for_each(|(limits, profile)| cost_limits::check_in(limits, profile, &ids, model, now_secs, counters));
         match checked {
             Ok(()) => Ok(()),
             Err(CheckError::Exceeded(e)) => Err(e.into()),
-            Err(CheckError::Unavailable(e)) => match self.config.sidecar.on_failure {
-                OnFailure::Closed => Err(WardenError::LimitsUnavailable { detail: e.to_string() }),
-                OnFailure::Open => {
-                    self.facts.limits_unchecked = true;
-                    Ok(())
-                }
-            },
+            Err(CheckError::Unavailable(e)) => self.limits_unreadable(e.to_string()),
+        }
+    }
+
+    /// The limits cannot be checked (a counter unreadable, the sidecar or its Redis away): refused
+    /// (503) unless `sidecar.on_failure` is `open`, which lets the request through and says so in
+    /// the record and `warden_limits_unavailable_total`.
+    pub fn limits_unreadable(&mut self, detail: String) -> Result<(), WardenError> {
+        match self.config.sidecar.on_failure {
+            OnFailure::Closed => Err(WardenError::LimitsUnavailable { detail }),
+            OnFailure::Open => {
+                self.facts.limits_unchecked = true;
+                Ok(())
+            }
         }
     }
 
@@ -453,10 +493,30 @@ impl Exchange {
         for (limits, profile) in self.limit_sets() {
             failed |= cost_limits::record(limits, profile, &ids, model, cost, now_secs, store).is_err();
         }
-        failed.then(|| {
-            let labels = [("profile", self.route.profile.as_str()), ("action", "usage_not_recorded")];
-            metrics::counter("warden_limits_unavailable_total", &labels, 1)
-        })
+        failed.then(|| self.usage_not_recorded())
+    }
+
+    /// What the request cost, as increments of the sidecar's Redis counters (`limits_store:
+    /// sidecar`); empty when it cost nothing or no limit applies.
+    pub fn usage_increments(&self, record: &Record, now_secs: u64) -> Vec<cost_limits::Increment> {
+        let Some(cost) = record.cost_usd.filter(|c| *c > 0.0) else { return Vec::new() };
+        let ids = self.scope_ids();
+        let model = record.model.as_deref();
+        let mut out = Vec::new();
+        for (limits, profile) in self.limit_sets() {
+            out.extend(cost_limits::increments(limits, profile, &ids, model, cost, now_secs));
+        }
+        out
+    }
+
+    /// The profile the request runs under.
+    pub fn profile(&self) -> &str {
+        &self.route.profile
+    }
+
+    /// `warden_limits_unavailable_total{action="usage_not_recorded"}` for this request's profile.
+    pub fn usage_not_recorded(&self) -> Update {
+        limits_not_recorded(&self.route.profile)
     }
 
     /// The credential the upstream needs from the sidecar, when the provider's settings say so.

@@ -7,7 +7,8 @@
 //! that may be refused holds its headers until its body is complete, for the same reason.
 
 use super::shared_store::SharedDataStore;
-use super::{log, metrics, sidecar};
+use super::{limits, log, metrics, sidecar};
+use crate::config::limits::LimitsStore;
 use crate::config::Config;
 use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Need, Outgoing, Plan, Secret};
@@ -15,6 +16,7 @@ use crate::error::{Reply, WardenError};
 use crate::exchange::{
     BodyStep, Buffered, Claims, Exchange, Forward, KeyStep, ResponseHead, ResponsePlan, ResponseStream, Sanitizing,
 };
+use crate::meter::limits::Counters;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -48,10 +50,22 @@ enum Waiting {
     /// What its virtual key stands for; `body` is the request body read so far (all of it) and
     /// the length Envoy holds.
     Key { token: u32, body: Option<(Vec<u8>, usize)> },
+    /// Its cost-limit counters from the sidecar's Redis (`limits_store: sidecar`), read as of
+    /// `now_secs`; the decided request goes on once they are checked.
+    Limits { token: u32, keys: Vec<String>, now_secs: u64, decided: Decided },
     /// Its credential.
     Credential(Pending),
     /// Summaries of tool results: `calls` maps each gRPC token to its job.
     Sanitizing { state: Box<Sanitizing>, calls: Vec<(u32, usize)>, old_len: Option<usize>, original: Vec<u8> },
+}
+
+/// A request whose body is decided, before the limits and the credential.
+struct Decided {
+    forward: Forward,
+    /// Length of the body Envoy holds (what `forward.body` replaces), when there is one.
+    old_len: Option<usize>,
+    /// The body as Envoy holds it (what goes upstream when `forward.body` is `None`).
+    original: Vec<u8>,
 }
 
 /// A decided request waiting for its credential.
@@ -67,14 +81,16 @@ struct Pending {
 
 pub struct Filter {
     config: Option<Rc<Config>>,
+    /// The root context's queue for the sidecar's counters (`limits_store: sidecar`).
+    adds_queue: Option<u32>,
     phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
 }
 
 impl Filter {
-    pub fn new(config: Option<Rc<Config>>) -> Self {
-        Filter { config, phase: Phase::New, started: None, first_response_byte: None }
+    pub fn new(config: Option<Rc<Config>>, adds_queue: Option<u32>) -> Self {
+        Filter { config, adds_queue, phase: Phase::New, started: None, first_response_byte: None }
     }
 
     fn take_phase(&mut self) -> Phase {
@@ -178,9 +194,34 @@ impl Filter {
         old_len: Option<usize>,
         original: Vec<u8>,
     ) -> Action {
-        if let Err(e) = exchange.check_limits(Self::now_secs(), &SharedDataStore) {
-            return self.reject(exchange, &e);
+        let now_secs = Self::now_secs();
+        let decided = Decided { forward: f, old_len, original };
+        if exchange.limits_store() == LimitsStore::Local {
+            return match exchange.check_limits(now_secs, Counters::Local(&SharedDataStore)) {
+                Ok(()) => self.send_upstream(exchange, decided),
+                Err(e) => self.reject(exchange, &e),
+            };
         }
+        let keys = exchange.limit_keys(now_secs);
+        if keys.is_empty() {
+            return self.send_upstream(exchange, decided);
+        }
+        match limits::dispatch_read(exchange.sidecar(), keys.clone()) {
+            Ok(token) => {
+                let waiting = Waiting::Limits { token, keys, now_secs, decided };
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(waiting));
+                Action::Pause
+            }
+            Err(detail) => match exchange.limits_unreadable(detail) {
+                Ok(()) => self.send_upstream(exchange, decided),
+                Err(e) => self.reject(exchange, &e),
+            },
+        }
+    }
+
+    /// The limits allow it: put on the credential the provider needs, and send.
+    fn send_upstream(&mut self, exchange: Box<Exchange>, decided: Decided) -> Action {
+        let Decided { forward: f, old_len, original } = decided;
         let Some(plan) = exchange.credential_plan() else {
             apply_forward(&f, old_len);
             self.phase = Phase::Upstream(exchange);
@@ -265,7 +306,15 @@ impl Filter {
             elapsed(self.started, self.first_response_byte),
             details.as_deref().filter(|d| *d != "via_upstream"),
         );
-        updates.extend(exchange.record_usage(&record, Self::now_secs(), &SharedDataStore));
+        match exchange.limits_store() {
+            LimitsStore::Local => updates.extend(exchange.record_usage(&record, Self::now_secs(), &SharedDataStore)),
+            LimitsStore::Sidecar => {
+                let increments = exchange.usage_increments(&record, Self::now_secs());
+                if !increments.is_empty() && !limits::enqueue(self.adds_queue, exchange.profile(), increments) {
+                    updates.push(exchange.usage_not_recorded());
+                }
+            }
+        }
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = hostcalls::set_property(vec!["warden"], Some(&json));
         }
@@ -406,6 +455,20 @@ impl Context for Filter {
                         log(LogLevel::Warn, &format!("warden: virtual key not resolved by the sidecar: {detail}"));
                         self.reject(exchange, &WardenError::CredentialsUnavailable { cloud: "virtual key", detail })
                     }
+                }
+            }
+            Waiting::Limits { token, keys, now_secs, decided } if token == token_id => {
+                let mut exchange = exchange;
+                let checked = match limits::read_reply(keys, status_code, response_size) {
+                    Ok(values) => exchange.check_limits(now_secs, Counters::Remote(&values)),
+                    Err(detail) => {
+                        log(LogLevel::Warn, &format!("warden: cost limits not read from the sidecar: {detail}"));
+                        exchange.limits_unreadable(detail)
+                    }
+                };
+                match checked {
+                    Ok(()) => self.send_upstream(exchange, decided),
+                    Err(e) => self.reject(exchange, &e),
                 }
             }
             Waiting::Credential(pending) if pending.token == token_id => {

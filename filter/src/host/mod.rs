@@ -2,6 +2,7 @@
 //! `exchange::Exchange`, and apply what it decides.
 
 mod http;
+mod limits;
 mod metrics;
 mod root;
 mod shared_store;

@@ -25,7 +25,12 @@ pub const REFRESH_TICK: Duration = Duration::from_secs(1);
 
 /// Calls `service`/`method` on the sidecar; the answer comes to the calling context's
 /// `on_grpc_call_response`.
-fn call(sidecar: &SidecarSettings, service: &str, method: &str, message: &impl Message) -> Result<u32, String> {
+pub(super) fn call(
+    sidecar: &SidecarSettings,
+    service: &str,
+    method: &str,
+    message: &impl Message,
+) -> Result<u32, String> {
     hostcalls::dispatch_grpc_call(
         &sidecar.cluster,
         service,
@@ -38,7 +43,7 @@ fn call(sidecar: &SidecarSettings, service: &str, method: &str, message: &impl M
 }
 
 /// The answer to a call, decoded, or why there is none.
-fn answer<M: Message + Default>(status_code: u32, response_size: usize) -> Result<M, String> {
+pub(super) fn answer<M: Message + Default>(status_code: u32, response_size: usize) -> Result<M, String> {
     if status_code != 0 {
         let message = hostcalls::get_grpc_status().ok().and_then(|(_, m)| m).unwrap_or_default();
         return Err(credentials::failure::describe(status_code, &message));

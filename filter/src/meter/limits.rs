@@ -14,6 +14,7 @@
 
 use crate::config::limits::{Limit, Scope, Window};
 pub use crate::store::{MemoryStore, SharedStore as CounterStore, StoreError, Versioned};
+use std::collections::HashMap;
 
 /// Why `check` did not let a request through.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,27 @@ impl<'a> ScopeIds<'a> {
     }
 }
 
+/// Where the counters are: this Envoy's shared data, or the values the sidecar read from Redis
+/// for [`remote_keys`] (`limits_store: sidecar`).
+#[derive(Clone, Copy)]
+pub enum Counters<'a> {
+    Local(&'a dyn CounterStore),
+    /// The micro-USD of each remote key, as the sidecar answered.
+    Remote(&'a HashMap<String, u64>),
+}
+
+impl Counters<'_> {
+    fn read(&self, prefix: &str, bucket: Bucket) -> Result<u64, StoreError> {
+        match self {
+            Counters::Local(store) => read(*store, &slot_key(prefix, bucket.slot), bucket.start),
+            Counters::Remote(values) => values
+                .get(&remote_key(prefix, bucket.start))
+                .copied()
+                .ok_or_else(|| StoreError::Host { status: "the sidecar did not read this counter".into() }),
+        }
+    }
+}
+
 /// The first limit, in list order, that applies to `model` and whose usage has reached its amount.
 pub fn check(
     limits: &[Limit],
@@ -83,12 +105,24 @@ pub fn check(
     now_secs: u64,
     store: &dyn CounterStore,
 ) -> Result<(), CheckError> {
+    check_in(limits, profile, ids, model, now_secs, Counters::Local(store))
+}
+
+/// [`check`] against either store.
+pub fn check_in(
+    limits: &[Limit],
+    profile: &str,
+    ids: &ScopeIds,
+    model: Option<&str>,
+    now_secs: u64,
+    counters: Counters,
+) -> Result<(), CheckError> {
     for limit in limits.iter().filter(|l| l.applies_to(model)) {
         let scope_id = ids.id(limit.scope, profile);
         let prefix = key_prefix(limit, profile, scope_id);
         let mut usage: Vec<(u64, u64)> = Vec::new();
         for b in buckets(limit.window, now_secs) {
-            let micro = read(store, &slot_key(&prefix, b.slot), b.start).map_err(CheckError::Unavailable)?;
+            let micro = counters.read(&prefix, b).map_err(CheckError::Unavailable)?;
             usage.push((b.start, micro));
         }
         let used = usage.iter().fold(0u64, |sum, (_, micro)| sum.saturating_add(*micro));
@@ -108,6 +142,52 @@ pub fn check(
     Ok(())
 }
 
+/// The Redis keys [`check_in`] reads for these limits at `now_secs` (one per bucket; a sliding
+/// window's buckets are keyed by their start, so Redis needs no ring).
+pub fn remote_keys(limits: &[Limit], profile: &str, ids: &ScopeIds, model: Option<&str>, now_secs: u64) -> Vec<String> {
+    let mut keys = Vec::new();
+    for limit in limits.iter().filter(|l| l.applies_to(model)) {
+        let prefix = key_prefix(limit, profile, ids.id(limit.scope, profile));
+        keys.extend(buckets(limit.window, now_secs).into_iter().map(|b| remote_key(&prefix, b.start)));
+    }
+    keys
+}
+
+/// One addition to a Redis counter (`warden.v1.Limits/Add`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Increment {
+    pub key: String,
+    pub micro_usd: u64,
+    /// Redis forgets the key this long from now: once its bucket has left every window, plus a
+    /// margin for clocks that disagree.
+    pub ttl_secs: u64,
+}
+
+/// What [`record`] would add, as increments of the current bucket's Redis key of every limit that
+/// applies to `model` (each counter once).
+pub fn increments(
+    limits: &[Limit],
+    profile: &str,
+    ids: &ScopeIds,
+    model: Option<&str>,
+    cost_usd: f64,
+    now_secs: u64,
+) -> Vec<Increment> {
+    let micro_usd = micro_usd(cost_usd);
+    let mut out = Vec::new();
+    if micro_usd == 0 {
+        return out;
+    }
+    each_current_bucket(limits, profile, ids, model, now_secs, |prefix, bucket, window| {
+        let ttl_secs = bucket_end(window, bucket, now_secs).saturating_sub(now_secs).saturating_add(TTL_MARGIN_SECS);
+        out.push(Increment { key: remote_key(prefix, bucket.start), micro_usd, ttl_secs });
+    });
+    out
+}
+
+/// How long a Redis counter outlives the last window that counts it.
+const TTL_MARGIN_SECS: u64 = 600;
+
 /// Adds `cost_usd` to the current bucket of every limit that applies to `model`. Every counter is
 /// attempted; the first failure is returned (`CasMismatch` after `MAX_CAS_TRIES` lost races).
 pub fn record(
@@ -123,21 +203,35 @@ pub fn record(
     if micro == 0 {
         return Ok(());
     }
-    let mut written: Vec<String> = Vec::new();
     let mut first_error = None;
-    for limit in limits.iter().filter(|l| l.applies_to(model)) {
-        let Some(bucket) = buckets(limit.window, now_secs).into_iter().next() else { continue };
-        let key = slot_key(&key_prefix(limit, profile, ids.id(limit.scope, profile)), bucket.slot);
-        // Limits that differ only in their amount share a counter; count the cost once.
-        if written.contains(&key) {
-            continue;
-        }
-        if let Err(e) = add(store, &key, bucket.start, micro) {
+    each_current_bucket(limits, profile, ids, model, now_secs, |prefix, bucket, _| {
+        if let Err(e) = add(store, &slot_key(prefix, bucket.slot), bucket.start, micro) {
             first_error.get_or_insert(e);
         }
-        written.push(key);
-    }
+    });
     first_error.map_or(Ok(()), Err)
+}
+
+/// Calls `f` with the key prefix and current bucket of every limit that applies to `model`, once
+/// per counter: limits that differ only in their amount share one.
+fn each_current_bucket(
+    limits: &[Limit],
+    profile: &str,
+    ids: &ScopeIds,
+    model: Option<&str>,
+    now_secs: u64,
+    mut f: impl FnMut(&str, Bucket, Window),
+) {
+    let mut seen: Vec<String> = Vec::new();
+    for limit in limits.iter().filter(|l| l.applies_to(model)) {
+        let Some(bucket) = buckets(limit.window, now_secs).into_iter().next() else { continue };
+        let prefix = key_prefix(limit, profile, ids.id(limit.scope, profile));
+        if seen.contains(&prefix) {
+            continue;
+        }
+        f(&prefix, bucket, limit.window);
+        seen.push(prefix);
+    }
 }
 
 /// To the nearest micro-USD (float noise such as 0.1 × 10⁶ = 100000.00000000001 must not add one),
@@ -206,6 +300,11 @@ fn slot_key(prefix: &str, slot: u64) -> String {
     format!("{prefix}{slot}")
 }
 
+/// A bucket's key in Redis: `@` and its start, so it never collides with a ring-slot key.
+fn remote_key(prefix: &str, start: u64) -> String {
+    format!("{prefix}@{start}")
+}
+
 // ---- windows ----
 
 const MINUTE: u64 = 60;
@@ -239,6 +338,15 @@ fn buckets(window: Window, now: u64) -> Vec<Bucket> {
         .map_while(|i| current.checked_sub(i.saturating_mul(len)))
         .map(|start| Bucket { start, slot: (start / len) % count })
         .collect()
+}
+
+/// When a bucket stops counting in its window: one window length after its start (sliding), or
+/// the end of its period (calendar).
+fn bucket_end(window: Window, bucket: Bucket, now: u64) -> u64 {
+    match sliding(window) {
+        Some((len, count)) => bucket.start.saturating_add(len.saturating_mul(count)),
+        None => calendar_period(window, now).1,
+    }
 }
 
 /// When usage drops below `cap` if nothing more is spent. Sliding: once enough of the oldest

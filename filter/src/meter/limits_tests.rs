@@ -566,3 +566,104 @@ proptest! {
         prop_assert_eq!(decode(&value, T - T % 300), expected);
     }
 }
+
+// ---- the sidecar's Redis counters (limits_store: sidecar) ----
+
+/// Redis as the sidecar keeps it: INCRBY per increment, keys read as 0 when missing.
+#[derive(Default)]
+struct Redis(HashMap<String, u64>);
+
+impl Redis {
+    fn add(&mut self, increments: &[Increment]) {
+        for i in increments {
+            *self.0.entry(i.key.clone()).or_default() += i.micro_usd;
+        }
+    }
+
+    /// What `Limits/Read` answers for `keys`.
+    fn read(&self, keys: &[String]) -> HashMap<String, u64> {
+        keys.iter().map(|k| (k.clone(), self.0.get(k).copied().unwrap_or(0))).collect()
+    }
+}
+
+#[test]
+fn remote_keys_name_each_bucket_by_its_start() {
+    let limits = [limit(json!({"scope": "user", "usd": 1, "window": "1h"}))];
+    let keys = remote_keys(&limits, "ops", &user("u"), None, T);
+    assert_eq!(keys.len(), 12);
+    let current = T - T % 300;
+    assert_eq!(keys[0], format!("warden:limit:ops:user:u:1h:all:@{current}"));
+    assert_eq!(keys[11], format!("warden:limit:ops:user:u:1h:all:@{}", current - 11 * 300));
+    let month = [limit(json!({"scope": "profile", "usd": 1, "window": "calendar_month"}))];
+    assert_eq!(
+        remote_keys(&month, "ops", &user("u"), None, T),
+        vec![format!("warden:limit:ops:profile:ops:calendar_month:all:@{}", at("2028-02-01"))]
+    );
+}
+
+#[test]
+fn increments_add_to_the_current_bucket_once_per_counter_and_expire_after_the_window() {
+    let limits = [
+        limit(json!({"scope": "user", "usd": 1, "window": "1h"})),
+        limit(json!({"scope": "user", "usd": 2, "window": "1h"})),
+        limit(json!({"scope": "profile", "usd": 9, "window": "calendar_month"})),
+        limit(json!({"scope": "user", "usd": 1, "window": "1d", "models": ["claude-*"]})),
+    ];
+    let incs = increments(&limits, "ops", &user("u"), Some("gpt-5"), 0.25, T);
+    let current = T - T % 300;
+    assert_eq!(
+        incs,
+        vec![
+            Increment {
+                key: format!("warden:limit:ops:user:u:1h:all:@{current}"),
+                micro_usd: 250_000,
+                ttl_secs: current + 3_600 - T + 600,
+            },
+            Increment {
+                key: format!("warden:limit:ops:profile:ops:calendar_month:all:@{}", at("2028-02-01")),
+                micro_usd: 250_000,
+                ttl_secs: at("2028-03-01") - T + 600,
+            },
+        ]
+    );
+    assert!(increments(&limits, "ops", &user("u"), None, 0.0, T).is_empty(), "nothing spent, nothing added");
+}
+
+#[test]
+fn a_counter_the_sidecar_did_not_read_is_unavailable_never_zero() {
+    let limits = [limit(json!({"scope": "user", "usd": 1, "window": "1h"}))];
+    let mut values = Redis::default().read(&remote_keys(&limits, "ops", &user("u"), None, T));
+    values.remove(&format!("warden:limit:ops:user:u:1h:all:@{}", T - T % 300 - 300));
+    let result = check_in(&limits, "ops", &user("u"), None, T, Counters::Remote(&values));
+    assert!(matches!(result, Err(CheckError::Unavailable(_))), "{result:?}");
+}
+
+proptest! {
+    /// The sidecar store decides exactly as the local store does, for any spending over time.
+    #[test]
+    fn redis_counters_decide_like_the_local_store(
+        spends in prop::collection::vec((1u64..400_000, 0u64..7_200, 0usize..2), 1..40),
+        window in prop::sample::select(vec!["1h", "1d", "1w", "calendar_day", "calendar_week", "calendar_month"]),
+    ) {
+        let limits = [
+            limit(json!({"scope": "user", "usd": 2, "window": window})),
+            limit(json!({"scope": "profile", "usd": 3, "window": "1h", "models": ["gpt-*"]})),
+        ];
+        let models = [Some("gpt-5"), Some("claude-x")];
+        let local = MemoryStore::new();
+        let mut redis = Redis::default();
+        let mut now = T;
+        for (micro, step, m) in spends {
+            now += step;
+            let model = models[m];
+            let ids = user("u");
+            let keys = remote_keys(&limits, "ops", &ids, model, now);
+            let remote = check_in(&limits, "ops", &ids, model, now, Counters::Remote(&redis.read(&keys)));
+            prop_assert_eq!(&remote, &check(&limits, "ops", &ids, model, now, &local));
+            if remote.is_ok() {
+                spend(&limits, &ids, model, micro as f64 / 1e6, now, &local);
+                redis.add(&increments(&limits, "ops", &ids, model, micro as f64 / 1e6, now));
+            }
+        }
+    }
+}
