@@ -4,7 +4,10 @@
 #     shared data, against the same request with the provider key passed through (wrk -c1,
 #     Envoy --concurrency 1, alternating rounds): the Δ is what a cached resolve costs (budget
 #     ≤ 10 µs). The cache holds an answer 5 s, so one request in every 5 s pays a sidecar call;
-#   - the sidecar's Keys.Resolve and Limits.Read/Add at BENCH_KEYS_RPS (default 500) calls/s
+#   - a limit check through the filter with the counters in the sidecar's Redis
+#     (`limits_store: sidecar`) against the same limits in shared data (`local`), at
+#     BENCH_KEYS_RPS (default 500) requests/s paced by oha (two limits: 13 counters per check);
+#   - the sidecar's Keys.Resolve and Limits.Read/Add at BENCH_KEYS_RPS calls/s
 #     against a private redis-server (target/release/keys_limits_load).
 #   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 2).
 set -euo pipefail
@@ -68,6 +71,47 @@ echo "| OpenAI chat, 1 KB | provider key p50 µs | virtual key, cached p50 µs |
 echo "|---|---|---|---|---|---|---|"
 echo "| Envoy --concurrency 1, wrk -c1 | $a | $b | $((b - a)) | $c | $d | $((d - c)) |"
 echo "(median of $rounds alternating rounds of ${secs}s)"
+echo
+cleanup
+pids=()
+work=$(mktemp -d)
+
+# Limit checks: the same two limits counted in shared data or in Redis through the sidecar.
+command -v oha >/dev/null || cargo install --locked --quiet oha >&2
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" > "$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+limits_stack() { # name store
+  python3 -c 'import json,sys
+plugin = {"default_profile": "default", "limits_store": sys.argv[1],
+          "profiles": {"default": {"limits": [{"scope": "profile", "usd": 1e6, "window": "1d"},
+                                              {"scope": "user", "usd": 1e6, "window": "1h"}]}}}
+options = {"wasm": True, "concurrency": 1, "log_level": "error", "plugin_config": plugin}
+if sys.argv[1] == "sidecar":
+    options["sidecar"] = {"redis": {"url": "redis://127.0.0.1:" + sys.argv[2]}}
+print(json.dumps(options))' "$2" "$redis_port"
+}
+start_stack local "$(limits_stack local local)"
+start_stack redis "$(limits_stack redis sidecar)"
+python3 -c 'import json; print(json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "You are terse. " + "x" * 900}]}))' > "$work/chat.json"
+declare -A lp50 lp99
+for _ in $(seq 1 "$rounds"); do
+  for target in local redis; do
+    read -r a b _ e <<<"$(oha --no-tui --output-format json -z "${secs}s" -q "$rps" --latency-correction -c 8 \
+      -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -H 'x-warden-user-id: bench-user' \
+      -D "$work/chat.json" "$(field "$work/$target.ready" base_url)$path" | python3 scripts/oha_summary.py)"
+    [ "$e" = 0 ] || { echo "non-2xx responses from the $target limits stack" >&2; cat "$work/$target.log" >&2; exit 1; }
+    lp50[$target]="${lp50[$target]:-} $a"; lp99[$target]="${lp99[$target]:-} $b"
+  done
+done
+keys=$(redis-cli -p "$redis_port" --scan --pattern 'warden:limit:*' | wc -l)
+[ "$keys" -gt 0 ] || { echo "no counter reached Redis" >&2; exit 1; }
+a=$(med "${lp50[local]}"); b=$(med "${lp50[redis]}"); c=$(med "${lp99[local]}"); d=$(med "${lp99[redis]}")
+echo "| limit check, $rps RPS (oha -q, latency-corrected) | local p50 µs | sidecar+Redis p50 µs | Δp50 µs | local p99 µs | sidecar+Redis p99 µs | Δp99 µs |"
+echo "|---|---|---|---|---|---|---|"
+echo "| 2 limits (13 counters), OpenAI chat 1 KB | $a | $b | $((b - a)) | $c | $d | $((d - c)) |"
+echo "(median of $rounds alternating rounds of ${secs}s; $keys counter keys in Redis afterwards)"
 echo
 cleanup
 pids=()

@@ -9,4 +9,4 @@ if ! { [ -x /usr/bin/rustc ] && dpkg -s rust-web-src wasi-libc lld-19 >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-19 wasi-libc >/dev/null
 fi
 WARDEN_WASM_TOOLCHAIN=debian WARDEN_WASM_OUT=dist/warden-debian.wasm bash scripts/build-wasm.sh
-WARDEN_WASM="$PWD/dist/warden-debian.wasm" cargo test --locked -p warden-e2e --test records
+WARDEN_WASM="$PWD/dist/warden-debian.wasm" cargo test --locked -p warden-e2e --test e2e records::
