@@ -18,6 +18,8 @@ mod compress_tests;
 #[cfg(test)]
 mod key_tests;
 #[cfg(test)]
+mod oauth_tests;
+#[cfg(test)]
 mod pipeline_tests;
 #[cfg(test)]
 mod policy_tests;
@@ -31,7 +33,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) use hold_back::{Hold, Judge};
 pub use identity::{Claims, Identity};
-pub use key::KeyStep;
+pub use key::{KeyFailure, KeyStep};
 pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
 pub use sanitize::Sanitizing;
@@ -40,6 +42,7 @@ use crate::config::limits::LimitsStore;
 use crate::config::{Config, OnFailure};
 use crate::credentials;
 use crate::error::{Reply, WardenError};
+use crate::keys;
 use crate::meter::limits::{self as cost_limits, CheckError, CounterStore, Counters};
 use crate::meter::metrics::{self, Update};
 use crate::meter::record::{self, Caller, Record, Summary, Trust};
@@ -101,9 +104,11 @@ pub struct Exchange {
     /// The request's tool policies, for the response (whole or streamed).
     guard: Option<guard::Guard>,
     outcome: Outcome,
-    /// The virtual key the request presented, and what it resolved to.
+    /// The virtual key the request presented (or the OAuth client its token named), and what it
+    /// resolved to.
     key: key::KeyState,
-    /// The virtual key's id once the sidecar named it (also when the key was then refused).
+    /// The virtual key's or OAuth client's id once the sidecar named it (also when it was then
+    /// refused).
     key_id: Option<String>,
 }
 
@@ -165,6 +170,13 @@ impl Exchange {
         path: &str,
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Exchange, Rejected> {
+        // A `wdn_` key in the query is cut out before anything reads the path (DESIGN §4.6).
+        let in_query = keys::query::take(path).map_err(|err| {
+            let reply = providers::render_error(routes::error_shape_of(path), &err);
+            let metric = metrics::counter("warden_rejected_requests_total", &[("code", err.code())], 1);
+            Rejected { reply, metric }
+        })?;
+        let path = in_query.as_ref().map_or(path, |q| q.path.as_str());
         let route = routes::classify(&config, method, path).map_err(|err| {
             let reply = providers::render_error(routes::error_shape_of(path), &err);
             let metric = metrics::counter("warden_rejected_requests_total", &[("code", err.code())], 1);
@@ -174,7 +186,7 @@ impl Exchange {
             .iter()
             .any(|h| get(h).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
         let facts = Facts { model: route.path_model.clone(), stream: route.stream_by_route, ..Facts::default() };
-        let key = key::KeyState::from_headers(get).map_err(|err| {
+        let key = key::KeyState::from_request(get, in_query.map(|q| q.sha256), route.provider).map_err(|err| {
             let reply = providers::render_error(route.provider.error_shape(), &err);
             let metric = metrics::counter("warden_rejected_requests_total", &[("code", err.code())], 1);
             Rejected { reply, metric }
@@ -193,10 +205,12 @@ impl Exchange {
     }
 
     /// The claims of a token Envoy's `jwt_authn` verified for this request (DESIGN §4.6): they
-    /// decide the user and the groups, whatever the identity headers say.
+    /// decide the user and the groups, whatever the identity headers say, and the OAuth client
+    /// they name acts as a virtual key when the request presented none.
     pub fn verified_claims(&mut self, claims: &Claims) {
         let groups_claim = self.config.jwt.groups_claim.clone();
         self.identity.apply_claims(claims, &groups_claim);
+        self.oauth_client(claims.client_id());
     }
 
     pub fn route(&self) -> &Route {

@@ -14,8 +14,10 @@ use crate::credentials::cache::{self, Cached};
 use crate::credentials::{self, Need, Outgoing, Plan, Secret};
 use crate::error::{Reply, WardenError};
 use crate::exchange::{
-    BodyStep, Buffered, Claims, Exchange, Forward, KeyStep, ResponseHead, ResponsePlan, ResponseStream, Sanitizing,
+    BodyStep, Buffered, Claims, Exchange, Forward, KeyFailure, KeyStep, ResponseHead, ResponsePlan, ResponseStream,
+    Sanitizing,
 };
+use crate::keys;
 use crate::meter::limits::Counters;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -130,8 +132,14 @@ impl Filter {
                     self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Key { token, body }));
                     Action::Pause
                 }
+                // Envoy refuses to start a call only when it has no such cluster: no sidecar is
+                // deployed, so no client is known (a key still fails closed). A sidecar that is
+                // deployed but down fails later, with UNAVAILABLE, and `on_failure` decides.
                 Err(detail) => {
-                    self.reject(exchange, &WardenError::CredentialsUnavailable { cloud: "virtual key", detail })
+                    match exchange.key_failed(KeyFailure::NoKeysFile(detail), &SharedDataStore, sidecar::now_ms()) {
+                        Ok(()) => self.decide(exchange, body),
+                        Err(e) => self.reject(exchange, &e),
+                    }
                 }
             },
             Err(e) => self.reject(exchange, &e),
@@ -445,16 +453,25 @@ impl Context for Filter {
         let action = match *waiting {
             Waiting::Key { token, body } if token == token_id => {
                 let mut exchange = exchange;
-                match sidecar::resolve_reply(status_code, response_size) {
-                    Ok(reply) => match exchange.key_resolved(&reply, &SharedDataStore, sidecar::now_ms()) {
-                        Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
-                        Err(e) => self.reject(exchange, &e),
-                    },
-                    // Without the real key nothing can go upstream: fail closed, whatever on_failure says.
+                let now = sidecar::now_ms();
+                let resolved = match sidecar::resolve_reply(status_code, response_size) {
+                    Ok(reply) => exchange.key_resolved(&reply, &SharedDataStore, now),
                     Err(detail) => {
-                        log(LogLevel::Warn, &format!("warden: virtual key not resolved by the sidecar: {detail}"));
-                        self.reject(exchange, &WardenError::CredentialsUnavailable { cloud: "virtual key", detail })
+                        log(
+                            LogLevel::Warn,
+                            &format!("warden: key or OAuth client not resolved by the sidecar: {detail}"),
+                        );
+                        let failure = if status_code == sidecar::FAILED_PRECONDITION {
+                            KeyFailure::NoKeysFile(detail)
+                        } else {
+                            KeyFailure::Unavailable(detail)
+                        };
+                        exchange.key_failed(failure, &SharedDataStore, now)
                     }
+                };
+                match resolved {
+                    Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                    Err(e) => self.reject(exchange, &e),
                 }
             }
             Waiting::Limits { token, keys, now_secs, decided } if token == token_id => {
@@ -516,6 +533,11 @@ impl HttpContext for Filter {
         let headers = request_headers();
         let method = lookup(&headers, ":method").unwrap_or_default();
         let path = lookup(&headers, ":path").unwrap_or_default();
+        // A `wdn_` key in the query leaves `:path` first, so that no local reply, access log line
+        // or upstream request can show it; the exchange reads it from the original path.
+        if let Some(redacted) = keys::query::redacted(&path) {
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(&redacted));
+        }
         let jwt_key = config.jwt.metadata_key.clone();
         let mut exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
             Ok(ex) => Box::new(ex),

@@ -77,6 +77,9 @@ pub fn sanitize_reply(status_code: u32, response_size: usize) -> Result<warden_p
     answer(status_code, response_size)
 }
 
+/// gRPC `FAILED_PRECONDITION`: what `Keys.Resolve` answers when the sidecar has no keys file.
+pub const FAILED_PRECONDITION: u32 = 9;
+
 /// Asks the sidecar what a virtual key stands for (the request carries its SHA-256 only).
 pub fn dispatch_resolve(sidecar: &SidecarSettings, request: &warden_proto::v1::ResolveRequest) -> Result<u32, String> {
     call(sidecar, warden_proto::KEYS_SERVICE, warden_proto::KEYS_RESOLVE, request)

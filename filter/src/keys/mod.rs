@@ -5,8 +5,12 @@
 //! The key itself never leaves this module: it is hashed where it is found and only the SHA-256
 //! travels (to the sidecar, into cache keys). Neither the virtual nor the real key is ever in an
 //! error message, the record or a metric.
+//!
+//! An OAuth client (the `azp` / `client_id` of a token Envoy's `jwt_authn` verified) resolves the
+//! same way, by its client id, and its grant puts the real key in the provider's own auth header.
 
 pub mod cache;
+pub mod query;
 
 #[cfg(test)]
 mod tests;
@@ -23,7 +27,34 @@ use warden_proto::v1::{self as pb, provider_credential::Kind, resolve_reply::Out
 pub const PREFIX: &str = "wdn_";
 
 /// The auth headers provider SDKs send a key in, in the order they are looked at.
-const AUTH_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+pub const AUTH_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+
+/// Where a real key goes: a header, and whether as `Bearer …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub header: &'static str,
+    pub bearer: bool,
+}
+
+/// The header each provider's own SDK sends its key in: where the real key goes when the client
+/// named none (an OAuth client, a `?key=` query parameter).
+pub fn native_place(provider: Provider) -> Place {
+    match provider {
+        Provider::Anthropic => Place { header: "x-api-key", bearer: false },
+        Provider::Gemini => Place { header: "x-goog-api-key", bearer: false },
+        Provider::Azure => Place { header: "api-key", bearer: false },
+        _ => Place { header: "authorization", bearer: true },
+    }
+}
+
+/// Who a `Keys.Resolve` asks about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A `wdn_` key, by its digest.
+    Key(&'a Presented),
+    /// The client id of a verified token (`Claims::client_id`).
+    Client(&'a str),
+}
 
 /// A virtual key a request presented: where, and its digest.
 #[derive(Clone, PartialEq, Eq)]
@@ -33,6 +64,12 @@ pub struct Presented {
     /// `Authorization: Bearer …` (the real key goes back in the same form).
     pub bearer: bool,
     pub sha256: [u8; 32],
+}
+
+impl Presented {
+    fn place(&self) -> Place {
+        Place { header: self.header, bearer: self.bearer }
+    }
 }
 
 // Hand-written so a digest of a key never shows in a debug print either.
@@ -70,6 +107,9 @@ pub struct Grant {
     pub credential: Credential,
     /// The key's own budgets, as limits of scope `key`.
     pub limits: Vec<Limit>,
+    /// The grant is an OAuth client's: the client named no header, so every other auth header it
+    /// sent is removed and only the gateway's credential goes upstream.
+    pub sole_credential: bool,
 }
 
 /// The virtual key in the request's auth headers, if any. `get` looks a header up by lower-case
@@ -105,20 +145,47 @@ pub fn presented(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Presente
     Ok(found)
 }
 
-/// The sidecar request for `presented` on a route to `provider`: the digest, never the key.
-pub fn request(presented: &Presented, provider: Provider) -> pb::ResolveRequest {
-    pb::ResolveRequest {
-        subject: Some(pb::resolve_request::Subject::KeySha256(presented.sha256.to_vec())),
-        provider: provider.name().to_owned(),
+/// The virtual key of a request: the one in its auth headers, else the one its path carried in
+/// a `key` query parameter (`query`, the digest `query::take` found), which resolves like a key
+/// in the provider's own header. Different keys in a header and the query are refused.
+pub fn presented_in_request(
+    get: &dyn Fn(&str) -> Option<String>,
+    query: Option<[u8; 32]>,
+    provider: Provider,
+) -> Result<Option<Presented>, WardenError> {
+    let in_header = presented(get)?;
+    match (in_header, query) {
+        (Some(p), Some(q)) if p.sha256 != q => Err(WardenError::InvalidRequest {
+            message: format!(
+                "the request carries two different Warden virtual keys (the key query parameter and {}); send one key",
+                p.header
+            ),
+        }),
+        (Some(p), _) => Ok(Some(p)),
+        (None, Some(sha256)) => {
+            let place = native_place(provider);
+            Ok(Some(Presented { header: place.header, bearer: place.bearer, sha256 }))
+        }
+        (None, None) => Ok(None),
     }
+}
+
+/// The sidecar request for `subject` on a route to `provider`: a key's digest, never the key.
+pub fn request(subject: Subject, provider: Provider) -> pb::ResolveRequest {
+    let subject = match subject {
+        Subject::Key(p) => pb::resolve_request::Subject::KeySha256(p.sha256.to_vec()),
+        Subject::Client(id) => pb::resolve_request::Subject::OauthClientId(id.to_owned()),
+    };
+    pb::ResolveRequest { subject: Some(subject), provider: provider.name().to_owned() }
 }
 
 /// Turns the sidecar's answer into a grant for `route`, or the refusal the client gets:
 /// unknown or expired → 401, not mapped to this provider → 400, bound to a profile other than
-/// the one the path names → 403.
+/// the one the path names → 403. A key's real key goes where the client put the virtual one; an
+/// OAuth client's in the provider's own header.
 pub fn grant(
     reply: &pb::ResolveReply,
-    presented: &Presented,
+    subject: Subject,
     route: &Route,
     config: &Config,
     now_ms: u64,
@@ -158,13 +225,17 @@ pub fn grant(
             return Err(WardenError::UnknownProfile { profile: bound.clone(), known: known.join(", ") });
         }
     }
+    let (place, sole_credential) = match subject {
+        Subject::Key(p) => (p.place(), false),
+        Subject::Client(_) => (native_place(route.provider), true),
+    };
     let credential = match reply.credential.as_ref().and_then(|c| c.kind.as_ref()) {
         Some(Kind::ApiKey(key)) if header_safe(key) => Credential::Header {
-            name: presented.header,
-            value: if presented.bearer { format!("Bearer {key}") } else { key.clone() },
+            name: place.header,
+            value: if place.bearer { format!("Bearer {key}") } else { key.clone() },
         },
         Some(Kind::Sigv4(true)) if crate::credentials::plan(config, route).is_some() => {
-            Credential::Sigv4 { remove: presented.header }
+            Credential::Sigv4 { remove: place.header }
         }
         Some(Kind::Sigv4(true)) => {
             return Err(WardenError::CredentialsUnavailable {
@@ -183,7 +254,7 @@ pub fn grant(
         }
     };
     let limits = reply.limits.iter().filter_map(key_limit).collect();
-    Ok(Grant { key_id: reply.id.clone(), profile, credential, limits })
+    Ok(Grant { key_id: reply.id.clone(), profile, credential, limits, sole_credential })
 }
 
 /// A value that can go in a request header as is (no line break to inject another header).

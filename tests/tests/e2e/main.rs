@@ -36,6 +36,8 @@ mod harness;
 mod jwt_identity;
 #[path = "../keys.rs"]
 mod keys;
+#[path = "../oauth_clients.rs"]
+mod oauth_clients;
 #[path = "../passthrough.rs"]
 mod passthrough;
 #[path = "../records.rs"]
