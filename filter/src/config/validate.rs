@@ -175,6 +175,15 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     if config.sidecar.timeout_ms == 0 || config.sidecar.timeout_ms > 600_000 {
         return Err(err("sidecar.timeout_ms", "must be between 1 and 600000 milliseconds"));
     }
+    if config.metrics.max_agent_ids > crate::meter::agents::MAX_AGENT_IDS_LIMIT {
+        return Err(err(
+            "metrics.max_agent_ids",
+            format!(
+                "at most {} distinct agent labels (0 labels every agent 'other')",
+                crate::meter::agents::MAX_AGENT_IDS_LIMIT
+            ),
+        ));
+    }
     if config.limits_store == LimitsStore::Sidecar {
         return Err(err("limits_store", "the sidecar store is not available yet; use local"));
     }
