@@ -46,6 +46,31 @@ pub struct Config {
     /// Where Envoy's `jwt_authn` filter leaves the verified claims (DESIGN §4.6).
     #[serde(default)]
     pub jwt: JwtSettings,
+    /// Bounds on what the metrics may label.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `metrics: {max_agent_ids: 100}`: the first `max_agent_ids` distinct agent ids an Envoy sees keep
+/// their own `agent_id` label; later ones are counted as `other` (label cardinality stays bounded
+/// whatever ids clients send).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    #[serde(default = "default_max_agent_ids")]
+    pub max_agent_ids: usize,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { max_agent_ids: default_max_agent_ids() }
+    }
+}
+
+pub const DEFAULT_MAX_AGENT_IDS: usize = 100;
+
+fn default_max_agent_ids() -> usize {
+    DEFAULT_MAX_AGENT_IDS
 }
 
 /// Verified identity from Envoy's `jwt_authn` filter: its `payload_in_metadata` key, and the claim

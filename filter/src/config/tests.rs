@@ -137,3 +137,17 @@ fn optimisation_rules_and_toon_are_parsed_and_checked() {
         .unwrap_err();
     assert!(e.path.starts_with("profiles.default.optimization_rules[0].conditions[0]"), "{e}");
 }
+
+#[test]
+fn the_agent_label_bound_defaults_to_100_and_is_capped() {
+    let c = parse(r#"{"profiles":{"default":{}}}"#).unwrap();
+    assert_eq!(c.metrics.max_agent_ids, DEFAULT_MAX_AGENT_IDS);
+    let c = parse(r#"{"profiles":{"default":{}},"metrics":{"max_agent_ids":0}}"#).unwrap();
+    assert_eq!(c.metrics.max_agent_ids, 0);
+    let e = parse(r#"{"profiles":{"default":{}},"metrics":{"max_agent_ids":1001}}"#).unwrap_err();
+    assert_eq!(e.path, "metrics.max_agent_ids");
+    let e = parse(r#"{"profiles":{"default":{}},"metrics":{"max_agents":5}}"#).unwrap_err();
+    assert_eq!(e.path, "metrics.max_agents");
+    let e = parse(r#"{"profiles":{"default":{}},"metrics":{"max_agent_ids":-1}}"#).unwrap_err();
+    assert_eq!(e.path, "metrics.max_agent_ids");
+}

@@ -174,6 +174,15 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     if config.sidecar.timeout_ms == 0 || config.sidecar.timeout_ms > 600_000 {
         return Err(err("sidecar.timeout_ms", "must be between 1 and 600000 milliseconds"));
     }
+    if config.metrics.max_agent_ids > crate::meter::agents::MAX_AGENT_IDS_LIMIT {
+        return Err(err(
+            "metrics.max_agent_ids",
+            format!(
+                "at most {} distinct agent labels (0 labels every agent 'other')",
+                crate::meter::agents::MAX_AGENT_IDS_LIMIT
+            ),
+        ));
+    }
     for (id, profile) in &mut config.profiles {
         super::limits::validate(&format!("profiles.{id}"), &profile.limits)?;
         profile.policies = super::policy::compile(&format!("profiles.{id}"), profile)?;

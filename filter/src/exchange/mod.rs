@@ -43,6 +43,7 @@ use crate::config::{Config, OnFailure};
 use crate::credentials;
 use crate::error::{Reply, WardenError};
 use crate::keys;
+use crate::meter::agents::{AgentLabels, Executions, Sighting};
 use crate::meter::limits::{self as cost_limits, CheckError, CounterStore, Counters};
 use crate::meter::metrics::{self, Update};
 use crate::meter::record::{self, Caller, Record, Summary, Trust};
@@ -665,6 +666,32 @@ impl Exchange {
         ttfb_ms: Option<u64>,
         stream_end: Option<&str>,
     ) -> (Record, Vec<Update>) {
+        self.finish_seen(stream, duration_ms, ttfb_ms, stream_end, &Sighting::default())
+    }
+
+    /// Whether this Envoy knows the caller's agent (its metric label) and saw its execution id
+    /// before (`meter::agents`): at most one shared-data read each, none once the VM knows.
+    pub fn sighting(&self, agents: &mut AgentLabels, executions: &mut Executions, store: &dyn SharedStore) -> Sighting {
+        let max = self.config.metrics.max_agent_ids;
+        Sighting {
+            agent: self.identity.agent_id.as_deref().map(|id| agents.label(id, max, store)),
+            first_execution: self
+                .identity
+                .execution_id
+                .as_deref()
+                .is_some_and(|id| executions.first_sighting(id, store)),
+        }
+    }
+
+    /// `finish`, with the metrics labelled by what the shared registries said (`sighting`).
+    pub fn finish_seen(
+        &self,
+        stream: Option<&ResponseStream>,
+        duration_ms: Option<u64>,
+        ttfb_ms: Option<u64>,
+        stream_end: Option<&str>,
+        sighting: &Sighting,
+    ) -> (Record, Vec<Update>) {
         let success = self.outcome.status.is_some_and(|s| (200..300).contains(&s));
         let incomplete = success
             && self.outcome.unpoliced.is_none()
@@ -702,6 +729,8 @@ impl Exchange {
             key_id: self.key_id.as_deref(),
             duration_ms,
             ttfb_ms,
+            agent_label: sighting.agent.as_deref(),
+            first_execution: sighting.first_execution,
         };
         record::build(&summary)
     }

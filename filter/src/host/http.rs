@@ -308,11 +308,13 @@ impl Filter {
             .ok()
             .flatten()
             .and_then(|b| String::from_utf8(b).ok());
-        let (record, mut updates) = exchange.finish(
+        let sighting = metrics::sighting(exchange);
+        let (record, mut updates) = exchange.finish_seen(
             stream,
             elapsed(self.started, now),
             elapsed(self.started, self.first_response_byte),
             details.as_deref().filter(|d| *d != "via_upstream"),
+            &sighting,
         );
         match exchange.limits_store() {
             LimitsStore::Local => updates.extend(exchange.record_usage(&record, Self::now_secs(), &SharedDataStore)),

@@ -1,6 +1,10 @@
 //! Metric ids are defined once per name and VM and cached: `define_metric` is a host call and
-//! label-encoded names repeat on every request.
+//! label-encoded names repeat on every request. The agent and execution registries' per-VM
+//! memory lives here too.
 
+use super::shared_store::SharedDataStore;
+use crate::exchange::Exchange;
+use crate::meter::agents::{AgentLabels, Executions, Sighting};
 use crate::meter::metrics::{Kind, Update};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
@@ -9,6 +13,20 @@ use std::collections::HashMap;
 
 thread_local! {
     static IDS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
+    static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
+}
+
+/// The request's agent label and whether its execution is new, from shared data (one store for
+/// every worker of this Envoy) behind this VM's memory.
+pub fn sighting(exchange: &Exchange) -> Sighting {
+    SEEN.with(|seen| match seen.try_borrow_mut() {
+        Ok(mut seen) => {
+            let (agents, executions) = &mut *seen;
+            exchange.sighting(agents, executions, &SharedDataStore)
+        }
+        Err(_) => Sighting::default(),
+    })
 }
 
 fn id(name: &str, metric_type: MetricType) -> Option<u32> {

@@ -23,17 +23,21 @@ pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
     for (tag, value) in labels {
         out.push_str(tag);
         out.push_str("=.=");
-        out.extend(value.chars().map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') {
-                c
-            } else {
-                '_'
-            }
-        }));
+        out.extend(value.chars().map(label_char));
         out.push_str(";.;");
     }
     out.push_str(name);
     out
+}
+
+/// A label value's character as the encoding carries it: `;` and `=` would be read as separators,
+/// and Envoy stat names reject some bytes, so everything outside a safe set becomes `_`.
+pub fn label_char(c: char) -> char {
+    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') {
+        c
+    } else {
+        '_'
+    }
 }
 
 pub fn counter(name: &str, labels: &[(&str, &str)], value: u64) -> Update {

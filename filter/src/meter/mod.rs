@@ -1,5 +1,6 @@
 //! Token usage, prices and cost.
 
+pub mod agents;
 pub mod limits;
 pub mod metrics;
 pub mod prices;

@@ -153,6 +153,11 @@ pub struct Summary<'a> {
     pub key_id: Option<&'a str>,
     pub duration_ms: Option<u64>,
     pub ttfb_ms: Option<u64>,
+    /// The caller's `agent_id` metric label (`meter::agents`: sanitised, bounded, or `other`);
+    /// the record keeps the id as sent.
+    pub agent_label: Option<&'a str>,
+    /// The first request this Envoy saw with the caller's execution id.
+    pub first_execution: bool,
 }
 
 /// The interaction record and the metric updates of a finished request.
@@ -231,6 +236,11 @@ fn metric_updates(
     if let Some(key_id) = record.key_id.as_deref() {
         base.push(("key_id", key_id));
     }
+    // Requests without an agent id carry no `agent_id` label at all (Prometheus reads a missing
+    // label as ""), so their series are the same as before agents were labelled.
+    if let Some(agent) = s.agent_label {
+        base.push(("agent_id", agent));
+    }
     let status = record.status.map(|s| s.to_string()).unwrap_or_else(|| "0".into());
     let api = record.api.unwrap_or("other");
     let mut with_status = base.to_vec();
@@ -282,6 +292,18 @@ fn metric_updates(
     if let Some(c) = cost {
         out.push(metrics::counter("warden_cost_micro_usd_total", &base, micro_usd(c)));
     }
+    if let (Some(u), Some(p)) = (usage, price) {
+        out.extend(cache_money(&p.price(), &u, &base));
+    }
+    out.extend(throughput(s, usage, &base));
+    if s.first_execution {
+        let mut labels = Vec::with_capacity(2);
+        if let Some(agent) = s.agent_label {
+            labels.push(("agent_id", agent));
+        }
+        labels.push(("profile", record.profile.as_str()));
+        out.push(metrics::counter("warden_agent_executions_total", &labels, 1));
+    }
     if usage.is_some() && price == Some(PriceSource::Unknown) {
         out.push(metrics::counter("warden_unpriced_requests_total", &base, 1));
     }
@@ -328,6 +350,42 @@ fn metric_updates(
     out
 }
 
+/// What the cached part of a request cost (read and write tokens at the model's cache prices), and
+/// what reading from the cache saved against paying the input price for those tokens.
+fn cache_money(price: &prices::Price, u: &view::Usage, base: &[(&str, &str)]) -> Vec<Update> {
+    let mut out = Vec::new();
+    let cached = view::Usage { cache_read: u.cache_read, cache_write: u.cache_write, ..view::Usage::default() };
+    let cost = micro_usd(price.cost(&cached));
+    if cost > 0 {
+        out.push(metrics::counter("warden_cache_cost_micro_usd_total", base, cost));
+    }
+    let discount = price.input - price.cache_read.unwrap_or(price.input);
+    let saved = micro_usd(u.cache_read as f64 * discount / 1_000_000.0);
+    if saved > 0 {
+        out.push(metrics::counter("warden_cache_savings_micro_usd_total", base, saved));
+    }
+    out
+}
+
+/// Histograms of how big and how fast a request was: every token it moved (uncached input, cache
+/// reads and writes, output including reasoning), and for streams the output tokens per second
+/// of the whole request (from its start to its end, as the reference measures it).
+fn throughput(s: &Summary, usage: Option<view::Usage>, base: &[(&str, &str)]) -> Vec<Update> {
+    let Some(u) = usage else { return Vec::new() };
+    let mut out = Vec::new();
+    let total = u.input.saturating_add(u.cache_read).saturating_add(u.cache_write).saturating_add(u.output);
+    if total > 0 {
+        out.push(metrics::histogram("warden_tokens_per_request", base, total));
+    }
+    if let (true, Some(ms)) = (s.streamed, s.duration_ms.filter(|ms| *ms > 0)) {
+        if u.output > 0 {
+            let per_second = (u.output as f64 * 1000.0 / ms as f64).round() as u64;
+            out.push(metrics::histogram("warden_output_tokens_per_second", base, per_second));
+        }
+    }
+    out
+}
+
 /// Counters are integers: money is counted in micro-USD.
 fn micro_usd(usd: f64) -> u64 {
     let micro = (usd * 1_000_000.0).round();
@@ -337,3 +395,7 @@ fn micro_usd(usd: f64) -> u64 {
         0
     }
 }
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;

@@ -4,6 +4,8 @@
 
 #[path = "../adversarial.rs"]
 mod adversarial;
+#[path = "../agent_metrics.rs"]
+mod agent_metrics;
 #[path = "../body_edits.rs"]
 mod body_edits;
 #[path = "../cost_limits.rs"]
