@@ -304,7 +304,7 @@ async fn grpc_health_reports_dual_llm_serving_when_configured() {
 
 /// Latency of `Sanitize` on the sidecar side against a model that takes 20 ms per call. Not a
 /// pass/fail test (timing belongs in benchmarks): run with
-/// `cargo test -p warden-sidecar --test sidecar_dual_llm -- --ignored --nocapture`
+/// `cargo test -p warden-sidecar --test sidecar sidecar_dual_llm:: -- --ignored --nocapture`
 /// (`WARDEN_SIDECAR=dist/warden-sidecar` measures the release build).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
