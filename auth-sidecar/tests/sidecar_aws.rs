@@ -1,7 +1,7 @@
 //! AWS credentials from the real binary through the SDK's default chain, configured only through
 //! AWS's standard variables, against the fake STS, container-credentials and IMDSv2 endpoints.
 
-mod common;
+use crate::common;
 
 use common::{assert_expires_in, assert_no_secret, aws, now_ms, start, write};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Azure credentials from the real binary, configured only through Azure's standard variables
 //! (`AZURE_AUTHORITY_HOST` at an HTTPS fake whose test CA comes through `SSL_CERT_FILE`).
 
-mod common;
+use crate::common;
 
 use common::{assert_expires_in, assert_no_secret, bearer, metric, now_ms, start, write};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! records every request: what each model may see, the catch-all, failures, the cache, single
 //! flight, deadlines and a corpus of prompt injections.
 
-mod common;
+use crate::common;
 
 use common::fake_chat::{Answer, Call, FakeChat, USAGE};
 use common::{metric, start};

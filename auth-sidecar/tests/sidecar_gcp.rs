@@ -1,7 +1,7 @@
 //! GCP credentials from the real binary, configured only through Google's standard variables,
 //! against the fake Google endpoints.
 
-mod common;
+use crate::common;
 
 use common::{assert_expires_in, assert_no_secret, bearer, start, write};
 use serde_json::json;

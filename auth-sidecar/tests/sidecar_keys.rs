@@ -2,7 +2,7 @@
 //! keys from environment variables and files, every outcome, profiles, SigV4, OAuth clients, the
 //! file edited while the sidecar runs, and no secret in its logs, statuses or metrics.
 
-mod common;
+use crate::common;
 
 use common::{eventually, keys_client, metric, replace, resolve_key, start, write};
 use serde_json::json;

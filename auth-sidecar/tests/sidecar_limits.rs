@@ -2,7 +2,7 @@
 //! the test's own: reads and adds, TTLs, exact sums under concurrent adds, Redis going away
 //! (UNAVAILABLE, naming Redis and never its password) and coming back (works again, no restart).
 
-mod common;
+use crate::common;
 
 use common::{eventually, metric, start};
 use serde_json::json;

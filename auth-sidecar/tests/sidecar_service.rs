@@ -2,7 +2,7 @@
 //! that are not enabled, `check-config` on real plugin configurations, `--version`, and a bad
 //! sidecar configuration.
 
-mod common;
+use crate::common;
 
 use common::{metric, start, write};
 use serde_json::json;

@@ -5,7 +5,7 @@
 //! the forbidden call is in the raw bytes, the reply is a valid refusal (or an error in the
 //! provider's shape) and the record says why; a control passes when it arrives intact.
 
-mod common;
+use crate::common;
 
 use common::{check_error_shape, warden_stack_with, Shape};
 use serde_json::Value;

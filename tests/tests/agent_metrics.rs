@@ -2,7 +2,7 @@
 //! bounded `agent_id` label, executions counted once whichever worker sees them, the token
 //! histograms in their own buckets, and what the cache cost and saved.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use std::time::{Duration, Instant};

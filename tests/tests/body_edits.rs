@@ -5,9 +5,8 @@
 //! `parallel_tool_calls`, extra stream options). An earlier version sent the original body
 //! upstream when a streaming OpenAI client asked for usage itself: every edit was lost.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
+use crate::common;
+use crate::cost;
 
 use cost::{Api, Extras, Kind, APIS, FILES_TOON_HEADER};
 use serde_json::{json, Value};

@@ -5,11 +5,9 @@
 //! counted yet), its cost is added once it is logged, and the next one is refused. Each test waits
 //! for the first request's access-log record, which the filter writes after counting.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
-#[path = "common/limits.rs"]
-mod limits;
+use crate::common;
+use crate::cost;
+use crate::limits;
 
 use cost::{Api, Kind, Sent, APIS};
 use limits::{check_refusal, Want, DAY, HOUR};

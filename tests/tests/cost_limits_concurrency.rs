@@ -6,11 +6,9 @@
 //! pass (before the last is counted, the usage is at most (N−1)×), and the next one is refused
 //! only if none of the N updates was lost.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
-#[path = "common/limits.rs"]
-mod limits;
+use crate::common;
+use crate::cost;
+use crate::limits;
 
 use cost::{Api, Kind, APIS};
 use limits::{check_refusal, Want};

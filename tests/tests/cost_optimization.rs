@@ -2,9 +2,8 @@
 //! the first matching rule sends the request to its target model, where the provider keeps the
 //! model (body, or the Gemini / Bedrock path); the client and the record are told.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
+use crate::common;
+use crate::cost;
 
 use cost::{Api, Extras, Kind, APIS};
 use serde_json::{json, Value};

@@ -2,9 +2,8 @@
 //! DESIGN §5.4): with `toon.enabled` the upstream sees the table form, without it the original
 //! JSON; the record and the metrics say how many tokens were saved.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
+use crate::common;
+use crate::cost;
 
 use cost::{Extras, Kind, APIS, FILES_TOON_HEADER};
 use serde_json::{json, Value};

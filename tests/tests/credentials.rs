@@ -2,7 +2,7 @@
 //! the sidecar gets them from fake identity endpoints on 127.0.0.1, reached only through each
 //! cloud's standard variables; the mock provider records what the upstream received.
 
-mod common;
+use crate::common;
 
 use common::keyless::{entra_env, header, post, runtime, stack, upstream, TempDir};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! on Azure AI Foundry (`providers.anthropic.auth: entra`). The real sidecar gets the tokens from
 //! the fake Entra authority (HTTPS, test CA) through the standard `AZURE_*` variables.
 
-mod common;
+use crate::common;
 
 use common::keyless::{
     assert_no_secret_in_logs, entra_env, fake_secrets, header, post, runtime, stack, upstream, TempDir,

@@ -4,7 +4,7 @@
 //! its environment. Every signature the upstream received is checked by botocore
 //! (`tests/scripts/verify_sigv4.py`), not by the code that made it.
 
-mod common;
+use crate::common;
 
 use common::keyless::{
     assert_no_secret_in_logs, aws_container_env, fake_secrets, header, post, runtime, stack, upstream,

@@ -3,7 +3,7 @@
 //! the sidecar and the cause, Envoy stays up, requests succeed again once the sidecar is back,
 //! a cached credential keeps serving while the sidecar is down, and no secret reaches a log.
 
-mod common;
+use crate::common;
 
 use common::keyless::{
     assert_no_secret_in_logs, aws_container_env, entra_env, fake_secrets, gcp_env, header, post, runtime, stack,

@@ -3,7 +3,7 @@
 //! mock plays the privileged model (`dual-planner`: scripted questions, DONE, a summary) and the
 //! quarantined one (`dual-reader`: scripted option indices), and records every request.
 
-mod common;
+use crate::common;
 
 use serde_json::{json, Value};
 use warden_e2e::cases::Case;

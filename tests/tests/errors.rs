@@ -1,7 +1,7 @@
 //! Errors the gateway makes come in the calling SDK's shape; upstream errors and broken streams
 //! pass through as they are.
 
-mod common;
+use crate::common;
 
 use common::Shape;
 use warden_e2e::cases::{self, Case};

@@ -2,7 +2,7 @@
 //! whose arguments outgrow `max_held_bytes` is refused, never released, and the VM's memory stays
 //! flat however long the stream the upstream keeps sending.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use serde_json::{json, Value};

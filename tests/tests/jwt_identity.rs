@@ -3,7 +3,7 @@
 //! from there. `context.groups` conditions allow and block tool calls in every API; a forged
 //! `x-warden-user-id` header never overrides the verified `sub`; a bad token never reaches Warden.
 
-mod common;
+use crate::common;
 
 use common::policy::{matrix, send};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

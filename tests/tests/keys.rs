@@ -3,7 +3,7 @@
 //! used and never reaches the provider; unknown, expired and wrong-provider keys are refused
 //! 401/401/400 in the provider's shape; an edited keys file takes effect within seconds.
 
-mod common;
+use crate::common;
 
 use common::keyless::{header, post, stack, upstream, TempDir};
 use common::Shape;

@@ -5,7 +5,7 @@
 //! listed changes nothing; neither a forged token nor a header can claim a client; a `wdn_` key
 //! in the query reaches neither the provider nor the access log.
 
-mod common;
+use crate::common;
 
 use common::keyless::{all_logs, header, post, upstream, TempDir};
 use common::Shape;

@@ -1,7 +1,7 @@
 //! Through the filter, clients get exactly the upstream's bytes, and the upstream sees the
 //! rewritten path, the client's credentials and nothing of the gateway's own routing.
 
-mod common;
+use crate::common;
 
 use warden_e2e::cases::{self, Case};
 use warden_e2e::client;

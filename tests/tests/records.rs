@@ -1,7 +1,7 @@
 //! Every handled request leaves an interaction record in the access log and moves the Prometheus
 //! counters by the same amounts; identity comes from the documented headers.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use warden_e2e::cases;

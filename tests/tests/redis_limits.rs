@@ -6,11 +6,9 @@
 //! Envoys all pass (no check can see more than N−1 costs), and the next one — on either Envoy — is
 //! refused only if every one of the N costs reached Redis.
 
-mod common;
-#[path = "common/cost.rs"]
-mod cost;
-#[path = "common/limits.rs"]
-mod limits;
+use crate::common;
+use crate::cost;
+use crate::limits;
 
 use cost::{Api, Kind, APIS};
 use limits::{check_refusal, Want};

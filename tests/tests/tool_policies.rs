@@ -2,7 +2,7 @@
 //! streaming and not, at several chunk sizes: a blocked call reaches the client as a normal,
 //! valid assistant message that explains the refusal; an allowed call reaches it byte for byte.
 
-mod common;
+use crate::common;
 
 use common::policy::{matrix, policy_stack, send};
 use serde_json::json;

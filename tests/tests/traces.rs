@@ -1,7 +1,7 @@
 //! Traces (DESIGN §4.3): Envoy's own span for each request carries Warden's `gen_ai.*` attributes,
 //! exported over OTLP/gRPC to a receiver the test starts; the values match the access-log record.
 
-mod common;
+use crate::common;
 
 use common::policy::send;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! provider's own history shape decide whether later tool calls may go out, and a blocked result
 //! never reaches the upstream.
 
-mod common;
+use crate::common;
 
 use common::policy::{matrix, policy_stack, send};
 use serde_json::json;

@@ -2,6 +2,9 @@
 //! module): the binary links the cloud SDKs once. Run one file with
 //! `cargo test -p warden-sidecar --test sidecar <file>::`.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 #[path = "../sidecar_aws.rs"]
 mod sidecar_aws;
 #[path = "../sidecar_azure.rs"]

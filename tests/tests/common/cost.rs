@@ -1,6 +1,6 @@
 //! Shared by the cost-control test files (TOON, model optimisation, cost limits): one request
 //! builder per native API, so every check runs over every provider in its own wire shape.
-//! Included with `#[path = "common/cost.rs"] mod cost;` next to `mod common;`.
+//! A module of the e2e binary (`tests/e2e/main.rs`); files use it with `use crate::cost;`.
 #![allow(dead_code)]
 
 use super::common::Shape;

@@ -1,6 +1,6 @@
 //! Shared by the cost-limit test files: reading a 402 (its provider-specific fields and what its
 //! message says) and the UTC arithmetic to know when a window resets.
-//! Included with `#[path = "common/limits.rs"] mod limits;` next to `mod common;` and `mod cost;`.
+//! A module of the e2e binary (`tests/e2e/main.rs`); files use it with `use crate::limits;`.
 #![allow(dead_code)]
 
 use super::common::{self, Shape};

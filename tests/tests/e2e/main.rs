@@ -2,6 +2,13 @@
 //! the suite links once and `--test-threads` spreads every test of every file over the cores.
 //! Run one file with `cargo test -p warden-e2e --test e2e <file>::`.
 
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../common/cost.rs"]
+mod cost;
+#[path = "../common/limits.rs"]
+mod limits;
+
 #[path = "../adversarial.rs"]
 mod adversarial;
 #[path = "../agent_metrics.rs"]
