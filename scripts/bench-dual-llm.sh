@@ -8,12 +8,12 @@
 #   - `dual`, uncached: every request carries a new result, so the sidecar runs the protocol
 #     against the mock models (one question: question, answer, DONE, summary = 4 calls), each call
 #     delayed BENCH_DUAL_MODEL_MS (default 20) ms by the mock.
-#   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 2),
+#   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 3; after a warm-up),
 #   BENCH_DUAL_UNCACHED (default 30) uncached requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
-rounds="${BENCH_ROUNDS:-2}"
+rounds="${BENCH_ROUNDS:-3}"
 model_ms="${BENCH_DUAL_MODEL_MS:-20}"
 uncached="${BENCH_DUAL_UNCACHED:-30}"
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -77,6 +77,11 @@ first=$(python3 "$work/body.py" 0 | curl -s -o /dev/null -w '%{http_code} %{time
 measure() { # profile
   wrk -t1 -c1 -d"${secs}s" --latency -s "$work/chat.lua" "$base/v1/openai/$1/chat/completions" | python3 scripts/wrk_summary.py
 }
+# Warm-up, not measured: V8 compiles each profile's code path on its first requests, and the
+# first measured round would otherwise charge that to whichever profile runs first.
+for profile in plain dual; do
+  wrk -t1 -c1 -d2s -s "$work/chat.lua" "$base/v1/openai/$profile/chat/completions" > /dev/null
+done
 declare -A p50 p99
 for _ in $(seq 1 "$rounds"); do
   for profile in plain dual; do

@@ -9,11 +9,11 @@
 #     BENCH_KEYS_RPS (default 500) requests/s paced by oha (two limits: 13 counters per check);
 #   - the sidecar's Keys.Resolve and Limits.Read/Add at BENCH_KEYS_RPS calls/s
 #     against a private redis-server (target/release/keys_limits_load).
-#   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 2).
+#   BENCH_SECONDS (default 10) per latency measurement, BENCH_ROUNDS (default 3; after a warm-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
-rounds="${BENCH_ROUNDS:-2}"
+rounds="${BENCH_ROUNDS:-3}"
 rps="${BENCH_KEYS_RPS:-500}"
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 cargo build --locked --release -p warden-e2e --bins 2>&1 | grep -E '^(error|warning)' || true
@@ -57,6 +57,10 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "$(field "$work/keys.ready" base
 measure() { # url script seconds
   wrk -t1 -c1 -d"$3s" --latency -s "$2" "$1$path" | python3 scripts/wrk_summary.py
 }
+# Warm-up, not measured (V8 compiles the code paths on their first requests).
+for target in plain keys; do
+  wrk -t1 -c1 -d2s -s "$work/$target.lua" "$(field "$work/$target.ready" base_url)$path" > /dev/null
+done
 declare -A p50 p99
 for _ in $(seq 1 "$rounds"); do
   for target in plain keys; do

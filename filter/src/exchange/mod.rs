@@ -735,3 +735,6 @@ impl Exchange {
         record::build(&summary)
     }
 }
+#[cfg(test)]
+#[path = "sanitize_timing_tests.rs"]
+mod sanitize_timing_tests;
