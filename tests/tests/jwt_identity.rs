@@ -5,36 +5,17 @@
 
 use crate::common;
 
+use common::jwt::{self, now, ISSUER};
 use common::policy::{matrix, send};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use warden_e2e::policy::{self, PolicyRecord, Refusal};
 use warden_e2e::run::{self, Failures, Via};
 use warden_e2e::{Stack, StackOptions};
 
-const ISSUER: &str = "https://idp.warden.test";
-
-fn keys_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-/// A token signed with the test key the stack's JWKS trusts (or with `pem`, to forge one).
-fn token_signed_by(pem: &[u8], claims: Value) -> String {
-    let key = EncodingKey::from_rsa_pem(pem).unwrap_or_else(|e| panic!("test key: {e}"));
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("warden-test".into());
-    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|e| panic!("sign: {e}"))
-}
-
 fn token(sub: &str, groups: &[&str]) -> String {
-    let pem = std::fs::read(keys_dir().join("jwt-test-rs256.pem")).unwrap_or_else(|e| panic!("test key: {e}"));
-    token_signed_by(
-        &pem,
-        json!({"iss": ISSUER, "aud": "warden", "sub": sub, "groups": groups, "exp": now() + 600, "iat": now()}),
+    jwt::signed(
+        &jwt::test_key(),
+        &json!({"iss": ISSUER, "aud": "warden", "sub": sub, "groups": groups, "exp": now() + 600, "iat": now()}),
     )
 }
 
@@ -51,8 +32,11 @@ fn jwt_stack() -> Stack {
         ],
         "default_tool_action": "allow_when_context_is_untrusted"
     });
-    let jwks = std::fs::read_to_string(keys_dir().join("jwt-test-jwks.json")).unwrap_or_else(|e| panic!("jwks: {e}"));
-    common::warden_stack_with(StackOptions { plugin_config: config, jwks: Some(jwks), ..StackOptions::default() })
+    common::warden_stack_with(StackOptions {
+        plugin_config: config,
+        jwks: Some(jwt::jwks()),
+        ..StackOptions::default()
+    })
 }
 
 fn cases() -> Vec<warden_e2e::cases::Case> {
@@ -131,14 +115,13 @@ fn a_token_with_a_bad_signature_or_past_its_expiry_is_refused_before_warden() {
     let other_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
         .map(|k| k.serialize_pem())
         .unwrap_or_else(|e| panic!("rsa key: {e}"));
-    let forged = token_signed_by(
+    let forged = jwt::signed(
         other_key.as_bytes(),
-        json!({"iss": ISSUER, "aud": "warden", "sub": "alice", "groups": ["sre"], "exp": now() + 600}),
+        &json!({"iss": ISSUER, "aud": "warden", "sub": "alice", "groups": ["sre"], "exp": now() + 600}),
     );
-    let pem = std::fs::read(keys_dir().join("jwt-test-rs256.pem")).unwrap_or_else(|e| panic!("test key: {e}"));
-    let expired = token_signed_by(
-        &pem,
-        json!({"iss": ISSUER, "aud": "warden", "sub": "alice", "groups": ["sre"], "exp": now() - 3600}),
+    let expired = jwt::signed(
+        &jwt::test_key(),
+        &json!({"iss": ISSUER, "aud": "warden", "sub": "alice", "groups": ["sre"], "exp": now() - 3600}),
     );
     let case = cases().into_iter().find(|c| !c.stream).unwrap_or_else(|| panic!("no case"));
     let mut f = Failures::default();

@@ -7,6 +7,7 @@
 
 use crate::common;
 
+use common::jwt::{self, now, ISSUER};
 use common::keyless::{all_logs, header, post, upstream, TempDir};
 use common::Shape;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -15,7 +16,6 @@ use warden_e2e::client::Reply;
 use warden_e2e::run::{log_line, Failures};
 use warden_e2e::{Stack, StackOptions};
 
-const ISSUER: &str = "https://idp.warden.test";
 const QUERY_KEY: &str = "wdn_gemini_in_query_0123456789";
 const UNKNOWN_KEY: &str = "wdn_nobody_knows_me_0123456789";
 
@@ -30,29 +30,13 @@ fn real_key(provider: &str) -> &'static str {
     REAL.iter().find(|(p, _, _)| *p == provider).map(|(_, _, v)| *v).expect("a real key")
 }
 
-fn keys_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-fn signed(pem: &[u8], claims: Value) -> String {
-    let key = EncodingKey::from_rsa_pem(pem).unwrap_or_else(|e| panic!("test key: {e}"));
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("warden-test".into());
-    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|e| panic!("sign: {e}"))
-}
-
 fn claims(azp: &str) -> Value {
     json!({"iss": ISSUER, "aud": "warden", "sub": "service-account", "azp": azp, "exp": now() + 600, "iat": now()})
 }
 
 /// A token for the OAuth client `azp`, signed with the key the stack's JWKS trusts.
 fn client_token(azp: &str) -> String {
-    let pem = std::fs::read(keys_dir().join("jwt-test-rs256.pem")).unwrap_or_else(|e| panic!("test key: {e}"));
-    signed(&pem, claims(azp))
+    jwt::signed(&jwt::test_key(), &claims(azp))
 }
 
 fn keys_file() -> String {
@@ -68,7 +52,6 @@ fn keys_file() -> String {
 fn start(dir: &TempDir) -> Stack {
     let file = dir.path().join("keys.yaml");
     std::fs::write(&file, keys_file()).expect("keys file");
-    let jwks = std::fs::read_to_string(keys_dir().join("jwt-test-jwks.json")).unwrap_or_else(|e| panic!("jwks: {e}"));
     let plugin = json!({
         "profiles": {"default": {}, "bots": {}},
         "prices": {"openai:gpt-4o": {"input": 2.5, "output": 10}}
@@ -77,7 +60,7 @@ fn start(dir: &TempDir) -> Stack {
         plugin_config: plugin,
         sidecar: Some(json!({"keys": {"file": file}})),
         sidecar_env: REAL.iter().map(|(_, var, value)| (var.to_string(), value.to_string())).collect(),
-        jwks: Some(jwks),
+        jwks: Some(jwt::jwks()),
         log_level: "info".into(),
         ..StackOptions::default()
     })
@@ -221,7 +204,7 @@ fn neither_a_forged_token_nor_a_header_can_claim_a_client() {
     let other_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
         .map(|k| k.serialize_pem())
         .unwrap_or_else(|e| panic!("rsa key: {e}"));
-    let forged = signed(other_key.as_bytes(), claims("billing-bot"));
+    let forged = jwt::signed(other_key.as_bytes(), &claims("billing-bot"));
     let reply = send_with_token(&stack, &call, &forged, "forged-token");
     assert_eq!(reply.status, 401, "{}", reply.text());
     assert!(upstream(&stack, "forged-token").is_null(), "a forged token reached the provider");

@@ -1,6 +1,7 @@
 //! Shared by the filter-contract test files.
 #![allow(dead_code)]
 
+pub mod jwt;
 pub mod keyless;
 pub mod policy;
 
