@@ -59,6 +59,18 @@ fn a_resolved_key_selects_its_profile_and_puts_the_real_key_in_the_header() {
     assert_eq!(again.key_id(), Some("team-a-dev"));
 }
 
+/// An already resolved request for gpt-4o through its limits, answered upstream with 400 input
+/// tokens, and its cost counted — or the refusal of its limit check.
+pub(super) fn spend_once(ex: &mut Exchange, store: &MemoryStore, now: u64) -> Result<(), WardenError> {
+    ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
+    ex.check_limits(now, crate::meter::limits::Counters::Local(store))?;
+    ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
+    ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
+    let (record, _) = ex.finish(None, None, None, None);
+    ex.record_usage(&record, now, store);
+    Ok(())
+}
+
 #[test]
 fn a_keys_own_budget_is_enforced_with_a_402_naming_the_key() {
     let store = MemoryStore::new();
@@ -66,13 +78,7 @@ fn a_keys_own_budget_is_enforced_with_a_402_naming_the_key() {
     let call = |store: &MemoryStore, now: u64| -> Result<(), WardenError> {
         let mut ex = begin("/v1/openai/chat/completions", "Bearer wdn_team_a");
         ex.key_resolved(&reply("", 0.001), store, now * 1000)?;
-        ex.request_body(br#"{"model":"gpt-4o","messages":[]}"#)?;
-        ex.check_limits(now, crate::meter::limits::Counters::Local(store))?;
-        ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
-        ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
-        let (record, _) = ex.finish(None, None, None, None);
-        ex.record_usage(&record, now, store);
-        Ok(())
+        spend_once(&mut ex, store, now)
     };
     call(&store, now).unwrap();
     let err = call(&store, now + 1).unwrap_err();

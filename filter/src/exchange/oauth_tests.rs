@@ -149,13 +149,7 @@ fn a_clients_budget_is_enforced_with_a_402_naming_the_client() {
         let mut ex = begin("/v1/openai/chat/completions", &[]);
         ex.verified_claims(&client_token("billing-bot"));
         ex.key_resolved(&ok("billing-bot", "", "openai", "sk-real", 0.001), store, now * 1000)?;
-        ex.request_body(CHAT)?;
-        ex.check_limits(now, crate::meter::limits::Counters::Local(store))?;
-        ex.response_headers(&ResponseHead { status: 200, ..Default::default() });
-        ex.buffered_response(br#"{"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":400,"completion_tokens":0}}"#);
-        let (record, _) = ex.finish(None, None, None, None);
-        ex.record_usage(&record, now, store);
-        Ok(())
+        super::key_tests::spend_once(&mut ex, store, now)
     };
     call(&store, now).unwrap();
     let err = call(&store, now + 1).unwrap_err();
