@@ -47,6 +47,14 @@ pub enum WardenError {
     /// The upstream answered with something the gateway must police but cannot read.
     #[error("The Warden gateway refused the AI provider's response: {reason}, so the gateway could not check it against its tool policies. Nothing of it was passed on.")]
     UnpoliceableResponse { reason: String },
+    /// The model router cannot express the request for its target, or cannot read the target's
+    /// answer (always answered in the OpenAI shape, `param` naming the field).
+    #[error("{0}")]
+    Translation(crate::providers::translate::TranslateError),
+    /// A model-router request without a virtual key or a known OAuth client (401): the router
+    /// must know the real key for whichever provider the model names.
+    #[error("The Warden model router needs a Warden virtual key (Authorization: Bearer wdn_…) or an OAuth client token the gateway knows: it must hold the real key of whichever provider the model names. Ask your gateway administrator for a key.")]
+    KeyRequired,
 }
 
 /// What class of error this is, so each provider can pick its own type/code/status names.
@@ -85,7 +93,9 @@ impl WardenError {
             WardenError::MalformedJson { .. }
             | WardenError::InvalidRequest { .. }
             | WardenError::KeyNotMapped { .. } => ErrorClass::InvalidRequest,
-            WardenError::KeyRejected { .. } => ErrorClass::Unauthorized,
+            WardenError::KeyRejected { .. } | WardenError::KeyRequired => ErrorClass::Unauthorized,
+            WardenError::Translation(t) if t.status() == 400 => ErrorClass::InvalidRequest,
+            WardenError::Translation(_) => ErrorClass::BadGateway,
             WardenError::KeyProfileMismatch { .. } => ErrorClass::Forbidden,
             WardenError::BodyTooLarge { .. } => ErrorClass::TooLarge,
             WardenError::UnknownProfile { .. } | WardenError::UnknownRoute { .. } => ErrorClass::NotFound,
@@ -112,6 +122,8 @@ impl WardenError {
             WardenError::KeyProfileMismatch { .. } => "key_profile_mismatch",
             WardenError::CredentialsUnavailable { .. } => "credentials_unavailable",
             WardenError::UnpoliceableResponse { .. } => "unpoliceable_response",
+            WardenError::Translation(t) => t.code(),
+            WardenError::KeyRequired => "missing_api_key",
         }
     }
 }
@@ -186,11 +198,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        Reply {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.to_string().into_bytes(),
-        }
+        Reply::json_bytes(status, body.to_string().into_bytes())
+    }
+
+    /// A reply whose body is already JSON text.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
+        Reply { status, headers: vec![("content-type".into(), "application/json".into())], body }
     }
 }
 

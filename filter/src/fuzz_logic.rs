@@ -241,6 +241,7 @@ pub fn response_path(data: &[u8]) {
                 assert!(calls.is_empty(), "a refusal body still carries calls: {calls:?}");
             }
             Buffered::Refused(reply) => assert!(reply.status >= 500),
+            Buffered::Translated { .. } => unreachable!("only model-router requests are translated"),
         },
         ResponsePlan::PassThrough | ResponsePlan::Refuse(_) => {}
     }

@@ -50,6 +50,9 @@ fn deliver(format: Format, output: &Output, style: &Style, cuts: &[usize]) -> De
         ResponsePlan::Buffer => match exchange.buffered_response(&body) {
             Buffered::Unchanged => ok(body),
             Buffered::Refusal { body, .. } => ok(body),
+            Buffered::Translated { status, body, .. } => {
+                Delivered { status: status.unwrap_or(200), content_type: "application/json".into(), body }
+            }
             Buffered::Refused(reply) => {
                 Delivered { status: reply.status, content_type: "application/json".into(), body: reply.body }
             }

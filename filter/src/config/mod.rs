@@ -173,9 +173,23 @@ pub struct Profile {
     /// Dual-LLM sanitisation of results a `sanitize_with_dual_llm` policy names (DESIGN §5.3).
     #[serde(default)]
     pub dual_llm: Option<DualLlm>,
+    /// The model router's settings for requests under this profile (DESIGN §4.8).
+    #[serde(default)]
+    pub router: RouterSettings,
     /// The fields above compiled when the configuration is loaded; requests read only this.
     #[serde(skip)]
     pub policies: CompiledPolicies,
+}
+
+/// `router: {default_provider, models}`: where a routed model id without a `provider:` prefix
+/// goes, and the models `GET /v1/model-router/{profile}/models` lists per provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSettings {
+    #[serde(default)]
+    pub default_provider: Option<String>,
+    #[serde(default)]
+    pub models: BTreeMap<String, Vec<String>>,
 }
 
 /// `dual_llm: {provider, model, quarantined_model, max_rounds}`: which models the sidecar's

@@ -93,6 +93,20 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
         }
     }
     for (id, profile) in &config.profiles {
+        let path = format!("profiles.{id}.router");
+        if let Some(p) = profile.router.default_provider.as_deref().filter(|p| Provider::from_name(p).is_none()) {
+            return Err(err(format!("{path}.default_provider"), format!("unknown provider '{p}'")));
+        }
+        for (provider, models) in &profile.router.models {
+            if Provider::from_name(provider).is_none() {
+                return Err(err(format!("{path}.models.{provider}"), format!("unknown provider '{provider}'")));
+            }
+            if let Some(i) = models.iter().position(|m| m.trim().is_empty()) {
+                return Err(err(format!("{path}.models.{provider}[{i}]"), "name a model"));
+            }
+        }
+    }
+    for (id, profile) in &config.profiles {
         let Some(dual) = &profile.dual_llm else { continue };
         let path = format!("profiles.{id}.dual_llm");
         let chat_wire = Provider::from_name(&dual.provider)

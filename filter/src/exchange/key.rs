@@ -151,7 +151,9 @@ impl Exchange {
                 let unknown = pb::ResolveReply { outcome: Outcome::Unknown as i32, ..pb::ResolveReply::default() };
                 self.key_resolved(&unknown, store, now_ms)
             }
-            KeyFailure::Unavailable(_) if client && self.config.sidecar.on_failure == OnFailure::Open => {
+            KeyFailure::Unavailable(_)
+                if client && !self.route.routed && self.config.sidecar.on_failure == OnFailure::Open =>
+            {
                 self.key = KeyState::None;
                 Ok(())
             }
@@ -166,10 +168,26 @@ impl Exchange {
         let Some(subject) = self.key.subject() else { return Ok(()) };
         if matches!(subject, Subject::Client(_)) && Outcome::try_from(reply.outcome) == Ok(Outcome::Unknown) {
             self.key = KeyState::None;
-            return Ok(());
+            // The model router has no credentials of the client's own to fall back on.
+            return if self.route.routed { Err(WardenError::KeyRequired) } else { Ok(()) };
         }
         // The key's id goes in the record even when the key is refused for this route.
         self.key_id = (!reply.id.is_empty()).then(|| reply.id.clone());
+        if self.route.routed && self.route.api == Some(crate::view::Api::Models) {
+            let mapped = Exchange::mapped_providers(reply, subject)?;
+            if !reply.profile.is_empty() {
+                if self.route.profile_in_path && reply.profile != self.route.profile {
+                    return Err(WardenError::KeyProfileMismatch {
+                        key_id: reply.id.clone(),
+                        bound: reply.profile.clone(),
+                        asked: self.route.profile.clone(),
+                    });
+                }
+                self.route.profile.clone_from(&reply.profile);
+            }
+            self.facts.router_mapped = Some(mapped);
+            return Ok(());
+        }
         let grant = keys::grant(reply, subject, &self.route, &self.config, now_ms)?;
         if let Some(profile) = &grant.profile {
             self.route.profile.clone_from(profile);

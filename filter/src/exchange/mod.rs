@@ -11,6 +11,7 @@ mod key;
 mod optimise;
 mod response;
 mod response_stream;
+mod router;
 pub mod sanitize;
 
 #[cfg(test)]
@@ -24,6 +25,8 @@ mod pipeline_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
+mod router_tests;
+#[cfg(test)]
 mod sanitize_tests;
 #[cfg(test)]
 mod stream_end_tests;
@@ -36,6 +39,7 @@ pub use identity::{Claims, Identity};
 pub use key::{KeyFailure, KeyStep};
 pub use response::{Buffered, ResponseHead, ResponsePlan};
 pub use response_stream::ResponseStream;
+pub use router::Translation;
 pub use sanitize::Sanitizing;
 
 use crate::config::limits::LimitsStore;
@@ -111,6 +115,8 @@ pub struct Exchange {
     /// The virtual key's or OAuth client's id once the sidecar named it (also when it was then
     /// refused).
     key_id: Option<String>,
+    /// What the model router decided (target, translation), for routed requests.
+    routing: Option<router::Routing>,
 }
 
 /// What the request turned out to be; fixed once its body was read.
@@ -130,6 +136,8 @@ struct Facts {
     limits_unchecked: bool,
     /// One entry per result that needed Dual-LLM sanitisation.
     dual_llm: Vec<sanitize::Entry>,
+    /// A router model list: the providers the key maps to, once resolved.
+    router_mapped: Option<Vec<String>>,
 }
 
 /// What happened to the request; filled as it goes.
@@ -200,6 +208,7 @@ impl Exchange {
             outcome: Outcome::default(),
             key,
             key_id: None,
+            routing: None,
             route,
             config,
         })
@@ -227,9 +236,28 @@ impl Exchange {
     /// The error reply for `err` in this provider's shape; the exchange remembers it for the record.
     pub fn reject(&mut self, err: &WardenError) -> Reply {
         self.outcome.error = Some(err.code());
-        let reply = providers::render_error(self.route.provider.error_shape(), err);
+        let reply = providers::render_error(self.error_shape(), err);
         self.outcome.status = Some(reply.status);
         reply
+    }
+
+    /// The error shape the client parses: the provider's, and always OpenAI's on the model router.
+    fn error_shape(&self) -> providers::ErrorShape {
+        if self.route.routed {
+            providers::ErrorShape::OpenAi
+        } else {
+            self.route.provider.error_shape()
+        }
+    }
+
+    /// A request the gateway answers itself, once its key is resolved: the model router's model
+    /// list.
+    pub fn local_answer(&mut self) -> Option<Reply> {
+        let mapped = self.facts.router_mapped.as_deref()?;
+        let reply = Reply::json_bytes(200, self.model_list(mapped));
+        self.outcome.status = Some(200);
+        self.outcome.complete = true;
+        Some(reply)
     }
 
     /// Checks a request body size (called as the body grows, so oversized bodies fail early).
@@ -275,7 +303,7 @@ impl Exchange {
     /// (`BodyStep::Sanitize`; then `finish_body`). `store` holds cached summaries.
     pub fn begin_body(&mut self, bytes: &[u8], store: &dyn SharedStore, now_ms: u64) -> Result<BodyStep, WardenError> {
         self.check_body_size(bytes.len())?;
-        let Some(api) = self.route.api else {
+        let Some(api) = self.wire_api() else {
             if let Some(routes::canonical::Gate::RefuseIfTools(reason)) = self.route.gate {
                 let declares_tools = match Body::parse(bytes) {
                     Ok(body) => routes::canonical::TOOL_KEYS.iter().any(|k| body.json().get(k).is_some()),
@@ -289,6 +317,7 @@ impl Exchange {
             return self.forward_without_body().map(BodyStep::Ready);
         };
         let mut body = Body::parse(bytes)?;
+        self.routed_body(&mut body)?;
         let Some(view) = providers::parse_request(api, body.json()) else {
             if let Some(model) = body.json().get("model").and_then(serde_json::Value::as_str) {
                 self.facts.model = Some(model.to_string());
@@ -359,7 +388,13 @@ impl Exchange {
 
     /// The upstream's needs (the forced usage chunk) and the path, for a body whose edits are done.
     fn complete(&mut self, api: Api, mut body: Body) -> Result<Forward, WardenError> {
-        self.facts.hide_usage_chunk = providers::prepare_upstream(api, self.facts.stream, &mut body).hide_usage_chunk;
+        let hide = providers::prepare_upstream(api, self.facts.stream, &mut body).hide_usage_chunk;
+        // A Responses client of a translated route gets its usage in `response.completed`, made
+        // from the chat usage chunk: that one is never hidden.
+        self.facts.hide_usage_chunk = hide && self.routing.as_ref().is_none_or(|r| r.echo.is_none());
+        if let Some(forward) = self.translated(&body)? {
+            return Ok(forward);
+        }
         let path = self.route.upstream_path(self.facts.model.as_deref())?;
         Ok(self.forward(path, body.into_upstream()))
     }
@@ -699,6 +734,8 @@ impl Exchange {
                 Some(s) => s.is_incomplete(),
                 None => !self.outcome.complete,
             };
+        // A translated stream is metered with the target's own usage (cache writes included).
+        let routed = stream.and_then(ResponseStream::translated_response);
         let summary = Summary {
             config: &self.config,
             provider: self.route.provider,
@@ -716,7 +753,12 @@ impl Exchange {
             status: self.outcome.status,
             error: self.outcome.error,
             tools_declared: self.facts.tools_declared,
-            response: self.outcome.response.as_ref().or_else(|| stream.map(ResponseStream::response)),
+            response: self
+                .outcome
+                .response
+                .as_ref()
+                .or(routed.as_ref())
+                .or_else(|| stream.map(ResponseStream::response)),
             blocked: self.outcome.blocked.as_ref().or_else(|| stream.and_then(ResponseStream::blocked)),
             incomplete,
             streamed: stream.is_some(),
@@ -727,6 +769,7 @@ impl Exchange {
             limits_unchecked: self.facts.limits_unchecked,
             dual_llm: &self.facts.dual_llm,
             key_id: self.key_id.as_deref(),
+            routed: self.route.routed,
             duration_ms,
             ttfb_ms,
             agent_label: sighting.agent.as_deref(),

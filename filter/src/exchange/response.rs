@@ -6,6 +6,7 @@
 //! its API returns, is refused with a 502 in the provider's error shape, never passed on unread.
 
 use super::hold_back::{self, HoldBack};
+use super::router::TranslatedWhole;
 use super::{Exchange, ResponseStream};
 use crate::error::{Reply, WardenError};
 use crate::policy::refusal;
@@ -46,6 +47,10 @@ pub enum Buffered {
     Refusal { body: Vec<u8>, blocked: String },
     /// The body could not be policed: this error replaces the whole response.
     Refused(Reply),
+    /// The model router's answer in the client's API (a translated body, or an upstream error in
+    /// the OpenAI shape): this body, as JSON, with `status` when it changes, and `blocked` when
+    /// tool calls were refused.
+    Translated { status: Option<u16>, body: Vec<u8>, blocked: Option<String> },
 }
 
 /// How a body is laid out on the wire, as far as the gateway reads it.
@@ -85,8 +90,11 @@ impl Exchange {
     pub fn response_headers(&mut self, head: &ResponseHead) -> ResponsePlan {
         self.outcome.status = Some(head.status);
         let success = (200..300).contains(&head.status);
-        let api = match self.route.api {
+        let translated = self.translated_framing();
+        let api = match self.wire_api() {
             Some(api) if success && api != Api::Models => api,
+            // A target's error becomes an OpenAI error: read whole, then rewritten.
+            Some(_) if translated.is_some() => return ResponsePlan::Buffer,
             _ => return ResponsePlan::PassThrough,
         };
         let encoded =
@@ -98,15 +106,21 @@ impl Exchange {
             let reason = format!("it arrived compressed (content-encoding: {encoding}) although the gateway asked for an uncompressed body");
             return ResponsePlan::Refuse(self.refuse("compressed_response", reason));
         }
-        let expected = providers::stream_framing(api, self.route.gemini_sse);
+        let expected = translated.unwrap_or_else(|| providers::stream_framing(api, self.route.gemini_sse));
         match shape(head.content_type, self.facts.stream, expected) {
             Shape::Whole => ResponsePlan::Buffer,
             Shape::Framed(framing) => {
                 let limit = self.config.max_held_bytes;
+                // A translated stream is policed as the chat stream it becomes.
+                let (translation, framing) = match self.stream_translation(framing) {
+                    Some(t) => (Some(t), Framing::Sse),
+                    None => (None, framing),
+                };
                 match StreamFold::with_limit(api, self.facts.hide_usage_chunk, framing, limit) {
                     Some(fold) => {
                         let hold_back = self.guard.take().map(|g| HoldBack::new(g, limit));
-                        ResponsePlan::Stream(Box::new(ResponseStream::new(framing, fold, hold_back)))
+                        let stream = ResponseStream::new(framing, fold, hold_back).translated(translation);
+                        ResponsePlan::Stream(Box::new(stream))
                     }
                     None => ResponsePlan::Buffer,
                 }
@@ -124,7 +138,10 @@ impl Exchange {
     /// The whole body of a buffered (non-streaming) response.
     pub fn buffered_response(&mut self, body: &[u8]) -> Buffered {
         self.outcome.complete = true;
-        let Some(api) = self.route.api else { return Buffered::Unchanged };
+        let Some(api) = self.wire_api() else { return Buffered::Unchanged };
+        if let Some(translated) = self.translate_whole(self.outcome.status.unwrap_or(200), body) {
+            return self.translated_response(api, translated);
+        }
         let json = match serde_json::from_slice::<Value>(body) {
             Ok(json @ Value::Object(_)) => json,
             _ if !policed(api) => return Buffered::Unchanged,
@@ -133,20 +150,60 @@ impl Exchange {
                 return Buffered::Refused(self.refuse("unreadable_body", reason));
             }
         };
-        self.outcome.response = providers::parse_response(api, &json);
-        let Some(guard) = self.guard.as_ref() else { return Buffered::Unchanged };
+        match self.police_whole(api, &json) {
+            Ok(None) => Buffered::Unchanged,
+            Ok(Some((refused, header))) => {
+                Buffered::Refusal { body: refused.to_string().into_bytes(), blocked: header }
+            }
+            Err(reply) => Buffered::Refused(reply),
+        }
+    }
+
+    /// Reads a whole answer for the record and judges its tool calls: `Some((refusal, blocked
+    /// tools))` when calls were refused.
+    fn police_whole(&mut self, api: Api, json: &Value) -> Result<Option<(Value, String)>, Reply> {
+        self.outcome.response = providers::parse_response(api, json);
+        let Some(guard) = self.guard.as_ref() else { return Ok(None) };
         let calls = self.outcome.response.as_ref().map(|r| r.tool_calls.as_slice()).unwrap_or_default();
         if calls.is_empty() {
-            return Buffered::Unchanged;
+            return Ok(None);
         }
-        let Some(blocked) = hold_back::evaluate(guard, calls) else { return Buffered::Unchanged };
+        let Some(blocked) = hold_back::evaluate(guard, calls) else { return Ok(None) };
         let message = refusal::message(&blocked.calls);
-        let Some(refused) = providers::refusal_body(api, &json, &message) else {
-            return Buffered::Refused(self.refuse("no_refusal_shape", "it carries tool calls".to_owned()));
+        let Some(refused) = providers::refusal_body(api, json, &message) else {
+            return Err(self.refuse("no_refusal_shape", "it carries tool calls".to_owned()));
         };
         let header = blocked.tools.join(",");
         self.outcome.blocked = Some(blocked);
-        Buffered::Refusal { body: refused.to_string().into_bytes(), blocked: header }
+        Ok(Some((refused, header)))
+    }
+
+    /// A routed whole answer: the target's error in the OpenAI shape, or its answer as chat,
+    /// policed like a native chat answer, then in the client's API.
+    fn translated_response(&mut self, api: Api, translated: Result<TranslatedWhole, WardenError>) -> Buffered {
+        let (json, usage) = match translated {
+            Ok(TranslatedWhole::Error { status, body }) => {
+                return Buffered::Translated { status: Some(status), body, blocked: None }
+            }
+            Ok(TranslatedWhole::Chat { json, usage }) => (json, usage),
+            Err(err) => {
+                self.outcome.unpoliced = Some("untranslatable_response");
+                return Buffered::Refused(self.reject(&err));
+            }
+        };
+        let policed = self.police_whole(api, &json);
+        if let (Some(response), Some(usage)) = (self.outcome.response.as_mut(), usage) {
+            response.usage = Some(usage);
+        }
+        let (answer, blocked) = match policed {
+            Ok(None) => (json, None),
+            Ok(Some((refused, header))) => (refused, Some(header)),
+            Err(reply) => return Buffered::Refused(reply),
+        };
+        match self.to_client(&answer) {
+            Ok(body) => Buffered::Translated { status: None, body, blocked },
+            Err(err) => Buffered::Refused(self.reject(&err)),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! the provider's shape, and nothing after that reaches the client.
 
 use super::hold_back::{Flow, HoldBack};
+use super::router::Translation;
 use crate::policy::tools::Blocked;
 use crate::providers::StreamFold;
 use crate::stream::{Decoder, Frame, Framing, StreamError};
@@ -48,6 +49,9 @@ pub struct ResponseStream {
     last_byte: Option<u8>,
     /// Some byte has gone to the client.
     sent_any: bool,
+    /// A model-router stream: the target's frames are translated to the chat stream this one
+    /// polices, and back to the client's API after.
+    translation: Option<Box<Translation>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +80,41 @@ impl ResponseStream {
             upstream_done: false,
             last_byte: None,
             sent_any: false,
+            translation: None,
         }
+    }
+
+    /// This stream with a translation stage (model router) in front of and behind the policing.
+    pub fn translated(mut self, translation: Option<Translation>) -> Self {
+        self.translation = translation.map(Box::new);
+        self
     }
 
     /// Feeds one chunk from upstream; appends what the client should receive now to `out`.
     pub fn push(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+        let Some(mut translation) = self.translation.take() else {
+            self.push_policed(chunk, end, out);
+            return;
+        };
+        let chat = translation.to_chat(chunk, end);
+        let mut policed = Vec::with_capacity(chat.len());
+        self.push_policed(&chat, end, &mut policed);
+        translation.to_client(&policed, end, out);
+        self.translation = Some(translation);
+    }
+
+    /// A translated stream's answer as the record meters it: the policed chat answer with the
+    /// target's own usage (cache writes included, which chat usage cannot carry).
+    pub fn translated_response(&self) -> Option<view::Response> {
+        let usage = self.translation.as_ref()?.usage();
+        let mut response = self.fold.response().clone();
+        if usage.is_some() {
+            response.usage = usage;
+        }
+        Some(response)
+    }
+
+    fn push_policed(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
         let (start, was_open) = (out.len(), self.is_open());
         self.push_inner(chunk, end, out);
         if was_open && matches!(self.state, State::Ended { .. }) {

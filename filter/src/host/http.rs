@@ -124,6 +124,12 @@ impl Filter {
     /// The request body is complete (or there is none): resolve its virtual key first, when it
     /// presented one the cache does not know, since the key can choose the profile.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
+        let request_id = hostcalls::get_map_value(MapType::HttpRequestHeaders, "x-request-id").ok().flatten();
+        if let Err(e) =
+            exchange.choose_target(body.map(|(b, _)| b), request_id.as_deref().unwrap_or(""), Self::now_secs())
+        {
+            return self.reject(exchange, &e);
+        }
         match exchange.key_step(&SharedDataStore, sidecar::now_ms()) {
             Ok(KeyStep::Ready) => self.decide(exchange, body),
             Ok(KeyStep::Ask(request)) => match sidecar::dispatch_resolve(exchange.sidecar(), &request) {
@@ -149,6 +155,9 @@ impl Filter {
     /// Decides the request and sends it upstream, with the credential the provider needs when it
     /// needs one from the sidecar.
     fn decide(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
+        if let Some(reply) = exchange.local_answer() {
+            return self.answer(Some(exchange), &reply);
+        }
         let step = match body {
             Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, sidecar::now_ms()),
             None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, sidecar::now_ms()),
@@ -610,6 +619,9 @@ impl HttpContext for Filter {
             }
             ResponsePlan::Stream(stream) => {
                 set_response_header("content-length", None);
+                if let Some(content_type) = exchange.stream_content_type() {
+                    set_response_header("content-type", Some(content_type));
+                }
                 self.phase = Phase::Streaming(exchange, stream);
                 Action::Continue
             }
@@ -617,6 +629,10 @@ impl HttpContext for Filter {
                 // No body at all: nothing to parse, and an empty body of a policed API is refused.
                 match exchange.buffered_response(&[]) {
                     Buffered::Refused(reply) => self.answer(Some(exchange), &reply),
+                    Buffered::Translated { status: new_status, body, .. } => {
+                        let reply = Reply::json_bytes(new_status.unwrap_or(status), body);
+                        self.answer(Some(exchange), &reply)
+                    }
                     _ => {
                         self.phase = Phase::PassThrough(exchange);
                         Action::Continue
@@ -650,6 +666,17 @@ impl HttpContext for Filter {
                         let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &new_body);
                         set_response_header("content-length", Some(&new_body.len().to_string()));
                         set_response_header("x-warden-blocked", Some(&blocked));
+                    }
+                    Buffered::Translated { status, body: new_body, blocked } => {
+                        let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &new_body);
+                        if let Some(status) = status {
+                            set_response_header(":status", Some(&status.to_string()));
+                        }
+                        set_response_header("content-type", Some("application/json"));
+                        set_response_header("content-length", Some(&new_body.len().to_string()));
+                        if let Some(blocked) = blocked {
+                            set_response_header("x-warden-blocked", Some(&blocked));
+                        }
                     }
                     Buffered::Refused(reply) => {
                         let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &reply.body);

@@ -225,9 +225,11 @@ pub fn grant(
             return Err(WardenError::UnknownProfile { profile: bound.clone(), known: known.join(", ") });
         }
     }
+    // The model router's client spoke OpenAI; the target's real key goes in its own header, and
+    // it is the only credential that goes upstream.
     let (place, sole_credential) = match subject {
-        Subject::Key(p) => (p.place(), false),
-        Subject::Client(_) => (native_place(route.provider), true),
+        Subject::Key(p) if !route.routed => (p.place(), false),
+        Subject::Key(_) | Subject::Client(_) => (native_place(route.provider), true),
     };
     let credential = match reply.credential.as_ref().and_then(|c| c.kind.as_ref()) {
         Some(Kind::ApiKey(key)) if header_safe(key) => Credential::Header {

@@ -56,6 +56,9 @@ pub struct Record {
     /// The virtual key's id (never the key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// `model-router` for a request that came through the model router (DESIGN §4.8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routed_from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +154,8 @@ pub struct Summary<'a> {
     pub dual_llm: &'a [DualLlmEntry],
     /// The virtual key's id, when the request presented one the sidecar knows.
     pub key_id: Option<&'a str>,
+    /// The request came through the model router.
+    pub routed: bool,
     pub duration_ms: Option<u64>,
     pub ttfb_ms: Option<u64>,
     /// The caller's `agent_id` metric label (`meter::agents`: sanitised, bounded, or `other`);
@@ -205,6 +210,7 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
         session_id: s.caller.session_id.map(str::to_owned),
         execution_id: s.caller.execution_id.map(str::to_owned),
         key_id: s.key_id.map(str::to_owned),
+        routed_from: s.routed.then_some(crate::routes::ROUTER_SEGMENT),
         baseline_model: s.baseline_model.map(str::to_owned),
         baseline_cost_usd: baseline_cost,
         toon_tokens_before: toon.map(|t| t.tokens_before),

@@ -40,6 +40,7 @@ fn summary<'a>(config: &'a Config, response: &'a view::Response) -> Summary<'a> 
         limits_unchecked: false,
         dual_llm: &[],
         key_id: None,
+        routed: false,
         duration_ms: Some(2000),
         ttfb_ms: Some(100),
         agent_label: None,

@@ -165,6 +165,10 @@ pub enum ErrorShape {
 }
 
 pub fn render_error(shape: ErrorShape, err: &WardenError) -> Reply {
+    if let WardenError::Translation(t) = err {
+        // Only the model router translates, and it always answers in the OpenAI shape.
+        return t.reply();
+    }
     match shape {
         ErrorShape::OpenAi => openai_chat::error::render(err),
         ErrorShape::Anthropic => anthropic::error::render(err),

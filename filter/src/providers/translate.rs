@@ -77,14 +77,23 @@ impl TranslateError {
         }
     }
 
+    /// The OpenAI `error.code` (also the metric label).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TranslateError::Unsupported { .. } => "unsupported_parameter",
+            TranslateError::Invalid { .. } => "invalid_value",
+            TranslateError::Upstream { .. } => "upstream_unreadable",
+        }
+    }
+
     /// The OpenAI error reply the client gets (the router always answers in the OpenAI shape).
     pub fn reply(&self) -> Reply {
-        let (kind, code, param) = match self {
-            TranslateError::Unsupported { field, .. } => {
-                ("invalid_request_error", "unsupported_parameter", Some(field))
+        let code = self.code();
+        let (kind, param) = match self {
+            TranslateError::Unsupported { field, .. } | TranslateError::Invalid { field, .. } => {
+                ("invalid_request_error", Some(field))
             }
-            TranslateError::Invalid { field, .. } => ("invalid_request_error", "invalid_value", Some(field)),
-            TranslateError::Upstream { .. } => ("upstream_error", "upstream_unreadable", None),
+            TranslateError::Upstream { .. } => ("upstream_error", None),
         };
         let body = json!({"error": {"message": self.to_string(), "type": kind, "param": param, "code": code}});
         Reply::json(self.status(), &body)

@@ -32,7 +32,13 @@ pub struct Route {
     /// A path forwarded unread whose body must first be checked for tools the gateway could not
     /// police (`canonical::Gate`).
     pub gate: Option<canonical::Gate>,
+    /// A model-router route (`/v1/model-router/…`, DESIGN §4.8): `provider` is a stand-in until the
+    /// body's model names the target, and `upstream` is set once the request is translated.
+    pub routed: bool,
 }
+
+/// The path segment of the model router.
+pub const ROUTER_SEGMENT: &str = "model-router";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamPath {
@@ -174,22 +180,13 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
         return Err(not_found(method, path, providers_hint()));
     };
     let (provider_seg, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    if provider_seg == ROUTER_SEGMENT {
+        return classify_router(config, method, path, rest);
+    }
     let Some(provider) = Provider::from_name(provider_seg) else {
         return Err(not_found(method, path, providers_hint()));
     };
-    let mut segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let mut profile = config.default_profile.clone();
-    let mut profile_in_path = false;
-    if let Some(first) = segments.first().copied() {
-        if config.profiles.contains_key(first) {
-            profile = first.to_string();
-            profile_in_path = true;
-            segments.remove(0);
-        } else if !RESERVED_SEGMENTS.contains(&first) && segments.len() > 1 {
-            let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
-            return Err(WardenError::UnknownProfile { profile: first.to_string(), known: known.join(", ") });
-        }
-    }
+    let (segments, profile, profile_in_path) = profile_of(config, rest)?;
     let api_path = segments.join("/");
     let mut route = Route {
         provider,
@@ -201,6 +198,7 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
         stream_by_route: false,
         gemini_sse: false,
         gate: None,
+        routed: false,
     };
     let post = method.eq_ignore_ascii_case("POST");
     let get = method.eq_ignore_ascii_case("GET");
@@ -252,6 +250,54 @@ fn classify_as_sent(config: &Config, method: &str, full_path: &str) -> Result<Ro
         }
     }
     Ok(route)
+}
+
+/// The path's segments after the provider, without the profile segment when there is one, and
+/// the profile the request runs under.
+fn profile_of<'a>(config: &Config, rest: &'a str) -> Result<(Vec<&'a str>, String, bool), WardenError> {
+    let mut segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let mut profile = config.default_profile.clone();
+    let mut profile_in_path = false;
+    if let Some(first) = segments.first().copied() {
+        if config.profiles.contains_key(first) {
+            profile = first.to_string();
+            profile_in_path = true;
+            segments.remove(0);
+        } else if !RESERVED_SEGMENTS.contains(&first) && segments.len() > 1 {
+            let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+            return Err(WardenError::UnknownProfile { profile: first.to_string(), known: known.join(", ") });
+        }
+    }
+    Ok((segments, profile, profile_in_path))
+}
+
+/// `/v1/model-router/[{profile}/]{chat/completions | responses | embeddings | models}`. Anything
+/// else under the router is a 404: the router forwards nothing it does not translate.
+fn classify_router(config: &Config, method: &str, path: &str, rest: &str) -> Result<Route, WardenError> {
+    let (segments, profile, profile_in_path) = profile_of(config, rest)?;
+    let api_path = segments.join("/");
+    let api_path = api_path.strip_prefix("v1/").unwrap_or(&api_path);
+    let post = method.eq_ignore_ascii_case("POST");
+    let get = method.eq_ignore_ascii_case("GET");
+    let Some(api) = openai_api(api_path, post, get, true) else {
+        return Err(not_found(
+            method,
+            path,
+            "the model router serves POST /v1/model-router/[{profile}/]chat/completions, /responses, /embeddings and GET …/models",
+        ));
+    };
+    Ok(Route {
+        provider: Provider::OpenAi,
+        profile,
+        profile_in_path,
+        api: Some(api),
+        upstream: UpstreamPath::Fixed(String::new()),
+        path_model: None,
+        stream_by_route: false,
+        gemini_sse: false,
+        gate: None,
+        routed: true,
+    })
 }
 
 /// The trailing API of an Azure deployment path (`openai/deployments/{d}/chat/completions`).

@@ -53,6 +53,8 @@ mod passthrough;
 mod records;
 #[path = "../redis_limits.rs"]
 mod redis_limits;
+#[path = "../router.rs"]
+mod router;
 #[path = "../sidecar_envoy.rs"]
 mod sidecar_envoy;
 #[path = "../tool_policies.rs"]

@@ -1,0 +1,355 @@
+//! The model router's side of an exchange (DESIGN §4.8): which provider and model a routed request
+//! goes to, the chat hub the pipeline polices, the target's own request, and its answer back in
+//! the client's API. The translations themselves live with the wire formats
+//! (`providers::translate`, `providers/<target>/from_chat`, `openai_responses::via_chat`).
+
+use super::Exchange;
+use crate::error::WardenError;
+use crate::keys::Subject;
+use crate::providers::openai_responses::via_chat;
+use crate::providers::translate::{self, table::Plan, ChunkTranslator, FromChat, ReplyMeta};
+use crate::providers::{Body, Provider};
+use crate::routes;
+use crate::stream::{Decoder, Frame, Framing};
+use crate::view::{self, Api};
+use serde_json::{json, Value};
+use warden_proto::v1::{self as pb, resolve_reply::Outcome};
+
+/// What the router decided for one request.
+#[derive(Debug)]
+pub(super) struct Routing {
+    pub target: Provider,
+    /// The target's own model id (the part after `provider:`).
+    pub model: String,
+    pub plan: Plan,
+    /// A Responses request answered through chat: what its Response object repeats back.
+    pub echo: Option<via_chat::Echo>,
+    /// How the target frames a streamed answer (known once the request is translated).
+    pub framing: Framing,
+    pub meta: ReplyMeta,
+}
+
+impl Routing {
+    /// The translation of the target, when the request is translated (not for OpenAI-wire
+    /// targets, which get the client's own API).
+    fn translator(&self) -> Option<&'static dyn FromChat> {
+        match self.plan {
+            Plan::Native => None,
+            Plan::Chat(t) | Plan::ResponsesViaChat(t) => Some(t),
+        }
+    }
+}
+
+/// The target's API, for reading its answers in neutral terms (usage under the real provider).
+fn native_api(provider: Provider) -> Api {
+    match provider {
+        Provider::Anthropic => Api::Messages,
+        Provider::Gemini => Api::GenerateContent,
+        Provider::Bedrock => Api::Converse,
+        Provider::Cohere => Api::Chat,
+        _ => Api::ChatCompletions,
+    }
+}
+
+/// Splits a routed model id: `provider:model` at the first `:` when the part before it is a
+/// provider name (`bedrock:amazon.nova-pro-v1:0`), else the whole id is a model of `default`.
+pub fn split_model(id: &str, default: Option<&str>) -> Result<(Provider, String), WardenError> {
+    if let Some((prefix, model)) = id.split_once(':') {
+        if let Some(provider) = Provider::from_name(prefix) {
+            if model.trim().is_empty() {
+                return Err(WardenError::InvalidRequest {
+                    message: format!("the model '{id}' names no model after '{prefix}:'"),
+                });
+            }
+            return Ok((provider, model.to_owned()));
+        }
+    }
+    match default.and_then(Provider::from_name) {
+        Some(provider) => Ok((provider, id.to_owned())),
+        None => Err(WardenError::InvalidRequest {
+            message: format!(
+                "the model router needs a provider in the model id: 'provider:model' (for example 'anthropic:claude-sonnet-4-5' or 'bedrock:amazon.nova-pro-v1:0'); '{id}' names none and this profile sets no router.default_provider"
+            ),
+        }),
+    }
+}
+
+fn unsupported(field: &str, target: &'static str, why: &str) -> WardenError {
+    WardenError::Translation(translate::TranslateError::unsupported(field, target, why))
+}
+
+impl Exchange {
+    /// For a model-router request, reads the body's `model` and decides the target before the key
+    /// is resolved for it: the route's provider becomes the target's. `request_id` and
+    /// `now_secs` make the id and `created` of answers the target does not give. Nothing to do on
+    /// other routes.
+    pub fn choose_target(&mut self, body: Option<&[u8]>, request_id: &str, now_secs: u64) -> Result<(), WardenError> {
+        if !self.route.routed {
+            return Ok(());
+        }
+        if matches!(self.key, super::key::KeyState::None) {
+            return Err(WardenError::KeyRequired);
+        }
+        let Some(api) = self.route.api.filter(|api| *api != Api::Models) else { return Ok(()) };
+        let body = Body::parse(body.unwrap_or_default())?;
+        let Some(id) = body.json().get("model").and_then(Value::as_str) else {
+            return Err(WardenError::InvalidRequest {
+                message: "name the model as 'provider:model' in the body's 'model' field".to_owned(),
+            });
+        };
+        let default = self.config.profiles.get(&self.route.profile).and_then(|p| p.router.default_provider.as_deref());
+        let (target, model) = split_model(id, default)?;
+        let plan = match api {
+            Api::Embeddings
+                if target == Provider::OpenAi || target == Provider::Azure || target.is_openai_compatible() =>
+            {
+                Plan::Native
+            }
+            Api::Embeddings => {
+                return Err(unsupported(
+                    "model",
+                    target.name(),
+                    "the model router serves /embeddings only for providers with an OpenAI-format embeddings API",
+                ))
+            }
+            _ => translate::table::plan(api, target).ok_or_else(|| WardenError::InvalidRequest {
+                message: format!("the model router does not serve this API for {}", target.name()),
+            })?,
+        };
+        if matches!(plan, Plan::Native) {
+            // The client's own API at the target: routed like a native request to it.
+            let path = match api {
+                Api::Responses => "responses",
+                Api::Embeddings => "embeddings",
+                _ => "chat/completions",
+            };
+            let native = routes::classify(&self.config, "POST", &format!("/v1/{}/{path}", target.name()))?;
+            self.route.upstream = native.upstream;
+        }
+        let id: String = request_id.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+        let meta = ReplyMeta { id: format!("chatcmpl-{id}"), created: now_secs, model: model.clone() };
+        self.route.provider = target;
+        self.facts.model = Some(model.clone());
+        self.routing = Some(Routing { target, model, plan, echo: None, framing: Framing::Sse, meta });
+        Ok(())
+    }
+
+    /// The API the pipeline polices the body and answer as: the chat hub for translated
+    /// requests, the client's own otherwise.
+    pub(super) fn wire_api(&self) -> Option<Api> {
+        match self.routing.as_ref().map(|r| r.plan) {
+            Some(Plan::Chat(_) | Plan::ResponsesViaChat(_)) => Some(Api::ChatCompletions),
+            _ => self.route.api,
+        }
+    }
+
+    /// A routed body as the pipeline reads it: a Responses request made a chat request when the
+    /// target has no Responses API, and the model renamed to the target's own id.
+    pub(super) fn routed_body(&mut self, body: &mut Body) -> Result<(), WardenError> {
+        let Some(routing) = self.routing.as_mut() else { return Ok(()) };
+        if let Plan::ResponsesViaChat(_) = routing.plan {
+            let (chat, echo) = via_chat::request(body.json()).map_err(WardenError::Translation)?;
+            body.edit(|json| {
+                *json = chat;
+                true
+            });
+            routing.echo = Some(echo);
+        }
+        let model = routing.model.clone();
+        body.edit(|json| super::optimise::set_body_model(json, &model));
+        Ok(())
+    }
+
+    /// A translated request's final chat body as the target's own request: its path (through the
+    /// target's route, so Vertex and Bedrock paths come out as for native requests), headers and
+    /// body. `None` when the request is not translated.
+    pub(super) fn translated(&mut self, body: &Body) -> Result<Option<super::Forward>, WardenError> {
+        let Some(routing) = self.routing.as_mut() else { return Ok(None) };
+        let Some(translator) = routing.translator() else { return Ok(None) };
+        let model = self.facts.model.clone().unwrap_or_else(|| routing.model.clone());
+        let native = translator.request(body.json(), &model).map_err(WardenError::Translation)?;
+        let client_path = format!("/v1/{}{}", routing.target.name(), native.path);
+        let target_route = routes::classify(&self.config, "POST", &client_path)?;
+        routing.framing = native.framing;
+        routing.meta.model.clone_from(&model);
+        self.facts.stream = native.stream;
+        self.route.gemini_sse = target_route.gemini_sse;
+        self.route.stream_by_route = target_route.stream_by_route;
+        let path = target_route.upstream_path(Some(&model))?;
+        self.route.upstream = target_route.upstream;
+        let mut forward = self.forward(path, Some(native.body));
+        forward.set_headers.extend(native.headers);
+        forward.set_headers.push(("content-type", "application/json".to_owned()));
+        Ok(Some(forward))
+    }
+
+    /// The content type of a translated stream: what the client's API streams as.
+    pub fn stream_content_type(&self) -> Option<&'static str> {
+        self.translated_framing().map(|_| "text/event-stream")
+    }
+
+    /// The framing of a translated stream, and whether the request is translated at all.
+    pub(super) fn translated_framing(&self) -> Option<Framing> {
+        self.routing.as_ref().filter(|r| r.translator().is_some()).map(|r| r.framing)
+    }
+
+    /// The translation stage of a translated stream: target frames in, chat frames to the
+    /// policing fold, and (Responses clients) Responses events out.
+    /// `framing` is how the target's answer is actually framed (its content type's word).
+    pub(super) fn stream_translation(&self, framing: Framing) -> Option<Translation> {
+        let routing = self.routing.as_ref()?;
+        let translator = routing.translator()?;
+        let responses = routing
+            .echo
+            .clone()
+            .map(|echo| (Decoder::new(Framing::Sse), via_chat::Stream::new(echo, routing.meta.clone())));
+        Some(Translation {
+            decoder: Decoder::new(framing),
+            translator: translator.stream(routing.meta.clone(), true),
+            responses,
+            ended: false,
+        })
+    }
+
+    /// A translated whole answer: an error in the OpenAI shape, or the target's answer as a chat
+    /// completion (`Ok((chat, native usage))`) for the policing that follows.
+    pub(super) fn translate_whole(&self, status: u16, native: &[u8]) -> Option<Result<TranslatedWhole, WardenError>> {
+        let routing = self.routing.as_ref()?;
+        let translator = routing.translator()?;
+        if !(200..300).contains(&status) {
+            let (status, body) = translator.error(status, native);
+            return Some(Ok(TranslatedWhole::Error { status, body }));
+        }
+        let usage = serde_json::from_slice::<Value>(native)
+            .ok()
+            .and_then(|json| crate::providers::parse_response(native_api(routing.target), &json))
+            .and_then(|r| r.usage);
+        Some(translator.response(native, &routing.meta).map_err(WardenError::Translation).and_then(|chat| {
+            match serde_json::from_slice::<Value>(&chat) {
+                Ok(json @ Value::Object(_)) => Ok(TranslatedWhole::Chat { json, usage }),
+                _ => Err(WardenError::Translation(translate::TranslateError::Upstream {
+                    why: "the translated answer is not a JSON object".to_owned(),
+                })),
+            }
+        }))
+    }
+
+    /// The chat answer (policed, possibly a refusal) as the client's API: a Response object for
+    /// Responses clients, the chat completion itself otherwise.
+    pub(super) fn to_client(&self, chat: &Value) -> Result<Vec<u8>, WardenError> {
+        let bytes = chat.to_string().into_bytes();
+        match self.routing.as_ref().and_then(|r| r.echo.as_ref()) {
+            Some(echo) => via_chat::response(&bytes, echo).map_err(WardenError::Translation),
+            None => Ok(bytes),
+        }
+    }
+
+    /// `GET /v1/model-router/{profile}/models`: the models of the profile's `router.models` for
+    /// the providers the key maps to (`mapped`).
+    pub(super) fn model_list(&self, mapped: &[String]) -> Vec<u8> {
+        let mut data = Vec::new();
+        if let Some(profile) = self.config.profiles.get(&self.route.profile) {
+            for (provider, models) in &profile.router.models {
+                if !mapped.iter().any(|m| m == provider) {
+                    continue;
+                }
+                for model in models {
+                    data.push(json!({"id": format!("{provider}:{model}"), "object": "model", "owned_by": provider, "created": 0}));
+                }
+            }
+        }
+        json!({"object": "list", "data": data}).to_string().into_bytes()
+    }
+
+    /// The key's answer for a router model list: which providers it maps (any outcome but
+    /// unknown and expired names them).
+    pub(super) fn mapped_providers(reply: &pb::ResolveReply, subject: Subject) -> Result<Vec<String>, WardenError> {
+        match Outcome::try_from(reply.outcome) {
+            Ok(Outcome::Ok | Outcome::NotMapped) => Ok(reply.mapped_providers.clone()),
+            Ok(Outcome::Expired) => Err(WardenError::KeyRejected { why: "expired" }),
+            _ if matches!(subject, Subject::Client(_)) => Err(WardenError::KeyRequired),
+            _ => Err(WardenError::KeyRejected { why: "not a key this gateway knows" }),
+        }
+    }
+}
+
+/// A translated whole answer.
+pub(super) enum TranslatedWhole {
+    Error { status: u16, body: Vec<u8> },
+    Chat { json: Value, usage: Option<view::Usage> },
+}
+
+/// The translation stage of a routed stream (see `ResponseStream`): the target's frames become
+/// chat SSE frames as they arrive; after policing, a Responses client's chat frames become
+/// Responses events.
+pub struct Translation {
+    decoder: Decoder,
+    translator: Box<dyn ChunkTranslator>,
+    responses: Option<(Decoder, via_chat::Stream)>,
+    /// The translator has written its end (the upstream ended, or its framing broke).
+    ended: bool,
+}
+
+impl std::fmt::Debug for Translation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Translation").field("ended", &self.ended).finish_non_exhaustive()
+    }
+}
+
+impl Translation {
+    /// Target bytes in, chat SSE bytes out. A framing the gateway cannot read ends the chat
+    /// stream there with the translator's error event (nothing after it is read).
+    pub fn to_chat(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+        if self.ended {
+            return Vec::new();
+        }
+        let mut native = Vec::new();
+        let mut result = self.decoder.push(chunk, &mut native);
+        if end && result.is_ok() {
+            result = self.decoder.finish(&mut native).map(|_| ());
+        }
+        let mut chat = Vec::new();
+        for frame in &native {
+            self.translator.frame(frame, &mut chat);
+        }
+        if end || result.is_err() {
+            self.translator.finish(&mut chat);
+            self.ended = true;
+        }
+        frames_bytes(&chat)
+    }
+
+    /// Policed chat bytes in, the client's bytes out.
+    pub fn to_client(&mut self, chat: &[u8], end: bool, out: &mut Vec<u8>) {
+        let Some((decoder, stream)) = self.responses.as_mut() else {
+            out.extend_from_slice(chat);
+            return;
+        };
+        let mut frames = Vec::new();
+        let _ = decoder.push(chat, &mut frames);
+        if end {
+            let _ = decoder.finish(&mut frames);
+        }
+        let mut events = Vec::new();
+        for frame in &frames {
+            stream.frame(frame, &mut events);
+        }
+        if end {
+            stream.finish(&mut events);
+        }
+        out.extend_from_slice(&frames_bytes(&events));
+    }
+
+    /// The target's own usage so far (the record meters the real provider's tokens).
+    pub fn usage(&self) -> Option<view::Usage> {
+        self.translator.usage()
+    }
+}
+
+fn frames_bytes(frames: &[Frame]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frames.iter().map(|f| f.raw.len()).sum());
+    for frame in frames {
+        out.extend_from_slice(&frame.raw);
+    }
+    out
+}
