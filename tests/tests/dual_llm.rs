@@ -353,3 +353,55 @@ fn no_injected_text_reaches_the_agents_upstream_except_through_the_summary() {
     assert_eq!(reader_calls.len(), 2 * corpus.len());
     assert!(reader_calls.iter().all(|b| b.contains("CANARY")), "the reader reads every result");
 }
+
+/// `dual_llm.provider: model-router`: the sidecar's calls carry a virtual key (its
+/// `api_key_env`), the router sends them to the provider each model id names with that provider's
+/// real key, and they are metered under the target like any routed request.
+#[test]
+fn through_the_model_router_the_dual_llm_calls_reach_the_named_provider_with_its_real_key() {
+    const VIRTUAL: &str = "wdn_dual_llm_router_0123456789";
+    const REAL: &str = "gsk-real-groq-dual-1";
+    let port = free_port();
+    let dir = common::keyless::TempDir::new("dual-router");
+    let keys = dir.path().join("keys.yaml");
+    let file = format!("keys:\n  - {{id: dual-llm, key: {VIRTUAL}, providers: {{groq: {{api_key_env: REAL_GROQ}}}}}}\n");
+    std::fs::write(&keys, file).expect("keys file");
+    let mut routed = profile("groq:routed-planner", "groq:routed-reader", 3);
+    routed["dual_llm"]["provider"] = json!("model-router");
+    let stack = common::warden_stack_with(StackOptions {
+        plugin_config: json!({"profiles": {"default": {}, "dual": routed}}),
+        listen_port: port,
+        sidecar: Some(json!({
+            "dual_llm": {"envoy_url": format!("http://127.0.0.1:{port}"), "api_key_env": "WARDEN_DUAL_LLM_KEY"},
+            "keys": {"file": keys}
+        })),
+        sidecar_env: vec![("WARDEN_DUAL_LLM_KEY".into(), VIRTUAL.into()), ("REAL_GROQ".into(), REAL.into())],
+        ..StackOptions::default()
+    });
+    script(&stack, "routed-planner", json!({"questions": [Q_HOURS], "summary": SUMMARY}));
+    script(&stack, "routed-reader", reader(false));
+
+    let o = send(&stack, &with_page(cases_openai(), PAGE), &[]);
+    let result = upstream_result(&o);
+    assert!(result.contains(SUMMARY) && !result.contains("IGNORE"), "the upstream's tool result is {result:?}");
+    assert_eq!(dual_entry(&stack, &o)["ok"], json!(true));
+
+    let calls: Vec<Value> = stack
+        .mock_requests()
+        .into_iter()
+        .filter(|r| r.get("body").and_then(Value::as_str).is_some_and(|b| b.contains("\"routed-")))
+        .collect();
+    assert_eq!(calls.len(), 4, "two questions' worth of calls and the summary: {calls:?}");
+    for call in &calls {
+        assert_eq!(call["path"], "/openai/v1/chat/completions", "groq's own path");
+        assert_eq!(call.pointer("/headers/authorization").and_then(Value::as_str), Some(format!("Bearer {REAL}").as_str()));
+        assert!(!call.to_string().contains("wdn_"), "the virtual key reached the provider");
+    }
+    let routed_lines = stack
+        .access_log()
+        .into_iter()
+        .filter(|l| l.pointer("/warden/routed_from").and_then(Value::as_str) == Some("model-router"))
+        .filter(|l| l.pointer("/warden/provider").and_then(Value::as_str) == Some("groq"))
+        .count();
+    assert_eq!(routed_lines, calls.len(), "every Dual-LLM call is a routed request metered under groq");
+}

@@ -151,3 +151,31 @@ fn the_agent_label_bound_defaults_to_100_and_is_capped() {
     let e = parse(r#"{"profiles":{"default":{}},"metrics":{"max_agent_ids":-1}}"#).unwrap_err();
     assert_eq!(e.path, "metrics.max_agent_ids");
 }
+
+#[test]
+fn router_settings_name_known_providers_and_models() {
+    let ok = parse(r#"{"profiles":{"default":{"router":{"default_provider":"groq","models":{"bedrock":["amazon.nova-pro-v1:0"]}}}}}"#)
+        .unwrap();
+    assert_eq!(ok.profiles["default"].router.default_provider.as_deref(), Some("groq"));
+    let e = parse(r#"{"profiles":{"default":{"router":{"default_provider":"nope"}}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.default.router.default_provider");
+    let e = parse(r#"{"profiles":{"default":{"router":{"models":{"nope":["m"]}}}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.default.router.models.nope");
+    let e = parse(r#"{"profiles":{"default":{"router":{"models":{"groq":["m", " "]}}}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.default.router.models.groq[1]");
+}
+
+#[test]
+fn dual_llm_through_the_router_needs_provider_prefixed_models_or_a_default_provider() {
+    let dual = |model: &str, router: &str| {
+        format!(
+            r#"{{"profiles":{{"default":{{"router":{router},"dual_llm":{{"provider":"model-router","model":"{model}"}}}}}}}}"#
+        )
+    };
+    assert!(parse(&dual("groq:llama-3.3-70b", "{}")).is_ok());
+    assert!(parse(&dual("llama-3.3-70b", r#"{"default_provider":"groq"}"#)).is_ok());
+    let e = parse(&dual("llama-3.3-70b", "{}")).unwrap_err();
+    assert_eq!(e.path, "profiles.default.dual_llm.model");
+    let e = parse(r#"{"profiles":{"default":{"dual_llm":{"provider":"anthropic","model":"claude"}}}}"#).unwrap_err();
+    assert!(e.message.contains("model-router"), "{e}");
+}

@@ -109,16 +109,31 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
     for (id, profile) in &config.profiles {
         let Some(dual) = &profile.dual_llm else { continue };
         let path = format!("profiles.{id}.dual_llm");
+        let routed = dual.provider == crate::routes::ROUTER_SEGMENT;
         let chat_wire = Provider::from_name(&dual.provider)
             .is_some_and(|p| p == Provider::OpenAi || p == Provider::Azure || p.is_openai_compatible());
-        if !chat_wire {
+        if !chat_wire && !routed {
             return Err(err(
                 format!("{path}.provider"),
                 format!(
-                    "'{}' does not speak OpenAI chat completions; use openai, azure or an OpenAI-compatible provider",
+                    "'{}' does not speak OpenAI chat completions; use openai, azure, an OpenAI-compatible provider or model-router",
                     dual.provider
                 ),
             ));
+        }
+        // Through the router, each model names its provider unless the profile has a default.
+        let unrouted = |model: &str| {
+            routed
+                && profile.router.default_provider.is_none()
+                && !model.split_once(':').is_some_and(|(p, _)| Provider::from_name(p).is_some())
+        };
+        for (field, model) in [("model", Some(&dual.model)), ("quarantined_model", dual.quarantined_model.as_ref())] {
+            if model.is_some_and(|m| unrouted(m)) {
+                return Err(err(
+                    format!("{path}.{field}"),
+                    "through model-router, name the model as provider:model (or set router.default_provider)",
+                ));
+            }
         }
         if dual.model.trim().is_empty() {
             return Err(err(format!("{path}.model"), "name the privileged model"));

@@ -165,16 +165,54 @@ fn anthropic_stream(tool: &str) -> Vec<u8> {
 
 /// Streams `native` through the exchange's response stream in chunks of `size` bytes.
 fn stream_through(ex: &mut Exchange, native: &[u8], size: usize) -> (String, Option<view::Response>) {
+    let points: Vec<usize> = (size..native.len()).step_by(size.max(1)).collect();
+    stream_cut(ex, native, &points)
+}
+
+/// Streams `native` through the exchange's response stream, cut at `points` (sorted).
+fn stream_cut(ex: &mut Exchange, native: &[u8], points: &[usize]) -> (String, Option<view::Response>) {
     let head = ResponseHead { status: 200, content_type: Some("text/event-stream"), ..Default::default() };
     let ResponsePlan::Stream(mut stream) = ex.response_headers(&head) else { panic!("expected a stream") };
     let mut out = Vec::new();
-    let chunks: Vec<&[u8]> = native.chunks(size).collect();
-    for (i, chunk) in chunks.iter().enumerate() {
-        stream.push(chunk, i + 1 == chunks.len(), &mut out);
+    let mut from = 0;
+    for &to in points.iter().chain(std::iter::once(&native.len())) {
+        let to = to.clamp(from, native.len());
+        stream.push(&native[from..to], to == native.len(), &mut out);
+        from = to;
     }
     let (record, _) = ex.finish(Some(&stream), None, None, None);
     assert_eq!(record.provider, "anthropic");
     (String::from_utf8(out).unwrap(), stream.translated_response())
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_routed_stream_does_not_depend_on_where_its_chunks_fall(
+        cuts in proptest::collection::vec(proptest::sample::select((0usize..4000).collect::<Vec<_>>()), 0..12),
+        tool in proptest::sample::select(vec!["delete_all", "get_weather"]),
+        responses in proptest::bool::ANY,
+    ) {
+        let (path, body) = if responses {
+            ("/v1/model-router/responses", json!({"model": "anthropic:claude-sonnet-4-5", "input": "hi", "stream": true,
+                "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]}))
+        } else {
+            let mut body = chat("anthropic:claude-sonnet-4-5");
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+            ("/v1/model-router/chat/completions", body)
+        };
+        let native = anthropic_stream(tool);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (native.len() + 1)).collect();
+        points.sort_unstable();
+        let (mut ex, _) = routed(path, &body, "k");
+        let whole = stream_cut(&mut ex, &native, &[]).0;
+        let (mut ex, _) = routed(path, &body, "k");
+        let split = stream_cut(&mut ex, &native, &points).0;
+        proptest::prop_assert_eq!(&split, &whole);
+        let leaked = whole.contains("\"tool_calls\"") || whole.contains("\"type\":\"function_call\"");
+        proptest::prop_assert!(tool != "delete_all" || !leaked, "a blocked call reached the client: {}", whole);
+        proptest::prop_assert!(tool == "delete_all" || leaked, "an allowed call was lost: {}", whole);
+    }
 }
 
 #[test]
