@@ -210,3 +210,42 @@ fn a_token_nearing_expiry_is_refreshed_ahead_and_an_expired_one_is_never_sent() 
     );
     assert!(stack.filter_crashes().is_empty(), "{:?}", stack.filter_crashes());
 }
+
+/// The model router to Gemini on a gateway that sends Gemini to Vertex AI: the translated request
+/// takes the Vertex path (optimised model included) and the ADC token, never a key.
+#[test]
+fn a_routed_gemini_request_goes_to_vertex_with_an_adc_token() {
+    const VIRTUAL: &str = "wdn_router_vertex_0123456789";
+    let rt = runtime();
+    let fake = rt.block_on(Google::start());
+    let dir = TempDir::new("router-vertex");
+    let keys_file = dir.path().join("keys.yaml");
+    let keys = format!("keys:\n  - {{id: vertex-user, key: {VIRTUAL}, providers: {{gemini: {{api_key_env: AI_STUDIO_KEY}}}}}}\n");
+    std::fs::write(&keys_file, keys).expect("keys file");
+    let stack = stack(
+        vertex_plugin(),
+        json!({"credentials": {"gcp": {}}, "keys": {"file": keys_file}}),
+        vec![
+            ("GCE_METADATA_HOST".into(), fake.metadata_host()),
+            ("AI_STUDIO_KEY".into(), "AIza-studio-key-not-for-vertex".into()),
+        ],
+        1,
+    );
+    let auth = format!("Bearer {VIRTUAL}");
+    for (i, (stream, suffix)) in
+        [(false, "gemini-2.5-flash:generateContent"), (true, "gemini-2.5-flash:streamGenerateContent?alt=sse")]
+            .into_iter()
+            .enumerate()
+    {
+        let id = format!("routed-vertex-{i}");
+        let body = json!({"model": "gemini:gemini-2.5-pro", "stream": stream, "messages": [{"role": "user", "content": "hi"}]});
+        let reply = post(&stack, "/v1/model-router/chat/completions", &[("authorization", auth.as_str())], &body, &id);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(reply.text().contains("chat.completion") && reply.text().contains("llo"), "{}", reply.text());
+        let up = upstream(&stack, &id);
+        assert_eq!(up["path"], format!("{VERTEX_PREFIX}{suffix}"));
+        assert_eq!(header(&up, "authorization"), Some("Bearer ya29.fake-mds-1"), "{up}");
+        assert_eq!(header(&up, "x-goog-api-key"), None, "a key went to Vertex: {up}");
+        assert!(!up.to_string().contains("wdn_"), "the virtual key reached Google");
+    }
+}

@@ -192,3 +192,43 @@ fn static_keys_sign_for_the_configured_host_and_region_without_a_session_token()
     secrets.push(SECRET.into());
     assert_no_secret_in_logs(&stack, &secrets);
 }
+
+/// The model router to Bedrock with a virtual key that says `auth: sigv4`: the OpenAI request is
+/// translated to Converse, then signed with the sidecar's AWS credentials; neither the virtual key
+/// nor any client credential reaches AWS.
+#[test]
+fn a_routed_request_to_bedrock_is_translated_then_signed_when_the_key_says_sigv4() {
+    const KEY_ID: &str = "AKIAWARDENROUTERONLY1";
+    const SECRET: &str = "test-only-router-secret-access-key-77";
+    const VIRTUAL: &str = "wdn_router_sigv4_0123456789";
+    let dir = common::keyless::TempDir::new("router-sigv4");
+    let keys_file = dir.path().join("keys.yaml");
+    std::fs::write(&keys_file, format!("keys:\n  - {{id: signer, key: {VIRTUAL}, providers: {{bedrock: {{auth: sigv4}}}}}}\n"))
+        .expect("keys file");
+    let stack = stack(
+        plugin("us-east-1", None),
+        json!({"credentials": {"aws": {"region": "us-east-1"}}, "keys": {"file": keys_file}}),
+        vec![("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()), ("AWS_SECRET_ACCESS_KEY".into(), SECRET.into())],
+        1,
+    );
+    let keys = Keys { access_key_id: KEY_ID, secret_access_key: SECRET, session_token: None, region: "us-east-1" };
+    let auth = format!("Bearer {VIRTUAL}");
+    for (i, stream) in [false, true].into_iter().enumerate() {
+        let id = format!("routed-sigv4-{i}");
+        let body = json!({"model": format!("bedrock:{HAIKU}"), "stream": stream, "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let reply = post(&stack, "/v1/model-router/plain/chat/completions", &[("authorization", auth.as_str())], &body, &id);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let text = reply.text();
+        assert!(text.contains("chat.completion") && text.contains("llo"), "an OpenAI answer: {text}");
+        let up = upstream(&stack, &id);
+        let action = if stream { "converse-stream" } else { "converse" };
+        assert_eq!(up["path"], format!("/model/{HAIKU_IN_PATH}/{action}"));
+        assert!(up["body"].as_str().unwrap_or_default().contains("\"inferenceConfig\""), "a Converse body: {up}");
+        assert!(!up.to_string().contains("wdn_"), "the virtual key reached AWS");
+        check_signed(&up, &keys, "bedrock-runtime.us-east-1.amazonaws.com", action);
+    }
+    let mut secrets = fake_secrets();
+    secrets.extend([SECRET.into(), VIRTUAL.into()]);
+    assert_no_secret_in_logs(&stack, &secrets);
+}
