@@ -220,7 +220,9 @@ fn a_routed_gemini_request_goes_to_vertex_with_an_adc_token() {
     let fake = rt.block_on(Google::start());
     let dir = TempDir::new("router-vertex");
     let keys_file = dir.path().join("keys.yaml");
-    let keys = format!("keys:\n  - {{id: vertex-user, key: {VIRTUAL}, providers: {{gemini: {{api_key_env: AI_STUDIO_KEY}}}}}}\n");
+    let keys = format!(
+        "keys:\n  - {{id: vertex-user, key: {VIRTUAL}, providers: {{gemini: {{api_key_env: AI_STUDIO_KEY}}}}}}\n"
+    );
     std::fs::write(&keys_file, keys).expect("keys file");
     let stack = stack(
         vertex_plugin(),

@@ -203,8 +203,11 @@ fn a_routed_request_to_bedrock_is_translated_then_signed_when_the_key_says_sigv4
     const VIRTUAL: &str = "wdn_router_sigv4_0123456789";
     let dir = common::keyless::TempDir::new("router-sigv4");
     let keys_file = dir.path().join("keys.yaml");
-    std::fs::write(&keys_file, format!("keys:\n  - {{id: signer, key: {VIRTUAL}, providers: {{bedrock: {{auth: sigv4}}}}}}\n"))
-        .expect("keys file");
+    std::fs::write(
+        &keys_file,
+        format!("keys:\n  - {{id: signer, key: {VIRTUAL}, providers: {{bedrock: {{auth: sigv4}}}}}}\n"),
+    )
+    .expect("keys file");
     let stack = stack(
         plugin("us-east-1", None),
         json!({"credentials": {"aws": {"region": "us-east-1"}}, "keys": {"file": keys_file}}),
@@ -217,7 +220,8 @@ fn a_routed_request_to_bedrock_is_translated_then_signed_when_the_key_says_sigv4
         let id = format!("routed-sigv4-{i}");
         let body = json!({"model": format!("bedrock:{HAIKU}"), "stream": stream, "max_tokens": 64,
             "messages": [{"role": "user", "content": "hi"}]});
-        let reply = post(&stack, "/v1/model-router/plain/chat/completions", &[("authorization", auth.as_str())], &body, &id);
+        let reply =
+            post(&stack, "/v1/model-router/plain/chat/completions", &[("authorization", auth.as_str())], &body, &id);
         assert_eq!(reply.status, 200, "{}", reply.text());
         let text = reply.text();
         assert!(text.contains("chat.completion") && text.contains("llo"), "an OpenAI answer: {text}");

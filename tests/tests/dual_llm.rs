@@ -364,7 +364,8 @@ fn through_the_model_router_the_dual_llm_calls_reach_the_named_provider_with_its
     let port = free_port();
     let dir = common::keyless::TempDir::new("dual-router");
     let keys = dir.path().join("keys.yaml");
-    let file = format!("keys:\n  - {{id: dual-llm, key: {VIRTUAL}, providers: {{groq: {{api_key_env: REAL_GROQ}}}}}}\n");
+    let file =
+        format!("keys:\n  - {{id: dual-llm, key: {VIRTUAL}, providers: {{groq: {{api_key_env: REAL_GROQ}}}}}}\n");
     std::fs::write(&keys, file).expect("keys file");
     let mut routed = profile("groq:routed-planner", "groq:routed-reader", 3);
     routed["dual_llm"]["provider"] = json!("model-router");
@@ -394,7 +395,10 @@ fn through_the_model_router_the_dual_llm_calls_reach_the_named_provider_with_its
     assert_eq!(calls.len(), 4, "two questions' worth of calls and the summary: {calls:?}");
     for call in &calls {
         assert_eq!(call["path"], "/openai/v1/chat/completions", "groq's own path");
-        assert_eq!(call.pointer("/headers/authorization").and_then(Value::as_str), Some(format!("Bearer {REAL}").as_str()));
+        assert_eq!(
+            call.pointer("/headers/authorization").and_then(Value::as_str),
+            Some(format!("Bearer {REAL}").as_str())
+        );
         assert!(!call.to_string().contains("wdn_"), "the virtual key reached the provider");
     }
     let routed_lines = stack

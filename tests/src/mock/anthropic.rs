@@ -1,8 +1,8 @@
 //! Anthropic Messages.
 
 use super::scenario::{
-    argument_pieces, sse_event, text, text_first, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT, OUTPUT,
-    TEXT_PIECES,
+    argument_pieces, sse_event, text, text_first, text_pieces, tool_calls, Canned, Content, CACHED, CACHE_WRITE, INPUT,
+    OUTPUT, TEXT_PIECES,
 };
 use serde_json::{json, Value};
 
@@ -32,7 +32,8 @@ fn usage(output: u64) -> Value {
 fn blocks(content: &Content) -> Vec<Value> {
     let calls = tool_calls(content);
     if calls.is_empty() {
-        return vec![json!({"type": "text", "text": text()})];
+        let text = if matches!(content, Content::Pieces(_)) { text_pieces(content).concat() } else { text() };
+        return vec![json!({"type": "text", "text": text})];
     }
     // The fixed scenarios open with a short preamble, as Claude often does; listed calls only when
     // asked (`text_then_tools`), so a tool_use can also be block 0.
@@ -81,7 +82,9 @@ pub fn messages(model: &str, content: &Content, stream: bool) -> Canned {
                 parts.push(sse_event("ping", &json!({"type": "ping"})));
             }
             let body = block.get("text").and_then(Value::as_str).unwrap_or_default();
-            let pieces: Vec<String> = if body == text() {
+            let pieces: Vec<String> = if matches!(content, Content::Pieces(_)) {
+                text_pieces(content)
+            } else if body == text() {
                 TEXT_PIECES.iter().map(|s| s.to_string()).collect()
             } else {
                 vec![body.to_string()]
