@@ -125,7 +125,7 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
         let unrouted = |model: &str| {
             routed
                 && profile.router.default_provider.is_none()
-                && !model.split_once(':').is_some_and(|(p, _)| Provider::from_name(p).is_some())
+                && model.split_once(':').is_none_or(|(p, _)| Provider::from_name(p).is_none())
         };
         for (field, model) in [("model", Some(&dual.model)), ("quarantined_model", dual.quarantined_model.as_ref())] {
             if model.is_some_and(|m| unrouted(m)) {

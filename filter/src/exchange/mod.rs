@@ -779,8 +779,8 @@ impl Exchange {
     }
 }
 #[cfg(test)]
-#[path = "sanitize_timing_tests.rs"]
-mod sanitize_timing_tests;
-#[cfg(test)]
 #[path = "router_timing_tests.rs"]
 mod router_timing_tests;
+#[cfg(test)]
+#[path = "sanitize_timing_tests.rs"]
+mod sanitize_timing_tests;

@@ -181,11 +181,11 @@ impl Exchange {
     /// A routed whole answer: the target's error in the OpenAI shape, or its answer as chat,
     /// policed like a native chat answer, then in the client's API.
     fn translated_response(&mut self, api: Api, translated: Result<TranslatedWhole, WardenError>) -> Buffered {
-        let (json, usage) = match translated {
+        let (json, bytes, usage) = match translated {
             Ok(TranslatedWhole::Error { status, body }) => {
                 return Buffered::Translated { status: Some(status), body, blocked: None }
             }
-            Ok(TranslatedWhole::Chat { json, usage }) => (json, usage),
+            Ok(TranslatedWhole::Chat { json, bytes, usage }) => (json, bytes, usage),
             Err(err) => {
                 self.outcome.unpoliced = Some("untranslatable_response");
                 return Buffered::Refused(self.reject(&err));
@@ -196,11 +196,11 @@ impl Exchange {
             response.usage = Some(usage);
         }
         let (answer, blocked) = match policed {
-            Ok(None) => (json, None),
-            Ok(Some((refused, header))) => (refused, Some(header)),
+            Ok(None) => (bytes, None),
+            Ok(Some((refused, header))) => (refused.to_string().into_bytes(), Some(header)),
             Err(reply) => return Buffered::Refused(reply),
         };
-        match self.to_client(&answer) {
+        match self.to_client(answer) {
             Ok(body) => Buffered::Translated { status: None, body, blocked },
             Err(err) => Buffered::Refused(self.reject(&err)),
         }

@@ -97,10 +97,34 @@ impl ResponseStream {
             return;
         };
         let chat = translation.to_chat(chunk, end);
-        let mut policed = Vec::with_capacity(chat.len());
-        self.push_policed(&chat, end, &mut policed);
+        let mut policed = Vec::new();
+        let start = out.len();
+        self.push_frames(chat, end, &mut policed);
         translation.to_client(&policed, end, out);
+        self.sent_any |= out.len() > start;
         self.translation = Some(translation);
+    }
+
+    /// Chat frames a translation made (already cut, so never re-decoded): policed as they come.
+    fn push_frames(&mut self, frames: Vec<Frame>, end: bool, out: &mut Vec<u8>) {
+        self.upstream_done |= end;
+        match self.state {
+            State::Unread => {
+                frames.iter().for_each(|f| out.extend_from_slice(&f.raw));
+                return;
+            }
+            State::Ended { readable: false, .. } | State::Complete => return,
+            State::Open | State::Ended { readable: true, .. } => {}
+        }
+        for frame in frames {
+            self.on_frame(frame, out);
+        }
+        if end && self.is_open() {
+            if let Some(hold) = self.hold_back.as_mut() {
+                hold.finish(&mut self.fold, out);
+            }
+            self.state = State::Complete;
+        }
     }
 
     /// A translated stream's answer as the record meters it: the policed chat answer with the

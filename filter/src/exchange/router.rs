@@ -15,6 +15,13 @@ use crate::view::{self, Api};
 use serde_json::{json, Value};
 use warden_proto::v1::{self as pb, resolve_reply::Outcome};
 
+/// The one field of a routed body the target depends on.
+#[derive(serde::Deserialize)]
+struct Named<'a> {
+    #[serde(borrow, default)]
+    model: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// What the router decided for one request.
 #[derive(Debug)]
 pub(super) struct Routing {
@@ -91,8 +98,10 @@ impl Exchange {
             return Err(WardenError::KeyRequired);
         }
         let Some(api) = self.route.api.filter(|api| *api != Api::Models) else { return Ok(()) };
-        let body = Body::parse(body.unwrap_or_default())?;
-        let Some(id) = body.json().get("model").and_then(Value::as_str) else {
+        // Only the model is read here (typed, borrowed); the body is parsed whole once, later.
+        let named: Named<'_> = serde_json::from_slice(body.unwrap_or_default())
+            .map_err(|e| WardenError::MalformedJson { detail: e.to_string() })?;
+        let Some(id) = named.model.as_deref() else {
             return Err(WardenError::InvalidRequest {
                 message: "name the model as 'provider:model' in the body's 'model' field".to_owned(),
             });
@@ -226,7 +235,7 @@ impl Exchange {
             .and_then(|r| r.usage);
         Some(translator.response(native, &routing.meta).map_err(WardenError::Translation).and_then(|chat| {
             match serde_json::from_slice::<Value>(&chat) {
-                Ok(json @ Value::Object(_)) => Ok(TranslatedWhole::Chat { json, usage }),
+                Ok(json @ Value::Object(_)) => Ok(TranslatedWhole::Chat { json, bytes: chat, usage }),
                 _ => Err(WardenError::Translation(translate::TranslateError::Upstream {
                     why: "the translated answer is not a JSON object".to_owned(),
                 })),
@@ -236,11 +245,10 @@ impl Exchange {
 
     /// The chat answer (policed, possibly a refusal) as the client's API: a Response object for
     /// Responses clients, the chat completion itself otherwise.
-    pub(super) fn to_client(&self, chat: &Value) -> Result<Vec<u8>, WardenError> {
-        let bytes = chat.to_string().into_bytes();
+    pub(super) fn to_client(&self, chat: Vec<u8>) -> Result<Vec<u8>, WardenError> {
         match self.routing.as_ref().and_then(|r| r.echo.as_ref()) {
-            Some(echo) => via_chat::response(&bytes, echo).map_err(WardenError::Translation),
-            None => Ok(bytes),
+            Some(echo) => via_chat::response(&chat, echo).map_err(WardenError::Translation),
+            None => Ok(chat),
         }
     }
 
@@ -275,8 +283,16 @@ impl Exchange {
 
 /// A translated whole answer.
 pub(super) enum TranslatedWhole {
-    Error { status: u16, body: Vec<u8> },
-    Chat { json: Value, usage: Option<view::Usage> },
+    Error {
+        status: u16,
+        body: Vec<u8>,
+    },
+    /// The chat completion, parsed for policing and as the translator wrote it.
+    Chat {
+        json: Value,
+        bytes: Vec<u8>,
+        usage: Option<view::Usage>,
+    },
 }
 
 /// The translation stage of a routed stream (see `ResponseStream`): the target's frames become
@@ -297,9 +313,9 @@ impl std::fmt::Debug for Translation {
 }
 
 impl Translation {
-    /// Target bytes in, chat SSE bytes out. A framing the gateway cannot read ends the chat
+    /// Target bytes in, chat SSE frames out. A framing the gateway cannot read ends the chat
     /// stream there with the translator's error event (nothing after it is read).
-    pub fn to_chat(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+    pub fn to_chat(&mut self, chunk: &[u8], end: bool) -> Vec<Frame> {
         if self.ended {
             return Vec::new();
         }
@@ -316,7 +332,7 @@ impl Translation {
             self.translator.finish(&mut chat);
             self.ended = true;
         }
-        frames_bytes(&chat)
+        chat
     }
 
     /// Policed chat bytes in, the client's bytes out.

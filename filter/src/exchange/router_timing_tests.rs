@@ -35,13 +35,25 @@ fn answer(stream: bool) -> Vec<u8> {
     }
     let mut out = String::new();
     let mut event = |name: &str, data: serde_json::Value| out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
-    event("message_start", json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":300,"output_tokens":1}}}));
-    event("content_block_start", json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}));
+    event(
+        "message_start",
+        json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":300,"output_tokens":1}}}),
+    );
+    event(
+        "content_block_start",
+        json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+    );
     for i in 0..300 {
-        event("content_block_delta", json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":format!("tok{i} ")}}));
+        event(
+            "content_block_delta",
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":format!("tok{i} ")}}),
+        );
     }
     event("content_block_stop", json!({"type":"content_block_stop","index":0}));
-    event("message_delta", json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":300}}));
+    event(
+        "message_delta",
+        json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":300}}),
+    );
     event("message_stop", json!({"type":"message_stop"}));
     out.into_bytes()
 }

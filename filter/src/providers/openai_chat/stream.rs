@@ -7,6 +7,7 @@ use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, ToolCall};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Default)]
@@ -30,6 +31,61 @@ pub struct Fold {
     pub(super) log: Vec<Seen>,
     /// What the refusal hooks have learnt about the held part of the stream.
     pub(super) hold: super::refusal::Hold,
+    /// Tests compare the typed fast path (`fold_text_chunk`) with the general one.
+    #[cfg(test)]
+    pub(super) general_only: bool,
+}
+
+/// The chunk nearly every frame of a streamed answer is: text (or the role) for choice 0 and
+/// nothing that needs judging. Read typed and borrowed instead of as a `Value` tree; anything
+/// else — another key, a second choice, a finish, a tool call, usage, an error — fails to
+/// deserialise and takes the general path.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextChunk<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+    #[serde(default)]
+    created: Option<u64>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system_fingerprint: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    service_tier: Option<Cow<'a, str>>,
+    /// Only `null`.
+    #[serde(default, rename = "usage")]
+    _usage: Option<()>,
+    #[serde(borrow)]
+    choices: [TextChoice<'a>; 1],
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextChoice<'a> {
+    index: u64,
+    #[serde(borrow)]
+    delta: TextDelta<'a>,
+    /// Only `null`.
+    #[serde(default, rename = "logprobs")]
+    _logprobs: Option<()>,
+    /// Only `null`.
+    #[serde(default, rename = "finish_reason")]
+    _finish_reason: Option<()>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextDelta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    role: Option<Cow<'a, str>>,
+    /// Only `null`.
+    #[serde(default, rename = "refusal")]
+    _refusal: Option<()>,
 }
 
 /// A folded frame, as the refusal hooks need to recognise it later.
@@ -105,6 +161,9 @@ impl Fold {
     }
 
     fn fold_frame(&mut self, frame: &Frame, seq: u64, calls: &mut Vec<usize>) -> FrameInfo {
+        if let Some(info) = self.fold_text_chunk(&frame.data) {
+            return info;
+        }
         let Ok(chunk) = serde_json::from_slice::<Value>(&frame.data) else {
             // `[DONE]` and keep-alives go through untouched; other data is unreadable.
             return FrameInfo::unparsed(&frame.data);
@@ -132,6 +191,58 @@ impl Fold {
         info.drop = self.hide_usage_chunk && is_usage_only(&chunk);
         self.hold.end.screen(&mut info);
         info
+    }
+
+    /// The general path's effect for a `TextChunk` of choice 0, without building a `Value`;
+    /// `None` when the frame is not one.
+    pub(super) fn fold_text_chunk(&mut self, data: &[u8]) -> Option<FrameInfo> {
+        #[cfg(test)]
+        if self.general_only {
+            return None;
+        }
+        let chunk = serde_json::from_slice::<TextChunk>(data).ok()?;
+        let [choice] = chunk.choices;
+        if choice.index != 0 {
+            return None;
+        }
+        if let Some(model) = chunk.model.as_deref().filter(|m| !m.is_empty()) {
+            if self.response.model.as_deref() != Some(model) {
+                self.response.model = Some(model.to_owned());
+            }
+        }
+        // In `ENVELOPE` order, as the general path inserts them.
+        let TextChunk { id, object, created, model, system_fingerprint, service_tier, .. } = chunk;
+        let text = |v: Option<Cow<'_, str>>| v.filter(|v| !v.is_empty()).map(|v| Value::String(v.into_owned()));
+        let fields = [
+            text(id),
+            text(object),
+            created.map(Value::from),
+            text(model),
+            text(system_fingerprint),
+            text(service_tier),
+        ];
+        for (key, value) in ENVELOPE.iter().zip(fields) {
+            if let Some(value) = value {
+                self.remember(key, value);
+            }
+        }
+        let content = choice.delta.content.unwrap_or_default();
+        if let Some(state) = self.choice_state(0) {
+            state.role_sent |= choice.delta.role.is_some();
+            state.text_sent |= !content.is_empty();
+        }
+        self.response.text.push_str(&content);
+        let mut info = FrameInfo::default();
+        self.hold.end.screen(&mut info);
+        Some(info)
+    }
+
+    /// Keeps an envelope field the stream has not given yet (`remember_envelope`).
+    fn remember(&mut self, key: &str, value: Value) {
+        let known = self.envelope.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        if !known {
+            self.envelope.insert(key.to_owned(), value);
+        }
     }
 
     pub fn response(&self) -> &view::Response {

@@ -291,3 +291,86 @@ fn a_chunk_whose_error_is_null_is_still_folded_as_a_chunk() {
     assert_eq!(actions[0], FrameInfo::default());
     assert!(fold.response().text.is_empty());
 }
+
+/// Folds `frames` through the typed fast path and through the general path only: the fold's
+/// state and what it says about every frame must be the same.
+fn fast_path_agrees(frames: &[Frame]) -> Result<(), TestCaseError> {
+    let mut fast = stream::Fold::new(true);
+    let mut general = stream::Fold { general_only: true, ..stream::Fold::new(true) };
+    for frame in frames {
+        prop_assert_eq!(fast.on_frame(frame), general.on_frame(frame));
+    }
+    prop_assert_eq!(fast.response(), general.response());
+    prop_assert_eq!(serde_json::to_string(&fast.envelope).unwrap(), serde_json::to_string(&general.envelope).unwrap());
+    let choices = |f: &stream::Fold| -> Vec<(u64, bool, bool, bool)> {
+        f.choices.iter().map(|c| (c.index, c.finished, c.role_sent, c.text_sent)).collect()
+    };
+    prop_assert_eq!(choices(&fast), choices(&general));
+    Ok(())
+}
+
+#[test]
+fn the_typed_text_path_folds_every_recorded_stream_like_the_general_one() {
+    let mut checked = 0;
+    for (path, bytes) in crate::testutil::fixtures_ending(".sse") {
+        if !path.contains("openai-chat") {
+            continue;
+        }
+        let frames = frames(Framing::Sse, &bytes);
+        fast_path_agrees(&frames).unwrap_or_else(|e| panic!("{path}: {e}"));
+        checked += 1;
+    }
+    assert!(checked > 0, "no recorded chat stream found");
+}
+
+proptest! {
+    #[test]
+    fn the_typed_text_path_folds_like_the_general_one(
+        chunks in proptest::collection::vec((
+            proptest::sample::select(vec![0u64, 0, 0, 1]),
+            proptest::option::of(proptest::sample::select(vec!["", "hi", "h\\u00e9", "\\n"])),
+            proptest::option::of(proptest::sample::select(vec!["assistant", ""])),
+            proptest::sample::select(vec![
+                "", r#","logprobs":null"#, r#","finish_reason":null"#, r#","finish_reason":"stop""#,
+                r#","logprobs":{}"#, r#","extra":1"#,
+            ]),
+            proptest::sample::select(vec![
+                "", r#","usage":null"#, r#","usage":{"prompt_tokens":1,"completion_tokens":2}"#,
+                r#","system_fingerprint":"fp""#, r#","created":7"#, r#","created":"7""#, r#","model":"""#,
+                r#","model":"m2""#, r#","error":null"#, r#","refusal":null"#,
+            ]),
+        ), 0..10)
+    ) {
+        let frames: Vec<Frame> = chunks.iter().map(|(index, content, role, choice_extra, top_extra)| {
+            let mut delta = Vec::new();
+            if let Some(c) = content { delta.push(format!(r#""content":"{c}""#)); }
+            if let Some(r) = role { delta.push(format!(r#""role":"{r}""#)); }
+            let data = format!(
+                r#"{{"id":"c1","object":"chat.completion.chunk","model":"m"{top_extra},"choices":[{{"index":{index},"delta":{{{}}}{choice_extra}}}]}}"#,
+                delta.join(",")
+            );
+            data_frame(&data)
+        }).collect();
+        fast_path_agrees(&frames)?;
+    }
+}
+
+#[test]
+fn text_chunks_as_openai_and_the_router_write_them_take_the_typed_path() {
+    let mut fold = stream::Fold::new(false);
+    for data in [
+        r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","system_fingerprint":"fp","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+        r#"{"id":"msg_1","object":"chat.completion.chunk","created":1,"model":"claude","choices":[{"index":0,"delta":{"content":"hé"},"logprobs":null,"finish_reason":null}]}"#,
+    ] {
+        assert!(fold.fold_text_chunk(data.as_bytes()).is_some(), "{data}");
+    }
+    assert_eq!(fold.response().text, "hé");
+    for data in [
+        r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        r#"{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[]}}]}"#,
+        r#"{"id":"c","choices":[],"usage":{"prompt_tokens":1}}"#,
+        r#"{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"error":{"message":"x"}}"#,
+    ] {
+        assert!(fold.fold_text_chunk(data.as_bytes()).is_none(), "{data}");
+    }
+}
