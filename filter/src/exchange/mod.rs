@@ -770,6 +770,7 @@ impl Exchange {
             dual_llm: &self.facts.dual_llm,
             key_id: self.key_id.as_deref(),
             routed: self.route.routed,
+            provider_label: (self.route.routed && self.routing.is_none()).then_some(routes::ROUTER_SEGMENT),
             duration_ms,
             ttfb_ms,
             agent_label: sighting.agent.as_deref(),

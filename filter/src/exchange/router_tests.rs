@@ -270,6 +270,8 @@ fn the_router_refuses_what_it_cannot_route_in_the_openai_shape() {
     let mut ex = begin("POST", "/v1/model-router/chat/completions", None).unwrap();
     let err = ex.choose_target(Some(&bytes), "r", 0).unwrap_err();
     assert_eq!((err.status(), ex.reject(&err).status), (401, 401));
+    let (record, _) = ex.finish(None, None, None, None);
+    assert_eq!((record.provider, record.routed_from), ("model-router", Some("model-router")), "no target was named");
     // No provider in the id and no default provider.
     let mut ex = begin("POST", "/v1/model-router/chat/completions", Some("Bearer wdn_x")).unwrap();
     let err = ex.choose_target(Some(&bytes), "r", 0).unwrap_err();

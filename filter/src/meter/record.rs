@@ -156,6 +156,9 @@ pub struct Summary<'a> {
     pub key_id: Option<&'a str>,
     /// The request came through the model router.
     pub routed: bool,
+    /// What the record and metrics name as the provider when no provider is known yet (a router
+    /// request refused before its model named a target: `model-router`).
+    pub provider_label: Option<&'static str>,
     pub duration_ms: Option<u64>,
     pub ttfb_ms: Option<u64>,
     /// The caller's `agent_id` metric label (`meter::agents`: sanitised, bounded, or `other`);
@@ -188,7 +191,7 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
     };
     let toon = s.toon.filter(|t| t.skip_reason.is_none() || t.tokens_before > 0);
     let record = Record {
-        provider: provider.name(),
+        provider: s.provider_label.unwrap_or(provider.name()),
         api: s.api.map(Api::as_str),
         profile: s.profile.to_owned(),
         model: model.clone(),

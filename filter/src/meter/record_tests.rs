@@ -41,6 +41,7 @@ fn summary<'a>(config: &'a Config, response: &'a view::Response) -> Summary<'a> 
         dual_llm: &[],
         key_id: None,
         routed: false,
+        provider_label: None,
         duration_ms: Some(2000),
         ttfb_ms: Some(100),
         agent_label: None,
