@@ -11,7 +11,8 @@
 # scripts/bench-dual-llm.sh (a sanitised result with a cached summary against an unsanitised
 # request, and uncached against mock models; BENCH_DUAL_LLM=0 skips it).
 # scripts/bench-keys.sh (a cached virtual key against a passed-through provider key; the sidecar's
-# Keys and Limits calls against Redis; BENCH_KEYS=0 skips it).
+# Keys and Limits calls against Redis; BENCH_KEYS=0 skips it), and scripts/bench-router.sh (the
+# model router against the same request sent natively; BENCH_ROUTER=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${BENCH_SECONDS:-10}"
@@ -206,4 +207,10 @@ if [ "${BENCH_KEYS:-1}" != 0 ]; then
   pids=()
   echo
   bash scripts/bench-keys.sh
+fi
+if [ "${BENCH_ROUTER:-1}" != 0 ]; then
+  cleanup
+  pids=()
+  echo
+  bash scripts/bench-router.sh
 fi
