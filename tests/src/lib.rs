@@ -4,6 +4,7 @@
 //! - [`stack`]: starts mock + Envoy for a test and tears them down on drop.
 //! - [`client`]: a small blocking HTTP client that returns raw bytes.
 //! - [`prom`]: reads Prometheus text exposition.
+//! - [`promql`]: what a dashboard's PromQL asks of the metrics it names, checked against a scrape.
 //! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
 //! - [`sidecar`]: runs the real `warden-sidecar` binary; [`fake_identity`]: the fake cloud
 //!   identity endpoints it is tested against; [`redis`]: a private `redis-server` per test.
@@ -16,6 +17,7 @@ pub mod mock;
 pub mod otlp;
 pub mod policy;
 pub mod prom;
+pub mod promql;
 pub mod redis;
 pub mod run;
 pub mod seen;

@@ -39,6 +39,8 @@ mod dual_llm;
 mod errors;
 #[path = "../fail_closed.rs"]
 mod fail_closed;
+#[path = "../grafana_dashboard.rs"]
+mod grafana_dashboard;
 #[path = "../harness.rs"]
 mod harness;
 #[path = "../jwt_identity.rs"]
