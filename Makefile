@@ -16,7 +16,7 @@ endif
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs) and build the sidecar
+setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs, redis-server)
 	bash scripts/setup.sh
 
 .work/setup.stamp: scripts/setup.sh requirements-dev.txt
@@ -29,7 +29,7 @@ build: ## build the native crates (filter as rlib, e2e harness, mock provider)
 wasm: .work/setup.stamp ## build the filter module into dist/warden.wasm
 	bash scripts/build-wasm.sh
 
-sidecar: ## build the sidecar (release) into dist/warden-sidecar
+sidecar: ## build the optimised sidecar for deployments into dist/warden-sidecar
 	$(CARGO) build --locked --profile sidecar -p warden-sidecar
 	mkdir -p dist && cp target/sidecar/warden-sidecar dist/warden-sidecar
 
@@ -39,11 +39,13 @@ sidecar-test: ## the sidecar's unit tests and its binary against fake identity e
 unit: ## unit, golden and property tests (native)
 	$(CARGO) test --locked -p warden-filter
 
-e2e: wasm sidecar ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + sidecar
+e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + the sidecar binary
+	$(CARGO) build --locked -p warden-sidecar
 	$(CARGO) test --locked -p warden-e2e -- --test-threads=2
 
 clients: wasm ## the official Python SDKs driven through Envoy
 	$(CARGO) build --locked -p warden-e2e --bins
+	$(CARGO) build --locked -p warden-sidecar
 	$(VENV)/bin/python -m pytest -q tests/clients
 
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
@@ -62,8 +64,8 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar sidecar-test e2e clients toolchain-check fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
