@@ -29,6 +29,10 @@ build: ## build the native crates (filter as rlib, e2e harness, mock provider)
 wasm: .work/setup.stamp ## build the filter module into dist/warden.wasm
 	bash scripts/build-wasm.sh
 
+# The debug sidecar the tests run: the sidecar's own tests (`make sidecar-test`) leave it in
+# target/debug; a plain `cargo build -p warden-sidecar` would rebuild it with other features.
+SIDECAR_DEBUG = test -x target/debug/warden-sidecar || $(CARGO) build --locked -p warden-sidecar
+
 sidecar: ## build the optimised sidecar for deployments into dist/warden-sidecar
 	$(CARGO) build --locked --profile sidecar -p warden-sidecar
 	mkdir -p dist && cp target/sidecar/warden-sidecar dist/warden-sidecar
@@ -40,12 +44,12 @@ unit: ## unit, golden and property tests (native)
 	$(CARGO) test --locked -p warden-filter
 
 e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + the sidecar binary
-	$(CARGO) build --locked -p warden-sidecar
+	$(SIDECAR_DEBUG)
 	$(CARGO) test --locked -p warden-e2e -- --test-threads=2
 
 clients: wasm ## the official Python SDKs driven through Envoy
 	$(CARGO) build --locked -p warden-e2e --bins
-	$(CARGO) build --locked -p warden-sidecar
+	$(SIDECAR_DEBUG)
 	$(VENV)/bin/python -m pytest -q tests/clients
 
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
