@@ -19,6 +19,7 @@ cargo build --locked --profile sidecar -p warden-sidecar 2>&1 | grep -E '^(error
 export WARDEN_SIDECAR="$PWD/target/sidecar/warden-sidecar"
 work=$(mktemp -d)
 pids=()
+source scripts/bench-lib.sh
 cleanup() { exec 3>&- 2>/dev/null || true; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
@@ -31,14 +32,6 @@ exec 3>"$work/fakes.in"
 for _ in $(seq 1 100); do [ -s "$work/fakes/ready.json" ] && break; sleep 0.1; done
 [ -s "$work/fakes/ready.json" ] || { echo "fake_identity did not start" >&2; exit 1; }
 
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-start_stack() { # name options-json
-  echo "$2" > "$work/$1.json"
-  MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 150); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
-  [ -s "$work/$1.ready" ] || { cat "$work/$1.log"; exit 1; }
-}
 start_stack aistudio '{"wasm": true, "concurrency": 1, "log_level": "error"}'
 vertex_options=$(python3 - "$work/fakes/ready.json" <<'PY'
 import json, sys
@@ -89,7 +82,6 @@ read -r _ _ load_rps load_e <<<"$(measure "$(field "$work/vertex.ready" base_url
 sleep 1.5  # issued.json is rewritten every second
 calls=$(( $(sidecar_calls) - calls_before )); fetches=$(( $(identity_fetches) - fetches_before ))
 
-med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
 a=$(med "${p50[aistudio]}"); b=$(med "${p50[vertex]}"); c=$(med "${p99[aistudio]}"); d=$(med "${p99[vertex]}")
 echo "| Gemini generateContent, 1 KB | AI Studio p50 µs | Vertex, cached token p50 µs | Δp50 µs | AI Studio p99 µs | Vertex p99 µs | Δp99 µs |"
 echo "|---|---|---|---|---|---|---|"

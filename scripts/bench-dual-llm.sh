@@ -22,10 +22,9 @@ cargo build --locked --profile sidecar -p warden-sidecar 2>&1 | grep -E '^(error
 export WARDEN_SIDECAR="$PWD/target/sidecar/warden-sidecar"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+source scripts/bench-lib.sh
 trap cleanup EXIT
 
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 # The sidecar must know Envoy's port before Envoy (which needs the sidecar's) starts.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 - "$work/options.json" "$port" <<'PY'
@@ -111,7 +110,6 @@ PY
 )
 calls=$(curl -s "$(field "$work/ready" sidecar_admin_url)/metrics" | awk '/^warden_sidecar_dual_llm_calls_total/ { n += $2 } END { print n + 0 }')
 
-med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
 a=$(med "${p50[plain]}"); b=$(med "${p50[dual]}"); c=$(med "${p99[plain]}"); d=$(med "${p99[dual]}")
 echo "| OpenAI chat, 1 KB + 1 KB web_fetch result | unsanitised p50 µs | sanitised, cached p50 µs | Δp50 µs | unsanitised p99 µs | cached p99 µs | Δp99 µs |"
 echo "|---|---|---|---|---|---|---|"

@@ -21,17 +21,9 @@ cargo build --locked --profile sidecar -p warden-sidecar 2>&1 | grep -E '^(error
 export WARDEN_SIDECAR="$PWD/target/sidecar/warden-sidecar"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+source scripts/bench-lib.sh
 trap cleanup EXIT
 
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-start_stack() { # name options-json
-  echo "$2" > "$work/$1.json"
-  MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 150); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
-  [ -s "$work/$1.ready" ] || { cat "$work/$1.log"; exit 1; }
-}
 printf 'keys:\n  - {id: bench, key: wdn_bench_0123456789abcdef, providers: {openai: {api_key_env: BENCH_OPENAI_KEY}}}\n' \
   > "$work/keys.yaml"
 start_stack plain '{"wasm": true, "concurrency": 1, "log_level": "error"}'
@@ -69,7 +61,6 @@ for _ in $(seq 1 "$rounds"); do
     p50[$target]="${p50[$target]:-} $a"; p99[$target]="${p99[$target]:-} $b"
   done
 done
-med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
 a=$(med "${p50[plain]}"); b=$(med "${p50[keys]}"); c=$(med "${p99[plain]}"); d=$(med "${p99[keys]}")
 echo "| OpenAI chat, 1 KB | provider key p50 µs | virtual key, cached p50 µs | Δp50 µs | provider key p99 µs | virtual key p99 µs | Δp99 µs |"
 echo "|---|---|---|---|---|---|---|"

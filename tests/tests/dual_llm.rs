@@ -4,6 +4,7 @@
 //! quarantined one (`dual-reader`: scripted option indices), and records every request.
 
 use crate::common;
+use common::dual_script as script;
 
 use serde_json::{json, Value};
 use warden_e2e::cases::Case;
@@ -61,17 +62,6 @@ fn dual_stack(timeout_ms: u64) -> Stack {
 fn reader(echo: bool) -> Value {
     json!({"answers": [{"when": "opening hours", "reply": "{\"answer\": 0}"}, {"when": "prices", "reply": "{\"answer\": 1}"}],
         "answer": "{\"answer\": 2}", "echo": echo})
-}
-
-fn script(stack: &Stack, model: &str, script: Value) {
-    let reply = client::send(
-        "PUT",
-        &stack.mock_url(&format!("/__mock/dual/{model}")),
-        &[("content-type", "application/json")],
-        script.to_string().as_bytes(),
-    )
-    .expect("the mock takes the script");
-    assert_eq!(reply.status, 204, "{}", reply.text());
 }
 
 /// Every Dual-LLM call the mock received: (model, request body as sent).

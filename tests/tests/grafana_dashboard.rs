@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use warden_e2e::cases::{self, Case};
-use warden_e2e::client;
 use warden_e2e::policy::{self, History};
 use warden_e2e::prom;
 use warden_e2e::promql::{self, Needs};
@@ -224,14 +223,7 @@ fn start(dir: &TempDir, redis: &RedisServer) -> Stack {
         (READER, json!({"answer": "{\"answer\": 0}"})),
     ];
     for (model, script) in scripts {
-        let reply = client::send(
-            "PUT",
-            &stack.mock_url(&format!("/__mock/dual/{model}")),
-            &[("content-type", "application/json")],
-            script.to_string().as_bytes(),
-        )
-        .expect("the mock takes the script");
-        assert_eq!(reply.status, 204, "{}", reply.text());
+        common::dual_script(&stack, model, script);
     }
     stack
 }

@@ -63,3 +63,15 @@ pub fn check_error_shape(f: &mut Failures, label: &str, reply: &Reply, status: u
     };
     f.check(ok, || format!("{label}: body is not the {shape:?} error shape: {}", reply.text()));
 }
+
+/// Stores how the mock's Dual-LLM model `model` answers (`PUT /__mock/dual/<model>`).
+pub fn dual_script(stack: &Stack, model: &str, script: Value) {
+    let reply = warden_e2e::client::send(
+        "PUT",
+        &stack.mock_url(&format!("/__mock/dual/{model}")),
+        &[("content-type", "application/json")],
+        script.to_string().as_bytes(),
+    )
+    .expect("the mock takes the script");
+    assert_eq!(reply.status, 204, "{}", reply.text());
+}
