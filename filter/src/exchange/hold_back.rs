@@ -4,9 +4,10 @@
 //! they came; blocked, the provider strips the tool calls from them and ends the message with the
 //! refusal text. Tools that cannot be blocked stream live.
 //!
-//! Memory is bounded: the held frames of one message, at most `limit` bytes. Reaching the limit
-//! refuses the message's calls unjudged and ends the client's stream there — a call too large to
-//! hold is never released unchecked.
+//! Memory is bounded: the held frames of one message, at most `limit` bytes (plus, for the moment
+//! of refusing, the one frame that overflowed it). Reaching the limit refuses the message's calls
+//! unjudged, strips every held frame and ends the client's stream there — a call too large to hold
+//! is never released unchecked.
 
 use super::guard::Guard;
 use crate::policy::refusal;
@@ -169,6 +170,9 @@ impl Hold {
                 "the tool call is larger than the {} bytes the gateway holds for checking (max_held_bytes)",
                 self.limit
             );
+            // The frame is stripped with the others rather than dropped unseen: a call it announces
+            // must be known as withheld, or a terminal event the gateway writes would list it.
+            self.held.push(frame);
             self.refuse_and_end(fold, &why, out, judge);
             return Flow::Ended;
         }

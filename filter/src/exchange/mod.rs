@@ -34,7 +34,7 @@ mod stream_end_tests;
 mod tests;
 
 #[cfg(test)]
-pub(crate) use hold_back::{Hold, Judge};
+pub(crate) use hold_back::{Flow, Hold, Judge};
 pub use identity::{Claims, Identity};
 pub use key::{KeyFailure, KeyStep};
 pub use response::{Buffered, ResponseHead, ResponsePlan};

@@ -1,7 +1,7 @@
 //! The filter's stream hold-back (`exchange::hold_back::Hold`) driven by a test's own policy, so a
 //! provider's refusal tests put its stream fold through the very mechanics the filter runs.
 
-use crate::exchange::{Hold, Judge};
+use crate::exchange::{Flow, Hold, Judge};
 use crate::providers::{FrameInfo, StreamFold};
 use crate::stream::{Frame, Framing};
 use crate::view::{Api, ToolCall};
@@ -23,17 +23,32 @@ pub struct Held {
 /// held frames go out as they came (`refusal` is `None`), or are stripped and followed by
 /// `refusal`.
 pub fn hold_back(fold: &mut StreamFold, frames: &[Frame], holds: &dyn Fn(&str) -> bool, refusal: Option<&str>) -> Held {
-    let mut hold = Hold::default();
+    hold_back_within(fold, frames, holds, refusal, crate::stream::DEFAULT_MAX_HELD_BYTES)
+}
+
+/// `hold_back` holding at most `limit` bytes: past it the calls are refused unjudged and the
+/// client's stream ends there, as the filter does.
+pub fn hold_back_within(
+    fold: &mut StreamFold,
+    frames: &[Frame],
+    holds: &dyn Fn(&str) -> bool,
+    refusal: Option<&str>,
+    limit: usize,
+) -> Held {
+    let mut hold = Hold::new(limit);
     let (mut out, mut infos, mut live) = (Vec::new(), Vec::new(), None);
     let mut judge = TestJudge { holds, refusal, started: Cell::new(false) };
     for frame in frames {
         let info = fold.on_frame(frame);
         let before = out.len();
-        hold.on_frame(fold, frame.clone(), &info, &mut out, &mut judge);
+        let flow = hold.on_frame(fold, frame.clone(), &info, &mut out, &mut judge);
         if judge.started.get() && live.is_none() {
             live = Some(out[..before].to_vec());
         }
         infos.push(info);
+        if flow == Flow::Ended {
+            return Held { live: live.unwrap_or_else(|| out.clone()), out, infos };
+        }
     }
     hold.finish(fold, &mut out, &mut judge);
     Held { live: live.unwrap_or_else(|| out.clone()), out, infos }

@@ -21,7 +21,7 @@ pub use frames::{
     data_frame, datas, decode, decode_bytewise, decode_cut, event, fold_forwarding, frames, jsonl_frames, names,
     read_frames, reassemble,
 };
-pub use hold::{hold_back, hold_back_forwarding, strip_and_refuse, Held};
+pub use hold::{hold_back, hold_back_forwarding, hold_back_within, strip_and_refuse, Held};
 pub use wire_json::{arb_wire_frames, arb_wire_json};
 
 use crate::view::{Request, Role};

@@ -347,6 +347,28 @@ fn a_stream_cut_inside_a_blocked_call_gets_a_terminal_event_built_from_what_was_
     assert_eq!(c.terminal["id"], "resp_1");
 }
 
+/// A built-in call whose `output_item.added` alone is larger than the hold limit: the frame that
+/// overflows is withheld like the ones before it, so the terminal event the gateway writes does
+/// not list the call (a client reading `response.completed` would otherwise run it).
+#[test]
+fn a_call_announced_by_a_frame_larger_than_the_hold_limit_is_not_listed_in_the_terminal_event() {
+    let action = json!({"commands": [format!("cat /etc/passwd #{}", "x".repeat(4096))]});
+    let shell = json!({"id": "sh_big", "type": "shell_call", "call_id": "call_big", "status": "in_progress",
+                       "action": action});
+    let mut events = vec![created()];
+    events.extend(message_events(0, "msg_a", "Reading."));
+    events.push(json!({"type": "response.output_item.added", "output_index": 1, "item": shell}));
+    events.push(json!({"type": "response.output_item.done", "output_index": 1, "item": shell}));
+    events.push(completed(vec![message("msg_a", "Reading."), shell.clone()]));
+    let held = testutil::hold_back_within(&mut engine(), &stream(&events), &block_all, Some(REFUSAL), 1024);
+    for secret in ["sh_big", "call_big", "/etc/passwd", "shell_call"] {
+        assert!(!contains(&held.out, secret), "{secret} reached the client");
+    }
+    let c = client(&held.out);
+    assert_eq!(c.text, format!("Reading.{REFUSAL}"));
+    assert_eq!(c.items.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["message", "message"]);
+}
+
 #[test]
 fn frame_info_marks_call_events_starts_and_the_terminal_event() {
     let input = read_frames(Framing::Sse, "openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse");
