@@ -15,6 +15,7 @@ use warden_e2e::Stack;
 
 const KEY: &str = "wdn_router_all_0123456789";
 const KEY_OPENAI: &str = "wdn_router_openai_0123456789";
+const KEY_ANTHROPIC: &str = "wdn_router_anthropic_0123456789";
 const TEXT: &str = "héllo wörld ✓";
 
 /// Each target: the provider, the routed model id, the upstream path the mock must see, the
@@ -89,7 +90,7 @@ fn start(dir: &TempDir) -> Stack {
     let all: Vec<String> =
         TARGETS.iter().map(|t| format!("{}: {{api_key_env: {}}}", t.provider, env_var(t.provider))).collect();
     let keys = format!(
-        "keys:\n  - {{id: router-all, key: {KEY}, providers: {{{}}}}}\n  - {{id: router-openai, key: {KEY_OPENAI}, providers: {{openai: {{api_key_env: REAL_OPENAI}}}}}}\n",
+        "keys:\n  - {{id: router-all, key: {KEY}, providers: {{{}}}}}\n  - {{id: router-openai, key: {KEY_OPENAI}, providers: {{openai: {{api_key_env: REAL_OPENAI}}}}}}\n  - {{id: router-anthropic, key: {KEY_ANTHROPIC}, providers: {{anthropic: {{api_key_env: REAL_ANTHROPIC}}}}}}\n",
         all.join(", ")
     );
     std::fs::write(&file, keys).expect("keys file");
@@ -97,6 +98,8 @@ fn start(dir: &TempDir) -> Stack {
     let plugin = json!({"profiles": {"default": {
         "tool_policies": [{"tool": "get_time", "action": "block_always", "reason": "no clocks"}],
         "router": {"models": {"anthropic": ["claude-sonnet-4-5"], "bedrock": ["amazon.nova-pro-v1:0"]}}
+    }, "thrifty": {
+        "optimization_rules": [{"provider": "anthropic", "target_model": "openai:gpt-4o-mini", "conditions": [{"has_tools": false}]}]
     }}});
     stack(plugin, json!({"keys": {"file": file}}), env, 2)
 }
@@ -481,4 +484,69 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
     let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
     assert_eq!((reply.status, reply.json()["data"].as_array().map(Vec::len)), (200, Some(0)));
     assert!(stack.mock_requests().is_empty(), "the list is the gateway's own answer");
+}
+
+/// An optimisation rule of the path's profile moves a routed request to another provider's model
+/// when the key maps that provider (its real key, its API, metered there, the asked model kept as
+/// the baseline), and leaves it where the client sent it when the key does not.
+#[test]
+fn an_optimisation_rule_moves_a_routed_request_to_another_provider_only_when_the_key_maps_it() {
+    let dir = TempDir::new("router-optimise");
+    let stack = start(&dir);
+    let mut f = Failures::default();
+    let path = "/v1/model-router/thrifty/chat/completions";
+    let plain = json!({"model": "anthropic:claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]});
+    for (key, id, stream) in [(KEY, "moved-whole", false), (KEY, "moved-stream", true), (KEY_ANTHROPIC, "kept", false)]
+    {
+        let mut body = plain.clone();
+        if stream {
+            body["stream"] = json!(true);
+        }
+        let auth = format!("Bearer {key}");
+        let reply = post(&stack, path, &[("authorization", auth.as_str())], &body, id);
+        let text = if stream {
+            fold_chat(&sse_data(&reply.text())).0
+        } else {
+            reply.json().pointer("/choices/0/message/content").and_then(Value::as_str).unwrap_or_default().to_owned()
+        };
+        f.check(reply.status == 200 && text == TEXT, || format!("{id}: {} {}", reply.status, reply.text()));
+        let seen = upstream(&stack, id);
+        let sent: Value = serde_json::from_str(seen["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+        let record = log_line(&stack, id).unwrap_or(Value::Null);
+        let w = &record["warden"];
+        if key == KEY {
+            f.check(seen["path"] == "/v1/chat/completions" && sent["model"] == "gpt-4o-mini", || {
+                format!("{id}: upstream {} {sent}", seen["path"])
+            });
+            f.check(header(&seen, "authorization") == Some("Bearer sk-real-openai-1"), || {
+                format!("{id}: the OpenAI key was not used: {:?}", header(&seen, "authorization"))
+            });
+            f.check(reply.header("x-warden-model") == Some("openai:gpt-4o-mini"), || {
+                format!("{id}: x-warden-model {:?}", reply.header("x-warden-model"))
+            });
+            f.check(
+                w["provider"] == "openai"
+                    && w["model"] == "gpt-4o-mini"
+                    && w["baseline_model"] == "anthropic:claude-sonnet-4-5"
+                    && w["routed_from"] == "model-router"
+                    && w["cost_usd"].is_number()
+                    && w["baseline_cost_usd"].is_number(),
+                || format!("{id}: record {w}"),
+            );
+        } else {
+            f.check(seen["path"] == "/v1/messages" && sent["model"] == "claude-sonnet-4-5", || {
+                format!("{id}: upstream {} {sent}", seen["path"])
+            });
+            f.check(header(&seen, "x-api-key") == Some("sk-ant-real-1"), || format!("{id}: {seen}"));
+            f.check(reply.header("x-warden-model").is_none(), || format!("{id}: x-warden-model set"));
+            f.check(w["provider"] == "anthropic" && w["baseline_model"].is_null(), || format!("{id}: record {w}"));
+        }
+    }
+    // A request the rule does not cover (it declares tools) stays where it was sent.
+    let reply = routed(&stack, path, &chat("anthropic:claude-sonnet-4-5"), &[], "with-tools");
+    let seen = upstream(&stack, "with-tools");
+    f.check(reply.status == 200 && seen["path"] == "/v1/messages", || {
+        format!("with tools: {} {}", reply.status, seen["path"])
+    });
+    f.assert_none("routed optimisation");
 }

@@ -118,26 +118,33 @@ impl Exchange {
     pub fn key_step(&mut self, store: &dyn SharedStore, now_ms: u64) -> Result<KeyStep, WardenError> {
         let Some(subject) = self.key.subject() else { return Ok(KeyStep::Ready) };
         let provider = self.route.provider;
-        match cache::read(store, subject, provider, now_ms) {
-            Some(reply) => {
-                self.apply_key(&reply, now_ms)?;
-                Ok(KeyStep::Ready)
-            }
-            None => Ok(KeyStep::Ask(keys::request(subject, provider))),
+        let Some(reply) = cache::read(store, subject, provider, now_ms) else {
+            return Ok(KeyStep::Ask(keys::request(subject, provider)));
+        };
+        // A routed request an optimisation rule moved to a provider the key does not map: back
+        // to the one the client asked for, and its credential.
+        if self.retreat(&reply) {
+            return self.key_step(store, now_ms);
         }
+        self.apply_key(&reply, now_ms)?;
+        Ok(KeyStep::Ready)
     }
 
-    /// The sidecar's answer about the key: cached for every worker, then applied.
+    /// The sidecar's answer about the key: cached for every worker, then applied — or, for a
+    /// routed request moved to a provider the key does not map, the next question (`key_step`).
     pub fn key_resolved(
         &mut self,
         reply: &pb::ResolveReply,
         store: &dyn SharedStore,
         now_ms: u64,
-    ) -> Result<(), WardenError> {
+    ) -> Result<KeyStep, WardenError> {
         if let Some(subject) = self.key.subject() {
             cache::write(store, subject, self.route.provider, reply, now_ms);
         }
-        self.apply_key(reply, now_ms)
+        if self.retreat(reply) {
+            return self.key_step(store, now_ms);
+        }
+        self.apply_key(reply, now_ms).map(|()| KeyStep::Ready)
     }
 
     /// The sidecar gave no answer. A virtual key cannot go on without its real key (503, whatever
@@ -149,7 +156,7 @@ impl Exchange {
         match failure {
             KeyFailure::NoKeysFile(_) if client => {
                 let unknown = pb::ResolveReply { outcome: Outcome::Unknown as i32, ..pb::ResolveReply::default() };
-                self.key_resolved(&unknown, store, now_ms)
+                self.key_resolved(&unknown, store, now_ms).map(drop)
             }
             KeyFailure::Unavailable(_)
                 if client && !self.route.routed && self.config.sidecar.on_failure == OnFailure::Open =>

@@ -124,8 +124,11 @@ pub struct Exchange {
 struct Facts {
     /// Model from the body, else from the path; after optimisation, the model it goes to.
     model: Option<String>,
-    /// The model the client asked for, when an optimisation rule sent the request elsewhere.
+    /// The model the client asked for, when an optimisation rule sent the request elsewhere
+    /// (`provider:model` when the rule moved a routed request to another provider).
     baseline_model: Option<String>,
+    /// The provider the client asked for, when a rule moved a routed request away from it.
+    baseline_provider: Option<crate::providers::Provider>,
     stream: bool,
     /// The gateway forced `include_usage` on a stream whose client did not ask for it.
     hide_usage_chunk: bool,
@@ -441,10 +444,15 @@ impl Exchange {
     /// Model optimisation: the first matching rule rewrites the model, in the body or (Gemini,
     /// Bedrock) in the path the route rebuilds.
     fn optimise(&mut self, view: &view::Request, body: &mut Body) {
+        if self.route.routed {
+            // Decided with the router's target, before the key was resolved (`choose_target`).
+            return;
+        }
         let config = self.config.clone();
         let Some(profile) = config.profiles.get(&self.route.profile) else { return };
         let tokenizer = config.tokenizer.as_ref();
-        let Some(target) = optimise::choose_model(&profile.optimization_rules, self.route.provider, view, tokenizer)
+        let Some((_, target)) =
+            optimise::choose_model(&profile.optimization_rules, self.route.provider, view, tokenizer, false)
         else {
             return;
         };
@@ -579,9 +587,11 @@ impl Exchange {
         &self.config.sidecar
     }
 
-    /// The model the request was sent to, when an optimisation rule rewrote it.
-    pub fn rewritten_model(&self) -> Option<&str> {
-        self.facts.baseline_model.as_ref().and(self.facts.model.as_deref())
+    /// The model the request was sent to, when an optimisation rule rewrote it (`provider:model`
+    /// on the model router, whose clients name models that way).
+    pub fn rewritten_model(&self) -> Option<String> {
+        let model = self.facts.baseline_model.as_ref().and(self.facts.model.as_deref())?;
+        Some(if self.route.routed { format!("{}:{model}", self.route.provider.name()) } else { model.to_owned() })
     }
 
     /// Evaluates every tool result of the history (DESIGN §5.2), replaces the content of blocked
@@ -749,6 +759,7 @@ impl Exchange {
             },
             model: self.facts.model.as_deref(),
             baseline_model: self.facts.baseline_model.as_deref(),
+            baseline_provider: self.facts.baseline_provider,
             stream: self.facts.stream,
             status: self.outcome.status,
             error: self.outcome.error,

@@ -7,17 +7,24 @@ use crate::providers::Provider;
 use crate::view;
 use serde_json::Value;
 
-/// The model the first matching rule for `provider` sends this request to, if any.
+/// Where the first matching rule for `provider` sends this request, if anywhere: a model of
+/// `provider`, or (`across`, model-router requests only) another provider's model. Rules that
+/// would move a request across providers are skipped otherwise: a native route speaks one
+/// provider's API.
 pub fn choose_model<'a>(
     rules: &'a [OptimizationRule],
     provider: Provider,
     view: &view::Request,
     tok: Option<&Tokenizer>,
-) -> Option<&'a str> {
+    across: bool,
+) -> Option<(Provider, &'a str)> {
     // Counted at most once, and only up to the largest limit any rule asks about.
     let mut counted: Option<Option<u64>> = None;
     let limit = rules.iter().filter_map(OptimizationRule::max_tokens).max();
-    rules.iter().filter(|r| r.provider == provider.name()).find_map(|rule| {
+    let applicable = |r: &&OptimizationRule| {
+        r.provider == provider.name() && (across || target_of(&r.target_model, provider).0 == provider)
+    };
+    rules.iter().filter(applicable).find_map(|rule| {
         let holds = rule.conditions.iter().all(|c| match c {
             OptimizationCondition::HasTools(want) => view.tools.is_empty() != *want,
             OptimizationCondition::MaxTokens(max) => {
@@ -26,8 +33,21 @@ pub fn choose_model<'a>(
                 count.is_some_and(|n| n <= *max)
             }
         });
-        holds.then_some(rule.target_model.as_str())
+        holds.then(|| target_of(&rule.target_model, provider))
     })
+}
+
+/// A rule's `target_model`: `provider:model` (split at the first `:`, the part before it a
+/// provider name) names that provider's model; anything else (`gpt-5-mini`,
+/// `amazon.nova-lite-v1:0`) a model of the rule's own provider `own`.
+pub fn target_of(target_model: &str, own: Provider) -> (Provider, &str) {
+    match target_model.split_once(':') {
+        Some((prefix, model)) if !model.is_empty() => match Provider::from_name(prefix) {
+            Some(provider) => (provider, model),
+            None => (own, target_model),
+        },
+        _ => (own, target_model),
+    }
 }
 
 /// Writes `model` where the request body keeps it (OpenAI family, Anthropic, Cohere `model`;

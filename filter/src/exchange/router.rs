@@ -34,6 +34,9 @@ pub(super) struct Routing {
     /// How the target frames a streamed answer (known once the request is translated).
     pub framing: Framing,
     pub meta: ReplyMeta,
+    /// The target and model the client asked for, while an optimisation rule's move to another
+    /// provider waits for the key's answer (`Exchange::retreat`).
+    pub moved_from: Option<(Provider, String)>,
 }
 
 impl Routing {
@@ -98,16 +101,46 @@ impl Exchange {
             return Err(WardenError::KeyRequired);
         }
         let Some(api) = self.route.api.filter(|api| *api != Api::Models) else { return Ok(()) };
+        let bytes = body.unwrap_or_default();
         // Only the model is read here (typed, borrowed); the body is parsed whole once, later.
-        let named: Named<'_> = serde_json::from_slice(body.unwrap_or_default())
-            .map_err(|e| WardenError::MalformedJson { detail: e.to_string() })?;
+        let named: Named<'_> =
+            serde_json::from_slice(bytes).map_err(|e| WardenError::MalformedJson { detail: e.to_string() })?;
         let Some(id) = named.model.as_deref() else {
             return Err(WardenError::InvalidRequest {
                 message: "name the model as 'provider:model' in the body's 'model' field".to_owned(),
             });
         };
         let default = self.config.profiles.get(&self.route.profile).and_then(|p| p.router.default_provider.as_deref());
-        let (target, model) = split_model(id, default)?;
+        let (asked, model) = split_model(id, default)?;
+        let id: String = request_id.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+        let meta = ReplyMeta { id: format!("chatcmpl-{id}"), created: now_secs, model: String::new() };
+        let choice = self.routed_optimisation(api, bytes, asked)?.map(|(to, m)| (to, m.to_owned()));
+        match choice {
+            Some((to, optimised)) if to != asked => {
+                // Tried first; `retreat` goes back to what the client asked for when the key maps
+                // no credential for `to` (or the router cannot serve this API there).
+                if self.aim(api, to, optimised, meta.clone()).is_ok() {
+                    self.facts.baseline_model = Some(format!("{}:{model}", asked.name()));
+                    self.facts.baseline_provider = Some(asked);
+                    if let Some(routing) = self.routing.as_mut() {
+                        routing.moved_from = Some((asked, model));
+                    }
+                    return Ok(());
+                }
+                self.aim(api, asked, model, meta)
+            }
+            Some((_, optimised)) if optimised != model => {
+                self.aim(api, asked, optimised, meta)?;
+                self.facts.baseline_model = Some(model);
+                Ok(())
+            }
+            _ => self.aim(api, asked, model, meta),
+        }
+    }
+
+    /// Points the request at `target`'s `model`: the plan (translated, or the client's own API
+    /// at an OpenAI-wire target), the route's provider and the model the pipeline sees.
+    fn aim(&mut self, api: Api, target: Provider, model: String, mut meta: ReplyMeta) -> Result<(), WardenError> {
         let plan = match api {
             Api::Embeddings
                 if target == Provider::OpenAi || target == Provider::Azure || target.is_openai_compatible() =>
@@ -135,12 +168,50 @@ impl Exchange {
             let native = routes::classify(&self.config, "POST", &format!("/v1/{}/{path}", target.name()))?;
             self.route.upstream = native.upstream;
         }
-        let id: String = request_id.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
-        let meta = ReplyMeta { id: format!("chatcmpl-{id}"), created: now_secs, model: model.clone() };
+        meta.model.clone_from(&model);
         self.route.provider = target;
         self.facts.model = Some(model.clone());
-        self.routing = Some(Routing { target, model, plan, echo: None, framing: Framing::Sse, meta });
+        self.routing = Some(Routing { target, model, plan, echo: None, framing: Framing::Sse, meta, moved_from: None });
         Ok(())
+    }
+
+    /// The profile's optimisation rule for a routed request to `target` (DESIGN §5.4). Decided
+    /// here, before the key is resolved, because a rule may move the request to another
+    /// provider's model, and the key's credential for that provider is what gets asked for. The
+    /// body is parsed for it only when the profile has a rule for `target`.
+    fn routed_optimisation<'c>(
+        &'c self,
+        api: Api,
+        bytes: &[u8],
+        target: Provider,
+    ) -> Result<Option<(Provider, &'c str)>, WardenError> {
+        let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Ok(None) };
+        if !matches!(api, Api::ChatCompletions | Api::Responses)
+            || !profile.optimization_rules.iter().any(|r| r.provider == target.name())
+        {
+            return Ok(None);
+        }
+        let body = Body::parse(bytes)?;
+        let Some(view) = crate::providers::parse_request(api, body.json()) else { return Ok(None) };
+        let tokenizer = self.config.tokenizer.as_ref();
+        Ok(super::optimise::choose_model(&profile.optimization_rules, target, &view, tokenizer, true))
+    }
+
+    /// A request an optimisation rule moved to another provider goes back to the target and
+    /// model the client asked for when the key maps no credential there (`reply` is
+    /// `NOT_MAPPED`). True when it went back: the key must then be resolved for that target.
+    pub(super) fn retreat(&mut self, reply: &pb::ResolveReply) -> bool {
+        if Outcome::try_from(reply.outcome) != Ok(Outcome::NotMapped) {
+            return false;
+        }
+        let Some(routing) = self.routing.as_mut() else { return false };
+        let Some((target, model)) = routing.moved_from.take() else { return false };
+        let meta = routing.meta.clone();
+        let Some(api) = self.route.api else { return false };
+        self.facts.baseline_model = None;
+        self.facts.baseline_provider = None;
+        // It was aimed there before the move was tried, so it can be again.
+        self.aim(api, target, model, meta).is_ok()
     }
 
     /// The API the pipeline polices the body and answer as: the chat hub for translated

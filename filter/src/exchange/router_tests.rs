@@ -311,3 +311,110 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
     let ids: Vec<&str> = list["data"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
     assert_eq!(ids, ["anthropic:claude-sonnet-4-5"], "bedrock is not mapped by the key: {list}");
 }
+
+/// A profile whose optimisation rules send short Anthropic requests without tools elsewhere:
+/// `to` is the rule's `target_model`.
+fn thrifty(to: &str) -> Rc<Config> {
+    let config = json!({"profiles": {"default": {"optimization_rules": [
+        {"provider": "anthropic", "target_model": to, "conditions": [{"has_tools": false}]}]}}});
+    Rc::new(Config::from_json(config.to_string().as_bytes()).unwrap())
+}
+
+fn begin_in(config: Rc<Config>, path: &str) -> Exchange {
+    let headers = [("authorization".to_string(), "Bearer wdn_team_a".to_string())];
+    Exchange::begin(config, "POST", path, &|n| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
+}
+
+fn plain_chat(model: &str) -> Vec<u8> {
+    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}).to_string().into_bytes()
+}
+
+fn not_mapped() -> pb::ResolveReply {
+    pb::ResolveReply {
+        outcome: Outcome::NotMapped as i32,
+        id: "team-a".into(),
+        mapped_providers: vec!["anthropic".into()],
+        ..pb::ResolveReply::default()
+    }
+}
+
+#[test]
+fn an_optimisation_rule_moves_a_routed_request_to_another_provider_the_key_maps() {
+    let mut ex = begin_in(thrifty("openai:gpt-5-mini"), "/v1/model-router/chat/completions");
+    let bytes = plain_chat("anthropic:claude-sonnet-4-5");
+    ex.choose_target(Some(&bytes), "req-1", 1_800_000_000).unwrap();
+    let store = MemoryStore::new();
+    let KeyStep::Ask(ask) = ex.key_step(&store, 0).unwrap() else { panic!("expected a sidecar call") };
+    assert_eq!(ask.provider, "openai", "the key is asked for the provider the rule moves the request to");
+    assert_eq!(ex.key_resolved(&granted("openai", "sk-openai-real"), &store, 0).unwrap(), KeyStep::Ready);
+    let fwd = ex.request_body(&bytes).unwrap();
+    assert_eq!(fwd.path, "/v1/chat/completions");
+    assert!(fwd.set_headers.contains(&(UPSTREAM_HEADER, "openai".to_string())));
+    assert!(fwd.set_headers.contains(&("authorization", "Bearer sk-openai-real".to_string())));
+    let body: Value = serde_json::from_slice(&fwd.body.unwrap()).unwrap();
+    assert_eq!(body["model"], "gpt-5-mini");
+    assert_eq!(body["messages"][0]["content"], "hi", "an OpenAI-wire target gets the chat request as sent");
+    assert_eq!(ex.rewritten_model().as_deref(), Some("openai:gpt-5-mini"));
+    let (record, _) = ex.finish(None, None, None, None);
+    assert_eq!((record.provider, record.model.as_deref()), ("openai", Some("gpt-5-mini")));
+    assert_eq!(record.baseline_model.as_deref(), Some("anthropic:claude-sonnet-4-5"));
+}
+
+#[test]
+fn a_move_to_a_provider_the_key_does_not_map_goes_back_to_the_model_asked_for() {
+    let mut ex = begin_in(thrifty("openai:gpt-5-mini"), "/v1/model-router/chat/completions");
+    let bytes = plain_chat("anthropic:claude-sonnet-4-5");
+    ex.choose_target(Some(&bytes), "req-1", 1_800_000_000).unwrap();
+    let store = MemoryStore::new();
+    assert!(matches!(ex.key_step(&store, 0).unwrap(), KeyStep::Ask(a) if a.provider == "openai"));
+    let KeyStep::Ask(again) = ex.key_resolved(&not_mapped(), &store, 0).unwrap() else {
+        panic!("expected the key to be asked for the target the client named")
+    };
+    assert_eq!(again.provider, "anthropic");
+    assert_eq!(ex.key_resolved(&granted("anthropic", "sk-ant-real"), &store, 0).unwrap(), KeyStep::Ready);
+    let fwd = ex.request_body(&bytes).unwrap();
+    assert_eq!(fwd.path, "/v1/messages");
+    assert!(fwd.set_headers.contains(&("x-api-key", "sk-ant-real".to_string())));
+    let body: Value = serde_json::from_slice(&fwd.body.unwrap()).unwrap();
+    assert_eq!(body["model"], "claude-sonnet-4-5");
+    assert_eq!(ex.rewritten_model(), None);
+    let (record, _) = ex.finish(None, None, None, None);
+    assert_eq!((record.provider, record.baseline_model), ("anthropic", None));
+
+    // Both answers are cached: the next request goes back without asking about the move.
+    let mut ex = begin_in(thrifty("openai:gpt-5-mini"), "/v1/model-router/chat/completions");
+    ex.choose_target(Some(&bytes), "req-2", 1_800_000_000).unwrap();
+    assert_eq!(ex.key_step(&store, 0).unwrap(), KeyStep::Ready);
+    assert_eq!(ex.request_body(&bytes).unwrap().path, "/v1/messages");
+}
+
+#[test]
+fn a_rule_for_the_same_provider_renames_a_routed_request_once() {
+    for target in ["claude-haiku-4-5", "anthropic:claude-haiku-4-5"] {
+        let mut ex = begin_in(thrifty(target), "/v1/model-router/chat/completions");
+        let bytes = plain_chat("anthropic:claude-sonnet-4-5");
+        ex.choose_target(Some(&bytes), "req-1", 1_800_000_000).unwrap();
+        let store = MemoryStore::new();
+        let KeyStep::Ask(ask) = ex.key_step(&store, 0).unwrap() else { panic!("expected a sidecar call") };
+        assert_eq!(ask.provider, "anthropic");
+        ex.key_resolved(&granted("anthropic", "k"), &store, 0).unwrap();
+        let body: Value = serde_json::from_slice(&ex.request_body(&bytes).unwrap().body.unwrap()).unwrap();
+        assert_eq!(body["model"], "claude-haiku-4-5", "{target}");
+        assert_eq!(ex.rewritten_model().as_deref(), Some("anthropic:claude-haiku-4-5"));
+        let (record, _) = ex.finish(None, None, None, None);
+        assert_eq!(record.baseline_model.as_deref(), Some("claude-sonnet-4-5"));
+    }
+}
+
+#[test]
+fn a_native_route_never_moves_across_providers() {
+    let mut ex = begin_in(thrifty("openai:gpt-5-mini"), "/v1/anthropic/v1/messages");
+    let bytes =
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string()
+            .into_bytes();
+    let fwd = ex.request_body(&bytes).unwrap();
+    assert_eq!(fwd.path, "/v1/messages");
+    assert!(fwd.body.is_none_or(|b| serde_json::from_slice::<Value>(&b).unwrap()["model"] == "claude-sonnet-4-5"));
+    assert_eq!(ex.rewritten_model(), None);
+}

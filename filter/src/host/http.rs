@@ -132,23 +132,33 @@ impl Filter {
         }
         match exchange.key_step(&SharedDataStore, sidecar::now_ms()) {
             Ok(KeyStep::Ready) => self.decide(exchange, body),
-            Ok(KeyStep::Ask(request)) => match sidecar::dispatch_resolve(exchange.sidecar(), &request) {
-                Ok(token) => {
-                    let body = body.map(|(b, len)| (b.to_vec(), len));
-                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Key { token, body }));
-                    Action::Pause
-                }
-                // Envoy refuses to start a call only when it has no such cluster: no sidecar is
-                // deployed, so no client is known (a key still fails closed). A sidecar that is
-                // deployed but down fails later, with UNAVAILABLE, and `on_failure` decides.
-                Err(detail) => {
-                    match exchange.key_failed(KeyFailure::NoKeysFile(detail), &SharedDataStore, sidecar::now_ms()) {
-                        Ok(()) => self.decide(exchange, body),
-                        Err(e) => self.reject(exchange, &e),
-                    }
-                }
-            },
+            Ok(KeyStep::Ask(request)) => self.ask_key(exchange, &request, body.map(|(b, len)| (b.to_vec(), len))),
             Err(e) => self.reject(exchange, &e),
+        }
+    }
+
+    /// Asks the sidecar about the request's key (`Keys.Resolve`); the request waits for the
+    /// answer with its body.
+    fn ask_key(
+        &mut self,
+        mut exchange: Box<Exchange>,
+        request: &warden_proto::v1::ResolveRequest,
+        body: Option<(Vec<u8>, usize)>,
+    ) -> Action {
+        match sidecar::dispatch_resolve(exchange.sidecar(), request) {
+            Ok(token) => {
+                self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Key { token, body }));
+                Action::Pause
+            }
+            // Envoy refuses to start a call only when it has no such cluster: no sidecar is
+            // deployed, so no client is known (a key still fails closed). A sidecar that is
+            // deployed but down fails later, with UNAVAILABLE, and `on_failure` decides.
+            Err(detail) => {
+                match exchange.key_failed(KeyFailure::NoKeysFile(detail), &SharedDataStore, sidecar::now_ms()) {
+                    Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                    Err(e) => self.reject(exchange, &e),
+                }
+            }
         }
     }
 
@@ -477,11 +487,14 @@ impl Context for Filter {
                         } else {
                             KeyFailure::Unavailable(detail)
                         };
-                        exchange.key_failed(failure, &SharedDataStore, now)
+                        exchange.key_failed(failure, &SharedDataStore, now).map(|()| KeyStep::Ready)
                     }
                 };
                 match resolved {
-                    Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                    Ok(KeyStep::Ready) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                    // A routed request moved to a provider the key does not map: its own target's
+                    // credential next.
+                    Ok(KeyStep::Ask(request)) => self.ask_key(exchange, &request, body),
                     Err(e) => self.reject(exchange, &e),
                 }
             }
@@ -606,7 +619,7 @@ impl HttpContext for Filter {
         };
         let plan = exchange.response_headers(&head);
         if let Some(model) = exchange.rewritten_model() {
-            set_response_header("x-warden-model", Some(model));
+            set_response_header("x-warden-model", Some(&model));
         }
         match plan {
             ResponsePlan::PassThrough => {

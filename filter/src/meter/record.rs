@@ -137,6 +137,9 @@ pub struct Summary<'a> {
     pub model: Option<&'a str>,
     /// The model the client asked for, when an optimisation rule sent the request elsewhere.
     pub baseline_model: Option<&'a str>,
+    /// The provider the client asked for, when a rule moved a routed request to another one
+    /// (`baseline_model` is then `provider:model`).
+    pub baseline_provider: Option<Provider>,
     pub stream: bool,
     pub status: Option<u16>,
     pub error: Option<&'static str>,
@@ -186,7 +189,13 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
         _ => None,
     };
     let baseline_cost = match (usage, s.baseline_model) {
-        (Some(u), Some(b)) => Some(prices::lookup(&s.config.prices, provider, b).price().cost(&u)),
+        (Some(u), Some(b)) => {
+            let (at, model) = match s.baseline_provider {
+                Some(asked) => (asked, b.split_once(':').map_or(b, |(_, model)| model)),
+                None => (provider, b),
+            };
+            Some(prices::lookup(&s.config.prices, at, model).price().cost(&u))
+        }
         _ => None,
     };
     let toon = s.toon.filter(|t| t.skip_reason.is_none() || t.tokens_before > 0);

@@ -25,6 +25,7 @@ fn summary<'a>(config: &'a Config, response: &'a view::Response) -> Summary<'a> 
         caller: Caller::default(),
         model: Some("claude-sonnet-4-5"),
         baseline_model: None,
+        baseline_provider: None,
         stream: false,
         status: Some(200),
         error: None,
