@@ -16,6 +16,7 @@ use warden_e2e::Stack;
 const KEY: &str = "wdn_router_all_0123456789";
 const KEY_OPENAI: &str = "wdn_router_openai_0123456789";
 const KEY_ANTHROPIC: &str = "wdn_router_anthropic_0123456789";
+const KEY_VIA: &str = "wdn_router_via_bedrock_0123456789";
 const TEXT: &str = "héllo wörld ✓";
 
 /// Each target: the provider, the routed model id, the upstream path the mock must see, the
@@ -90,7 +91,7 @@ fn start(dir: &TempDir) -> Stack {
     let all: Vec<String> =
         TARGETS.iter().map(|t| format!("{}: {{api_key_env: {}}}", t.provider, env_var(t.provider))).collect();
     let keys = format!(
-        "keys:\n  - {{id: router-all, key: {KEY}, providers: {{{}}}}}\n  - {{id: router-openai, key: {KEY_OPENAI}, providers: {{openai: {{api_key_env: REAL_OPENAI}}}}}}\n  - {{id: router-anthropic, key: {KEY_ANTHROPIC}, providers: {{anthropic: {{api_key_env: REAL_ANTHROPIC}}}}}}\n",
+        "keys:\n  - {{id: router-all, key: {KEY}, providers: {{{}}}}}\n  - {{id: router-openai, key: {KEY_OPENAI}, providers: {{openai: {{api_key_env: REAL_OPENAI}}}}}}\n  - {{id: router-anthropic, key: {KEY_ANTHROPIC}, providers: {{anthropic: {{api_key_env: REAL_ANTHROPIC}}}}}}\n  - {{id: router-via, key: {KEY_VIA}, providers: {{bedrock: {{api_key_env: REAL_BEDROCK}}, deepseek: {{via: bedrock}}}}}}\n",
         all.join(", ")
     );
     std::fs::write(&file, keys).expect("keys file");
@@ -549,4 +550,36 @@ fn an_optimisation_rule_moves_a_routed_request_to_another_provider_only_when_the
         format!("with tools: {} {}", reply.status, seen["path"])
     });
     f.assert_none("routed optimisation");
+}
+
+/// A key whose keys-file entry serves `deepseek` through Bedrock (`deepseek: {via: bedrock}`): a
+/// routed `deepseek:` model goes to Bedrock Converse with the key's Bedrock credential, the answer
+/// comes back as OpenAI chat, and the record names Bedrock, which served (and bills) it.
+#[test]
+fn a_provider_the_key_serves_through_bedrock_is_routed_to_bedrock() {
+    let dir = TempDir::new("router-via");
+    let stack = start(&dir);
+    let mut f = Failures::default();
+    let body = json!({"model": "deepseek:us.deepseek.r1-v1:0", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]});
+    let auth = format!("Bearer {KEY_VIA}");
+    let reply = post(&stack, "/v1/model-router/chat/completions", &[("authorization", auth.as_str())], &body, "via");
+    let text =
+        reply.json().pointer("/choices/0/message/content").and_then(Value::as_str).unwrap_or_default().to_owned();
+    f.check(reply.status == 200 && text == TEXT, || format!("via: {} {}", reply.status, reply.text()));
+    let seen = upstream(&stack, "via");
+    f.check(seen["path"] == "/model/us.deepseek.r1-v1%3A0/converse", || format!("via: upstream {}", seen["path"]));
+    f.check(header(&seen, "authorization") == Some("Bearer ABSK-real-bedrock-1"), || {
+        format!("via: the Bedrock key was not used: {:?}", header(&seen, "authorization"))
+    });
+    let record = log_line(&stack, "via").unwrap_or(Value::Null);
+    let w = &record["warden"];
+    f.check(w["provider"] == "bedrock" && w["model"] == "us.deepseek.r1-v1:0" && w["key_id"] == "router-via", || {
+        format!("via: record {w}")
+    });
+    // The native DeepSeek route speaks DeepSeek's own API: this key cannot serve it there.
+    let reply = post(&stack, "/v1/deepseek/chat/completions", &[("authorization", auth.as_str())], &body, "via-native");
+    f.check(reply.status == 400 && reply.text().contains("through bedrock"), || {
+        format!("native: {} {}", reply.status, reply.text())
+    });
+    f.assert_none("served through bedrock");
 }

@@ -113,6 +113,9 @@ struct ProviderEntry {
     api_key_file: Option<PathBuf>,
     #[serde(default)]
     auth: Option<Auth>,
+    /// Another provider this key maps that serves this one's models (`deepseek: {via: bedrock}`).
+    #[serde(default)]
+    via: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -278,6 +281,16 @@ impl Loader<'_> {
             let credential = self.credential(&path, &name, entry)?;
             credentials.insert(name, credential);
         }
+        for (name, credential) in &credentials {
+            if let ProviderCredential::Via(host) = credential {
+                if !matches!(credentials.get(host), Some(c) if !matches!(c, ProviderCredential::Via(_))) {
+                    return Err(self.invalid(
+                        format!("{at}.providers.{name}.via"),
+                        format!("names {host}, which this key must also map with a credential of its own"),
+                    ));
+                }
+            }
+        }
         let mut key_limits = Vec::with_capacity(limits.len());
         for (i, limit) in limits.into_iter().enumerate() {
             key_limits.push(self.limit(&format!("{at}.limits[{i}]"), limit)?);
@@ -290,8 +303,16 @@ impl Loader<'_> {
             let known: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
             return Err(self.invalid(at, format!("unknown provider; one of {}", known.join(", "))));
         };
-        match (entry.api_key_env, entry.api_key_file, entry.auth) {
-            (Some(var), None, None) => {
+        match (entry.api_key_env, entry.api_key_file, entry.auth, entry.via) {
+            (None, None, None, Some(host)) => {
+                let at = format!("{at}.via");
+                match Provider::from_name(&host) {
+                    Some(serving) if serving != provider => Ok(ProviderCredential::Via(host)),
+                    Some(_) => Err(self.invalid(at, "a provider cannot be served through itself")),
+                    None => Err(self.invalid(at, "must name another provider this key maps")),
+                }
+            }
+            (Some(var), None, None, None) => {
                 let at = format!("{at}.api_key_env");
                 if var.is_empty() {
                     return Err(self.invalid(at, "must name an environment variable"));
@@ -301,7 +322,7 @@ impl Loader<'_> {
                 let key = self.secret(&at, &value, &format!("the environment variable {var}"))?;
                 Ok(ProviderCredential::ApiKey(key))
             }
-            (None, Some(file), None) => {
+            (None, Some(file), None, None) => {
                 let at = format!("{at}.api_key_file");
                 // Relative to the keys file, not to wherever the sidecar was started.
                 let file = match self.file.parent() {
@@ -317,7 +338,7 @@ impl Loader<'_> {
                 let key = self.secret(&at, text, &file.display().to_string())?;
                 Ok(ProviderCredential::ApiKey(key))
             }
-            (None, None, Some(Auth::Sigv4)) => {
+            (None, None, Some(Auth::Sigv4), None) => {
                 let at = format!("{at}.auth");
                 if provider != Provider::Bedrock {
                     return Err(self.invalid(at, "sigv4 signs Bedrock requests only"));
@@ -330,7 +351,7 @@ impl Loader<'_> {
                 }
                 Ok(ProviderCredential::Sigv4)
             }
-            _ => Err(self.invalid(at, "give exactly one of api_key_env, api_key_file or auth: sigv4")),
+            _ => Err(self.invalid(at, "give exactly one of api_key_env, api_key_file, auth: sigv4 or via")),
         }
     }
 

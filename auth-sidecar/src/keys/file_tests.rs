@@ -65,8 +65,12 @@ fn the_documented_example_loads_and_resolves() {
     assert_eq!((set.key_count(), set.client_count()), (1, 1));
 
     let d = digest(b"wdn_team_a_dev_key");
-    let Resolution::Ok { identity, credential: Some(ProviderCredential::ApiKey(key)), expires_at_unix_ms } =
-        set.resolve(Subject::KeySha256(&d), "anthropic", 0)
+    let Resolution::Ok {
+        identity,
+        credential: Some(ProviderCredential::ApiKey(key)),
+        served_by: None,
+        expires_at_unix_ms,
+    } = set.resolve(Subject::KeySha256(&d), "anthropic", 0)
     else {
         panic!("not resolved")
     };
@@ -248,4 +252,32 @@ fn scrub_cuts_every_virtual_key_out() {
     assert_eq!(scrub("unknown field `wdn_abc-DEF_1`, expected"), "unknown field `wdn_[redacted]`, expected");
     assert_eq!(scrub("a wdn_x and wdn_y."), "a wdn_[redacted] and wdn_[redacted].");
     assert_eq!(scrub("nothing here"), "nothing here");
+}
+
+#[test]
+fn a_provider_served_via_another_takes_that_ones_credential_and_must_name_a_mapped_one() {
+    let set = Dir::new()
+        .load("keys: [{id: a, key: wdn_a, providers: {bedrock: {auth: sigv4}, deepseek: {via: bedrock}}}]", aws())
+        .unwrap();
+    let d = digest(b"wdn_a");
+    let r = set.resolve(Subject::KeySha256(&d), "deepseek", 0);
+    assert!(
+        matches!(r, Resolution::Ok { credential: Some(ProviderCredential::Sigv4), served_by: Some("bedrock"), .. }),
+        "{r:?}"
+    );
+    for (text, path) in [
+        ("keys: [{id: a, key: wdn_a, providers: {deepseek: {via: bedrock}}}]", "keys[0].providers.deepseek.via"),
+        (
+            "keys: [{id: a, key: wdn_a, providers: {bedrock: {via: deepseek}, deepseek: {via: bedrock}}}]",
+            "keys[0].providers.bedrock.via",
+        ),
+        ("keys: [{id: a, key: wdn_a, providers: {deepseek: {via: deepseek}}}]", "keys[0].providers.deepseek.via"),
+        ("keys: [{id: a, key: wdn_a, providers: {deepseek: {via: nowhere}}}]", "keys[0].providers.deepseek.via"),
+        (
+            "keys: [{id: a, key: wdn_a, providers: {bedrock: {auth: sigv4}, deepseek: {via: bedrock, api_key_env: X}}}]",
+            "keys[0].providers.deepseek",
+        ),
+    ] {
+        assert_eq!(path_of(text), path, "{text}");
+    }
 }

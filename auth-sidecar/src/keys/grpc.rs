@@ -63,6 +63,7 @@ pub fn to_reply(resolution: &Resolution<'_>) -> pb::ResolveReply {
             .iter()
             .map(|l| pb::KeyLimit { usd: l.usd, window: l.window.as_str().to_string(), models: l.models.clone() })
             .collect(),
+        served_by: String::new(),
     };
     match *resolution {
         Resolution::Unknown => pb::ResolveReply { outcome: Outcome::Unknown as i32, ..Default::default() },
@@ -72,13 +73,18 @@ pub fn to_reply(resolution: &Resolution<'_>) -> pb::ResolveReply {
         Resolution::NotMapped { identity, expires_at_unix_ms } => {
             described(Outcome::NotMapped, identity, expires_at_unix_ms)
         }
-        Resolution::Ok { identity, credential, expires_at_unix_ms } => pb::ResolveReply {
+        Resolution::Ok { identity, credential, served_by, expires_at_unix_ms } => pb::ResolveReply {
             credential: credential.map(|c| pb::ProviderCredential {
-                kind: Some(match c {
-                    ProviderCredential::ApiKey(key) => pb::provider_credential::Kind::ApiKey(key.expose().to_string()),
-                    ProviderCredential::Sigv4 => pb::provider_credential::Kind::Sigv4(true),
-                }),
+                kind: match c {
+                    ProviderCredential::ApiKey(key) => {
+                        Some(pb::provider_credential::Kind::ApiKey(key.expose().to_string()))
+                    }
+                    ProviderCredential::Sigv4 => Some(pb::provider_credential::Kind::Sigv4(true)),
+                    // `resolve` follows `via:` to the serving provider's own credential.
+                    ProviderCredential::Via(_) => None,
+                },
             }),
+            served_by: served_by.unwrap_or_default().to_string(),
             ..described(Outcome::Ok, identity, expires_at_unix_ms)
         },
     }
@@ -139,11 +145,18 @@ mod tests {
         let reply = to_reply(&Resolution::Ok {
             identity: &id,
             credential: Some(&ProviderCredential::Sigv4),
+            served_by: None,
             expires_at_unix_ms: None,
         });
         assert_eq!(reply.credential.unwrap().kind, Some(pb::provider_credential::Kind::Sigv4(true)));
         let key = ProviderCredential::ApiKey(Secret::new("sk-x".into()));
-        let reply = to_reply(&Resolution::Ok { identity: &id, credential: Some(&key), expires_at_unix_ms: None });
+        let reply = to_reply(&Resolution::Ok {
+            identity: &id,
+            credential: Some(&key),
+            served_by: Some("bedrock"),
+            expires_at_unix_ms: None,
+        });
         assert_eq!(reply.credential.unwrap().kind, Some(pb::provider_credential::Kind::ApiKey("sk-x".into())));
+        assert_eq!(reply.served_by, "bedrock");
     }
 }

@@ -34,6 +34,9 @@ pub enum ProviderCredential {
     ApiKey(Secret),
     /// No static key: the filter signs with the sidecar's AWS credentials (Bedrock).
     Sigv4,
+    /// Served through another provider the same key maps with a credential of its own (keys file
+    /// `via:`): requests for this provider's models go there.
+    Via(String),
 }
 
 /// A key's own budget (the same windows as a profile's limits).
@@ -97,6 +100,8 @@ pub enum Resolution<'a> {
     Ok {
         identity: &'a Identity,
         credential: Option<&'a ProviderCredential>,
+        /// The provider whose credential this is when it is not the one asked about (`via:`).
+        served_by: Option<&'a str>,
         expires_at_unix_ms: Option<i64>,
     },
 }
@@ -150,10 +155,22 @@ impl KeySet {
             return Resolution::Expired { identity, expires_at_unix_ms: at };
         }
         if provider.is_empty() {
-            return Resolution::Ok { identity, credential: None, expires_at_unix_ms };
+            return Resolution::Ok { identity, credential: None, served_by: None, expires_at_unix_ms };
         }
         match identity.providers.get(provider) {
-            Some(credential) => Resolution::Ok { identity, credential: Some(credential), expires_at_unix_ms },
+            // The loader checked that `host` has a credential of its own.
+            Some(ProviderCredential::Via(host)) => match identity.providers.get(host.as_str()) {
+                Some(credential) if !matches!(credential, ProviderCredential::Via(_)) => Resolution::Ok {
+                    identity,
+                    credential: Some(credential),
+                    served_by: Some(host.as_str()),
+                    expires_at_unix_ms,
+                },
+                _ => Resolution::NotMapped { identity, expires_at_unix_ms },
+            },
+            Some(credential) => {
+                Resolution::Ok { identity, credential: Some(credential), served_by: None, expires_at_unix_ms }
+            }
             None => Resolution::NotMapped { identity, expires_at_unix_ms },
         }
     }
@@ -220,6 +237,7 @@ mod tests {
             Resolution::Ok {
                 identity,
                 credential: Some(ProviderCredential::ApiKey(key)),
+                served_by: None,
                 expires_at_unix_ms: None,
             } => {
                 assert_eq!((identity.id.as_str(), key.expose()), ("k3", "sk-real"));
@@ -242,6 +260,24 @@ mod tests {
         assert!(matches!(set.resolve(Subject::KeySha256(&expired), "openai", 999), Resolution::Ok { .. }));
         let r = set.resolve(Subject::KeySha256(&expired), "openai", 1_000);
         assert!(matches!(r, Resolution::Expired { expires_at_unix_ms: 1_000, .. }), "{r:?}");
+    }
+
+    #[test]
+    fn a_provider_served_via_another_resolves_to_that_ones_credential() {
+        let bedrock = ProviderCredential::ApiKey(Secret::new("ABSK-real".into()));
+        let via = identity("k", &[("bedrock", bedrock), ("deepseek", ProviderCredential::Via("bedrock".into()))]);
+        let set = KeySet::new(
+            vec![VirtualKey { key_sha256: digest(b"wdn_via"), expires_at_unix_ms: None, identity: via }],
+            HashMap::new(),
+        );
+        let r = set.resolve(Subject::KeySha256(&digest(b"wdn_via")), "deepseek", 0);
+        let Resolution::Ok { credential: Some(ProviderCredential::ApiKey(key)), served_by: Some("bedrock"), .. } = r
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(key.expose(), "ABSK-real");
+        let r = set.resolve(Subject::KeySha256(&digest(b"wdn_via")), "bedrock", 0);
+        assert!(matches!(r, Resolution::Ok { served_by: None, .. }), "{r:?}");
     }
 
     #[test]

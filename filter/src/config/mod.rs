@@ -190,6 +190,50 @@ pub struct RouterSettings {
     pub default_provider: Option<String>,
     #[serde(default)]
     pub models: BTreeMap<String, Vec<String>>,
+    /// Which Bedrock models the router lists and serves (by the model id's prefixes).
+    #[serde(default)]
+    pub bedrock: BedrockRouting,
+}
+
+/// `router.bedrock: {allowed_providers, allowed_regions}`: the Bedrock model ids the router lists
+/// and routes to. An id is `[region.]vendor.model` (`us.anthropic.claude-sonnet-4-5-v1:0`,
+/// `amazon.nova-pro-v1:0`); empty lists allow everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BedrockRouting {
+    /// Model vendors (`anthropic`, `amazon`, `meta`, `deepseek`, …).
+    #[serde(default)]
+    pub allowed_providers: Vec<String>,
+    /// Inference-profile region prefixes (`us`, `eu`, `apac`, `global`, …). Base model ids, which
+    /// have none, stay allowed.
+    #[serde(default)]
+    pub allowed_regions: Vec<String>,
+}
+
+impl BedrockRouting {
+    /// Whether the router may list and serve the Bedrock model `id`. A model ARN names no vendor:
+    /// allowed only when no vendor list is set.
+    pub fn allows(&self, id: &str) -> bool {
+        if id.starts_with("arn:") {
+            return self.allowed_providers.is_empty();
+        }
+        let segments: Vec<&str> = id.split('.').collect();
+        let (region, vendor) = match segments.as_slice() {
+            [region, vendor, _, ..] => (Some(*region), *vendor),
+            [vendor, ..] => (None, *vendor),
+            [] => (None, ""),
+        };
+        let vendor_ok = self.allowed_providers.is_empty() || self.allowed_providers.iter().any(|p| p == vendor);
+        let region_ok = match region {
+            Some(region) => self.allowed_regions.is_empty() || self.allowed_regions.iter().any(|r| r == region),
+            None => true,
+        };
+        vendor_ok && region_ok
+    }
+
+    pub fn is_set(&self) -> bool {
+        !(self.allowed_providers.is_empty() && self.allowed_regions.is_empty())
+    }
 }
 
 /// `dual_llm: {provider, model, quarantined_model, max_rounds}`: which models the sidecar's

@@ -179,3 +179,27 @@ fn dual_llm_through_the_router_needs_provider_prefixed_models_or_a_default_provi
     let e = parse(r#"{"profiles":{"default":{"dual_llm":{"provider":"anthropic","model":"claude"}}}}"#).unwrap_err();
     assert!(e.message.contains("model-router"), "{e}");
 }
+
+#[test]
+fn router_bedrock_allows_by_vendor_and_region_prefix() {
+    let config = Config::from_json(
+        br#"{"profiles":{"default":{"router":{"bedrock":{"allowed_providers":["anthropic","deepseek"],"allowed_regions":["us","global"]}}}}}"#,
+    )
+    .unwrap();
+    let allowed = &config.profiles["default"].router.bedrock;
+    for (id, ok) in [
+        ("us.anthropic.claude-sonnet-4-5-v1:0", true),
+        ("global.anthropic.claude-sonnet-4-5-v1:0", true),
+        ("eu.anthropic.claude-sonnet-4-5-v1:0", false),
+        ("anthropic.claude-3-haiku-v1:0", true),
+        ("us.deepseek.r1-v1:0", true),
+        ("amazon.nova-pro-v1:0", false),
+        ("us.meta.llama3-70b-v1:0", false),
+        ("arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.x", false),
+    ] {
+        assert_eq!(allowed.allows(id), ok, "{id}");
+    }
+    assert!(crate::config::BedrockRouting::default().allows("arn:aws:bedrock:x"));
+    let e = parse(r#"{"profiles":{"default":{"router":{"bedrock":{"allowed_regions":["us.east"]}}}}}"#).unwrap_err();
+    assert_eq!(e.path, "profiles.default.router.bedrock.allowed_regions[0]");
+}

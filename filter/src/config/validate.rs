@@ -105,6 +105,17 @@ pub(super) fn validate(config: &mut Config) -> Result<(), ConfigError> {
                 return Err(err(format!("{path}.models.{provider}[{i}]"), "name a model"));
             }
         }
+        let bedrock = &profile.router.bedrock;
+        for (field, list) in
+            [("allowed_providers", &bedrock.allowed_providers), ("allowed_regions", &bedrock.allowed_regions)]
+        {
+            if let Some(i) = list.iter().position(|p| p.is_empty() || p.contains('.') || p.trim() != p) {
+                return Err(err(
+                    format!("{path}.bedrock.{field}[{i}]"),
+                    "one segment of a Bedrock model id, without dots (e.g. anthropic, us)",
+                ));
+            }
+        }
     }
     for (id, profile) in &config.profiles {
         let Some(dual) = &profile.dual_llm else { continue };

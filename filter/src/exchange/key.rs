@@ -195,6 +195,10 @@ impl Exchange {
             self.facts.router_mapped = Some(mapped);
             return Ok(());
         }
+        // A key that serves this provider through another (`via:`): the request goes there, and
+        // the grant is for that provider's header and signing.
+        self.follow_served_by(reply)?;
+        let Some(subject) = self.key.subject() else { return Ok(()) };
         let grant = keys::grant(reply, subject, &self.route, &self.config, now_ms)?;
         if let Some(profile) = &grant.profile {
             self.route.profile.clone_from(profile);

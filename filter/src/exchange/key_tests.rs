@@ -22,6 +22,7 @@ fn reply(profile: &str, usd: f64) -> pb::ResolveReply {
         credential: Some(pb::ProviderCredential { kind: Some(Kind::ApiKey("sk-real-1".into())) }),
         expires_at_unix_ms: 0,
         limits: vec![pb::KeyLimit { usd, window: "1d".into(), models: vec![] }],
+        served_by: String::new(),
     }
 }
 

@@ -38,6 +38,7 @@ fn ok(id: &str, profile: &str, provider: &str, real: &str, usd: f64) -> pb::Reso
         credential: Some(pb::ProviderCredential { kind: Some(Kind::ApiKey(real.into())) }),
         expires_at_unix_ms: 0,
         limits: vec![pb::KeyLimit { usd, window: "1d".into(), models: vec![] }],
+        served_by: String::new(),
     }
 }
 

@@ -158,6 +158,16 @@ impl Exchange {
                 message: format!("the model router does not serve this API for {}", target.name()),
             })?,
         };
+        if target == Provider::Bedrock {
+            let allowed = self.config.profiles.get(&self.route.profile).map(|p| &p.router.bedrock);
+            if allowed.is_some_and(|a| !a.allows(&model)) {
+                return Err(unsupported(
+                    "model",
+                    target.name(),
+                    &format!("the Bedrock model '{model}' is outside this profile's router.bedrock allowed providers and regions"),
+                ));
+            }
+        }
         if matches!(plan, Plan::Native) {
             // The client's own API at the target: routed like a native request to it.
             let path = match api {
@@ -195,6 +205,32 @@ impl Exchange {
         let Some(view) = crate::providers::parse_request(api, body.json()) else { return Ok(None) };
         let tokenizer = self.config.tokenizer.as_ref();
         Ok(super::optimise::choose_model(&profile.optimization_rules, target, &view, tokenizer, true))
+    }
+
+    /// A key that serves the asked provider's models through another provider it maps (keys file
+    /// `via:`, `ResolveReply.served_by`) sends a routed request there: the same model id, that
+    /// provider's API and credential. A native route speaks the asked provider's own API, so it
+    /// cannot follow: 400.
+    pub(super) fn follow_served_by(&mut self, reply: &pb::ResolveReply) -> Result<(), WardenError> {
+        if reply.served_by.is_empty() || Outcome::try_from(reply.outcome) != Ok(Outcome::Ok) {
+            return Ok(());
+        }
+        let asked = self.route.provider.name();
+        let Some(host) = Provider::from_name(&reply.served_by) else {
+            return Err(WardenError::InvalidRequest {
+                message: format!("this key serves {asked} through a provider this gateway does not know"),
+            });
+        };
+        let (Some(routing), Some(api)) = (self.routing.as_ref(), self.route.api) else {
+            return Err(WardenError::InvalidRequest {
+                message: format!(
+                    "this key serves {asked} models through {host}: send the request through the model router (model '{asked}:…') or to /v1/{host}",
+                    host = host.name()
+                ),
+            });
+        };
+        let (model, meta) = (routing.model.clone(), routing.meta.clone());
+        self.aim(api, host, model, meta)
     }
 
     /// A request an optimisation rule moved to another provider goes back to the target and
@@ -332,7 +368,8 @@ impl Exchange {
                 if !mapped.iter().any(|m| m == provider) {
                     continue;
                 }
-                for model in models {
+                let bedrock = provider == Provider::Bedrock.name();
+                for model in models.iter().filter(|m| !bedrock || profile.router.bedrock.allows(m)) {
                     data.push(json!({"id": format!("{provider}:{model}"), "object": "model", "owned_by": provider, "created": 0}));
                 }
             }

@@ -418,3 +418,81 @@ fn a_native_route_never_moves_across_providers() {
     assert!(fwd.body.is_none_or(|b| serde_json::from_slice::<Value>(&b).unwrap()["model"] == "claude-sonnet-4-5"));
     assert_eq!(ex.rewritten_model(), None);
 }
+
+/// A key whose `deepseek` entry is served through Bedrock (keys file `via: bedrock`).
+fn served_by_bedrock() -> pb::ResolveReply {
+    pb::ResolveReply {
+        outcome: Outcome::Ok as i32,
+        id: "team-a".into(),
+        mapped_providers: vec!["bedrock".into(), "deepseek".into()],
+        credential: Some(pb::ProviderCredential { kind: Some(Kind::ApiKey("ABSK-real".into())) }),
+        served_by: "bedrock".into(),
+        ..pb::ResolveReply::default()
+    }
+}
+
+#[test]
+fn a_provider_the_key_serves_through_bedrock_goes_to_bedrock_with_the_same_model_id() {
+    let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
+    let mut ex = begin_in(config.clone(), "/v1/model-router/chat/completions");
+    let bytes = plain_chat("deepseek:us.deepseek.r1-v1:0");
+    ex.choose_target(Some(&bytes), "req-1", 1_800_000_000).unwrap();
+    let store = MemoryStore::new();
+    let KeyStep::Ask(ask) = ex.key_step(&store, 0).unwrap() else { panic!("expected a sidecar call") };
+    assert_eq!(ask.provider, "deepseek");
+    ex.key_resolved(&served_by_bedrock(), &store, 0).unwrap();
+    let fwd = ex.request_body(&bytes).unwrap();
+    assert_eq!(fwd.path, "/model/us.deepseek.r1-v1%3A0/converse");
+    assert!(fwd.set_headers.contains(&(UPSTREAM_HEADER, "bedrock".to_string())));
+    assert!(fwd.set_headers.contains(&("authorization", "Bearer ABSK-real".to_string())));
+    let body: Value = serde_json::from_slice(&fwd.body.unwrap()).unwrap();
+    assert_eq!(body["messages"][0]["content"][0]["text"], "hi", "a Converse request: {body}");
+    let (record, _) = ex.finish(None, None, None, None);
+    assert_eq!((record.provider, record.model.as_deref()), ("bedrock", Some("us.deepseek.r1-v1:0")));
+
+    // A native DeepSeek route speaks DeepSeek's API: it cannot be served by Bedrock.
+    let mut ex = begin_in(config.clone(), "/v1/deepseek/chat/completions");
+    let err = ex.key_step(&store, 0).unwrap_err();
+    assert_eq!(err.status(), 400, "from the cached answer");
+    assert!(err.to_string().contains("through bedrock"), "{err}");
+    let mut ex = begin_in(config, "/v1/deepseek/chat/completions");
+    let fresh = MemoryStore::new();
+    let KeyStep::Ask(_) = ex.key_step(&fresh, 0).unwrap() else { panic!("expected a sidecar call") };
+    let err = ex.key_resolved(&served_by_bedrock(), &fresh, 0).unwrap_err();
+    assert_eq!(err.status(), 400);
+}
+
+#[test]
+fn bedrock_models_outside_the_allowed_vendors_and_regions_are_neither_routed_nor_listed() {
+    let config = json!({"profiles": {"default": {"router": {
+        "models": {"bedrock": ["us.anthropic.claude-sonnet-4-5-v1:0", "eu.anthropic.claude-sonnet-4-5-v1:0",
+                               "anthropic.claude-3-haiku-v1:0", "amazon.nova-pro-v1:0"]},
+        "bedrock": {"allowed_providers": ["anthropic"], "allowed_regions": ["us"]}}}}});
+    let config = Rc::new(Config::from_json(config.to_string().as_bytes()).unwrap());
+    for (model, ok) in [
+        ("bedrock:us.anthropic.claude-sonnet-4-5-v1:0", true),
+        ("bedrock:anthropic.claude-3-haiku-v1:0", true),
+        ("bedrock:eu.anthropic.claude-sonnet-4-5-v1:0", false),
+        ("bedrock:amazon.nova-pro-v1:0", false),
+        ("bedrock:arn:aws:bedrock:us-east-1:1:inference-profile/x", false),
+    ] {
+        let mut ex = begin_in(config.clone(), "/v1/model-router/chat/completions");
+        let chosen = ex.choose_target(Some(&plain_chat(model)), "r", 0);
+        assert_eq!(chosen.is_ok(), ok, "{model}: {chosen:?}");
+        if let Err(e) = chosen {
+            assert_eq!(e.status(), 400);
+            assert!(e.to_string().contains("router.bedrock"), "{e}");
+        }
+    }
+    let headers = [("authorization".to_string(), "Bearer wdn_x".to_string())];
+    let mut ex = Exchange::begin(config, "GET", "/v1/model-router/models", &|n| {
+        headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let store = MemoryStore::new();
+    let KeyStep::Ask(_) = ex.key_step(&store, 0).unwrap() else { panic!("expected a sidecar call") };
+    ex.key_resolved(&granted("bedrock", "k"), &store, 0).unwrap();
+    let list: Value = serde_json::from_slice(&ex.local_answer().unwrap().body).unwrap();
+    let ids: Vec<&str> = list["data"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, ["bedrock:us.anthropic.claude-sonnet-4-5-v1:0", "bedrock:anthropic.claude-3-haiku-v1:0"]);
+}

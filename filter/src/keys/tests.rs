@@ -34,6 +34,7 @@ fn ok_reply(profile: &str, credential: Kind) -> pb::ResolveReply {
         credential: Some(pb::ProviderCredential { kind: Some(credential) }),
         expires_at_unix_ms: 0,
         limits: vec![pb::KeyLimit { usd: 5.0, window: "1d".into(), models: vec![] }],
+        served_by: String::new(),
     }
 }
 
