@@ -31,6 +31,9 @@ pub struct Config {
     pub keys: Option<Keys>,
     #[serde(default)]
     pub redis: Option<Redis>,
+    /// Live model lists for the model router (`warden.v1.Models`).
+    #[serde(default)]
+    pub models: Option<Models>,
 }
 
 /// Each block present (even empty or null) enables that cloud's credentials.
@@ -97,6 +100,33 @@ pub struct Keys {
 #[serde(deny_unknown_fields)]
 pub struct Redis {
     pub url: String,
+}
+
+/// `models: {envoy_url, cache_ttl_secs, timeout_ms, bedrock_region}`: where the live model lists
+/// of the model router come from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Models {
+    /// The local Envoy: lists are fetched through its native routes (`/v1/{provider}/…`).
+    pub envoy_url: String,
+    /// How long a fetched list is served before it is fetched again.
+    #[serde(default = "default_models_ttl_secs")]
+    pub cache_ttl_secs: u64,
+    /// How long one list fetch may take; a slower provider is left out.
+    #[serde(default = "default_models_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The region of Bedrock's control plane when the sidecar has no AWS credentials to say it
+    /// (keys with a Bedrock API key); else `AWS_REGION`, else `us-east-1`.
+    #[serde(default)]
+    pub bedrock_region: Option<String>,
+}
+
+fn default_models_ttl_secs() -> u64 {
+    300
+}
+
+fn default_models_timeout_ms() -> u64 {
+    5000
 }
 
 fn default_listen() -> SocketAddr {
@@ -180,6 +210,19 @@ impl Config {
                 return Err(invalid("redis.url", "must be a redis:// or rediss:// URL"));
             }
         }
+        if let Some(models) = &self.models {
+            if !(models.envoy_url.starts_with("http://") || models.envoy_url.starts_with("https://")) {
+                return Err(invalid("models.envoy_url", "must be an http:// or https:// URL"));
+            }
+            if models.timeout_ms == 0 {
+                return Err(invalid("models.timeout_ms", "must be at least 1"));
+            }
+            if let Some(region) = models.bedrock_region.as_deref() {
+                if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    return Err(invalid("models.bedrock_region", format!("{region:?} is not an AWS region name")));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -228,6 +271,16 @@ mod tests {
             path_of("dual_llm: {envoy_url: 'http://e', api_key_env: K, cache_ttl_secs: 0}\n"),
             "dual_llm.cache_ttl_secs"
         );
+    }
+
+    #[test]
+    fn the_models_block_takes_defaults_and_checks_its_url_and_region() {
+        let config = Config::from_yaml("models: {envoy_url: 'http://127.0.0.1:10000'}\n").unwrap();
+        let models = config.models.unwrap();
+        assert_eq!((models.cache_ttl_secs, models.timeout_ms, models.bedrock_region), (300, 5000, None));
+        assert_eq!(path_of("models: {envoy_url: 'ftp://e'}\n"), "models.envoy_url");
+        assert_eq!(path_of("models: {envoy_url: 'http://e', timeout_ms: 0}\n"), "models.timeout_ms");
+        assert_eq!(path_of("models: {envoy_url: 'http://e', bedrock_region: 'us east'}\n"), "models.bedrock_region");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`credentials`] — one module per cloud, the cache in front of them;
 //! - [`dual_llm`] — the Dual-LLM sanitiser: protocol, model calls, cache;
 //! - [`keys`] — the virtual-keys file, kept current; [`limits`] — the Redis counters;
+//! - [`models`] — live model lists for the model router;
 //! - [`server`] — the gRPC services; [`admin`] — the admin port; [`metrics`] — Prometheus;
 //! - [`error`] — errors and their gRPC statuses; [`redact`] — keeps secrets out of messages;
 //! - [`check`] — `check-config`.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod models;
 pub mod redact;
 pub mod server;
 
@@ -38,6 +40,8 @@ pub enum ServeError {
     Keys(#[from] keys::file::KeysFileError),
     #[error("{0}")]
     Redis(#[from] limits::SetupError),
+    #[error("models: {0}")]
+    Models(String),
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM. Prints one line to stdout once both ports listen:
@@ -76,6 +80,8 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
         Some(r) => Some(Arc::new(limits::Counters::new(r, metrics.clone())?)),
         None => None,
     };
+    let models = models::ModelsService::new(config.models.as_ref(), key_store.clone(), minter.clone())
+        .map_err(ServeError::Models)?;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<warden_proto::v1::credentials_server::CredentialsServer<server::CredentialsService>>().await;
     let dual_llm = dual_llm::DualLlmService::new(config.dual_llm.as_ref(), metrics.clone());
@@ -98,6 +104,7 @@ pub async fn serve(config: config::Config) -> Result<(), ServeError> {
         .add_service(dual_llm.into_server())
         .add_service(keys::grpc::KeysService::new(key_store, metrics.clone()))
         .add_service(limits::grpc::LimitsService::new(counters))
+        .add_service(models)
         .serve_with_incoming_shutdown(incoming(grpc), shutdown())
         .await;
     serving.set(false);

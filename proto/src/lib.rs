@@ -20,6 +20,9 @@ pub const DUAL_LLM_SERVICE: &str = "warden.v1.DualLlm";
 /// The virtual-key service and its method.
 pub const KEYS_SERVICE: &str = "warden.v1.Keys";
 pub const KEYS_RESOLVE: &str = "Resolve";
+/// The live model lists of the model router and their method.
+pub const MODELS_SERVICE: &str = "warden.v1.Models";
+pub const MODELS_LIST: &str = "List";
 /// The shared cost-limit counters and their methods.
 pub const LIMITS_SERVICE: &str = "warden.v1.Limits";
 pub const LIMITS_READ: &str = "Read";

@@ -583,3 +583,98 @@ fn a_provider_the_key_serves_through_bedrock_is_routed_to_bedrock() {
     });
     f.assert_none("served through bedrock");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// `GET /models` with the sidecar's live lists: every provider the key maps that `router.models`
+/// does not name is listed from its own list endpoint (through Envoy; Bedrock from its control
+/// plane at AWS_ENDPOINT_URL_BEDROCK, filtered by `router.bedrock`), with the key's real
+/// credentials; a provider served through Bedrock lists Bedrock's models of its vendor; lists are
+/// cached.
+#[test]
+fn the_model_list_is_fetched_live_for_providers_the_configuration_does_not_name() {
+    let dir = TempDir::new("router-live-models");
+    let (port, mock_port) = (free_port(), free_port());
+    let file = dir.path().join("keys.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "keys:\n  - {{id: lister, key: {KEY}, providers: {{anthropic: {{api_key_env: REAL_ANTHROPIC}}, openai: {{api_key_env: REAL_OPENAI}}, groq: {{api_key_env: REAL_GROQ}}, gemini: {{api_key_env: REAL_GEMINI}}, cohere: {{api_key_env: REAL_COHERE}}, bedrock: {{api_key_env: REAL_BEDROCK}}, deepseek: {{via: bedrock}}, azure: {{api_key_env: REAL_OPENAI}}}}}}\n  - {{id: signer, key: {KEY_VIA}, providers: {{bedrock: {{auth: sigv4}}}}}}\n"
+        ),
+    )
+    .expect("keys file");
+    let mut env: Vec<(String, String)> = TARGETS.iter().map(|t| (env_var(t.provider), t.real.to_string())).collect();
+    env.push(("AWS_ENDPOINT_URL_BEDROCK".into(), format!("http://127.0.0.1:{mock_port}")));
+    env.push(("AWS_ACCESS_KEY_ID".into(), "AKIDLISTER".into()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), "lister-secret".into()));
+    let plugin = json!({"profiles": {"default": {"router": {
+        "models": {"anthropic": ["claude-sonnet-4-5"]},
+        "bedrock": {"allowed_regions": ["us"]}}}}});
+    let stack = common::warden_stack_with(warden_e2e::StackOptions {
+        plugin_config: plugin,
+        listen_port: port,
+        mock_port,
+        sidecar: Some(json!({"keys": {"file": file}, "credentials": {"aws": {"region": "us-west-2"}},
+            "models": {"envoy_url": format!("http://127.0.0.1:{port}")}})),
+        sidecar_env: env,
+        ..warden_e2e::StackOptions::default()
+    });
+    let auth = format!("Bearer {KEY}");
+    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let list = reply.json();
+    let ids: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(
+        (reply.status, ids),
+        (
+            200,
+            vec![
+                "anthropic:claude-sonnet-4-5",
+                "bedrock:us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "bedrock:us.deepseek.r1-v1:0",
+                "bedrock:us.meta.llama3-3-70b-instruct-v1:0",
+                "cohere:command-a-03-2025",
+                "cohere:command-r-plus",
+                "deepseek:us.deepseek.r1-v1:0",
+                "gemini:gemini-2.5-flash",
+                "groq:gpt-4o-mini",
+                "groq:gpt-5",
+                "openai:gpt-4o-mini",
+                "openai:gpt-5",
+            ]
+        ),
+        "{list}"
+    );
+    let seen = stack.mock_requests();
+    let find = |path: &str| seen.iter().find(|r| r["path"] == path).cloned().unwrap_or(Value::Null);
+    assert_eq!(header(&find("/v1/models"), "authorization"), Some("Bearer sk-real-openai-1"), "{seen:?}");
+    assert_eq!(header(&find("/openai/v1/models"), "authorization"), Some("Bearer gsk-real-groq-1"));
+    assert_eq!(header(&find("/v1beta/models?pageSize=1000"), "x-goog-api-key"), Some("AIza-real-gemini-1"));
+    assert_eq!(header(&find("/v1/models?endpoint=chat"), "authorization"), Some("Bearer real-cohere-key-1"));
+    let profiles: Vec<&Value> =
+        seen.iter().filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/inference-profiles?"))).collect();
+    assert_eq!(profiles.len(), 1, "Bedrock's list is fetched once for bedrock and the provider it serves");
+    assert_eq!(header(profiles[0], "authorization"), Some("Bearer ABSK-real-bedrock-1"));
+    assert!(
+        !seen.iter().any(|r| header(r, "anthropic-version").is_some()),
+        "anthropic is named by router.models: not fetched"
+    );
+    assert!(!Value::from(seen.clone()).to_string().contains("wdn_"), "the virtual key never leaves the gateway");
+    // Within the cache's lifetime the list is answered without asking any provider again.
+    let before = stack.mock_requests().len();
+    let again = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    assert_eq!((again.status, again.json()), (200, list));
+    assert_eq!(stack.mock_requests().len(), before);
+    // A key that signs Bedrock with the sidecar's AWS credentials: the list request is signed.
+    let auth = format!("Bearer {KEY_VIA}");
+    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    assert_eq!(reply.json()["data"].as_array().map(Vec::len), Some(3), "{}", reply.text());
+    let signed = stack.mock_requests().into_iter().skip(before).find(|r| header(r, "authorization").is_some());
+    let authorization = signed.as_ref().and_then(|r| header(r, "authorization")).unwrap_or_default().to_owned();
+    assert!(
+        authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDLISTER/")
+            && authorization.contains("/us-west-2/bedrock/aws4_request"),
+        "{authorization}"
+    );
+}

@@ -103,7 +103,7 @@ pub struct Calls {
     pub route: Route,
 }
 
-fn http_client() -> Result<reqwest::Client, String> {
+pub(crate) fn http_client() -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT);
     // An https envoy_url may use a private CA, as the Azure flow allows (DESIGN §4.7).
     if let Some(path) = std::env::var_os("SSL_CERT_FILE") {

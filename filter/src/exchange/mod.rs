@@ -141,6 +141,8 @@ struct Facts {
     dual_llm: Vec<sanitize::Entry>,
     /// A router model list: the providers the key maps to, once resolved.
     router_mapped: Option<Vec<String>>,
+    /// A router model list: the sidecar's live lists (`Some` once asked, empty when it had none).
+    live_models: Option<Vec<warden_proto::v1::ProviderModels>>,
 }
 
 /// What happened to the request; filled as it goes.

@@ -359,16 +359,56 @@ impl Exchange {
         }
     }
 
-    /// `GET /v1/model-router/{profile}/models`: the models of the profile's `router.models` for
-    /// the providers the key maps to (`mapped`).
+    /// What a router model list asks the sidecar (`Models.List`): the providers the key maps
+    /// whose models the profile's `router.models` does not name, once, after the key is resolved.
+    /// `None` when nothing is to be asked.
+    pub fn models_request(&self) -> Option<pb::ModelsRequest> {
+        let mapped = self.facts.router_mapped.as_ref()?;
+        if self.facts.live_models.is_some() {
+            return None;
+        }
+        let listed = self.config.profiles.get(&self.route.profile).map(|p| &p.router.models);
+        let providers: Vec<String> = mapped
+            .iter()
+            .filter(|p| Provider::from_name(p).is_some() && !listed.is_some_and(|l| l.contains_key(p.as_str())))
+            .cloned()
+            .collect();
+        if providers.is_empty() {
+            return None;
+        }
+        let subject = match &self.key {
+            super::key::KeyState::Presented(p) => pb::models_request::Subject::KeySha256(p.sha256.to_vec()),
+            super::key::KeyState::Client(id) => pb::models_request::Subject::OauthClientId(id.clone()),
+            _ => return None,
+        };
+        Some(pb::ModelsRequest { subject: Some(subject), providers })
+    }
+
+    /// The sidecar's live lists (`None`: it gave none — not configured, down, too slow); the
+    /// model list is answered with what there is.
+    pub fn models_listed(&mut self, reply: Option<pb::ModelsReply>) {
+        self.facts.live_models = Some(reply.map(|r| r.lists).unwrap_or_default());
+    }
+
+    /// `GET /v1/model-router/{profile}/models`: for each provider the key maps (`mapped`), in
+    /// name order, the models of the profile's `router.models`, else the provider's live list;
+    /// Bedrock ids only where `router.bedrock` allows them.
     pub(super) fn model_list(&self, mapped: &[String]) -> Vec<u8> {
         let mut data = Vec::new();
         if let Some(profile) = self.config.profiles.get(&self.route.profile) {
-            for (provider, models) in &profile.router.models {
-                if !mapped.iter().any(|m| m == provider) {
-                    continue;
-                }
-                let bedrock = provider == Provider::Bedrock.name();
+            let mut providers: Vec<&String> = mapped.iter().collect();
+            providers.sort();
+            providers.dedup();
+            let live = self.facts.live_models.as_deref().unwrap_or_default();
+            for provider in providers {
+                let (models, served_by): (&[String], &str) = match profile.router.models.get(provider) {
+                    Some(models) => (models, provider),
+                    None => match live.iter().find(|l| l.provider == *provider) {
+                        Some(l) => (&l.models, if l.served_by.is_empty() { provider } else { &l.served_by }),
+                        None => continue,
+                    },
+                };
+                let bedrock = served_by == Provider::Bedrock.name();
                 for model in models.iter().filter(|m| !bedrock || profile.router.bedrock.allows(m)) {
                     data.push(json!({"id": format!("{provider}:{model}"), "object": "model", "owned_by": provider, "created": 0}));
                 }

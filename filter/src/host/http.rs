@@ -55,6 +55,8 @@ enum Waiting {
     /// Its cost-limit counters from the sidecar's Redis (`limits_store: sidecar`), read as of
     /// `now_secs`; the decided request goes on once they are checked.
     Limits { token: u32, keys: Vec<String>, now_secs: u64, decided: Decided },
+    /// The live model lists of a router `GET /models` (it has no body).
+    Models { token: u32 },
     /// Its credential.
     Credential(Pending),
     /// Summaries of tool results: `calls` maps each gRPC token to its job.
@@ -165,6 +167,20 @@ impl Filter {
     /// Decides the request and sends it upstream, with the credential the provider needs when it
     /// needs one from the sidecar.
     fn decide(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
+        // A router model list: the providers `router.models` does not name are listed live by the
+        // sidecar first; without an answer the list is what the configuration names.
+        if let Some(request) = exchange.models_request() {
+            match sidecar::call(exchange.sidecar(), warden_proto::MODELS_SERVICE, warden_proto::MODELS_LIST, &request) {
+                Ok(token) => {
+                    self.phase = Phase::AwaitingSidecar(exchange, Box::new(Waiting::Models { token }));
+                    return Action::Pause;
+                }
+                Err(detail) => {
+                    log(LogLevel::Warn, &format!("warden: live model lists not asked for: {detail}"));
+                    exchange.models_listed(None);
+                }
+            }
+        }
         if let Some(reply) = exchange.local_answer() {
             return self.answer(Some(exchange), &reply);
         }
@@ -525,6 +541,15 @@ impl Context for Filter {
                         self.reject(exchange, &WardenError::CredentialsUnavailable { cloud, detail })
                     }
                 }
+            }
+            Waiting::Models { token } if token == token_id => {
+                let mut exchange = exchange;
+                let listed = sidecar::answer::<warden_proto::v1::ModelsReply>(status_code, response_size);
+                if let Err(detail) = &listed {
+                    log(LogLevel::Warn, &format!("warden: no live model lists from the sidecar: {detail}"));
+                }
+                exchange.models_listed(listed.ok());
+                self.decide(exchange, None)
             }
             Waiting::Sanitizing { mut state, calls, old_len, original } => {
                 if let Some(&(_, job)) = calls.iter().find(|(token, _)| *token == token_id) {

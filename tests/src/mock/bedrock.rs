@@ -180,6 +180,25 @@ fn decode_one(bytes: &[u8], parse: &impl Fn(&[u8]) -> Option<Value>) -> Option<(
     Some(((event_type, payload), total))
 }
 
+/// The control plane's `GET /inference-profiles` (ListInferenceProfiles).
+pub fn inference_profiles() -> Canned {
+    let profile = |id: &str, status: &str| {
+        json!({"inferenceProfileId": id, "inferenceProfileName": id, "status": status, "type": "SYSTEM_DEFINED",
+               "inferenceProfileArn": format!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/{id}"),
+               "models": []})
+    };
+    Canned::json(
+        200,
+        &json!({"inferenceProfileSummaries": [
+            profile("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "ACTIVE"),
+            profile("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "ACTIVE"),
+            profile("us.deepseek.r1-v1:0", "ACTIVE"),
+            profile("us.meta.llama3-3-70b-instruct-v1:0", "ACTIVE"),
+            profile("us.amazon.nova-pro-v1:0", "DISABLED")
+        ]}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

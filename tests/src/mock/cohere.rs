@@ -118,3 +118,14 @@ pub fn chat(content: &Content, stream: bool) -> Canned {
     parts.push(b"data: [DONE]\n\n".to_vec());
     Canned::stream("text/event-stream", parts)
 }
+
+/// `GET /v1/models?endpoint=chat`.
+pub fn models() -> Canned {
+    Canned::json(
+        200,
+        &json!({"models": [
+            {"name": "command-a-03-2025", "endpoints": ["chat"], "finetuned": false, "context_length": 256000},
+            {"name": "command-r-plus", "endpoints": ["chat"], "finetuned": false, "context_length": 128000}
+        ], "next_page_token": null}),
+    )
+}

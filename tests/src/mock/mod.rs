@@ -301,8 +301,23 @@ fn respond(
     }
     let error = *content == Content::Error429;
 
+    if method == "GET" && path.ends_with("/v1beta/models") {
+        return gemini::models();
+    }
     if method == "GET" && path.ends_with("/models") {
-        return if anthropic_client { anthropic::models() } else { openai::models() };
+        // Cohere's list takes `?endpoint=`; the shapes differ, the path does not.
+        let cohere_list = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("endpoint=")));
+        return if anthropic_client {
+            anthropic::models()
+        } else if cohere_list {
+            cohere::models()
+        } else {
+            openai::models()
+        };
+    }
+    // Bedrock's control plane (`ListInferenceProfiles`), reached through AWS_ENDPOINT_URL_BEDROCK.
+    if method == "GET" && path == "/inference-profiles" {
+        return bedrock::inference_profiles();
     }
     if path.ends_with("/chat/completions") {
         let include_usage =
@@ -339,9 +354,6 @@ fn respond(
         } else {
             bedrock::converse(content, path.ends_with("/converse-stream"))
         };
-    }
-    if method == "GET" && path.ends_with("/v1beta/models") {
-        return gemini::models();
     }
     Canned::json(
         404,
