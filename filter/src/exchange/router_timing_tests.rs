@@ -116,3 +116,51 @@ fn router_cost_per_request_and_per_chunk() {
         );
     }
 }
+
+/// Where the routed request's extra time goes, stage by stage (same command, `router_stage`).
+#[test]
+#[ignore = "timing: run by hand with --release --ignored --nocapture"]
+fn router_stage_costs() {
+    let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
+    for routed in [false, true] {
+        let (path, body, auth) = if routed {
+            let body = json!({"model": "anthropic:claude-sonnet-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": text()}]});
+            ("/v1/model-router/chat/completions", body, ("authorization", "Bearer wdn_bench"))
+        } else {
+            let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": text()}]});
+            ("/v1/anthropic/v1/messages", body, ("x-api-key", "wdn_bench"))
+        };
+        let bytes = body.to_string().into_bytes();
+        let native = answer(false);
+        let store = MemoryStore::new();
+        let mut t = [0f64; 6];
+        let n = 20_000;
+        for _ in 0..n {
+            let get = |name: &str| (name == auth.0).then(|| auth.1.to_owned());
+            let s0 = Instant::now();
+            let mut ex = Exchange::begin(config.clone(), "POST", path, &get).unwrap();
+            ex.choose_target(Some(&bytes), "req", 1).unwrap();
+            let s1 = Instant::now();
+            let _ = ex.key_step(&store, 0).unwrap();
+            ex.key_resolved(&grant(), &store, 0).unwrap();
+            let s2 = Instant::now();
+            drop(std::hint::black_box(ex.request_body(&bytes).unwrap()));
+            let s3 = Instant::now();
+            let head = ResponseHead { status: 200, content_type: Some("application/json"), ..Default::default() };
+            let _ = ex.response_headers(&head);
+            drop(std::hint::black_box(ex.buffered_response(&native)));
+            let s4 = Instant::now();
+            let (record, updates) = ex.finish(None, Some(1), None, None);
+            drop(std::hint::black_box((serde_json::to_vec(&record).unwrap(), updates)));
+            let s5 = Instant::now();
+            for (i, (a, b)) in [(s0, s1), (s1, s2), (s2, s3), (s3, s4), (s4, s5), (s0, s5)].into_iter().enumerate() {
+                t[i] += (b - a).as_secs_f64() * 1e6;
+            }
+        }
+        let t: Vec<String> = t.iter().map(|x| format!("{:.1}", x / f64::from(n))).collect();
+        println!(
+            "routed={routed}: begin+target {} key {} body {} response {} finish {} total {}",
+            t[0], t[1], t[2], t[3], t[4], t[5]
+        );
+    }
+}
