@@ -5,6 +5,8 @@
 #   - `plain`: the result is only evaluated (untrusted), no sanitisation;
 #   - `dual`: `sanitize_with_dual_llm`, with the summary already in the filter's shared-data cache:
 #     the Δp50 over `plain` is what a cached sanitised result costs (budget ≤ 50 µs);
+#   - `replaced`: `block_always` replaces the same result with a notice — the body is rewritten as
+#     on the cached path, without any Dual-LLM work: what rewriting the body alone costs;
 #   - `dual`, uncached: every request carries a new result, so the sidecar runs the protocol
 #     against the mock models (one question: question, answer, DONE, summary = 4 calls), each call
 #     delayed BENCH_DUAL_MODEL_MS (default 20) ms by the mock.
@@ -33,7 +35,8 @@ path, port = sys.argv[1], int(sys.argv[2])
 dual = {"result_policies": [{"tool": "web_fetch", "action": "sanitize_with_dual_llm"}],
         "dual_llm": {"provider": "openai", "model": "dual-planner", "quarantined_model": "dual-reader", "max_rounds": 3}}
 json.dump({"wasm": True, "concurrency": 1, "log_level": "error", "listen_port": port,
-    "plugin_config": {"default_profile": "plain", "profiles": {"plain": {}, "dual": dual},
+    "plugin_config": {"default_profile": "plain", "profiles": {"plain": {}, "dual": dual,
+                      "replaced": {"result_policies": [{"tool": "web_fetch", "action": "block_always"}]}},
                       "sidecar": {"timeout_ms": 10000}},
     "sidecar": {"dual_llm": {"envoy_url": f"http://127.0.0.1:{port}", "api_key_env": "BENCH_DUAL_KEY"}},
     "sidecar_env": [["BENCH_DUAL_KEY", "sk-bench"]]}, open(path, "w"))
@@ -78,17 +81,24 @@ measure() { # profile
 }
 # Warm-up, not measured: V8 compiles each profile's code path on its first requests, and the
 # first measured round would otherwise charge that to whichever profile runs first.
-for profile in plain dual; do
+for profile in plain dual replaced; do
   wrk -t1 -c1 -d2s -s "$work/chat.lua" "$base/v1/openai/$profile/chat/completions" > /dev/null
 done
 declare -A p50 p99
 for _ in $(seq 1 "$rounds"); do
-  for profile in plain dual; do
+  for profile in plain dual replaced; do
     read -r a b _ e <<<"$(measure "$profile")"
     [ "$e" = 0 ] || { echo "non-2xx responses from profile $profile" >&2; exit 1; }
     p50[$profile]="${p50[$profile]:-} $a"; p99[$profile]="${p99[$profile]:-} $b"
   done
 done
+
+# The same comparison interleaved request by request (scripts/interleave.py): the machine's slow
+# drifts, which move whole wrk rounds by ±150 µs here, hit every profile alike.
+python3 "$work/body.py" 0 > "$work/body.json"
+interleaved=$(python3 scripts/interleave.py "$base" "$work/body.json" "${BENCH_INTERLEAVED:-4000}" \
+  /v1/openai/plain/chat/completions /v1/openai/dual/chat/completions /v1/openai/replaced/chat/completions \
+  --header 'authorization: Bearer sk-bench')
 
 # Uncached: a new result each time, one request at a time.
 uncached_ms=$(python3 - "$base" "$work/body.py" "$uncached" <<'PY'
@@ -114,6 +124,15 @@ a=$(med "${p50[plain]}"); b=$(med "${p50[dual]}"); c=$(med "${p99[plain]}"); d=$
 echo "| OpenAI chat, 1 KB + 1 KB web_fetch result | unsanitised p50 µs | sanitised, cached p50 µs | Δp50 µs | unsanitised p99 µs | cached p99 µs | Δp99 µs |"
 echo "|---|---|---|---|---|---|---|"
 echo "| Envoy --concurrency 1, wrk -c1 | $a | $b | $((b - a)) | $c | $d | $((d - c)) |"
+r=$(med "${p50[replaced]}"); r99=$(med "${p99[replaced]}")
+echo "| same request, result replaced by block_always (body rewritten, no Dual LLM) | $a | $r | $((r - a)) | $c | $r99 | $((r99 - c)) |"
+echo
+echo "Interleaved, one request at a time per profile in turn (${BENCH_INTERLEAVED:-4000} rounds; client overhead included, equal for all):"
+echo "| profile | p50 µs | Δp50 µs | p90 µs |"
+echo "|---|---|---|---|"
+while read -r path p50 delta p90; do
+  echo "| $(echo "$path" | cut -d/ -f4) | $p50 | $delta | $p90 |"
+done <<<"$interleaved"
 echo
 read -r u50 u90 <<<"$uncached_ms"
 echo "Uncached (a new result per request, mock models ${model_ms} ms per call, 1 question = 4 calls):" \

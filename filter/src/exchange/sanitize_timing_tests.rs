@@ -12,7 +12,8 @@ use std::time::Instant;
 
 const CONFIG: &str = r#"{"default_profile":"plain","profiles":{"plain":{},"dual":{
     "result_policies":[{"tool":"web_fetch","action":"sanitize_with_dual_llm"}],
-    "dual_llm":{"provider":"openai","model":"dual-planner","quarantined_model":"dual-reader","max_rounds":3}}}}"#;
+    "dual_llm":{"provider":"openai","model":"dual-planner","quarantined_model":"dual-reader","max_rounds":3}},
+  "replaced":{"result_policies":[{"tool":"web_fetch","action":"block_always"}]}}}"#;
 
 fn body() -> Vec<u8> {
     json!({"model": "gpt-4o-mini", "messages": [
@@ -57,6 +58,11 @@ fn dual_llm_cached_cost_per_request() {
     for _ in 0..3 {
         let plain = per_request(&config, "plain", &store, 20_000);
         let dual = per_request(&config, "dual", &store, 20_000);
-        println!("unsanitised {plain:.1} µs, sanitised from the cache {dual:.1} µs: Δ {:.1} µs", dual - plain);
+        let replaced = per_request(&config, "replaced", &store, 20_000);
+        println!(
+            "unsanitised {plain:.1} µs, sanitised from the cache {dual:.1} µs: Δ {:.1} µs; result replaced by block_always {replaced:.1} µs: Δ {:.1} µs",
+            dual - plain,
+            replaced - plain
+        );
     }
 }

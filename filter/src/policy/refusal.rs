@@ -1,5 +1,5 @@
 //! The text the model receives instead of tool calls the gateway blocked (DESIGN §5.1). Our own
-//! wording: it names every blocked tool, its arguments and the reason, and says nothing ran.
+//! wording: it names every blocked tool, its arguments and the reason, and says what was withheld.
 
 use super::tools::BlockedCall;
 
@@ -13,7 +13,9 @@ pub fn message(blocked: &[BlockedCall]) -> String {
         0 | 1 => "a tool call",
         _ => "tool calls",
     });
-    out.push_str(" in this response, so none of the response's tool calls were run.\n");
+    // True whole or streamed: calls a stream delivered before the blocked one (tools that are
+    // always allowed stream live) went out; every other call of the response was withheld.
+    out.push_str(" in this response and withheld every tool call of the response not yet delivered.\n");
     for call in blocked {
         out.push_str(&format!(
             "\n- Tool `{}` with arguments {}\n  Reason: {}\n",
