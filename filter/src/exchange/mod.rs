@@ -701,7 +701,8 @@ impl Exchange {
     /// The `gen_ai.*` trace attributes of this exchange so far (`meter::trace`): published when
     /// the response ends, before Envoy finishes the span.
     pub fn trace_attributes(&self, stream: Option<&ResponseStream>) -> Vec<(&'static str, String)> {
-        let (record, _) = self.finish(stream, None, None, None);
+        // The record only: its metric updates are made once, in `on_log`.
+        let record = self.summarized(stream, None, None, None, &Sighting::default(), record::record_only);
         let vertex = self.config.provider_settings(self.route.provider).is_some_and(|s| s.vertex.is_some());
         crate::meter::trace::attributes(&record, vertex)
     }
@@ -739,6 +740,20 @@ impl Exchange {
         stream_end: Option<&str>,
         sighting: &Sighting,
     ) -> (Record, Vec<Update>) {
+        self.summarized(stream, duration_ms, ttfb_ms, stream_end, sighting, record::build)
+    }
+
+    /// What the exchange says for the record, handed to `then` (the record and its metrics, or
+    /// the record only).
+    fn summarized<R>(
+        &self,
+        stream: Option<&ResponseStream>,
+        duration_ms: Option<u64>,
+        ttfb_ms: Option<u64>,
+        stream_end: Option<&str>,
+        sighting: &Sighting,
+        then: impl FnOnce(&Summary) -> R,
+    ) -> R {
         let success = self.outcome.status.is_some_and(|s| (200..300).contains(&s));
         let incomplete = success
             && self.outcome.unpoliced.is_none()
@@ -789,7 +804,7 @@ impl Exchange {
             agent_label: sighting.agent.as_deref(),
             first_execution: sighting.first_execution,
         };
-        record::build(&summary)
+        then(&summary)
     }
 }
 #[cfg(test)]

@@ -11,7 +11,6 @@ use crate::config::DualLlm;
 use crate::providers::{self, Body};
 use crate::store::SharedStore;
 use crate::view::{self, Api, Role};
-use sha2::{Digest, Sha256};
 
 /// Summaries kept per Envoy (shared data never forgets a key, so they live in a ring of slots; a
 /// slot holds the digest it was written for, and an entry for another digest is a miss).
@@ -56,16 +55,19 @@ pub fn user_request(request: &view::Request) -> String {
 }
 
 /// The digest a summary is cached under.
+///
+/// BLAKE3 rather than SHA-256: a cache key an attacker's tool result goes into must be
+/// collision-resistant, and in wasm (no SHA instructions) BLAKE3 is several times faster.
 pub fn digest(dual: &DualLlm, profile: &str, tool: &str, result: &str, user: &str) -> String {
-    let mut h = Sha256::new();
+    let mut h = blake3::Hasher::new();
     let quarantined = dual.quarantined_model.as_deref().unwrap_or(&dual.model);
     for part in [tool, result, user, &dual.provider, profile, &dual.model, quarantined] {
         // Length-prefixed, so no two different tuples hash the same text.
-        h.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_le_bytes());
+        h.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.update(dual.max_rounds.to_le_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.update(&dual.max_rounds.to_le_bytes());
+    h.finalize().to_hex().to_string()
 }
 
 fn slot_key(digest: &str) -> String {

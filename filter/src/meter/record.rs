@@ -173,6 +173,18 @@ pub struct Summary<'a> {
 
 /// The interaction record and the metric updates of a finished request.
 pub fn build(s: &Summary) -> (Record, Vec<Update>) {
+    let (record, usage, cost, price) = assemble(s);
+    let updates = metric_updates(s, &record, usage, cost, price);
+    (record, updates)
+}
+
+/// The record alone, without the metric updates (what the trace attributes read).
+pub fn record_only(s: &Summary) -> Record {
+    assemble(s).0
+}
+
+/// The record, and the usage, cost and price the metric updates are made of.
+fn assemble(s: &Summary) -> (Record, Option<view::Usage>, Option<f64>, Option<PriceSource>) {
     let provider = s.provider;
     let response = s.response;
     let model = s.model.map(str::to_owned).or_else(|| response.and_then(|r| r.model.clone()));
@@ -237,8 +249,7 @@ pub fn build(s: &Summary) -> (Record, Vec<Update>) {
         limits_unchecked: s.limits_unchecked,
         dual_llm: s.dual_llm.to_vec(),
     };
-    let updates = metric_updates(s, &record, usage, cost, price);
-    (record, updates)
+    (record, usage, cost, price)
 }
 
 fn metric_updates(
