@@ -95,10 +95,12 @@ done
 
 # The same comparison interleaved request by request (scripts/interleave.py): the machine's slow
 # drifts, which move whole wrk rounds by ±150 µs here, hit every profile alike.
-python3 "$work/body.py" 0 > "$work/body.json"
-interleaved=$(python3 scripts/interleave.py "$base" "$work/body.json" "${BENCH_INTERLEAVED:-4000}" \
-  /v1/openai/plain/chat/completions /v1/openai/dual/chat/completions /v1/openai/replaced/chat/completions \
-  --header 'authorization: Bearer sk-bench')
+for profile in plain dual replaced; do
+  python3 -c 'import json, sys; print(json.dumps({"name": sys.argv[1], "path": f"/v1/openai/{sys.argv[1]}/chat/completions",
+    "headers": {"authorization": "Bearer sk-bench"}, "body": sys.stdin.read().strip()}))' "$profile" \
+    < <(python3 "$work/body.py" 0) > "$work/$profile.json"
+done
+interleaved=$(python3 scripts/interleave.py "$base" "${BENCH_INTERLEAVED:-4000}" "$work/plain.json" "$work/dual.json" "$work/replaced.json")
 
 # Uncached: a new result each time, one request at a time.
 uncached_ms=$(python3 - "$base" "$work/body.py" "$uncached" <<'PY'
@@ -130,8 +132,8 @@ echo
 echo "Interleaved, one request at a time per profile in turn (${BENCH_INTERLEAVED:-4000} rounds; client overhead included, equal for all):"
 echo "| profile | p50 µs | Δp50 µs | p90 µs |"
 echo "|---|---|---|---|"
-while read -r path p50 delta p90; do
-  echo "| $(echo "$path" | cut -d/ -f4) | $p50 | $delta | $p90 |"
+while read -r name p50 delta p90; do
+  echo "| $name | $p50 | $delta | $p90 |"
 done <<<"$interleaved"
 echo
 read -r u50 u90 <<<"$uncached_ms"

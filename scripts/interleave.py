@@ -1,46 +1,48 @@
 #!/usr/bin/env python3
-"""Paired latency of one request body sent to several paths, interleaved request by request on
-one keep-alive connection (the order flips every round), so slow drifts of the machine hit every
-path alike. Prints one line per path: `path p50_us delta_p50_us p90_us` (Δ against the first).
+"""Paired latency of several requests, interleaved one by one on one keep-alive connection (the
+order flips every round), so the machine's slow drifts hit every request alike. Each SPEC is a
+JSON file: {"name", "path", "headers": {…}, "body": <JSON value or string>}. Prints one line per
+spec: `name p50_us delta_p50_us p90_us` (Δ against the first spec); exits non-zero on a non-2xx.
 
-    interleave.py BASE_URL BODY_FILE ROUNDS PATH... [--header 'name: value']...
+    interleave.py BASE_URL ROUNDS SPEC.json...
 """
 import gc
 import http.client
+import json
 import statistics
 import sys
 import time
 import urllib.parse
 
 
+def load(path: str) -> dict:
+    spec = json.load(open(path))
+    body = spec["body"]
+    spec["bytes"] = (body if isinstance(body, str) else json.dumps(body)).encode()
+    spec["headers"] = {"content-type": "application/json", **spec.get("headers", {})}
+    return spec
+
+
 def main() -> None:
-    args = sys.argv[1:]
-    headers = {"content-type": "application/json"}
-    while "--header" in args:
-        i = args.index("--header")
-        name, _, value = args[i + 1].partition(":")
-        headers[name.strip()] = value.strip()
-        del args[i : i + 2]
-    base, body_file, rounds, paths = args[0], args[1], int(args[2]), args[3:]
+    base, rounds, specs = sys.argv[1], int(sys.argv[2]), [load(p) for p in sys.argv[3:]]
     url = urllib.parse.urlsplit(base)
-    body = open(body_file, "rb").read().strip()
     conn = http.client.HTTPConnection(url.hostname, url.port)
-    times = {p: [] for p in paths}
+    times = {s["name"]: [] for s in specs}
     gc.disable()
     for i in range(rounds):
-        for path in paths if i % 2 == 0 else paths[::-1]:
+        for spec in specs if i % 2 == 0 else specs[::-1]:
             started = time.perf_counter_ns()
-            conn.request("POST", path, body, headers)
+            conn.request("POST", spec["path"], spec["bytes"], spec["headers"])
             reply = conn.getresponse()
             reply.read()
-            times[path].append((time.perf_counter_ns() - started) / 1000)
-            if reply.status != 200:
-                sys.exit(f"{path}: HTTP {reply.status}")
-    first = statistics.median(times[paths[0]])
-    for path in paths:
-        ordered = sorted(times[path])
+            times[spec["name"]].append((time.perf_counter_ns() - started) / 1000)
+            if not 200 <= reply.status < 300:
+                sys.exit(f"{spec['name']}: HTTP {reply.status}")
+    first = statistics.median(times[specs[0]["name"]])
+    for spec in specs:
+        ordered = sorted(times[spec["name"]])
         p50 = statistics.median(ordered)
-        print(f"{path} {p50:.0f} {p50 - first:+.0f} {ordered[int(len(ordered) * 0.9)]:.0f}")
+        print(f"{spec['name']} {p50:.0f} {p50 - first:+.0f} {ordered[int(len(ordered) * 0.9)]:.0f}")
 
 
 if __name__ == "__main__":
