@@ -11,7 +11,8 @@
 
 use crate::config;
 use crate::credentials::{Cloud, Kind, Minter};
-use crate::keys::set::{ProviderCredential, Resolution, Subject};
+use crate::keys::grpc::subject;
+use crate::keys::set::{ProviderCredential, Resolution};
 use crate::keys::KeyStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -91,17 +92,11 @@ impl Models for ModelsService {
             ));
         };
         let request = request.into_inner();
-        let digest: [u8; 32];
         let subject = match &request.subject {
-            Some(models_request::Subject::KeySha256(bytes)) => {
-                digest = bytes.as_slice().try_into().map_err(|_| {
-                    tonic::Status::invalid_argument(format!("key_sha256 must be 32 bytes (got {})", bytes.len()))
-                })?;
-                Subject::KeySha256(&digest)
-            }
-            Some(models_request::Subject::OauthClientId(id)) if !id.is_empty() => Subject::OAuthClient(id),
-            _ => return Err(tonic::Status::invalid_argument("name a subject: key_sha256 or oauth_client_id")),
-        };
+            Some(models_request::Subject::KeySha256(bytes)) => subject(Some(bytes), None),
+            Some(models_request::Subject::OauthClientId(id)) => subject(None, Some(id)),
+            None => subject(None, None),
+        }?;
         let set = store.current();
         let Resolution::Ok { identity, .. } = set.resolve(subject, "", now_ms()) else {
             return Ok(tonic::Response::new(pb::ModelsReply::default()));

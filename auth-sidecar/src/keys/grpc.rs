@@ -24,23 +24,28 @@ impl KeysService {
     fn answer(&self, request: &pb::ResolveRequest) -> Result<pb::ResolveReply, KeysError> {
         let store = self.store.as_ref().ok_or(KeysError::NotConfigured)?;
         let subject = match &request.subject {
-            Some(resolve_request::Subject::KeySha256(bytes)) => {
-                let digest: &[u8; 32] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| KeysError::BadRequest(format!("key_sha256 must be 32 bytes (got {})", bytes.len())))?;
-                Subject::KeySha256(digest)
-            }
-            Some(resolve_request::Subject::OauthClientId(id)) if !id.is_empty() => Subject::OAuthClient(id),
-            Some(resolve_request::Subject::OauthClientId(_)) => {
-                return Err(KeysError::BadRequest("oauth_client_id is empty".into()))
-            }
-            None => return Err(KeysError::BadRequest("name a subject: key_sha256 or oauth_client_id".into())),
-        };
+            Some(resolve_request::Subject::KeySha256(bytes)) => subject(Some(bytes), None),
+            Some(resolve_request::Subject::OauthClientId(id)) => subject(None, Some(id)),
+            None => subject(None, None),
+        }?;
         let set = store.current();
         let resolution = set.resolve(subject, &request.provider, now_ms());
         self.metrics.key_resolve(resolution.outcome());
         Ok(to_reply(&resolution))
+    }
+}
+
+/// The subject a request names (`Keys.Resolve`, `Models.List`): a `wdn_` key's SHA-256, 32 bytes,
+/// or a non-empty OAuth client id.
+pub fn subject<'a>(key_sha256: Option<&'a [u8]>, oauth_client_id: Option<&'a str>) -> Result<Subject<'a>, KeysError> {
+    match (key_sha256, oauth_client_id) {
+        (Some(bytes), _) => bytes
+            .try_into()
+            .map(Subject::KeySha256)
+            .map_err(|_| KeysError::BadRequest(format!("key_sha256 must be 32 bytes (got {})", bytes.len()))),
+        (None, Some(id)) if !id.is_empty() => Ok(Subject::OAuthClient(id)),
+        (None, Some(_)) => Err(KeysError::BadRequest("oauth_client_id is empty".into())),
+        (None, None) => Err(KeysError::BadRequest("name a subject: key_sha256 or oauth_client_id".into())),
     }
 }
 
