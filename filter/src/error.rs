@@ -198,7 +198,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        Reply::json_bytes(status, body.to_string().into_bytes())
+        Reply::json_bytes(status, crate::providers::json::to_bytes(body, 256))
     }
 
     /// A reply whose body is already JSON text.

@@ -10,9 +10,10 @@ use super::router::TranslatedWhole;
 use super::{Exchange, ResponseStream};
 use crate::error::{Reply, WardenError};
 use crate::policy::refusal;
+use crate::policy::tools::Blocked;
 use crate::providers::{self, StreamFold};
 use crate::stream::Framing;
-use crate::view::Api;
+use crate::view::{self, Api};
 use serde_json::Value;
 
 /// What the host read from the response headers.
@@ -153,7 +154,7 @@ impl Exchange {
         match self.police_whole(api, &json) {
             Ok(None) => Buffered::Unchanged,
             Ok(Some((refused, header))) => {
-                Buffered::Refusal { body: refused.to_string().into_bytes(), blocked: header }
+                Buffered::Refusal { body: crate::providers::json::to_bytes(&refused, 256), blocked: header }
             }
             Err(reply) => Buffered::Refused(reply),
         }
@@ -162,13 +163,25 @@ impl Exchange {
     /// Reads a whole answer for the record and judges its tool calls: `Some((refusal, blocked
     /// tools))` when calls were refused.
     fn police_whole(&mut self, api: Api, json: &Value) -> Result<Option<(Value, String)>, Reply> {
-        self.outcome.response = providers::parse_response(api, json);
-        let Some(guard) = self.guard.as_ref() else { return Ok(None) };
+        let Some(blocked) = self.judge(providers::parse_response(api, json)) else { return Ok(None) };
+        self.refusal(api, json, blocked)
+    }
+
+    /// Keeps the answer's view for the record and judges its tool calls: the calls policy
+    /// blocks, if any.
+    fn judge(&mut self, response: Option<view::Response>) -> Option<Blocked> {
+        self.outcome.response = response;
+        let guard = self.guard.as_ref()?;
         let calls = self.outcome.response.as_ref().map(|r| r.tool_calls.as_slice()).unwrap_or_default();
         if calls.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let Some(blocked) = hold_back::evaluate(guard, calls) else { return Ok(None) };
+        hold_back::evaluate(guard, calls)
+    }
+
+    /// The answer `json` with its blocked calls replaced by the refusal, and the blocked tools'
+    /// header value.
+    fn refusal(&mut self, api: Api, json: &Value, blocked: Blocked) -> Result<Option<(Value, String)>, Reply> {
         let message = refusal::message(&blocked.calls);
         let Some(refused) = providers::refusal_body(api, json, &message) else {
             return Err(self.refuse("no_refusal_shape", "it carries tool calls".to_owned()));
@@ -179,26 +192,29 @@ impl Exchange {
     }
 
     /// A routed whole answer: the target's error in the OpenAI shape, or its answer as chat,
-    /// policed like a native chat answer, then in the client's API.
+    /// policed like a native chat answer (from the view the translation built, the chat bytes are
+    /// only read back to write a refusal), then in the client's API.
     fn translated_response(&mut self, api: Api, translated: Result<TranslatedWhole, WardenError>) -> Buffered {
-        let (json, bytes, usage) = match translated {
+        let (bytes, view) = match translated {
             Ok(TranslatedWhole::Error { status, body }) => {
                 return Buffered::Translated { status: Some(status), body, blocked: None }
             }
-            Ok(TranslatedWhole::Chat { json, bytes, usage }) => (json, bytes, usage),
+            Ok(TranslatedWhole::Chat { bytes, view }) => (bytes, view),
             Err(err) => {
                 self.outcome.unpoliced = Some("untranslatable_response");
                 return Buffered::Refused(self.reject(&err));
             }
         };
-        let policed = self.police_whole(api, &json);
-        if let (Some(response), Some(usage)) = (self.outcome.response.as_mut(), usage) {
-            response.usage = Some(usage);
-        }
-        let (answer, blocked) = match policed {
-            Ok(None) => (bytes, None),
-            Ok(Some((refused, header))) => (refused.to_string().into_bytes(), Some(header)),
-            Err(reply) => return Buffered::Refused(reply),
+        let (answer, blocked) = match self.judge(Some(view)) {
+            None => (bytes, None),
+            Some(blocked) => {
+                let json = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+                match self.refusal(api, &json, blocked) {
+                    Ok(Some((refused, header))) => (crate::providers::json::to_bytes(&refused, 256), Some(header)),
+                    Ok(None) => (bytes, None),
+                    Err(reply) => return Buffered::Refused(reply),
+                }
+            }
         };
         match self.to_client(answer) {
             Ok(body) => Buffered::Translated { status: None, body, blocked },

@@ -7,7 +7,7 @@ use super::Exchange;
 use crate::error::WardenError;
 use crate::keys::Subject;
 use crate::providers::openai_responses::via_chat;
-use crate::providers::translate::{self, table::Plan, ChunkTranslator, FromChat, ReplyMeta};
+use crate::providers::translate::{self, table::Plan, Answer, ChunkTranslator, FromChat, ReplyMeta};
 use crate::providers::{Body, Provider};
 use crate::routes;
 use crate::stream::{Decoder, Frame, Framing};
@@ -47,17 +47,6 @@ impl Routing {
             Plan::Native => None,
             Plan::Chat(t) | Plan::ResponsesViaChat(t) => Some(t),
         }
-    }
-}
-
-/// The target's API, for reading its answers in neutral terms (usage under the real provider).
-fn native_api(provider: Provider) -> Api {
-    match provider {
-        Provider::Anthropic => Api::Messages,
-        Provider::Gemini => Api::GenerateContent,
-        Provider::Bedrock => Api::Converse,
-        Provider::Cohere => Api::Chat,
-        _ => Api::ChatCompletions,
     }
 }
 
@@ -328,7 +317,7 @@ impl Exchange {
     }
 
     /// A translated whole answer: an error in the OpenAI shape, or the target's answer as a chat
-    /// completion (`Ok((chat, native usage))`) for the policing that follows.
+    /// completion for the policing that follows.
     pub(super) fn translate_whole(&self, status: u16, native: &[u8]) -> Option<Result<TranslatedWhole, WardenError>> {
         let routing = self.routing.as_ref()?;
         let translator = routing.translator()?;
@@ -336,18 +325,23 @@ impl Exchange {
             let (status, body) = translator.error(status, native);
             return Some(Ok(TranslatedWhole::Error { status, body }));
         }
-        let usage = serde_json::from_slice::<Value>(native)
-            .ok()
-            .and_then(|json| crate::providers::parse_response(native_api(routing.target), &json))
-            .and_then(|r| r.usage);
-        Some(translator.response(native, &routing.meta).map_err(WardenError::Translation).and_then(|chat| {
-            match serde_json::from_slice::<Value>(&chat) {
-                Ok(json @ Value::Object(_)) => Ok(TranslatedWhole::Chat { json, bytes: chat, usage }),
-                _ => Err(WardenError::Translation(translate::TranslateError::Upstream {
-                    why: "the translated answer is not a JSON object".to_owned(),
-                })),
+        let whole = match translator.response(native, &routing.meta) {
+            Ok(Answer::Translated(completion)) => {
+                TranslatedWhole::Chat { bytes: completion.to_bytes(), view: completion.into_view() }
             }
-        }))
+            Ok(Answer::Chat) => match serde_json::from_slice::<Value>(native) {
+                Ok(json @ Value::Object(_)) => TranslatedWhole::Chat {
+                    view: crate::providers::openai_chat::response::parse(&json),
+                    bytes: native.to_vec(),
+                },
+                _ => {
+                    let why = "the answer is not a JSON object".to_owned();
+                    return Some(Err(WardenError::Translation(translate::TranslateError::Upstream { why })));
+                }
+            },
+            Err(err) => return Some(Err(WardenError::Translation(err))),
+        };
+        Some(Ok(whole))
     }
 
     /// The chat answer (policed, possibly a refusal) as the client's API: a Response object for
@@ -435,11 +429,11 @@ pub(super) enum TranslatedWhole {
         status: u16,
         body: Vec<u8>,
     },
-    /// The chat completion, parsed for policing and as the translator wrote it.
+    /// The chat completion as the translator wrote it, and its neutral view (with the target's
+    /// own usage) for policing and metering: the answer is parsed once, from the target's bytes.
     Chat {
-        json: Value,
         bytes: Vec<u8>,
-        usage: Option<view::Usage>,
+        view: view::Response,
     },
 }
 

@@ -122,7 +122,10 @@ fn router_cost_per_request_and_per_chunk() {
 #[ignore = "timing: run by hand with --release --ignored --nocapture"]
 fn router_stage_costs() {
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
-    for routed in [false, true] {
+    // `WARDEN_STAGE_ONLY=routed|native` runs one of the two (for an instruction count of one path:
+    // `valgrind --tool=callgrind` on the test binary with `WARDEN_STAGE_N` iterations).
+    let only = std::env::var("WARDEN_STAGE_ONLY").ok();
+    for routed in [false, true].into_iter().filter(|r| only.as_deref().is_none_or(|o| (o == "routed") == *r)) {
         let (path, body, auth) = if routed {
             let body = json!({"model": "anthropic:claude-sonnet-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": text()}]});
             ("/v1/model-router/chat/completions", body, ("authorization", "Bearer wdn_bench"))
@@ -134,7 +137,7 @@ fn router_stage_costs() {
         let native = answer(false);
         let store = MemoryStore::new();
         let mut t = [0f64; 6];
-        let n = 20_000;
+        let n = std::env::var("WARDEN_STAGE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000u32);
         for _ in 0..n {
             let get = |name: &str| (name == auth.0).then(|| auth.1.to_owned());
             let s0 = Instant::now();

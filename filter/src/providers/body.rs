@@ -10,6 +10,8 @@ use serde_json::Value;
 pub struct Body {
     json: Value,
     changed: bool,
+    /// Length of the client's bytes: the rewritten body is about as long.
+    size: usize,
 }
 
 impl Body {
@@ -20,7 +22,7 @@ impl Body {
         if !json.is_object() {
             return Err(WardenError::MalformedJson { detail: "the body must be a JSON object".into() });
         }
-        Ok(Body { json, changed: false })
+        Ok(Body { json, changed: false, size: bytes.len().saturating_add(64) })
     }
 
     pub fn json(&self) -> &Value {
@@ -40,7 +42,7 @@ impl Body {
 
     /// What goes upstream: the new bytes when anything changed, `None` to send the client's own.
     pub fn into_upstream(self) -> Option<Vec<u8>> {
-        self.changed.then(|| self.json.to_string().into_bytes())
+        self.changed.then(|| crate::providers::json::to_bytes(&self.json, self.size))
     }
 }
 

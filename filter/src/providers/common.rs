@@ -44,7 +44,7 @@ pub fn rewrite_end_reason(
             }
         }
     }
-    frame.with_data(Framing::Sse, data.to_string().as_bytes())
+    frame.with_data(Framing::Sse, &crate::providers::json::to_bytes(&data, 256))
 }
 
 /// One turn of a history whose user turns carry tool results as parts (Gemini, Bedrock). A user

@@ -111,6 +111,27 @@ pub struct ReplyMeta {
     pub model: String,
 }
 
+/// A whole answer in the hub's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The target's answer as one `chat.completion` (`Completion::to_bytes` writes it,
+    /// `Completion::into_view` is what policy reads: the answer is parsed once).
+    Translated(Box<reply::Completion>),
+    /// The target speaks the hub's format: its answer is the chat completion as it is.
+    Chat,
+}
+
+#[cfg(test)]
+impl Answer {
+    /// The chat completion the client would be sent.
+    pub(crate) fn into_bytes(self, native: &[u8]) -> Vec<u8> {
+        match self {
+            Answer::Translated(completion) => completion.to_bytes(),
+            Answer::Chat => native.to_vec(),
+        }
+    }
+}
+
 /// One target's translation, from the hub and back. Implementations are stateless; per-request
 /// stream state lives in the `ChunkTranslator` that `stream` returns.
 pub trait FromChat: Sync {
@@ -122,8 +143,8 @@ pub trait FromChat: Sync {
     /// refused, never dropped.
     fn request(&self, chat: &Value, model: &str) -> Result<NativeRequest, TranslateError>;
 
-    /// Translates a whole (non-streaming, 2xx) answer into a `chat.completion` body.
-    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError>;
+    /// Translates a whole (non-streaming, 2xx) answer into a `chat.completion`.
+    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Answer, TranslateError>;
 
     /// A translator for one streaming answer. `include_usage`: the client asked for
     /// `stream_options.include_usage`, so one usage chunk with `choices: []` precedes `[DONE]`.

@@ -50,7 +50,7 @@ impl Fold {
                 if let Some(obj) = data.as_object_mut() {
                     obj.insert("index".to_owned(), json!(moved));
                 }
-                Some(frame.with_data(Framing::Sse, data.to_string().as_bytes()))
+                Some(frame.with_data(Framing::Sse, &crate::providers::json::to_bytes(&data, 256)))
             }
             (Some("message_start"), _) => {
                 let Some(Value::Array(content)) = data.pointer_mut("/message/content") else {
@@ -69,7 +69,7 @@ impl Fold {
                 if content.len() == before {
                     return Some(frame.clone());
                 }
-                Some(frame.with_data(Framing::Sse, data.to_string().as_bytes()))
+                Some(frame.with_data(Framing::Sse, &crate::providers::json::to_bytes(&data, 256)))
             }
             (Some("message_stop"), _) => {
                 self.strip.deferred.push(frame.clone());
@@ -151,7 +151,7 @@ impl Fold {
 }
 
 fn event(name: &str, data: Value) -> Frame {
-    Frame::build(Framing::Sse, Some(name), data.to_string().as_bytes())
+    Frame::build(Framing::Sse, Some(name), &crate::providers::json::to_bytes(&data, 256))
 }
 
 #[cfg(test)]

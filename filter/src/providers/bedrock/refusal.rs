@@ -54,7 +54,7 @@ impl Fold {
         if let Some(obj) = event.as_object_mut() {
             obj.insert("contentBlockIndex".into(), json!(index.saturating_sub(shift)));
         }
-        Some(frame.with_data(Framing::EventStream, event.to_string().as_bytes()))
+        Some(frame.with_data(Framing::EventStream, &crate::providers::json::to_bytes(&event, 256)))
     }
 
     /// A text block (`contentBlockDelta` + `contentBlockStop`; Converse sends no start for text)
@@ -72,7 +72,7 @@ impl Fold {
         let stop = finish.and_then(|f| match serde_json::from_slice::<Value>(&f.data) {
             Ok(Value::Object(mut obj)) => {
                 obj.insert("stopReason".into(), json!(reason));
-                Some(f.with_data(Framing::EventStream, Value::Object(obj).to_string().as_bytes()))
+                Some(f.with_data(Framing::EventStream, &crate::providers::json::to_bytes(&Value::Object(obj), 256)))
             }
             _ => None,
         });
@@ -95,7 +95,7 @@ impl Fold {
 }
 
 fn event(name: &str, payload: &Value) -> Frame {
-    Frame::build(Framing::EventStream, Some(name), payload.to_string().as_bytes())
+    Frame::build(Framing::EventStream, Some(name), &crate::providers::json::to_bytes(payload, 256))
 }
 
 #[cfg(test)]

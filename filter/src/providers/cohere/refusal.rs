@@ -103,7 +103,7 @@ impl Fold {
     }
 
     fn event(&self, kind: &str, data: Value) -> Frame {
-        Frame::build(Framing::Sse, self.named.then_some(kind), data.to_string().as_bytes())
+        Frame::build(Framing::Sse, self.named.then_some(kind), &crate::providers::json::to_bytes(&data, 256))
     }
 }
 

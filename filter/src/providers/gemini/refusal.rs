@@ -42,7 +42,7 @@ impl Fold {
             self.carry_prefix(frame);
             return None;
         }
-        let stripped = frame.with_data(self.framing, chunk.to_string().as_bytes());
+        let stripped = frame.with_data(self.framing, &crate::providers::json::to_bytes(&chunk, 256));
         Some(self.emit(stripped))
     }
 
@@ -59,11 +59,11 @@ impl Fold {
             Some((f, mut chunk)) => {
                 remove_calls(&mut chunk);
                 append_refusal(&mut chunk, message);
-                f.with_data(self.framing, chunk.to_string().as_bytes())
+                f.with_data(self.framing, &crate::providers::json::to_bytes(&chunk, 256))
             }
             None => {
                 let chunk = self.built_ending(message);
-                Frame::build(self.framing, None, chunk.to_string().as_bytes())
+                Frame::build(self.framing, None, &crate::providers::json::to_bytes(&chunk, 256))
             }
         };
         vec![self.emit(frame)]

@@ -3,7 +3,7 @@
 //! the client's as they are.
 
 use super::response::usage;
-use crate::providers::translate::{ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError};
+use crate::providers::translate::{Answer, ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError};
 use crate::stream::{Frame, Framing};
 use crate::view;
 use serde_json::Value;
@@ -27,14 +27,14 @@ impl FromChat for OpenAiWire {
         Ok(NativeRequest {
             path: "/chat/completions".into(),
             headers: Vec::new(),
-            body: body.to_string().into_bytes(),
+            body: crate::providers::json::to_bytes(&body, 256),
             stream,
             framing: Framing::Sse,
         })
     }
 
-    fn response(&self, native: &[u8], _meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
-        Ok(native.to_vec())
+    fn response(&self, _native: &[u8], _meta: &ReplyMeta) -> Result<Answer, TranslateError> {
+        Ok(Answer::Chat)
     }
 
     /// Frames pass unchanged; a usage chunk the client did not ask for is the chat fold's to hide

@@ -11,7 +11,8 @@
 //! diff by eye before committing.
 
 use super::cases::{self, bytes_of, meta, payloads, run, ANSWERS, ERRORS, STREAMS};
-use super::{for_provider, NativeRequest, TranslateError};
+use super::reply::Completion;
+use super::{for_provider, Answer, NativeRequest, TranslateError};
 use crate::providers::openai_responses::via_chat::{self, Echo};
 use crate::providers::{Provider, StreamFold};
 use crate::stream::{Frame, Framing};
@@ -152,13 +153,26 @@ fn empty_echo() -> Echo {
 fn golden_answers_translate_to_chat_and_responses() {
     for case in ANSWERS {
         let native = case.source.bytes();
-        let chat = for_provider(case.provider).response(&native, &meta(case.model)).unwrap();
+        let answer = for_provider(case.provider).response(&native, &meta(case.model)).unwrap();
+        let chat = answer.clone().into_bytes(&native);
         let chat_json: Value = serde_json::from_slice(&chat).unwrap();
+        if let Answer::Translated(completion) = answer {
+            police_what_the_client_reads(*completion, &chat_json, case.name);
+        }
         check(&format!("answers/{}.chat.json", case.name), &pretty(&chat_json));
         let responses = via_chat::response(&chat, &empty_echo()).unwrap();
         check(&format!("answers/{}.responses.json", case.name), &pretty(&serde_json::from_slice(&responses).unwrap()));
         agrees_with_native_view(case.provider, &native, &chat_json, case.name);
     }
+}
+
+/// Policy judges a translated answer from the view the translation built, not from the bytes the
+/// client gets: the two must say the same (usage aside: the view keeps the target's own).
+fn police_what_the_client_reads(completion: Completion, chat: &Value, name: &str) {
+    let native_usage = completion.native_usage;
+    let mut read_back = crate::providers::openai_chat::response::parse(chat);
+    read_back.usage = native_usage;
+    assert_eq!(completion.into_view(), read_back, "{name}: the policed view is the client's answer");
 }
 
 /// The translated answer says what the filter's own parser of the native answer says.

@@ -49,7 +49,7 @@ pub fn render(target: &str, status: u16, native: &[u8], said: NativeError) -> (u
     };
     let code = said.code.unwrap_or_else(|| status.to_string());
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-    (client_status, body.to_string().into_bytes())
+    (client_status, crate::providers::json::to_bytes(&body, 256))
 }
 
 fn quote(native: &[u8]) -> String {

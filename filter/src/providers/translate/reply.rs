@@ -3,9 +3,12 @@
 //! uncached + cache read + cache write; `cached_tokens` is the cache read).
 
 use super::ReplyMeta;
+use crate::providers::json;
 use crate::stream::Frame;
 use crate::view;
-use serde_json::{json, Map, Value};
+use serde::ser::SerializeStruct;
+use serde::Serialize;
+use serde_json::Value;
 
 /// Usage in OpenAI chat terms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,19 +35,91 @@ impl ChatUsage {
         }
     }
 
+    /// The `usage` object of a chat completion or usage chunk.
     pub fn to_json(self) -> Value {
-        let mut prompt_details = Map::new();
-        prompt_details.insert("cached_tokens".into(), self.cached.into());
-        if self.cache_write > 0 {
-            prompt_details.insert("cache_write_tokens".into(), self.cache_write.into());
+        serde_json::to_value(self.body()).unwrap_or(Value::Null)
+    }
+
+    fn body(self) -> UsageBody {
+        UsageBody {
+            prompt_tokens: self.prompt,
+            completion_tokens: self.completion,
+            total_tokens: self.prompt.saturating_add(self.completion),
+            prompt_tokens_details: PromptDetails { cached_tokens: self.cached, cache_write_tokens: self.cache_write },
+            completion_tokens_details: CompletionDetails { reasoning_tokens: self.reasoning },
         }
-        json!({
-            "prompt_tokens": self.prompt,
-            "completion_tokens": self.completion,
-            "total_tokens": self.prompt.saturating_add(self.completion),
-            "prompt_tokens_details": prompt_details,
-            "completion_tokens_details": {"reasoning_tokens": self.reasoning},
-        })
+    }
+}
+
+// The chat wire shapes the writer serialises, borrowed from what the translators built: a typed
+// write is a third of the cost of building a `Value` tree and printing it, on every routed answer.
+
+#[derive(Serialize)]
+struct UsageBody {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    cache_write_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct CompletionBody<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChoiceBody<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<UsageBody>,
+}
+
+#[derive(Serialize)]
+struct ChoiceBody<'a> {
+    index: u32,
+    message: MessageBody<'a>,
+    logprobs: (),
+    finish_reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    role: &'static str,
+    /// `null` when the answer is only tool calls.
+    content: Option<&'a str>,
+    refusal: (),
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: &'a [DoneCall],
+}
+
+impl Serialize for DoneCall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Function<'a> {
+            name: &'a str,
+            arguments: &'a str,
+        }
+        let mut call = s.serialize_struct("ToolCall", 3)?;
+        call.serialize_field("id", &self.id)?;
+        call.serialize_field("type", "function")?;
+        call.serialize_field("function", &Function { name: &self.name, arguments: &self.arguments })?;
+        call.end()
     }
 }
 
@@ -67,37 +142,48 @@ pub struct Completion {
     pub calls: Vec<DoneCall>,
     pub finish_reason: &'static str,
     pub usage: Option<ChatUsage>,
+    /// The target's own usage in neutral terms (what the answer is metered and priced with);
+    /// `usage` is its chat rendering.
+    pub native_usage: Option<view::Usage>,
 }
 
 impl Completion {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut message = Map::new();
-        message.insert("role".into(), "assistant".into());
-        let content =
-            if self.text.is_empty() && !self.calls.is_empty() { Value::Null } else { self.text.clone().into() };
-        message.insert("content".into(), content);
-        message.insert("refusal".into(), Value::Null);
-        if !self.calls.is_empty() {
-            let calls: Vec<Value> = self
+        let content = if self.text.is_empty() && !self.calls.is_empty() { None } else { Some(self.text.as_str()) };
+        let body = CompletionBody {
+            id: &self.id,
+            object: "chat.completion",
+            created: self.created,
+            model: &self.model,
+            choices: [ChoiceBody {
+                index: 0,
+                message: MessageBody { role: "assistant", content, refusal: (), tool_calls: &self.calls },
+                logprobs: (),
+                finish_reason: self.finish_reason,
+            }],
+            usage: self.usage.map(ChatUsage::body),
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// What policy and metering read: the neutral view of the answer `to_bytes` writes (what
+    /// `openai_chat::response::parse` reads back from those bytes), with the target's own usage.
+    pub fn into_view(self) -> view::Response {
+        view::Response {
+            model: Some(self.model),
+            tool_calls: self
                 .calls
-                .iter()
-                .map(
-                    |c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}),
-                )
-                .collect();
-            message.insert("tool_calls".into(), calls.into());
+                .into_iter()
+                .map(|c| view::ToolCall {
+                    arguments: json::parse_arguments(&c.arguments),
+                    id: Some(c.id),
+                    name: c.name,
+                })
+                .collect(),
+            text: self.text,
+            usage: self.native_usage,
+            finish_reason: Some(self.finish_reason.to_owned()),
         }
-        let mut body = json!({
-            "id": self.id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": self.finish_reason}],
-        });
-        if let (Some(u), Some(obj)) = (self.usage, body.as_object_mut()) {
-            obj.insert("usage".into(), u.to_json());
-        }
-        body.to_string().into_bytes()
     }
 }
 
@@ -251,7 +337,7 @@ impl ChunkWriter {
             self.fix_envelope();
             let mut data = self.prefix.clone();
             data.extend_from_slice(br#""choices":[],"usage":"#);
-            data.extend_from_slice(u.to_json().to_string().as_bytes());
+            data.extend_from_slice(&crate::providers::json::to_bytes(&u.to_json(), 256));
             data.push(b'}');
             out.push(sse(data));
         }
@@ -264,8 +350,8 @@ impl ChunkWriter {
         if self.closed {
             return;
         }
-        let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-        out.push(sse(body.to_string().into_bytes()));
+        let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+        out.push(sse(crate::providers::json::to_bytes(&body, 256)));
         self.closed = true;
     }
 

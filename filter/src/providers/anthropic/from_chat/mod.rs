@@ -9,7 +9,9 @@ mod tests;
 
 pub use request::DEFAULT_MAX_TOKENS;
 
-use crate::providers::translate::{native_error, ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError};
+use crate::providers::translate::{
+    native_error, Answer, ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError,
+};
 use serde_json::Value;
 
 pub struct Anthropic;
@@ -27,8 +29,8 @@ impl FromChat for Anthropic {
         request::translate(chat, model)
     }
 
-    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
-        response::translate(native, meta)
+    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Answer, TranslateError> {
+        response::translate(native, meta).map(|c| Answer::Translated(Box::new(c)))
     }
 
     fn stream(&self, meta: ReplyMeta, include_usage: bool) -> Box<dyn ChunkTranslator> {

@@ -7,7 +7,7 @@ use crate::providers::translate::reply::{ChatUsage, Completion, DoneCall};
 use crate::providers::translate::{ReplyMeta, TranslateError};
 use serde_json::Value;
 
-pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
+pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, TranslateError> {
     let v: Value = serde_json::from_slice(native)
         .map_err(|e| TranslateError::Upstream { why: format!("Anthropic sent a body that is not JSON ({e})") })?;
     let mut text = String::new();
@@ -27,6 +27,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
             _ => {}
         }
     }
+    let native_usage = v.get("usage").filter(|u| u.is_object()).map(usage);
     Ok(Completion {
         id: str_at(&v, "id").unwrap_or(&meta.id).to_owned(),
         created: meta.created,
@@ -34,7 +35,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         text,
         calls,
         finish_reason: finish_reason(str_at(&v, "stop_reason")),
-        usage: v.get("usage").filter(|u| u.is_object()).map(|u| ChatUsage::from_view(&usage(u), true)),
-    }
-    .to_bytes())
+        usage: native_usage.as_ref().map(|u| ChatUsage::from_view(u, true)),
+        native_usage,
+    })
 }

@@ -8,7 +8,9 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use crate::providers::translate::{native_error, ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError};
+use crate::providers::translate::{
+    native_error, Answer, ChunkTranslator, FromChat, NativeRequest, ReplyMeta, TranslateError,
+};
 use serde_json::Value;
 
 pub struct Bedrock;
@@ -26,8 +28,8 @@ impl FromChat for Bedrock {
         request::translate(chat, model)
     }
 
-    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
-        response::translate(native, meta)
+    fn response(&self, native: &[u8], meta: &ReplyMeta) -> Result<Answer, TranslateError> {
+        response::translate(native, meta).map(|c| Answer::Translated(Box::new(c)))
     }
 
     fn stream(&self, meta: ReplyMeta, include_usage: bool) -> Box<dyn ChunkTranslator> {

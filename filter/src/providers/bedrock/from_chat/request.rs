@@ -52,7 +52,7 @@ pub fn translate(chat: &Value, model: &str) -> Result<NativeRequest, TranslateEr
     Ok(NativeRequest {
         path: format!("/model/{}/{action}", percent_encode_segment(model)),
         headers: Vec::new(),
-        body: Value::Object(body).to_string().into_bytes(),
+        body: crate::providers::json::to_bytes(&Value::Object(body), 1024),
         stream: req.stream,
         framing: Framing::EventStream,
     })

@@ -8,7 +8,7 @@ use crate::providers::translate::reply::{ChatUsage, Completion, DoneCall};
 use crate::providers::translate::{ReplyMeta, TranslateError};
 use serde_json::Value;
 
-pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
+pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, TranslateError> {
     let v: Value = serde_json::from_slice(native)
         .map_err(|e| TranslateError::Upstream { why: format!("Bedrock sent a body that is not JSON ({e})") })?;
     let content = v.pointer("/output/message/content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
@@ -29,6 +29,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         }
         // reasoningContent is the model's scratchpad: the chat shape has no place for it.
     }
+    let native_usage = v.get("usage").filter(|u| u.is_object()).map(usage);
     Ok(Completion {
         id: meta.id.clone(),
         created: meta.created,
@@ -36,7 +37,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         text,
         calls,
         finish_reason: finish_reason(str_at(&v, "stopReason")),
-        usage: v.get("usage").filter(|u| u.is_object()).map(|u| ChatUsage::from_view(&usage(u), true)),
-    }
-    .to_bytes())
+        usage: native_usage.as_ref().map(|u| ChatUsage::from_view(u, true)),
+        native_usage,
+    })
 }

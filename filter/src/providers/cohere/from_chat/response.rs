@@ -8,7 +8,7 @@ use crate::providers::translate::reply::{ChatUsage, Completion, DoneCall};
 use crate::providers::translate::{ReplyMeta, TranslateError};
 use serde_json::Value;
 
-pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
+pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, TranslateError> {
     let v: Value = serde_json::from_slice(native)
         .map_err(|e| TranslateError::Upstream { why: format!("Cohere sent a body that is not JSON ({e})") })?;
     let message = v.get("message").unwrap_or(&Value::Null);
@@ -41,6 +41,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
     if text.is_empty() && !calls.is_empty() {
         text = str_at(message, "tool_plan").unwrap_or_default().to_owned();
     }
+    let native_usage = v.get("usage").filter(|u| u.is_object()).map(usage);
     Ok(Completion {
         id: str_at(&v, "id").unwrap_or(&meta.id).to_owned(),
         created: meta.created,
@@ -48,7 +49,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         text,
         calls,
         finish_reason: finish_reason(str_at(&v, "finish_reason")),
-        usage: v.get("usage").filter(|u| u.is_object()).map(|u| ChatUsage::from_view(&usage(u), true)),
-    }
-    .to_bytes())
+        usage: native_usage.as_ref().map(|u| ChatUsage::from_view(u, true)),
+        native_usage,
+    })
 }

@@ -7,7 +7,7 @@ use crate::providers::translate::reply::{ChatUsage, Completion, DoneCall};
 use crate::providers::translate::{ReplyMeta, TranslateError};
 use serde_json::Value;
 
-pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateError> {
+pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, TranslateError> {
     let v: Value = serde_json::from_slice(native)
         .map_err(|e| TranslateError::Upstream { why: format!("Gemini sent a body that is not JSON ({e})") })?;
     let id = str_at(&v, "responseId").unwrap_or(&meta.id).to_owned();
@@ -32,6 +32,7 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
     } else {
         finish_reason(candidate.and_then(|c| str_at(c, "finishReason")), !calls.is_empty())
     };
+    let native_usage = v.get("usageMetadata").filter(|u| u.is_object()).map(usage);
     Ok(Completion {
         model: str_at(&v, "modelVersion").unwrap_or(&meta.model).to_owned(),
         id,
@@ -39,9 +40,9 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Vec<u8>, TranslateEr
         text,
         calls,
         finish_reason: finish,
-        usage: v.get("usageMetadata").filter(|u| u.is_object()).map(|u| ChatUsage::from_view(&usage(u), false)),
-    }
-    .to_bytes())
+        usage: native_usage.as_ref().map(|u| ChatUsage::from_view(u, false)),
+        native_usage,
+    })
 }
 
 /// A part's thought signature (Google's REST API accepts both spellings).

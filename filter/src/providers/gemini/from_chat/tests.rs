@@ -39,7 +39,8 @@ fn a_thought_signature_travels_in_the_call_id_and_comes_back() {
         {"functionCall": {"name": "locate", "args": {}}, "thoughtSignature": "c2lnbmF0dXJl"},
     ]}, "finishReason": "STOP"}]});
     let chat: Value =
-        serde_json::from_slice(&GEMINI.response(answer.to_string().as_bytes(), &meta()).unwrap()).unwrap();
+        serde_json::from_slice(&GEMINI.response(answer.to_string().as_bytes(), &meta()).unwrap().into_bytes(b""))
+            .unwrap();
     let id = chat["choices"][0]["message"]["tool_calls"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(id, "call_r1_0~sig~c2lnbmF0dXJl");
     assert_eq!(chat["choices"][0]["finish_reason"], "tool_calls");
@@ -85,7 +86,8 @@ fn streams_ask_for_sse_and_models_are_path_segments() {
 fn a_blocked_prompt_is_a_content_filter_finish() {
     let answer = json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}});
     let chat: Value =
-        serde_json::from_slice(&GEMINI.response(answer.to_string().as_bytes(), &meta()).unwrap()).unwrap();
+        serde_json::from_slice(&GEMINI.response(answer.to_string().as_bytes(), &meta()).unwrap().into_bytes(b""))
+            .unwrap();
     assert_eq!(chat["choices"][0]["finish_reason"], "content_filter");
     let out = stream(&[data_frame(&answer.to_string())]);
     assert_eq!(out[out.len() - 3]["choices"][0]["finish_reason"], "content_filter");

@@ -48,5 +48,5 @@ pub fn translate(chat: &[u8], echo: &Echo) -> Result<Vec<u8>, TranslateError> {
             error: None,
         },
     );
-    Ok(body.to_string().into_bytes())
+    Ok(crate::providers::json::to_bytes(&body, 256))
 }

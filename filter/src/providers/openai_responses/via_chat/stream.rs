@@ -64,7 +64,7 @@ impl Stream {
 
     /// An event: its `type` and `sequence_number`, then `fields` (an object's members).
     fn emit(&mut self, kind: &str, fields: Value, out: &mut Vec<Frame>) {
-        self.emit_text(kind, fields.to_string().as_bytes(), out);
+        self.emit_text(kind, &crate::providers::json::to_bytes(&fields, 256), out);
     }
 
     /// An event whose other members are the JSON object text `fields`.
