@@ -3,6 +3,7 @@
 
 mod https;
 mod reviews;
+mod shipped;
 
 use serde_json::Value;
 use warden_injector::config::Config;
