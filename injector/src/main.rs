@@ -44,6 +44,16 @@ enum Command {
         wasm: String,
         #[arg(long, value_name = "PATH", default_value = "/dev/stdout")]
         access_log: String,
+        /// Overrides of the configured ports, for running the bootstrap outside a pod (0 lets
+        /// Envoy pick one; its admin API then says which).
+        #[arg(long, value_name = "PORT")]
+        listen_port: Option<u16>,
+        #[arg(long, value_name = "PORT")]
+        admin_port: Option<u16>,
+        #[arg(long, value_name = "PORT")]
+        health_port: Option<u16>,
+        #[arg(long, value_name = "PORT")]
+        sidecar_port: Option<u16>,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -95,8 +105,22 @@ fn run(command: Command) -> Result<(), String> {
             println!("{json}");
             Ok(())
         }
-        Command::RenderBootstrap { config, wasm, access_log, out } => {
-            let config = load(&config)?;
+        Command::RenderBootstrap {
+            config,
+            wasm,
+            access_log,
+            listen_port,
+            admin_port,
+            health_port,
+            sidecar_port,
+            out,
+        } => {
+            let mut config = load(&config)?;
+            let envoy = &mut config.envoy;
+            envoy.listen_port = listen_port.unwrap_or(envoy.listen_port);
+            envoy.admin_port = admin_port.unwrap_or(envoy.admin_port);
+            envoy.health_port = health_port.unwrap_or(envoy.health_port);
+            config.sidecar.grpc_port = sidecar_port.unwrap_or(config.sidecar.grpc_port);
             let yaml = bootstrap::render_yaml(&config, &Paths { wasm, access_log }).map_err(|e| e.to_string())?;
             std::fs::write(&out, yaml).map_err(|e| format!("cannot write {}: {e}", out.display()))
         }
