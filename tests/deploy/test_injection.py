@@ -189,3 +189,24 @@ def test_the_shipped_plugin_config_passes_the_filters_own_check(tmp_path):
     plugin.write_text(json.dumps(config["envoy"]["plugin_config"]))
     done = subprocess.run([str(SIDECAR), "check-config", str(plugin)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_render_bootstrap_writes_what_the_injected_envoy_runs(shipped_config, tmp_path):
+    """The file the e2e harness loads is the injected container's --config-yaml, with its overrides."""
+    review_path = next(p for p in REVIEWS if p.stem == "labelled")
+    review = json.loads(review_path.read_text())
+    pod, _ = patched_pod(review, answer(shipped_config, review_path)["response"])
+    envoy = next(c for c in pod["spec"]["initContainers"] if c["name"] == "warden-envoy")
+    injected = json.loads(envoy["args"][envoy["args"].index("--config-yaml") + 1])
+
+    out = tmp_path / "bootstrap.yaml"
+    subprocess.run([str(INJECTOR), "render-bootstrap", "--config", str(shipped_config), "--out", str(out)],
+                   check=True, timeout=60)
+    assert yaml.safe_load(out.read_text()) == injected
+
+    subprocess.run([str(INJECTOR), "render-bootstrap", "--config", str(shipped_config), "--out", str(out),
+                    "--wasm", "/tmp/w.wasm", "--listen-port", "0", "--admin-port", "19001"], check=True, timeout=60)
+    local = yaml.safe_load(out.read_text())
+    assert local["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 0
+    assert local["admin"]["address"]["socket_address"]["port_value"] == 19001
+    assert "/tmp/w.wasm" in out.read_text()
