@@ -95,7 +95,10 @@ def test_every_patched_pod_validates_against_the_kubernetes_schema(shipped_confi
     assert [c["name"] for c in init[:2]] == ["warden-sidecar", "warden-envoy"]
     for sidecar in init[:2]:
         assert sidecar["restartPolicy"] == "Always"
-        assert sidecar["securityContext"]["runAsNonRoot"] is True
+        # The restricted Pod Security Standard's container fields.
+        security = sidecar["securityContext"]
+        assert security["runAsNonRoot"] is True and security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"]["drop"] == ["ALL"] and security["seccompProfile"]["type"] == "RuntimeDefault"
         assert sidecar["startupProbe"] and sidecar["readinessProbe"] and sidecar["livenessProbe"]
         assert sidecar["resources"]["limits"]["memory"]
     for container in pod["spec"]["containers"]:
