@@ -236,3 +236,15 @@ fn a_body_that_is_no_admission_review_is_an_error() {
     assert!(review::answer(&config(), b"{\"kind\":\"AdmissionReview\"}", Scope::Pod).is_err());
     assert!(review::answer(&config(), b"not json", Scope::Pod).is_err());
 }
+
+#[test]
+fn fields_newer_than_the_injectors_kubernetes_types_are_read_past_and_kept() {
+    let mut review_json = fixture("labelled.json");
+    review_json["request"]["object"]["spec"]["containers"][0]["someFutureField"] = json!({"mode": "x"});
+    review_json["request"]["object"]["spec"]["someFuturePodField"] = json!(true);
+    let a = answer_to(&review_json, Scope::Pod);
+    assert_eq!(a.response["allowed"], true);
+    assert_eq!(container(&a.pod, "containers", "agent")["someFutureField"], json!({"mode": "x"}));
+    assert_eq!(a.pod["spec"]["someFuturePodField"], true);
+    assert!(a.ops.iter().all(|op| op["op"] == "add"), "only additions: {:?}", a.ops);
+}
