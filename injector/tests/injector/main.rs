@@ -1,7 +1,10 @@
 //! The injector over real `admission.k8s.io/v1` AdmissionReviews (`tests/reviews/*.json`, shaped
 //! as the API server sends them for a ReplicaSet's pod) and its HTTPS server.
 
+mod bootstrap;
+mod cert_reload;
 mod https;
+mod injector_config;
 mod reviews;
 mod shipped;
 
