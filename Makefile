@@ -37,8 +37,9 @@ sidecar: ## build the optimised sidecar for deployments into dist/warden-sidecar
 	$(CARGO) build --locked --profile sidecar -p warden-sidecar
 	mkdir -p dist && cp target/sidecar/warden-sidecar dist/warden-sidecar
 
-sidecar-test: ## the sidecar's unit tests and its binary against fake identity endpoints
-	$(CARGO) test --locked -p warden-sidecar -p warden-proto
+sidecar-test: ## the sidecar's and the injector's tests; injected pods checked against the Kubernetes schema
+	$(CARGO) test --locked -p warden-sidecar -p warden-proto -p warden-injector
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy/test_injection.py
 
 unit: ## unit, golden and property tests (native)
 	$(CARGO) test --locked -p warden-filter
@@ -60,7 +61,7 @@ fuzz-smoke: ## a short run of every fuzz target
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
 	$(CARGO) clippy --locked -p warden-filter --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-injector --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
 	$(CARGO) fmt --all -- --check
