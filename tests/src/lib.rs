@@ -16,6 +16,7 @@ pub mod adversary;
 pub mod cases;
 pub mod client;
 pub mod fake_identity;
+pub mod istio;
 
 pub mod mock;
 pub mod otlp;

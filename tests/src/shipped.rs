@@ -9,7 +9,9 @@
 //!   `transport_socket` (TLS origination) removed, since the mock speaks plain HTTP;
 //! - the sidecar cluster (`sidecar.cluster` of the plugin config, default `warden_sidecar`) → the
 //!   test's sidecar; a cluster that points at the shipped admin address → the test's admin port;
-//! - every file access logger → the test's access log (the harness reads the records there).
+//! - every file access logger → the test's access log (the harness reads the records there);
+//! - virtual host `domains` → `*` (the test client connects to 127.0.0.1, not the mesh host name);
+//!   the sidecar cluster's `transport_socket` (Istio mTLS through SDS) is dropped.
 //!
 //! Everything else reaches Envoy as parsed from the shipped file. [`substitute_sidecar`] drops the
 //! sidecar's `listen`/`admin_listen` (the harness picks free ports) and points `redis.url` at the
@@ -173,6 +175,17 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
         applied.push(format!("access log path ({loggers} logger(s))"));
     }
 
+    let mut domains = 0;
+    visit_objects(&mut config, &mut |obj| {
+        if obj.contains_key("routes") && obj.get("domains").is_some_and(|d| d != &json!(["*"])) {
+            obj.insert("domains".into(), json!(["*"]));
+            domains += 1;
+        }
+    });
+    if domains > 0 {
+        applied.push(format!("virtual host domains → * ({domains} host(s); the test connects by IP)"));
+    }
+
     let routed = routed_clusters(&config);
     let sidecar_cluster = plugin_config(&config)
         .and_then(|p| p.pointer("/sidecar/cluster").and_then(Value::as_str).map(str::to_string))
@@ -192,7 +205,11 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
             let port =
                 to.sidecar_port.ok_or_else(|| format!("the configuration has cluster {name} but no sidecar runs"))?;
             obj.insert("load_assignment".into(), mock_endpoints(&name, port));
-            applied.push(format!("cluster {name} → the test's sidecar"));
+            if obj.remove("transport_socket").is_some() {
+                applied.push(format!("cluster {name} → the test's sidecar, mesh mTLS dropped"));
+            } else {
+                applied.push(format!("cluster {name} → the test's sidecar"));
+            }
         } else if shipped_admin.is_some() && first_endpoint(&Value::Object(obj.clone())) == shipped_admin {
             obj.insert("load_assignment".into(), mock_endpoints(&name, to.admin_port));
             applied.push(format!("cluster {name} → the test's admin port"));
@@ -310,11 +327,13 @@ pub fn smoke(stack: &Stack, label: &str) -> Failures {
     };
     policy::check_policy_record(&mut f, stack, &o, &record);
 
-    let samples = prom::parse(&stack.prometheus());
+    let text = stack.prometheus();
+    let samples = prom::parse(&text);
+    let warden_lines: Vec<&str> = text.lines().filter(|l| l.contains("warden_")).take(8).collect();
     for provider in providers {
         let n = prom::sum(&samples, "warden_requests_total", &[("provider", provider)]);
         f.check(n >= 1.0, || {
-            format!("{label}: no warden_requests_total{{provider=\"{provider}\"}} in /stats/prometheus")
+            format!("{label}: no warden_requests_total{{provider=\"{provider}\"}} in /stats/prometheus; it has {warden_lines:#?}")
         });
     }
     let blocked = prom::sum(&samples, "warden_blocked_tool_calls_total", &[("tool", "read_file")]);

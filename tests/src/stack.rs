@@ -116,6 +116,10 @@ pub struct Stack {
     sidecar: Option<Sidecar>,
 }
 
+/// The listeners a rendered Istio configuration serves on (Istio names listeners by address): the
+/// apps' outbound port 80, the egress gateway's 8080.
+pub const ISTIO_LISTENERS: [&str; 2] = ["0.0.0.0_80", "0.0.0.0_8080"];
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
 fn fail(what: &str) -> ! {
@@ -348,7 +352,9 @@ impl Stack {
                             .and_then(|p| u16::try_from(p).ok())
                     };
                     // The plain baseline template names its listener differently.
-                    let main = port_of("warden").or_else(|| port_of("plain"));
+                    let main = port_of("warden")
+                        .or_else(|| port_of("plain"))
+                        .or_else(|| ISTIO_LISTENERS.iter().find_map(|l| port_of(l)));
                     let https = port_of("warden_tls");
                     if let Some(port) = main {
                         if !tls || https.is_some() {

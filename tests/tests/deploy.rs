@@ -2,6 +2,8 @@
 //! examples/kubernetes/gateway, examples/istio rendered as istiod would) run in the harness with
 //! only the substitutions of `warden_e2e::shipped`, and pass the smoke suite.
 
+use serde_json::Value;
+use warden_e2e::istio;
 use warden_e2e::shipped::{self, Shipped};
 
 fn passes_smoke(shipped: &Shipped, substitutions_at_most: usize) {
@@ -38,4 +40,47 @@ fn the_gateway_configuration_passes_the_smoke_suite() {
         Some("examples/kubernetes/gateway/base/sidecar.yaml"),
     );
     passes_smoke(&shipped, 28);
+}
+
+const ISTIO_MESH: [&str; 6] = [
+    "examples/istio/mesh-config.yaml",
+    "examples/istio/stats-bootstrap.yaml",
+    "examples/istio/warden-filter.yaml",
+    "examples/istio/routing.yaml",
+    "examples/istio/providers.yaml",
+    "examples/istio/sidecar-cluster.yaml",
+];
+
+const ISTIO_EGRESS: [&str; 6] = [
+    "examples/istio/mesh-config.yaml",
+    "examples/istio/egress-gateway/stats-bootstrap.yaml",
+    "examples/istio/egress-gateway/warden-filter.yaml",
+    "examples/istio/egress-gateway/routing.yaml",
+    "examples/istio/egress-gateway/providers.yaml",
+    "examples/istio/egress-gateway/sidecar-cluster.yaml",
+];
+
+/// The resources of a variant plus the sidecar Deployment (whose ConfigMap holds its config).
+fn with_sidecar(files: &[&'static str]) -> Vec<&'static str> {
+    files.iter().copied().chain(["examples/istio/sidecar.yaml"]).collect()
+}
+
+#[test]
+fn the_istio_sidecar_proxy_as_rendered_from_the_shipped_resources_passes_the_smoke_suite() {
+    let rendered = istio::render(&with_sidecar(&ISTIO_MESH), "mesh", 80);
+    // The filter runs the shipped plugin config: the one the smoke suite's policy expectations
+    // come from.
+    let shipped: Value = serde_json::from_str(
+        &std::fs::read_to_string(warden_e2e::stack::repo_root().join("examples/plugin-config.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert_eq!(shipped::plugin_config(&rendered.envoy), Some(shipped));
+    passes_smoke(&rendered, 40);
+}
+
+#[test]
+fn the_istio_egress_gateway_as_rendered_from_the_shipped_resources_passes_the_smoke_suite() {
+    let rendered = istio::render(&with_sidecar(&ISTIO_EGRESS), "warden-egress", 8080);
+    passes_smoke(&rendered, 40);
 }
