@@ -14,6 +14,7 @@
 //!   override's (lists appended, as istio-agent merges them), and the inclusion list from
 //!   `proxyStatsMatcher`; the access log from `accessLogFile`/`accessLogEncoding: JSON`/
 //!   `accessLogFormat` of the mesh config.
+//!
 //! Not reproduced: Istio's own HTTP filters (authn, authz, stats, metadata exchange) and the
 //! inbound side, which Warden does not touch.
 
