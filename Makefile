@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -52,6 +52,9 @@ clients: wasm ## the official Python SDKs driven through Envoy
 	$(SIDECAR_DEBUG)
 	$(VENV)/bin/python -m pytest -q tests/clients
 
+deploy-check: ## deployment manifests: Kubernetes schema, Istio/ServiceMonitor fields, kustomize renders, generated configs in sync
+	$(VENV)/bin/python -m pytest -q tests/deploy
+
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
 	bash scripts/check-debian-toolchain.sh
 
@@ -68,8 +71,8 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients toolchain-check fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, deploy manifests, fallback toolchain, fuzz smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients deploy-check toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
