@@ -87,6 +87,10 @@ CRDS = {
                                     "REPLACE", "REMOVE"},
                       "value": None}}]},
     ("install.istio.io/v1alpha1", "IstioOperator"): {
+        "components": {"egressGateways": [{
+            "name": str, "enabled": bool,
+            "k8s": {"podAnnotations": {"*": str},
+                    "service": {"ports": [{"name": str, "port": int, "targetPort": int}]}}}]},
         "meshConfig": {"accessLogFile": str, "accessLogEncoding": {"JSON", "TEXT"}, "accessLogFormat": str,
                        "defaultConfig": {"proxyStatsMatcher": {"inclusionPrefixes": [str],
                                                                "inclusionSuffixes": [str],
@@ -103,6 +107,8 @@ def conforms(value, shape, where):
         return []
     if isinstance(shape, set):
         return [] if value in shape else [f"{where}: {value!r} not one of {sorted(shape)}"]
+    if shape is bool:
+        return [] if isinstance(value, bool) else [f"{where}: {value!r} is not a boolean"]
     if isinstance(shape, type):
         return [] if isinstance(value, shape) and not isinstance(value, bool) else [
             f"{where}: {value!r} is not {shape.__name__}"]

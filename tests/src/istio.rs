@@ -1,6 +1,6 @@
 //! Istio's resources (examples/istio) rendered into the Envoy configuration istiod and istio-agent
 //! hand the proxy, as far as that can be reproduced without a cluster:
-//! - the listener of the apps' port 80 (`0.0.0.0_80`) with the HTTP filters the `EnvoyFilter`
+//! - the listener of Warden's port (`0.0.0.0_10000`, in the apps' proxies or the egress gateway) with the HTTP filters the `EnvoyFilter`
 //!   inserts before the router — the ECDS extension config inlined, as the proxy holds it once
 //!   delivered (istio-agent turns its `remote` code into a local file; the shipped-config
 //!   substitution puts the module under test there);
@@ -116,7 +116,7 @@ fn route(http: &Value) -> Value {
 }
 
 /// The virtual hosts of the VirtualServices bound to `gateway` (`mesh` when they name none).
-fn virtual_hosts(docs: &[Value], gateway: &str) -> Vec<Value> {
+fn virtual_hosts(docs: &[Value], gateway: &str, port: u16) -> Vec<Value> {
     kind(docs, "VirtualService")
         .filter(|vs| {
             let gateways = array_at(vs, "/spec/gateways");
@@ -127,10 +127,10 @@ fn virtual_hosts(docs: &[Value], gateway: &str) -> Vec<Value> {
             let domains: Vec<Value> = hosts
                 .iter()
                 .filter_map(Value::as_str)
-                .flat_map(|h| [Value::from(h), Value::from(format!("{h}:80"))])
+                .flat_map(|h| [Value::from(h), Value::from(format!("{h}:{port}"))])
                 .collect();
             let routes: Vec<Value> = array_at(vs, "/spec/http").iter().map(route).collect();
-            json!({"name": format!("{}:80", str_at(vs, "/spec/hosts/0")), "domains": domains, "routes": routes})
+            json!({"name": format!("{}:{port}", str_at(vs, "/spec/hosts/0")), "domains": domains, "routes": routes})
         })
         .collect()
 }
@@ -247,7 +247,7 @@ pub fn render(files: &[&str], gateway: &str, port: u16) -> Shipped {
         "stat_prefix": format!("outbound_0.0.0.0_{port}"),
         "access_log": access_log(&mesh),
         "http_filters": http_filters(&docs),
-        "route_config": {"name": port.to_string(), "virtual_hosts": virtual_hosts(&docs, gateway)}
+        "route_config": {"name": port.to_string(), "virtual_hosts": virtual_hosts(&docs, gateway, port)}
     });
     let envoy = json!({
         // Istio's node identity (`<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`).

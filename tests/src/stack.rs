@@ -116,9 +116,9 @@ pub struct Stack {
     sidecar: Option<Sidecar>,
 }
 
-/// The listeners a rendered Istio configuration serves on (Istio names listeners by address): the
-/// apps' outbound port 80, the egress gateway's 8080.
-pub const ISTIO_LISTENERS: [&str; 2] = ["0.0.0.0_80", "0.0.0.0_8080"];
+/// The listener a rendered Istio configuration serves Warden on (Istio names listeners by address;
+/// examples/istio gives Warden port 10000 in the apps' proxies and on the egress gateway).
+pub const ISTIO_LISTENER: &str = "0.0.0.0_10000";
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
@@ -352,9 +352,7 @@ impl Stack {
                             .and_then(|p| u16::try_from(p).ok())
                     };
                     // The plain baseline template names its listener differently.
-                    let main = port_of("warden")
-                        .or_else(|| port_of("plain"))
-                        .or_else(|| ISTIO_LISTENERS.iter().find_map(|l| port_of(l)));
+                    let main = port_of("warden").or_else(|| port_of("plain")).or_else(|| port_of(ISTIO_LISTENER));
                     let https = port_of("warden_tls");
                     if let Some(port) = main {
                         if !tls || https.is_some() {

@@ -67,7 +67,7 @@ fn with_sidecar(files: &[&'static str]) -> Vec<&'static str> {
 
 #[test]
 fn the_istio_sidecar_proxy_as_rendered_from_the_shipped_resources_passes_the_smoke_suite() {
-    let rendered = istio::render(&with_sidecar(&ISTIO_MESH), "mesh", 80);
+    let rendered = istio::render(&with_sidecar(&ISTIO_MESH), "mesh", 10000);
     // The filter runs the shipped plugin config: the one the smoke suite's policy expectations
     // come from.
     let shipped: Value = serde_json::from_str(
@@ -81,6 +81,6 @@ fn the_istio_sidecar_proxy_as_rendered_from_the_shipped_resources_passes_the_smo
 
 #[test]
 fn the_istio_egress_gateway_as_rendered_from_the_shipped_resources_passes_the_smoke_suite() {
-    let rendered = istio::render(&with_sidecar(&ISTIO_EGRESS), "warden-egress", 8080);
+    let rendered = istio::render(&with_sidecar(&ISTIO_EGRESS), "warden-egress", 10000);
     passes_smoke(&rendered, 40);
 }
