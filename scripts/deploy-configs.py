@@ -240,6 +240,15 @@ spec:
                 remote:
                   # `make wasm-oci REGISTRY=… VERSION=…` pushes it; istio-agent pulls it.
                   http_uri: {{uri: "oci://ghcr.io/OWNER/warden-wasm:VERSION", timeout: 60s}}
+  # Envoy's buffer limit above the filter's max_body_bytes (+ 1 MiB, as envoy/envoy.yaml): Istio
+  # leaves the 1 MiB default, and Envoy would answer a larger request with its own plain 413.
+  - applyTo: LISTENER
+    match:
+      context: {context}
+      listener: {{portNumber: {port}}}
+    patch:
+      operation: MERGE
+      value: {{per_connection_buffer_limit_bytes: {PLUGIN["max_body_bytes"] + 1024 * 1024}}}
   - applyTo: HTTP_FILTER
     match:
       context: {context}

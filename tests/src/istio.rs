@@ -4,6 +4,7 @@
 //!   inserts before the router — the ECDS extension config inlined, as the proxy holds it once
 //!   delivered (istio-agent turns its `remote` code into a local file; the shipped-config
 //!   substitution puts the module under test there);
+//!   and the `LISTENER` patches (MERGE) for that port;
 //! - routes from the `VirtualService` http entries bound to the rendered proxy (`mesh`, or the
 //!   egress `Gateway`): header matches, `outbound|<port>||<host>` destinations, `rewrite.authority`,
 //!   `headers.request.remove`, `timeout`, `directResponse`;
@@ -249,6 +250,20 @@ pub fn render(files: &[&str], gateway: &str, port: u16) -> Shipped {
         "http_filters": http_filters(&docs),
         "route_config": {"name": port.to_string(), "virtual_hosts": virtual_hosts(&docs, gateway, port)}
     });
+    let mut listener = json!({
+        "name": listener_name,
+        "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]
+    });
+    // LISTENER patches on this port: MERGE their top-level fields (all the shipped ones use).
+    for patch in patches(&docs, "LISTENER") {
+        assert_eq!(str_at(patch, "/patch/operation"), "MERGE", "LISTENER patch: {patch}");
+        if patch.pointer("/match/listener/portNumber").and_then(Value::as_u64) == Some(u64::from(port)) {
+            for (key, value) in patch.pointer("/patch/value").and_then(Value::as_object).into_iter().flatten() {
+                listener[key] = value.clone();
+            }
+        }
+    }
     let envoy = json!({
         // Istio's node identity (`<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`).
         "node": {"id": format!("{}~10.0.0.1~warden-test.agents~agents.svc.cluster.local", if gateway == "mesh" { "sidecar" } else { "router" }),
@@ -256,11 +271,7 @@ pub fn render(files: &[&str], gateway: &str, port: u16) -> Shipped {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 15000}}},
         "stats_config": stats_config(&docs, &mesh),
         "static_resources": {
-            "listeners": [{
-                "name": listener_name,
-                "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
-                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]
-            }],
+            "listeners": [listener],
             "clusters": clusters(&docs)
         }
     });

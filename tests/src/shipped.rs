@@ -295,7 +295,8 @@ pub fn native_cases() -> Vec<Case> {
     ]
 }
 
-/// The smoke suite: each native API answers byte for byte through the deployment, a `read_file`
+/// The smoke suite: each native API answers byte for byte through the deployment, a 2 MiB request
+/// goes through (Envoy's buffer limits are above 1 MiB), a `read_file`
 /// call on `/etc/passwd` is refused (the shipped plugin config of examples/plugin-config.json
 /// blocks it), and `warden_requests_total` is in /stats/prometheus with its `provider` label.
 pub fn smoke(stack: &Stack, label: &str) -> Failures {
@@ -307,6 +308,18 @@ pub fn smoke(stack: &Stack, label: &str) -> Failures {
         run::check_bytes(&mut f, &o, Via::Filter);
         providers.insert(case.provider);
     }
+
+    // A body past Envoy's default 1 MiB buffer limit: the deployment must raise it above the
+    // filter's max_body_bytes (docs/decisions.md), or Envoy answers 413 before the filter reads it.
+    let mut big = cases::openai_chat("openai", "/v1", "gpt-4o-mini", false);
+    if let Some(body) = big.body.as_mut() {
+        body["messages"] = json!([{"role": "user", "content": "x".repeat(2 * 1024 * 1024)}]);
+    }
+    let mut o = run::send(stack, &big, Via::Filter, "text", None, &[]);
+    o.label = format!("{label}: 2 MiB request body");
+    f.check(o.reply.status == 200, || format!("{}: status {} ({})", o.label, o.reply.status, o.reply.text()));
+    let upstream_len = o.upstream.as_ref().and_then(|u| u.get("body")).and_then(Value::as_str).map_or(0, str::len);
+    f.check(upstream_len > 2 * 1024 * 1024, || format!("{}: the upstream got {upstream_len} bytes of body", o.label));
 
     let case = policy::with_tools(cases::openai_chat("openai", "/v1", "gpt-4o-mini", false), &["read_file"]);
     let calls = policy::calls_header(&[("read_file", json!({"path": "/etc/passwd"}))]);
