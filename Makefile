@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -53,6 +53,9 @@ clients: wasm ## the official Python SDKs driven through Envoy
 	$(SIDECAR_DEBUG)
 	$(VENV)/bin/python -m pytest -q tests/clients
 
+deploy-check: ## deployment manifests: Kubernetes schema, Istio/ServiceMonitor fields, kustomize renders, generated configs in sync
+	$(VENV)/bin/python -m pytest -q tests/deploy
+
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
 	bash scripts/check-debian-toolchain.sh
 
@@ -69,8 +72,29 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients toolchain-check fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, deploy manifests, fallback toolchain, fuzz smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients deploy-check toolchain-check fuzz-smoke
+
+# Images (a machine with a container engine: Docker, or DOCKER=podman). REGISTRY empty = local
+# names (warden-envoy:VERSION); wasm-oci pushes, so it needs REGISTRY.
+DOCKER ?= docker
+REGISTRY ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_PREFIX = $(if $(REGISTRY),$(REGISTRY)/,)
+ENGINE_CHECK = $(DOCKER) info >/dev/null 2>&1 || { echo "make $@: no container engine answers ('$(DOCKER) info' failed). Build images where Docker or Podman runs (DOCKER=podman), see docs/release.md." >&2; exit 1; }
+
+image: ## build the warden-sidecar and warden-envoy (Envoy + filter) images: REGISTRY=… VERSION=…
+	@$(ENGINE_CHECK)
+	$(MAKE) --no-print-directory wasm
+	$(DOCKER) build -f auth-sidecar/Dockerfile -t $(IMAGE_PREFIX)warden-sidecar:$(VERSION) .
+	$(DOCKER) build -f envoy/Dockerfile -t $(IMAGE_PREFIX)warden-envoy:$(VERSION) .
+
+wasm-oci: ## build and push the filter as an Istio Wasm OCI image REGISTRY/warden-wasm:VERSION
+	@$(ENGINE_CHECK)
+	@test -n "$(REGISTRY)" || { echo "make wasm-oci: set REGISTRY (e.g. REGISTRY=ghcr.io/you): the image is pushed for istio-agent to pull" >&2; exit 1; }
+	$(MAKE) --no-print-directory wasm
+	$(DOCKER) build -f envoy/wasm-oci.Dockerfile -t $(REGISTRY)/warden-wasm:$(VERSION) .
+	$(DOCKER) push $(REGISTRY)/warden-wasm:$(VERSION)
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins

@@ -25,6 +25,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 # Redis for the shared cost-limit counters (limits_store: sidecar). Tests start their own
 # redis-server on a free port in a temp dir, so no system service needs to run.
 need_cmd redis-server || apt_install redis-server
+# `kubectl kustomize` renders the gateway's kustomize bases for tests/deploy (offline; any kubectl
+# >= 1.20 does, Debian bookworm's kubernetes-client is 1.20).
+need_cmd kubectl || apt_install kubernetes-client
 
 # Rust. rustup is how users get the wasm target; when it cannot fetch one, fall back to Debian's
 # rustc-web with build-std (see docs/toolchain.md).

@@ -8,11 +8,16 @@
 //! - [`seen`]: what a client made of a reply (text, tool calls, finish), in every wire format.
 //! - [`sidecar`]: runs the real `warden-sidecar` binary; [`fake_identity`]: the fake cloud
 //!   identity endpoints it is tested against; [`redis`]: a private `redis-server` per test.
+//! - [`shipped`]: an Envoy bootstrap and sidecar config a deployment ships, run as shipped with
+//!   the fewest substitutions, and the deployment smoke suite; [`istio`]: Istio's resources
+//!   rendered into the Envoy configuration istiod would hand the proxy.
 
 pub mod adversary;
 pub mod cases;
 pub mod client;
 pub mod fake_identity;
+pub mod istio;
+
 pub mod mock;
 pub mod otlp;
 pub mod policy;
@@ -21,6 +26,7 @@ pub mod promql;
 pub mod redis;
 pub mod run;
 pub mod seen;
+pub mod shipped;
 pub mod sidecar;
 pub mod stack;
 

@@ -116,6 +116,10 @@ pub struct Stack {
     sidecar: Option<Sidecar>,
 }
 
+/// The listener a rendered Istio configuration serves Warden on (Istio names listeners by address;
+/// examples/istio gives Warden port 10000 in the apps' proxies and on the egress gateway).
+pub const ISTIO_LISTENER: &str = "0.0.0.0_10000";
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
 fn fail(what: &str) -> ! {
@@ -162,6 +166,30 @@ fn start_mock(binary: &Path, port: u16) -> (Child, u16) {
     }
 }
 
+/// A fresh temp directory for one stack, and the stack's sequence number.
+pub(crate) fn new_dir() -> (PathBuf, u32) {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let stamp =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
+    (dir, id)
+}
+
+/// Starts the mock provider (`binary`, else the one beside the test) on a free port.
+pub(crate) fn start_default_mock(binary: Option<&Path>) -> (Child, u16) {
+    start_mock(&mock_binary(binary), 0)
+}
+
+/// What runs before Envoy: its directory, the mock and the sidecar.
+pub(crate) struct Parts {
+    pub dir: PathBuf,
+    pub id: u32,
+    pub mock: Child,
+    pub mock_port: u16,
+    pub sidecar: Option<Sidecar>,
+}
+
 /// Renders `{{NAME}}` placeholders and keeps a `# BEGIN X` … `# END X` block only if `X` is in
 /// `blocks` (`WASM`, `TLS`, `SIDECAR`, `JWT`, `TRACING`).
 pub fn render(template: &str, vars: &[(&str, String)], blocks: &[&str]) -> String {
@@ -198,12 +226,7 @@ impl Stack {
         if options.wasm && !wasm.exists() {
             fail(&format!("no filter module at {} (run `make wasm` or set WARDEN_WASM)", wasm.display()));
         }
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let stamp =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("warden-e2e-{}-{id}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("temp dir {}: {e}", dir.display())));
-
+        let (dir, id) = new_dir();
         let (mock, mock_port) = start_mock(&mock_binary(options.mock_binary.as_deref()), options.mock_port);
         let sidecar = options.sidecar.as_ref().map(|config| {
             let binary = options.sidecar_binary.clone().unwrap_or_else(sidecar::binary);
@@ -257,8 +280,25 @@ impl Stack {
             ],
             &blocks,
         );
-        let config_path = dir.join("envoy.yaml");
         let tls = options.tls_cert.is_some() && options.tls_key.is_some();
+        let parts = Parts { dir, id, mock, mock_port, sidecar };
+        Stack::launch(parts, &config, options.wasm, tls, options.concurrency, &options.log_level)
+    }
+
+    /// Starts Envoy on a finished configuration (`config`, YAML or JSON) with the mock and sidecar
+    /// already running, and waits until its listener `warden` (or `plain`) is up.
+    pub(crate) fn launch(
+        parts: Parts,
+        config: &str,
+        wasm: bool,
+        tls: bool,
+        concurrency: u32,
+        log_level: &str,
+    ) -> Stack {
+        let Parts { dir, id, mock, mock_port, sidecar } = parts;
+        let envoy_bin = venv().join("bin/envoy");
+        let access_log = dir.join("access.log");
+        let config_path = dir.join("envoy.yaml");
         std::fs::write(&config_path, config).unwrap_or_else(|e| fail(&format!("write config: {e}")));
         std::fs::write(&access_log, b"").unwrap_or_else(|e| fail(&format!("access log: {e}")));
 
@@ -270,11 +310,11 @@ impl Stack {
         let envoy = Command::new(&envoy_bin)
             .arg("-c")
             .arg(&config_path)
-            .args(["--concurrency", &options.concurrency.max(1).to_string()])
+            .args(["--concurrency", &concurrency.max(1).to_string()])
             .args(["--base-id", &base_id.to_string()])
             .arg("--disable-hot-restart")
             .args(["--file-flush-interval-msec", "20"])
-            .args(["--log-level", &options.log_level])
+            .args(["--log-level", log_level])
             .arg("--admin-address-path")
             .arg(&admin_file)
             .stdin(Stdio::null())
@@ -282,17 +322,7 @@ impl Stack {
             .stderr(envoy_log)
             .spawn()
             .unwrap_or_else(|e| fail(&format!("cannot start {}: {e}", envoy_bin.display())));
-        let mut stack = Stack {
-            wasm: options.wasm,
-            envoy_port: 0,
-            tls_port: 0,
-            admin_port: 0,
-            mock_port,
-            dir,
-            envoy,
-            mock,
-            sidecar,
-        };
+        let mut stack = Stack { wasm, envoy_port: 0, tls_port: 0, admin_port: 0, mock_port, dir, envoy, mock, sidecar };
         stack.wait_ready(tls);
         stack
     }
@@ -322,7 +352,7 @@ impl Stack {
                             .and_then(|p| u16::try_from(p).ok())
                     };
                     // The plain baseline template names its listener differently.
-                    let main = port_of("warden").or_else(|| port_of("plain"));
+                    let main = port_of("warden").or_else(|| port_of("plain")).or_else(|| port_of(ISTIO_LISTENER));
                     let https = port_of("warden_tls");
                     if let Some(port) = main {
                         if !tls || https.is_some() {

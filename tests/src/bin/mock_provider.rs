@@ -1,4 +1,5 @@
-//! The mock LLM provider. `mock_provider [PORT]` (or env `MOCK_PORT`; 0 = pick one). Prints
+//! The mock LLM provider. `mock_provider [PORT]` (or env `MOCK_PORT`; 0 = pick one) on 127.0.0.1
+//! (env `MOCK_HOST` for another address: `0.0.0.0` in a container, examples/docker-compose). Prints
 //! `LISTENING <port>` on stdout once it accepts connections. With `--exit-on-stdin-eof` it exits
 //! when its stdin closes, so a harness that dies without cleaning up does not leave it behind.
 
@@ -20,10 +21,11 @@ async fn main() {
         .or_else(|| std::env::var("MOCK_PORT").ok())
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+    let host = std::env::var("MOCK_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("mock_provider: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("mock_provider: cannot listen on {host}:{port}: {e}");
             std::process::exit(1);
         }
     };

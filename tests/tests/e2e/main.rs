@@ -31,6 +31,8 @@ mod credentials_azure;
 mod credentials_bedrock;
 #[path = "../credentials_sidecar.rs"]
 mod credentials_sidecar;
+#[path = "../deploy.rs"]
+mod deploy;
 #[path = "../differential.rs"]
 mod differential;
 #[path = "../dual_llm.rs"]
