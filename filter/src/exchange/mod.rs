@@ -321,7 +321,11 @@ impl Exchange {
             }
             return self.forward_without_body().map(BodyStep::Ready);
         };
-        let mut body = Body::parse(bytes)?;
+        let parsed = self.routing.as_mut().and_then(|r| r.parsed.take());
+        let mut body = match parsed {
+            Some(body) => body,
+            None => Body::parse(bytes)?,
+        };
         self.routed_body(&mut body)?;
         let Some(view) = providers::parse_request(api, body.json()) else {
             if let Some(model) = body.json().get("model").and_then(serde_json::Value::as_str) {

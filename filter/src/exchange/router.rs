@@ -15,13 +15,6 @@ use crate::view::{self, Api};
 use serde_json::{json, Value};
 use warden_proto::v1::{self as pb, resolve_reply::Outcome};
 
-/// The one field of a routed body the target depends on.
-#[derive(serde::Deserialize)]
-struct Named<'a> {
-    #[serde(borrow, default)]
-    model: Option<std::borrow::Cow<'a, str>>,
-}
-
 /// What the router decided for one request.
 #[derive(Debug)]
 pub(super) struct Routing {
@@ -37,6 +30,9 @@ pub(super) struct Routing {
     /// The target and model the client asked for, while an optimisation rule's move to another
     /// provider waits for the key's answer (`Exchange::retreat`).
     pub moved_from: Option<(Provider, String)>,
+    /// The body as `choose_target` parsed it (for its model), until the body stage takes it:
+    /// a routed body is parsed once.
+    pub parsed: Option<Body>,
 }
 
 impl Routing {
@@ -90,11 +86,8 @@ impl Exchange {
             return Err(WardenError::KeyRequired);
         }
         let Some(api) = self.route.api.filter(|api| *api != Api::Models) else { return Ok(()) };
-        let bytes = body.unwrap_or_default();
-        // Only the model is read here (typed, borrowed); the body is parsed whole once, later.
-        let named: Named<'_> =
-            serde_json::from_slice(bytes).map_err(|e| WardenError::MalformedJson { detail: e.to_string() })?;
-        let Some(id) = named.model.as_deref() else {
+        let body = Body::parse(body.unwrap_or_default())?;
+        let Some(id) = body.json().get("model").and_then(Value::as_str) else {
             return Err(WardenError::InvalidRequest {
                 message: "name the model as 'provider:model' in the body's 'model' field".to_owned(),
             });
@@ -103,8 +96,8 @@ impl Exchange {
         let (asked, model) = split_model(id, default)?;
         let id: String = request_id.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
         let meta = ReplyMeta { id: format!("chatcmpl-{id}"), created: now_secs, model: String::new() };
-        let choice = self.routed_optimisation(api, bytes, asked)?.map(|(to, m)| (to, m.to_owned()));
-        match choice {
+        let choice = self.routed_optimisation(api, &body, asked)?.map(|(to, m)| (to, m.to_owned()));
+        let aimed = match choice {
             Some((to, optimised)) if to != asked => {
                 // Tried first; `retreat` goes back to what the client asked for when the key maps
                 // no credential for `to` (or the router cannot serve this API there).
@@ -114,17 +107,20 @@ impl Exchange {
                     if let Some(routing) = self.routing.as_mut() {
                         routing.moved_from = Some((asked, model));
                     }
-                    return Ok(());
+                    Ok(())
+                } else {
+                    self.aim(api, asked, model, meta)
                 }
-                self.aim(api, asked, model, meta)
             }
             Some((_, optimised)) if optimised != model => {
-                self.aim(api, asked, optimised, meta)?;
-                self.facts.baseline_model = Some(model);
-                Ok(())
+                self.aim(api, asked, optimised, meta).map(|()| self.facts.baseline_model = Some(model))
             }
             _ => self.aim(api, asked, model, meta),
+        };
+        if let Some(routing) = self.routing.as_mut() {
+            routing.parsed = Some(body);
         }
+        aimed
     }
 
     /// Points the request at `target`'s `model`: the plan (translated, or the client's own API
@@ -170,7 +166,16 @@ impl Exchange {
         meta.model.clone_from(&model);
         self.route.provider = target;
         self.facts.model = Some(model.clone());
-        self.routing = Some(Routing { target, model, plan, echo: None, framing: Framing::Sse, meta, moved_from: None });
+        self.routing = Some(Routing {
+            target,
+            model,
+            plan,
+            echo: None,
+            framing: Framing::Sse,
+            meta,
+            moved_from: None,
+            parsed: None,
+        });
         Ok(())
     }
 
@@ -181,7 +186,7 @@ impl Exchange {
     fn routed_optimisation<'c>(
         &'c self,
         api: Api,
-        bytes: &[u8],
+        body: &Body,
         target: Provider,
     ) -> Result<Option<(Provider, &'c str)>, WardenError> {
         let Some(profile) = self.config.profiles.get(&self.route.profile) else { return Ok(None) };
@@ -190,7 +195,6 @@ impl Exchange {
         {
             return Ok(None);
         }
-        let body = Body::parse(bytes)?;
         let Some(view) = crate::providers::parse_request(api, body.json()) else { return Ok(None) };
         let tokenizer = self.config.tokenizer.as_ref();
         Ok(super::optimise::choose_model(&profile.optimization_rules, target, &view, tokenizer, true))

@@ -16,6 +16,7 @@ pub mod cohere;
 pub mod common;
 pub mod gemini;
 pub mod json;
+pub mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod translate;

@@ -2,24 +2,58 @@
 
 use super::finish_reason;
 use crate::providers::anthropic::response::usage;
-use crate::providers::json::str_at;
+use crate::providers::lenient::{self, Object, Objects, Text};
 use crate::providers::translate::reply::{ChatUsage, Completion, DoneCall};
 use crate::providers::translate::{ReplyMeta, TranslateError};
+use serde::Deserialize;
 use serde_json::Value;
 
+/// The fields of a Messages answer the chat completion needs, read typed and borrowed (every
+/// field lenient: one of the wrong type reads as absent, as the `Value` readers do).
+#[derive(Deserialize, Default)]
+struct Message<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    model: Text<'a>,
+    #[serde(default, borrow)]
+    content: Objects<Block<'a>>,
+    #[serde(default, borrow)]
+    stop_reason: Text<'a>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(default, borrow, rename = "type")]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default)]
+    input: Option<Value>,
+}
+
 pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, TranslateError> {
-    let v: Value = serde_json::from_slice(native)
-        .map_err(|e| TranslateError::Upstream { why: format!("Anthropic sent a body that is not JSON ({e})") })?;
+    let v: Message<'_> = lenient::parse::<Object<Message<'_>>>(native)
+        .map_err(|e| TranslateError::Upstream { why: format!("Anthropic sent a body that is not JSON ({e})") })?
+        .0
+        .unwrap_or_default();
     let mut text = String::new();
     let mut calls = Vec::new();
-    for block in v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        match str_at(block, "type") {
-            Some("text") => text.push_str(str_at(block, "text").unwrap_or_default()),
+    for block in &v.content.0 {
+        match block.kind.as_deref() {
+            Some("text") => text.push_str(block.text.as_deref().unwrap_or_default()),
             Some("tool_use") => calls.push(DoneCall {
-                id: str_at(block, "id").unwrap_or_default().to_owned(),
-                name: str_at(block, "name").unwrap_or_default().to_owned(),
+                id: block.id.as_deref().unwrap_or_default().to_owned(),
+                name: block.name.as_deref().unwrap_or_default().to_owned(),
                 arguments: block
-                    .get("input")
+                    .input
+                    .as_ref()
                     .filter(|i| i.is_object())
                     .map_or_else(|| "{}".to_owned(), Value::to_string),
             }),
@@ -27,14 +61,14 @@ pub fn translate(native: &[u8], meta: &ReplyMeta) -> Result<Completion, Translat
             _ => {}
         }
     }
-    let native_usage = v.get("usage").filter(|u| u.is_object()).map(usage);
+    let native_usage = v.usage.as_ref().filter(|u| u.is_object()).map(usage);
     Ok(Completion {
-        id: str_at(&v, "id").unwrap_or(&meta.id).to_owned(),
+        id: v.id.as_deref().unwrap_or(&meta.id).to_owned(),
         created: meta.created,
-        model: str_at(&v, "model").unwrap_or(&meta.model).to_owned(),
+        model: v.model.as_deref().unwrap_or(&meta.model).to_owned(),
         text,
         calls,
-        finish_reason: finish_reason(str_at(&v, "stop_reason")),
+        finish_reason: finish_reason(v.stop_reason.as_deref()),
         usage: native_usage.as_ref().map(|u| ChatUsage::from_view(u, true)),
         native_usage,
     })
