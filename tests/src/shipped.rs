@@ -194,7 +194,12 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
     for cluster in clusters.ok_or("no static_resources.clusters")? {
         let name = cluster.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
         let Some(obj) = cluster.as_object_mut() else { continue };
-        if routed.contains(&name) {
+        // First: a listener that forwards to the admin API (the gateway's `stats`, the injected
+        // pod's `health`) routes to this cluster too, and must reach the test's admin, not the mock.
+        if shipped_admin.is_some() && first_endpoint(&Value::Object(obj.clone())) == shipped_admin {
+            obj.insert("load_assignment".into(), mock_endpoints(&name, to.admin_port));
+            applied.push(format!("cluster {name} → the test's admin port"));
+        } else if routed.contains(&name) {
             obj.insert("load_assignment".into(), mock_endpoints(&name, to.mock_port));
             if obj.remove("transport_socket").is_some() {
                 applied.push(format!("cluster {name} → mock, TLS origination dropped"));
@@ -210,9 +215,6 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
             } else {
                 applied.push(format!("cluster {name} → the test's sidecar"));
             }
-        } else if shipped_admin.is_some() && first_endpoint(&Value::Object(obj.clone())) == shipped_admin {
-            obj.insert("load_assignment".into(), mock_endpoints(&name, to.admin_port));
-            applied.push(format!("cluster {name} → the test's admin port"));
         }
     }
     if routed.is_empty() {
