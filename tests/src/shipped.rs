@@ -15,7 +15,8 @@
 //!
 //! Everything else reaches Envoy as parsed from the shipped file. [`substitute_sidecar`] drops the
 //! sidecar's `listen`/`admin_listen` (the harness picks free ports) and points `redis.url` at the
-//! test's private Redis.
+//! test's private Redis; [`start_with_sidecar_env`] adds what a platform would put in the
+//! sidecar's environment (a pod's cloud identity).
 
 use crate::cases::{self, Case};
 use crate::policy::{self, PolicyRecord, Refusal, SYSTEM_FILES_REASON};
@@ -256,6 +257,12 @@ pub struct ShippedStack {
 
 /// Starts `shipped` with the documented substitutions.
 pub fn start(shipped: &Shipped) -> ShippedStack {
+    start_with_sidecar_env(shipped, &[])
+}
+
+/// [`start`], with `env` in the sidecar's environment: what the deployment's platform would give
+/// it (a pod's cloud identity). Each variable counts as a substitution (listed by name only).
+pub fn start_with_sidecar_env(shipped: &Shipped, env: &[(&str, &str)]) -> ShippedStack {
     let label = &shipped.label;
     let (dir, id) = stack::new_dir();
     let (mock, mock_port) = stack::start_default_mock(None);
@@ -267,7 +274,9 @@ pub fn start(shipped: &Shipped) -> ShippedStack {
         }
         let (config, changes) = substitute_sidecar(config, redis.as_ref().map(RedisServer::url).as_deref());
         applied.extend(changes);
-        Sidecar::start(&sidecar::binary(), &config, &[])
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        applied.extend(env.iter().map(|(k, _)| format!("sidecar environment {k} (the platform's)")));
+        Sidecar::start(&sidecar::binary(), &config, &env)
     });
     let targets = Targets {
         admin_port: free_port(),
