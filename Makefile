@@ -14,7 +14,7 @@ endif
 .PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 setup: ## install everything a fresh Debian machine lacks (wasm target, Envoy 1.40, SDKs, redis-server)
 	bash scripts/setup.sh
@@ -44,7 +44,13 @@ sidecar-test: ## the sidecar's and the injector's tests; injected pods checked a
 unit: ## unit, golden and property tests (native)
 	$(CARGO) test --locked -p warden-filter
 
-e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + the sidecar binary
+# The injector binary tests/tests/deploy.rs renders the injected pod's bootstrap with. Rebuilt only
+# when its sources are newer: `make sidecar-test` leaves one built with its tests' dependency
+# features, which a plain `cargo build -p warden-injector` would rebuild with other features.
+target/debug/warden-injector: $(shell find injector/src -name '*.rs') injector/Cargo.toml examples/kubernetes/injection/envoy-bootstrap.template.yaml
+	$(CARGO) build --locked -p warden-injector
+
+e2e: wasm target/debug/warden-injector ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + the sidecar and injector binaries
 	$(SIDECAR_DEBUG)
 	$(CARGO) test --locked -p warden-e2e -- --test-threads=2
 

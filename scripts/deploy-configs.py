@@ -6,6 +6,8 @@ config) and examples/plugin-config.json (the plugin config they all run), so the
   examples/docker-compose/envoy.mock.yaml  every provider cluster on the compose `mock` service
   examples/kubernetes/gateway/base/envoy.yaml  sidecar in the same pod, /stats/prometheus on :9102
   examples/kubernetes/gateway/monitoring/grafana-dashboard.yaml  examples/grafana/warden.json
+  examples/kubernetes/injection/configmap.yaml  only the `envoy.plugin_config` between its markers
+    (the plugin config with the injection's local limits store and Bedrock signing)
   examples/istio/{providers,warden-filter,routing}.yaml and the same under egress-gateway/: one
     ServiceEntry + DestinationRule and one route per TLS provider of envoy/envoy.yaml, the filter
     with the plugin config 
@@ -481,6 +483,40 @@ data:
 
 
 OUTPUTS["examples/kubernetes/gateway/monitoring/grafana-dashboard.yaml"] = grafana_dashboard()
+
+
+INJECTION_CONFIGMAP = "examples/kubernetes/injection/configmap.yaml"
+# What the sidecar-injection webhook gives every pod's Envoy differs from examples/plugin-config.json
+# only here (the ConfigMap's comment above the markers says why).
+INJECTION_PLUGIN = {
+    **PLUGIN,
+    "limits_store": "local",
+    "providers": {**PLUGIN.get("providers", {}), "bedrock": {"auth": "sigv4", "region": "us-east-1"}},
+}
+PLUGIN_BEGIN, PLUGIN_END = "      # BEGIN plugin_config\n", "      # END plugin_config\n"
+
+
+def injection_configmap():
+    """The injector's ConfigMap with the lines between its plugin_config markers rewritten; the
+    rest of the file is written by hand."""
+    import yaml
+
+    text = (ROOT / INJECTION_CONFIGMAP).read_text()
+    if text.count(PLUGIN_BEGIN) != 1 or text.count(PLUGIN_END) != 1:
+        raise SystemExit(f"deploy-configs: {INJECTION_CONFIGMAP} needs one {PLUGIN_BEGIN.strip()!r} and one {PLUGIN_END.strip()!r}")
+    start = text.index(PLUGIN_BEGIN) + len(PLUGIN_BEGIN)
+    end = text.index(PLUGIN_END)
+    body = yaml.safe_dump({"plugin_config": INJECTION_PLUGIN}, sort_keys=False, default_flow_style=None, width=1000)
+    out = text[:start] + "".join("      " + line + "\n" for line in body.splitlines()) + text[end:]
+    # The block sits inside the ConfigMap's `config.yaml: |` string: check that it reads back as
+    # the injector will read it.
+    config = yaml.safe_load(yaml.safe_load(out)["data"]["config.yaml"])
+    if config["envoy"]["plugin_config"] != INJECTION_PLUGIN:
+        raise SystemExit(f"deploy-configs: {INJECTION_CONFIGMAP}: the plugin_config markers are not inside `envoy:`")
+    return out
+
+
+OUTPUTS[INJECTION_CONFIGMAP] = injection_configmap()
 
 
 def main():

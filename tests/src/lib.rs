@@ -10,12 +10,14 @@
 //!   identity endpoints it is tested against; [`redis`]: a private `redis-server` per test.
 //! - [`shipped`]: an Envoy bootstrap and sidecar config a deployment ships, run as shipped with
 //!   the fewest substitutions, and the deployment smoke suite; [`istio`]: Istio's resources
-//!   rendered into the Envoy configuration istiod would hand the proxy.
+//!   rendered into the Envoy configuration istiod would hand the proxy; [`injection`]: what the
+//!   sidecar-injection webhook renders into a pod.
 
 pub mod adversary;
 pub mod cases;
 pub mod client;
 pub mod fake_identity;
+pub mod injection;
 pub mod istio;
 
 pub mod mock;

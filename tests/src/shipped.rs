@@ -15,7 +15,8 @@
 //!
 //! Everything else reaches Envoy as parsed from the shipped file. [`substitute_sidecar`] drops the
 //! sidecar's `listen`/`admin_listen` (the harness picks free ports) and points `redis.url` at the
-//! test's private Redis.
+//! test's private Redis; [`start_with_sidecar_env`] adds what a platform would put in the
+//! sidecar's environment (a pod's cloud identity).
 
 use crate::cases::{self, Case};
 use crate::policy::{self, PolicyRecord, Refusal, SYSTEM_FILES_REASON};
@@ -194,7 +195,12 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
     for cluster in clusters.ok_or("no static_resources.clusters")? {
         let name = cluster.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
         let Some(obj) = cluster.as_object_mut() else { continue };
-        if routed.contains(&name) {
+        // First: a listener that forwards to the admin API (the gateway's `stats`, the injected
+        // pod's `health`) routes to this cluster too, and must reach the test's admin, not the mock.
+        if shipped_admin.is_some() && first_endpoint(&Value::Object(obj.clone())) == shipped_admin {
+            obj.insert("load_assignment".into(), mock_endpoints(&name, to.admin_port));
+            applied.push(format!("cluster {name} → the test's admin port"));
+        } else if routed.contains(&name) {
             obj.insert("load_assignment".into(), mock_endpoints(&name, to.mock_port));
             if obj.remove("transport_socket").is_some() {
                 applied.push(format!("cluster {name} → mock, TLS origination dropped"));
@@ -210,9 +216,6 @@ pub fn substitute_envoy(shipped: &Value, to: &Targets) -> Result<(Value, Vec<Str
             } else {
                 applied.push(format!("cluster {name} → the test's sidecar"));
             }
-        } else if shipped_admin.is_some() && first_endpoint(&Value::Object(obj.clone())) == shipped_admin {
-            obj.insert("load_assignment".into(), mock_endpoints(&name, to.admin_port));
-            applied.push(format!("cluster {name} → the test's admin port"));
         }
     }
     if routed.is_empty() {
@@ -254,6 +257,12 @@ pub struct ShippedStack {
 
 /// Starts `shipped` with the documented substitutions.
 pub fn start(shipped: &Shipped) -> ShippedStack {
+    start_with_sidecar_env(shipped, &[])
+}
+
+/// [`start`], with `env` in the sidecar's environment: what the deployment's platform would give
+/// it (a pod's cloud identity). Each variable counts as a substitution (listed by name only).
+pub fn start_with_sidecar_env(shipped: &Shipped, env: &[(&str, &str)]) -> ShippedStack {
     let label = &shipped.label;
     let (dir, id) = stack::new_dir();
     let (mock, mock_port) = stack::start_default_mock(None);
@@ -265,7 +274,9 @@ pub fn start(shipped: &Shipped) -> ShippedStack {
         }
         let (config, changes) = substitute_sidecar(config, redis.as_ref().map(RedisServer::url).as_deref());
         applied.extend(changes);
-        Sidecar::start(&sidecar::binary(), &config, &[])
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        applied.extend(env.iter().map(|(k, _)| format!("sidecar environment {k} (the platform's)")));
+        Sidecar::start(&sidecar::binary(), &config, &env)
     });
     let targets = Targets {
         admin_port: free_port(),
