@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm sidecar sidecar-test test unit schema e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -40,8 +40,12 @@ sidecar: ## build the optimised sidecar for deployments into dist/warden-sidecar
 sidecar-test: ## the sidecar's unit tests and its binary against fake identity endpoints
 	$(CARGO) test --locked -p warden-sidecar -p warden-proto
 
-unit: ## unit, golden and property tests (native)
+unit: ## unit, golden and property tests (native), and the config schema against every config in the repo
 	$(CARGO) test --locked -p warden-filter
+	$(CARGO) test --locked -p warden-filter --features schema --test config_schema
+
+schema: ## regenerate schema/warden-config.schema.json from the configuration types
+	UPDATE_SCHEMA=1 $(CARGO) test --locked -p warden-filter --features schema --test config_schema
 
 e2e: wasm ## end-to-end tests: real Envoy + dist/warden.wasm + mock provider + the sidecar binary
 	$(SIDECAR_DEBUG)
@@ -59,7 +63,7 @@ fuzz-smoke: ## a short run of every fuzz target
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
-	$(CARGO) clippy --locked -p warden-filter --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-filter --features schema --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
