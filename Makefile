@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help setup build wasm sidecar sidecar-test test unit schema e2e clients toolchain-check fuzz-smoke lint fmt demo bench clean
+.PHONY: help setup build wasm sidecar sidecar-test test unit schema e2e clients playground playground-serve playground-check toolchain-check fuzz-smoke lint fmt demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -56,6 +56,18 @@ clients: wasm ## the official Python SDKs driven through Envoy
 	$(SIDECAR_DEBUG)
 	$(VENV)/bin/python -m pytest -q tests/clients
 
+playground: .work/setup.stamp ## build the policy playground (the filter compiled for the browser) into dist/playground/
+	bash scripts/build-playground.sh
+
+PLAYGROUND_PORT ?= 8765
+playground-serve: playground ## serve dist/playground/ on http://127.0.0.1:$(PLAYGROUND_PORT)/
+	@echo "==> http://127.0.0.1:$(PLAYGROUND_PORT)/"
+	$(VENV)/bin/python -m http.server $(PLAYGROUND_PORT) --bind 127.0.0.1 --directory dist/playground
+
+playground-check: playground ## the playground's views natively, then the built page in headless Chromium (screenshots in target/playground-screenshots/)
+	$(CARGO) test --locked -p warden-playground
+	$(VENV)/bin/python -m pytest -q tests/playground
+
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
 	bash scripts/check-debian-toolchain.sh
 
@@ -64,7 +76,7 @@ fuzz-smoke: ## a short run of every fuzz target
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
 	$(CARGO) clippy --locked -p warden-filter --features schema --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-playground --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
 	$(CARGO) fmt --all -- --check
@@ -72,8 +84,8 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, fallback toolchain, fuzz smoke
-	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients toolchain-check fuzz-smoke
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, playground, fallback toolchain, fuzz smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients playground-check toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins
