@@ -118,7 +118,7 @@ fn yaml_values(dir: &Path, found: &mut Vec<(String, Value)>) {
 
 fn repository_configs() -> Vec<(String, Value)> {
     let mut found = Vec::new();
-    for dir in ["tests", "envoy", "examples"] {
+    for dir in ["tests", "envoy", "examples", "playground/examples"] {
         for entry in std::fs::read_dir(repo().join(dir)).into_iter().flatten() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "json") {

@@ -53,7 +53,13 @@ fn recorded_exchanges_show_trust_toon_and_optimisation() {
     assert_eq!(v.trust["results"][0]["row"], 0);
     assert!(v.toon["tokens_before"].as_u64().is_some() || v.toon["skip_reason"].is_string(), "{}", v.toon);
     assert_eq!(v.optimisation["rule"], 0, "{}", v.optimisation);
-    assert_eq!(v.optimisation["model"], "claude-haiku-4-5");
+    assert_eq!(
+        (v.optimisation["baseline_model"].as_str(), v.optimisation["model"].as_str()),
+        (Some("claude-haiku-4-5"), Some("claude-3-5-haiku"))
+    );
+    let (before, after) =
+        (v.optimisation["baseline_cost_usd"].as_f64().unwrap(), v.optimisation["cost_usd"].as_f64().unwrap());
+    assert!(after < before, "{}", v.optimisation);
     let v = views::run(&example("recorded: Gemini"));
     assert_eq!(v.trust["results"][0]["tool"], "pelican_name_generator");
     assert!(v.optimisation["cost_usd"].as_f64().is_some_and(|c| c > 0.0), "{}", v.optimisation);

@@ -104,7 +104,7 @@ function renderOptimisation(v) {
   const cost = (c) => (c == null ? "—" : `$${Number(c).toFixed(6)}`);
   $("optimisation").innerHTML = `<p id="optimisation-rule">${rule}</p>
     <table><tr><th></th><th>model</th><th>cost</th></tr>
-    <tr><td>asked for</td><td>${esc(v.baseline_model ?? v.model)}</td><td>${cost(v.baseline_cost_usd ?? v.cost_usd)}</td></tr>
+    <tr><td>asked for</td><td id="baseline-model">${esc(v.baseline_model ?? v.model)}</td><td>${cost(v.baseline_cost_usd ?? v.cost_usd)}</td></tr>
     <tr><td>sent to</td><td id="model">${esc(v.model)}</td><td>${cost(v.cost_usd)}</td></tr></table>
     <p class="note">tokens in ${esc(v.input_tokens)} / out ${esc(v.output_tokens)}${v.priced === false ? " — unpriced model, default price charged" : ""}</p>`;
 }

@@ -96,6 +96,8 @@ def pick(browser, name_start):
     before = runs(browser)
     select = Select(browser.find_element(By.ID, "example"))
     option = next(o for o in select.options if o.text.startswith(name_start))
+    if select.first_selected_option.text == option.text:
+        return  # shown already (the page opens on the first example)
     select.select_by_visible_text(option.text)
     WebDriverWait(browser, 30).until(lambda d: runs(d) > before)
 
@@ -146,7 +148,8 @@ def test_a_recorded_exchange_shows_trust_toon_and_the_optimisation_rule(browser,
     result = browser.find_element(By.CSS_SELECTOR, "tr.result")
     assert (result.get_attribute("data-decision"), result.get_attribute("data-row")) == ("mark_as_trusted", "0")
     assert text(browser, "#optimisation-rule").startswith("rule 0 fired")
-    assert text(browser, "#model") == "claude-haiku-4-5"
+    assert text(browser, "#model") == "claude-3-5-haiku"
+    assert text(browser, "#baseline-model") == "claude-haiku-4-5"
     browser.execute_script("document.getElementById('toon').scrollIntoView()")
     shot(browser, "toon-and-optimisation")
 
