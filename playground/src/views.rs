@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use std::rc::Rc;
-use warden_filter::config::Config;
+use warden_filter::config::{Config, ConfigError};
 use warden_filter::error::Reply;
 use warden_filter::exchange::{Buffered, Exchange, ResponseHead, ResponsePlan, ResponseStream};
 use warden_filter::meter::record::Record;
@@ -42,7 +42,11 @@ pub struct Views {
 /// The configuration check alone: `{ok, profiles}` or `{ok: false, path, message}` with the path
 /// exactly as the filter reports it to Envoy.
 pub fn check_config(text: &str) -> Value {
-    match Config::from_json(text.as_bytes()) {
+    config_view(&Config::from_json(text.as_bytes()))
+}
+
+fn config_view(parsed: &Result<Config, ConfigError>) -> Value {
+    match parsed {
         Ok(config) => json!({
             "ok": true,
             "default_profile": config.default_profile,
@@ -115,8 +119,10 @@ fn arguments_json(arguments: &Arguments) -> Value {
 
 /// Runs the exchange and builds every view.
 pub fn run(input: &Input) -> Views {
-    let config_view = check_config(&input.config);
-    let Ok(config) = Config::from_json(input.config.as_bytes()) else {
+    // Parsed once: building the tokenizer tables is the slow part of a configuration.
+    let parsed = Config::from_json(input.config.as_bytes());
+    let config_view = config_view(&parsed);
+    let Ok(config) = parsed else {
         return empty_views(config_view, "the configuration has errors");
     };
     let config_json: Value = serde_json::from_str(&input.config).unwrap_or(Value::Null);

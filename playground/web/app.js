@@ -1,6 +1,6 @@
 // Glue only: passes the text fields to the filter compiled to WebAssembly and renders the JSON
 // each view function returns. Every decision shown comes from warden-filter.
-import init, { Session, check_config, config_schema, examples } from "./warden_playground.js";
+import init, { Session, config_schema, examples } from "./warden_playground.js";
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -110,10 +110,9 @@ function renderOptimisation(v) {
 }
 
 function run() {
-  const config = $("config").value;
-  renderConfig(JSON.parse(check_config(config)));
-  const session = new Session(config, $("path").value, $("headers").value, $("request").value, $("response").value);
+  const session = new Session($("config").value, $("path").value, $("headers").value, $("request").value, $("response").value);
   try {
+    renderConfig(JSON.parse(session.config()));
     renderTrust(JSON.parse(session.trust()));
     renderCalls(JSON.parse(session.tool_calls()));
     renderRefusal(JSON.parse(session.refusal()));
