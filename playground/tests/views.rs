@@ -51,7 +51,9 @@ fn recorded_exchanges_show_trust_toon_and_optimisation() {
     let v = views::run(&example("recorded: Anthropic"));
     assert_eq!(v.trust["results"][0]["decision"], "mark_as_trusted", "{}", v.trust);
     assert_eq!(v.trust["results"][0]["row"], 0);
-    assert!(v.toon["tokens_before"].as_u64().is_some() || v.toon["skip_reason"].is_string(), "{}", v.toon);
+    let (before, after) = (v.toon["tokens_before"].as_u64().unwrap(), v.toon["tokens_after"].as_u64().unwrap());
+    assert!(after < before, "{}", v.toon);
+    assert!(v.toon["results"][0]["after"].as_str().unwrap().contains("condition: Sunny"), "{}", v.toon);
     assert_eq!(v.optimisation["rule"], 0, "{}", v.optimisation);
     assert_eq!(
         (v.optimisation["baseline_model"].as_str(), v.optimisation["model"].as_str()),

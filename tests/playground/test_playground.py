@@ -150,6 +150,8 @@ def test_a_recorded_exchange_shows_trust_toon_and_the_optimisation_rule(browser,
     assert text(browser, "#optimisation-rule").startswith("rule 0 fired")
     assert text(browser, "#model") == "claude-3-5-haiku"
     assert text(browser, "#baseline-model") == "claude-haiku-4-5"
+    before, after = (int(n) for n in text(browser, "#toon-tokens").removeprefix("tokens ").split(" → "))
+    assert after < before, "TOON re-encodes the weather result in fewer tokens"
     browser.execute_script("document.getElementById('toon').scrollIntoView()")
     shot(browser, "toon-and-optimisation")
 
