@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help setup build wasm sidecar sidecar-test test unit e2e clients deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci
+.PHONY: help setup build wasm sidecar sidecar-test test unit schema e2e clients playground playground-serve playground-check deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -41,8 +41,12 @@ sidecar-test: ## the sidecar's and the injector's tests; injected pods checked a
 	$(CARGO) test --locked -p warden-sidecar -p warden-proto -p warden-injector
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy/test_injection.py
 
-unit: ## unit, golden and property tests (native)
+unit: ## unit, golden and property tests (native), and the config schema against every config in the repo
 	$(CARGO) test --locked -p warden-filter
+	$(CARGO) test --locked -p warden-filter --features schema --test config_schema
+
+schema: ## regenerate schema/warden-config.schema.json from the configuration types
+	UPDATE_SCHEMA=1 $(CARGO) test --locked -p warden-filter --features schema --test config_schema
 
 # The injector binary tests/tests/deploy.rs renders the injected pod's bootstrap with. Rebuilt only
 # when its sources are newer: `make sidecar-test` leaves one built with its tests' dependency
@@ -62,6 +66,18 @@ clients: wasm ## the official Python SDKs driven through Envoy
 deploy-check: ## deployment manifests: Kubernetes schema, Istio/ServiceMonitor fields, kustomize renders, generated configs in sync
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy --ignore=tests/deploy/test_injection.py
 
+playground: .work/setup.stamp ## build the policy playground (the filter compiled for the browser) into dist/playground/
+	bash scripts/build-playground.sh
+
+PLAYGROUND_PORT ?= 8765
+playground-serve: playground ## serve dist/playground/ on http://127.0.0.1:$(PLAYGROUND_PORT)/
+	@echo "==> http://127.0.0.1:$(PLAYGROUND_PORT)/"
+	$(VENV)/bin/python -m http.server $(PLAYGROUND_PORT) --bind 127.0.0.1 --directory dist/playground
+
+playground-check: playground ## the playground's views natively, then the built page in headless Chromium (screenshots in target/playground-screenshots/)
+	$(CARGO) test --locked -p warden-playground
+	$(VENV)/bin/python -m pytest -q tests/playground
+
 toolchain-check: ## build with the Debian rustc-web fallback and run e2e record tests on that module
 	bash scripts/check-debian-toolchain.sh
 
@@ -69,7 +85,7 @@ fuzz-smoke: ## a short run of every fuzz target
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
-	$(CARGO) clippy --locked -p warden-filter --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-filter -p warden-playground --features warden-filter/schema --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-injector --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
@@ -77,9 +93,6 @@ lint: ## clippy with the panic-freedom lints, rustfmt check
 
 fmt: ## format the code
 	$(CARGO) fmt --all
-
-test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, deploy manifests, fallback toolchain, fuzz smoke
-	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients deploy-check toolchain-check fuzz-smoke
 
 # Images (a machine with a container engine: Docker, or DOCKER=podman). REGISTRY empty = local
 # names (warden-envoy:VERSION); wasm-oci pushes, so it needs REGISTRY.
@@ -101,6 +114,9 @@ wasm-oci: ## build and push the filter as an Istio Wasm OCI image REGISTRY/warde
 	$(MAKE) --no-print-directory wasm
 	$(DOCKER) build -f envoy/wasm-oci.Dockerfile -t $(REGISTRY)/warden-wasm:$(VERSION) .
 	$(DOCKER) push $(REGISTRY)/warden-wasm:$(VERSION)
+
+test: .work/setup.stamp ## everything CI runs: lint, unit, sidecar tests, wasm, e2e, SDK clients, deploy manifests, playground, fallback toolchain, fuzz smoke
+	@MAKE="$(MAKE)" bash scripts/stages.sh lint unit sidecar-test e2e clients deploy-check playground-check toolchain-check fuzz-smoke
 
 demo: wasm ## run Envoy + warden + the sidecar against the mock provider and print example calls
 	$(CARGO) build --locked -p warden-e2e --bins

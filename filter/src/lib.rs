@@ -23,5 +23,5 @@ pub(crate) mod testutil;
 pub mod transform;
 pub mod view;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod host;

@@ -11,19 +11,23 @@ use std::fmt;
 const MAX_LIMIT_USD: f64 = 1_000_000_000.0;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
     pub scope: Scope,
     /// USD spent within the window at which requests start being refused.
+    #[cfg_attr(feature = "schema", schemars(range(max = 1_000_000_000.0), extend("exclusiveMinimum" = 0)))]
     pub usd: f64,
     pub window: Window,
     /// Only requests for these models count and are refused; absent: every model.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub models: Option<Vec<ModelPattern>>,
 }
 
 /// Whose spending a limit counts. Each distinct id has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Profile,
@@ -39,6 +43,7 @@ pub enum Scope {
 /// All windows are in UTC. The `1h|1d|1w` windows slide; the calendar ones start afresh at the
 /// start of each day, week (Monday) or month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Window {
     #[serde(rename = "1h")]
     Hour,
@@ -195,6 +200,7 @@ pub(super) fn validate(at: &str, limits: &[Limit]) -> Result<(), ConfigError> {
 
 /// Where counters live.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LimitsStore {
     /// Proxy-wasm shared data: shared by the workers of one Envoy.

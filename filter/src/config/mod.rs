@@ -4,6 +4,8 @@
 pub mod limits;
 pub mod optimise;
 pub mod policy;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod validate;
 
 use crate::meter::prices::Price;
@@ -16,6 +18,7 @@ pub use validate::ConfigError;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default = "default_profile_id")]
@@ -27,6 +30,7 @@ pub struct Config {
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderSettings>,
     #[serde(default = "default_max_body_bytes")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub max_body_bytes: usize,
     /// Built at configure time when a feature counts tokens (TOON, `max_tokens` rules); never per
     /// request.
@@ -42,6 +46,7 @@ pub struct Config {
     /// Most bytes a stream holds back while its tool calls are judged, and most argument text
     /// kept per call. Reaching it refuses the calls; it never releases them unchecked.
     #[serde(default = "default_max_held_bytes")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1024)))]
     pub max_held_bytes: usize,
     /// Where Envoy's `jwt_authn` filter leaves the verified claims (DESIGN §4.6).
     #[serde(default)]
@@ -55,9 +60,11 @@ pub struct Config {
 /// their own `agent_id` label; later ones are counted as `other` (label cardinality stays bounded
 /// whatever ids clients send).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     #[serde(default = "default_max_agent_ids")]
+    #[cfg_attr(feature = "schema", schemars(range(max = crate::meter::agents::MAX_AGENT_IDS_LIMIT)))]
     pub max_agent_ids: usize,
 }
 
@@ -76,6 +83,7 @@ fn default_max_agent_ids() -> usize {
 /// Verified identity from Envoy's `jwt_authn` filter: its `payload_in_metadata` key, and the claim
 /// (a dotted path for nested claims, e.g. `realm_access.roles`) that lists the caller's groups.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JwtSettings {
     #[serde(default = "default_jwt_metadata_key")]
@@ -99,13 +107,16 @@ fn default_groups_claim() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SidecarSettings {
     /// The Envoy cluster (HTTP/2) that reaches `warden-sidecar`.
     #[serde(default = "default_sidecar_cluster")]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"\S")))]
     pub cluster: String,
     /// How long a request waits for the sidecar.
     #[serde(default = "default_sidecar_timeout_ms")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 600_000)))]
     pub timeout_ms: u64,
     /// When the sidecar, or a store a request needs (the cost-limit counters, Redis behind the
     /// sidecar), cannot answer: `closed` refuses the request (503), `open` lets it through without
@@ -125,6 +136,7 @@ impl Default for SidecarSettings {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     #[default]
@@ -147,6 +159,7 @@ fn default_max_held_bytes() -> usize {
 /// A profile groups the settings one set of agents runs under. TOON, optimisation and limits are
 /// added to it by the features that use them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Every conversation starts untrusted (tool results are still evaluated).
@@ -184,6 +197,7 @@ pub struct Profile {
 /// `router: {default_provider, models}`: where a routed model id without a `provider:` prefix
 /// goes, and the models `GET /v1/model-router/{profile}/models` lists per provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RouterSettings {
     #[serde(default)]
@@ -199,14 +213,17 @@ pub struct RouterSettings {
 /// and routes to. An id is `[region.]vendor.model` (`us.anthropic.claude-sonnet-4-5-v1:0`,
 /// `amazon.nova-pro-v1:0`); empty lists allow everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BedrockRouting {
     /// Model vendors (`anthropic`, `amazon`, `meta`, `deepseek`, …).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(inner(regex(pattern = r"^[^.\s](?:[^.]*[^.\s])?$"))))]
     pub allowed_providers: Vec<String>,
     /// Inference-profile region prefixes (`us`, `eu`, `apac`, `global`, …). Base model ids, which
     /// have none, stay allowed.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(inner(regex(pattern = r"^[^.\s](?:[^.]*[^.\s])?$"))))]
     pub allowed_regions: Vec<String>,
 }
 
@@ -239,16 +256,20 @@ impl BedrockRouting {
 /// `dual_llm: {provider, model, quarantined_model, max_rounds}`: which models the sidecar's
 /// sanitiser calls, through this Envoy's own route `/v1/{provider}/{profile}/chat/completions`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DualLlm {
     pub provider: String,
     /// The privileged model: it asks questions and writes the summary, never seeing the result.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"\S")))]
     pub model: String,
     /// The quarantined model: it reads the result and answers with option numbers only
     /// (defaults to `model`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"\S")))]
     pub quarantined_model: Option<String>,
     #[serde(default = "default_max_rounds")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 20)))]
     pub max_rounds: u32,
 }
 
@@ -257,19 +278,23 @@ fn default_max_rounds() -> u32 {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSettings {
     /// Upstream path prefix for the OpenAI-compatible family and Azure (e.g. `/openai/v1`).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^(?:/.*[^/])?$")))]
     pub base_path: Option<String>,
     /// How the upstream call is authenticated (DESIGN §4.7): `api_key` passes the client's
     /// credential through (the default); `entra` (Azure OpenAI, Claude on Azure Foundry) and
     /// `sigv4` (Bedrock) use credentials the sidecar mints.
     pub auth: Option<Auth>,
     /// Bedrock: the AWS region (SigV4 and the default host).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[A-Za-z0-9-]+$")))]
     pub region: Option<String>,
     /// The upstream host Envoy sends to: Bedrock signs it (default
     /// `bedrock-runtime.{region}.amazonaws.com`); for Azure it picks the Entra scope (a Foundry
     /// resource, `*.services.ai.azure.com`, takes `https://ai.azure.com/.default`).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[^/\s]+$")))]
     pub host: Option<String>,
     /// Entra: the OAuth scope to request, overriding the default.
     pub scope: Option<String>,
@@ -278,6 +303,7 @@ pub struct ProviderSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Auth {
     /// The client's own credential header is passed through.
@@ -289,9 +315,12 @@ pub enum Auth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Vertex {
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[A-Za-z0-9_-]+$")))]
     pub project: String,
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[A-Za-z0-9_-]+$")))]
     pub location: String,
 }
 

@@ -20,9 +20,11 @@ use std::fmt;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToolPolicy {
     /// Exact tool name or a glob (`github__*`; `*` any run of characters, `?` one character).
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"\S")))]
     pub tool: String,
     /// All must match (AND). Empty: the tool's default row.
     #[serde(default)]
@@ -34,8 +36,10 @@ pub struct ToolPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResultPolicy {
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"\S")))]
     pub tool: String,
     #[serde(default)]
     pub conditions: Vec<ConditionConfig>,
@@ -46,6 +50,7 @@ pub struct ResultPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConditionConfig {
     /// A path into the tool arguments / result (`a.b[0].c`, result policies also `items[*].source`)
@@ -92,6 +97,7 @@ impl<'de> Deserialize<'de> for ConditionValue {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Equal,

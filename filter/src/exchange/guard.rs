@@ -42,6 +42,14 @@ impl Guard {
             || self.policies().is_none_or(|p| tools::could_block(p, name, self.trusted))
     }
 
+    /// Each call's judgement and deciding row (`tools::explain`).
+    pub fn explain(&self, calls: &[ToolCall]) -> Vec<tools::Judgement> {
+        match self.policies() {
+            Some(p) => tools::explain(p, calls, &self.declared, &self.ctx, self.trusted),
+            None => Vec::new(),
+        }
+    }
+
     pub fn evaluate(&self, calls: &[ToolCall]) -> ToolOutcome {
         match self.policies() {
             Some(p) => tools::evaluate(p, calls, &self.declared, &self.ctx, self.trusted),

@@ -99,6 +99,11 @@ impl Judge for Policy<'_> {
 }
 
 impl HoldBack {
+    /// The policies the stream's calls are judged with.
+    pub(super) fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
     pub fn new(guard: Guard, limit: usize) -> Self {
         HoldBack { guard, hold: Hold::new(limit), blocked: None }
     }

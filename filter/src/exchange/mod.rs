@@ -4,6 +4,7 @@
 //! `Exchange` keeps what the request turned out to be and what happened to it, for the record.
 
 mod compress;
+mod explain;
 mod guard;
 mod hold_back;
 mod identity;
@@ -33,6 +34,7 @@ mod stream_end_tests;
 #[cfg(test)]
 mod tests;
 
+pub use explain::ExplainedResult;
 #[cfg(test)]
 pub(crate) use hold_back::{Flow, Hold, Judge};
 pub use identity::{Claims, Identity};
@@ -127,6 +129,8 @@ struct Facts {
     /// The model the client asked for, when an optimisation rule sent the request elsewhere
     /// (`provider:model` when the rule moved a routed request to another provider).
     baseline_model: Option<String>,
+    /// The index of the optimisation rule that fired (native routes; the router decides its own).
+    optimization_rule: Option<usize>,
     /// The provider the client asked for, when a rule moved a routed request away from it.
     baseline_provider: Option<crate::providers::Provider>,
     stream: bool,
@@ -457,11 +461,12 @@ impl Exchange {
         let config = self.config.clone();
         let Some(profile) = config.profiles.get(&self.route.profile) else { return };
         let tokenizer = config.tokenizer.as_ref();
-        let Some((_, target)) =
-            optimise::choose_model(&profile.optimization_rules, self.route.provider, view, tokenizer, false)
+        let Some((rule, _, target)) =
+            optimise::choose_rule(&profile.optimization_rules, self.route.provider, view, tokenizer, false)
         else {
             return;
         };
+        self.facts.optimization_rule = Some(rule);
         if self.facts.model.as_deref() != Some(target) {
             self.facts.baseline_model = self.facts.model.take();
             self.facts.model = Some(target.to_string());

@@ -18,13 +18,24 @@ pub fn choose_model<'a>(
     tok: Option<&Tokenizer>,
     across: bool,
 ) -> Option<(Provider, &'a str)> {
+    choose_rule(rules, provider, view, tok, across).map(|(_, provider, model)| (provider, model))
+}
+
+/// `choose_model`, with the index of the rule that fired in `rules`.
+pub fn choose_rule<'a>(
+    rules: &'a [OptimizationRule],
+    provider: Provider,
+    view: &view::Request,
+    tok: Option<&Tokenizer>,
+    across: bool,
+) -> Option<(usize, Provider, &'a str)> {
     // Counted at most once, and only up to the largest limit any rule asks about.
     let mut counted: Option<Option<u64>> = None;
     let limit = rules.iter().filter_map(OptimizationRule::max_tokens).max();
     let applicable = |r: &&OptimizationRule| {
         r.provider == provider.name() && (across || target_of(&r.target_model, provider).0 == provider)
     };
-    rules.iter().filter(applicable).find_map(|rule| {
+    rules.iter().enumerate().filter(|(_, r)| applicable(r)).find_map(|(index, rule)| {
         let holds = rule.conditions.iter().all(|c| match c {
             OptimizationCondition::HasTools(want) => view.tools.is_empty() != *want,
             OptimizationCondition::MaxTokens(max) => {
@@ -33,7 +44,10 @@ pub fn choose_model<'a>(
                 count.is_some_and(|n| n <= *max)
             }
         });
-        holds.then(|| target_of(&rule.target_model, provider))
+        holds.then(|| {
+            let (provider, model) = target_of(&rule.target_model, provider);
+            (index, provider, model)
+        })
     })
 }
 

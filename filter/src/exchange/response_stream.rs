@@ -274,6 +274,11 @@ impl ResponseStream {
         self.state = State::Ended { why: label, readable: false };
     }
 
+    /// The tool policies this stream is judged with (moved here from the exchange when it began).
+    pub(super) fn guard(&self) -> Option<&super::guard::Guard> {
+        self.hold_back.as_ref().map(super::hold_back::HoldBack::guard)
+    }
+
     pub fn response(&self) -> &view::Response {
         self.fold.response()
     }

@@ -8,12 +8,17 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Price {
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0)))]
     pub input: f64,
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0)))]
     pub output: f64,
     /// Defaults to the input price when the model has no cache pricing.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0)))]
     pub cache_read: Option<f64>,
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0)))]
     pub cache_write: Option<f64>,
 }
 

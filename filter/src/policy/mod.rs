@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 /// What a tool-invocation policy row does with a call (DESIGN §5.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ToolAction {
     /// Allowed in trusted and untrusted context.
@@ -30,6 +31,7 @@ pub enum ToolAction {
 
 /// What a trusted-data policy row does with a tool result (DESIGN §5.2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResultAction {
     MarkAsTrusted,

@@ -66,6 +66,27 @@ pub struct Declared {
     pub custom: bool,
 }
 
+/// How one call was judged, and by which row of `tool_policies` (its index; `None` when the
+/// profile's default action or a rule before the rows, such as an undeclared tool, decided).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub row: Option<usize>,
+    /// Why the call is refused; `None` when it may go out.
+    pub blocked: Option<String>,
+}
+
+/// Judges every call of one response on its own account (what `evaluate` decides, with the row
+/// that decided): for tools that show why, such as the playground.
+pub fn explain(
+    policies: &CompiledPolicies,
+    calls: &[ToolCall],
+    declared: &[Declared],
+    ctx: &Context,
+    context_trusted: bool,
+) -> Vec<Judgement> {
+    calls.iter().map(|call| judge(policies, call, declared, ctx, context_trusted)).collect()
+}
+
 /// Evaluates every call of one response. `declared` are the tools the request declared.
 pub fn evaluate(
     policies: &CompiledPolicies,
@@ -78,7 +99,7 @@ pub fn evaluate(
         .iter()
         .enumerate()
         .filter_map(|(index, call)| {
-            let reason = block_reason(policies, call, declared, ctx, context_trusted)?;
+            let reason = judge(policies, call, declared, ctx, context_trusted).blocked?;
             Some(BlockedCall { index, name: call.name.clone(), arguments: call.arguments.clone(), reason })
         })
         .collect();
@@ -118,26 +139,37 @@ enum Source {
     ProfileDefault,
 }
 
-fn block_reason(
+/// A refusal (or pass) that no row made.
+fn before_rows(blocked: Option<String>) -> Judgement {
+    Judgement { row: None, blocked }
+}
+
+fn judge(
     policies: &CompiledPolicies,
     call: &ToolCall,
     declared: &[Declared],
     ctx: &Context,
     trusted: bool,
-) -> Option<String> {
+) -> Judgement {
     if call.name.is_empty() {
-        return Some("the tool call has no name, so the gateway cannot tell which tool it would run".to_owned());
+        return before_rows(Some(
+            "the tool call has no name, so the gateway cannot tell which tool it would run".to_owned(),
+        ));
     }
     if !declared.is_empty() {
         let custom = call.arguments.is_custom();
         match declared.iter().find(|d| d.name == call.name) {
-            None => return Some("the request did not declare this tool, so the model may not call it".to_owned()),
+            None => {
+                return before_rows(Some(
+                    "the request did not declare this tool, so the model may not call it".to_owned(),
+                ))
+            }
             Some(d) if d.custom != custom => {
                 let (called, kind) = if custom { ("free-form", "function") } else { ("function", "free-form") };
-                return Some(format!(
+                return before_rows(Some(format!(
                     "the model made a {called} call to a tool the request declared as a {kind} tool, which a \
                      client may still run by name"
-                ));
+                )));
             }
             Some(_) => {}
         }
@@ -148,34 +180,46 @@ fn block_reason(
         // whose outcome could depend on them is refused. A name that came in conflicting pieces
         // is no name at all.
         None if call.arguments == Arguments::Unreadable(crate::view::Unreadable::AmbiguousName) => {
-            return Some("the tool name arrived in conflicting pieces, so the client may run another tool".to_owned());
+            return before_rows(Some(
+                "the tool name arrived in conflicting pieces, so the client may run another tool".to_owned(),
+            ));
         }
         None => {
             let why = match &call.arguments {
                 Arguments::Unreadable(why) => why.describe(),
                 _ => "its arguments could not be read",
             };
-            return could_block(policies, &call.name, trusted)
-                .then(|| format!("the gateway could not check this call against its policies: {why}"));
+            return before_rows(
+                could_block(policies, &call.name, trusted)
+                    .then(|| format!("the gateway could not check this call against its policies: {why}")),
+            );
         }
     };
-    let rows: Vec<&ToolRule> = policies.tool_rules.iter().filter(|r| r.tool.matches(&call.name)).collect();
-    let matched: Vec<(ToolAction, Option<&str>)> = rows
+    // Each row with its index in `tool_policies`.
+    let rows: Vec<(usize, &ToolRule)> =
+        policies.tool_rules.iter().enumerate().filter(|(_, r)| r.tool.matches(&call.name)).collect();
+    let matched: Vec<(Option<usize>, ToolAction, Option<&str>)> = rows
         .iter()
-        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(&arguments), ctx)))
-        .map(|r| (r.action, r.reason.as_deref()))
+        .filter(|(_, r)| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(Some(&arguments), ctx)))
+        .map(|(i, r)| (Some(*i), r.action, r.reason.as_deref()))
         .collect();
-    let defaults: Vec<(ToolAction, Option<&str>)> =
-        rows.iter().filter(|r| r.conditions.is_empty()).map(|r| (r.action, r.reason.as_deref())).collect();
+    let defaults: Vec<(Option<usize>, ToolAction, Option<&str>)> = rows
+        .iter()
+        .filter(|(_, r)| r.conditions.is_empty())
+        .map(|(i, r)| (Some(*i), r.action, r.reason.as_deref()))
+        .collect();
     let (tier, source) = if !matched.is_empty() {
         (matched, Source::Row)
     } else if !defaults.is_empty() {
         (defaults, Source::Row)
     } else {
-        (vec![(policies.default_tool_action, None)], Source::ProfileDefault)
+        (vec![(None, policies.default_tool_action, None)], Source::ProfileDefault)
     };
-    let (action, custom) = tier.into_iter().find(|(action, _)| blocks(*action, trusted))?;
-    Some(reason_text(action, custom, source))
+    match tier.iter().find(|(_, action, _)| blocks(*action, trusted)) {
+        Some((row, action, custom)) => Judgement { row: *row, blocked: Some(reason_text(*action, *custom, source)) },
+        // Allowed: every row of the tier lets it through; the first one is named.
+        None => Judgement { row: tier.first().and_then(|(row, _, _)| *row), blocked: None },
+    }
 }
 
 fn reason_text(action: ToolAction, custom: Option<&str>, source: Source) -> String {

@@ -86,22 +86,38 @@ enum Source {
     ProfileDefault,
 }
 
+/// Each result's decision (as `evaluate` makes it) and the row of `result_policies` that made it
+/// (its index; `None` for the profile's `default_result_action`): for tools that show why.
+pub fn explain(
+    policies: &CompiledPolicies,
+    results: &[ToolResult],
+    ctx: &Context,
+) -> Vec<(ResultDecision, Option<usize>)> {
+    results.iter().map(|result| classify_row(policies, result, ctx)).collect()
+}
+
 fn classify(policies: &CompiledPolicies, result: &ToolResult, ctx: &Context) -> ResultDecision {
+    classify_row(policies, result, ctx).0
+}
+
+fn classify_row(policies: &CompiledPolicies, result: &ToolResult, ctx: &Context) -> (ResultDecision, Option<usize>) {
     let name = result.tool_name.as_deref().unwrap_or("");
-    let rows: Vec<&ResultRule> = policies.result_rules.iter().filter(|r| r.tool.matches(name)).collect();
-    let needs_doc = rows.iter().any(|r| r.conditions.iter().any(|c| c.reads_document()));
+    // Each row with its index in `result_policies`.
+    let rows: Vec<(usize, &ResultRule)> =
+        policies.result_rules.iter().enumerate().filter(|(_, r)| r.tool.matches(name)).collect();
+    let needs_doc = rows.iter().any(|(_, r)| r.conditions.iter().any(|c| c.reads_document()));
     let doc: Option<Value> = if needs_doc { serde_json::from_str(&result.content).ok() } else { None };
-    let matched: Vec<&ResultRule> = rows
+    let matched: Vec<(usize, &ResultRule)> = rows
         .iter()
         .copied()
-        .filter(|r| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(doc.as_ref(), ctx)))
+        .filter(|(_, r)| !r.conditions.is_empty() && r.conditions.iter().all(|c| c.matches(doc.as_ref(), ctx)))
         .collect();
     let tier =
-        if matched.is_empty() { rows.into_iter().filter(|r| r.conditions.is_empty()).collect() } else { matched };
-    let decider = tier.iter().find(|r| r.action == ResultAction::BlockAlways).or_else(|| tier.first());
+        if matched.is_empty() { rows.into_iter().filter(|(_, r)| r.conditions.is_empty()).collect() } else { matched };
+    let decider = tier.iter().find(|(_, r)| r.action == ResultAction::BlockAlways).or_else(|| tier.first());
     match decider {
-        Some(row) => decide(row.action, row.description.as_deref(), Source::Row),
-        None => decide(policies.default_result_action, None, Source::ProfileDefault),
+        Some((i, row)) => (decide(row.action, row.description.as_deref(), Source::Row), Some(*i)),
+        None => (decide(policies.default_result_action, None, Source::ProfileDefault), None),
     }
 }
 
