@@ -5,10 +5,12 @@ VENV ?= .venv
 export WARDEN_VENV := $(abspath $(VENV))
 export WARDEN_WASM := $(abspath dist/warden.wasm)
 CARGO ?= cargo
-FUZZ_SECONDS ?= 10
-# A CI run builds once from a clean clone: incremental caches only cost it disk and time.
+FUZZ_SECONDS ?= 4
+# A CI run builds once from a clean clone: incremental caches only cost it disk and time, and so
+# does debug info (a failing test still names its file and line; backtraces keep function names).
 ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
+export CARGO_PROFILE_DEV_DEBUG := 0
 endif
 
 .PHONY: help setup build wasm sidecar sidecar-test test unit schema e2e clients playground playground-serve playground-check deploy-check toolchain-check fuzz-smoke lint fmt demo bench clean image wasm-oci

@@ -146,6 +146,15 @@ exampleList = JSON.parse(examples());
 exampleList.forEach((e, i) => $("example").insertAdjacentHTML("beforeend", `<option value="${i}">${esc(e.name)}</option>`));
 $("example").addEventListener("change", (ev) => load(Number(ev.target.value)));
 for (const id of ["config", "path", "headers", "request", "response"]) $(id).addEventListener("input", later);
+// A file the user loads replaces the text box's content (read locally: nothing leaves the page).
+for (const id of ["config", "request", "response"]) {
+  $(`${id}-file`).addEventListener("change", async (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    $(id).value = await file.text();
+    run();
+  });
+}
 load(0);
 $("example").value = "0";
 document.body.dataset.ready = "true";

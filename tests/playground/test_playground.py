@@ -173,3 +173,20 @@ def test_a_broken_configuration_shows_its_path_as_you_type(browser, site):
     assert "configuration has errors" in text(browser, "#tool-calls")
     browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "config-error")
+
+
+def test_a_conversation_loaded_from_files_is_judged_like_a_pasted_one(browser, site, tmp_path):
+    open_page(browser, site)
+    pick(browser, "e2e: read_file")
+    inputs = {name: browser.find_element(By.ID, name).get_attribute("value") for name in ("config", "request", "response")}
+    expected = text(browser, "#tool-calls")
+    # Start from another example, then load the read_file one's inputs from files.
+    pick(browser, "e2e: send_email")
+    assert text(browser, "#tool-calls") != expected
+    for name, value in inputs.items():
+        (tmp_path / f"{name}.json").write_text(value)
+        before = runs(browser)
+        browser.find_element(By.ID, f"{name}-file").send_keys(str(tmp_path / f"{name}.json"))
+        WebDriverWait(browser, 30).until(lambda d: runs(d) > before)
+        assert browser.find_element(By.ID, name).get_attribute("value") == value
+    assert text(browser, "#tool-calls") == expected

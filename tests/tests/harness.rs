@@ -56,28 +56,36 @@ fn listed_tool_calls_read_back_through_plain_envoy_in_every_layout() {
         ("read_file", serde_json::json!({"path": "/etc/passwd"})),
         ("get_weather", serde_json::json!({"city": "Paris"})),
     ]);
+    let runs: Vec<(Case, &str, Option<usize>)> = warden_e2e::policy::api_cases("default")
+        .into_iter()
+        .flat_map(|case| {
+            [("text", Some(1)), ("text_then_tools", Some(7)), ("mixed_chunk", None)]
+                .map(|(scenario, chunk)| (case.clone(), scenario, chunk))
+        })
+        .collect();
+    // In parallel: byte-by-byte delivery is paced by the mock, so these runs mostly wait.
+    let outcomes = run::parallel(&runs, 8, |(case, scenario, chunk)| {
+        run::send(&stack, case, Via::Plain, scenario, *chunk, &[("x-mock-tool-calls", calls.as_str())])
+    });
     let mut f = Failures::default();
-    for case in warden_e2e::policy::api_cases("default") {
-        for (scenario, chunk) in [("text", Some(1)), ("text_then_tools", Some(7)), ("mixed_chunk", None)] {
-            let o = run::send(&stack, &case, Via::Plain, scenario, chunk, &[("x-mock-tool-calls", calls.as_str())]);
-            run::check_bytes(&mut f, &o, Via::Plain);
-            let seen = seen::read(seen::Format::of(&case), &o.reply.body);
-            f.check(seen.problems.is_empty(), || format!("{}: {:?}", o.label, seen.problems));
-            let names: Vec<&str> = seen.calls.iter().map(|c| c.name.as_str()).collect();
-            f.check(names == ["read_file", "get_weather"], || format!("{}: calls {names:?}", o.label));
-            let lead = scenario != "text";
-            f.check(seen.said() == if lead { warden_e2e::mock::scenario::text() } else { String::new() }, || {
-                format!("{}: text {:?}", o.label, seen.said())
-            });
-            let want = match case.api {
-                "chat_completions" => "tool_calls",
-                "responses" => "completed",
-                "messages" | "converse" => "tool_use",
-                "generate_content" => "STOP",
-                _ => "TOOL_CALL",
-            };
-            f.check(seen.finish.as_deref() == Some(want), || format!("{}: finish {:?}", o.label, seen.finish));
-        }
+    for ((case, scenario, _), o) in runs.iter().zip(&outcomes) {
+        run::check_bytes(&mut f, o, Via::Plain);
+        let seen = seen::read(seen::Format::of(case), &o.reply.body);
+        f.check(seen.problems.is_empty(), || format!("{}: {:?}", o.label, seen.problems));
+        let names: Vec<&str> = seen.calls.iter().map(|c| c.name.as_str()).collect();
+        f.check(names == ["read_file", "get_weather"], || format!("{}: calls {names:?}", o.label));
+        let lead = *scenario != "text";
+        f.check(seen.said() == if lead { warden_e2e::mock::scenario::text() } else { String::new() }, || {
+            format!("{}: text {:?}", o.label, seen.said())
+        });
+        let want = match case.api {
+            "chat_completions" => "tool_calls",
+            "responses" => "completed",
+            "messages" | "converse" => "tool_use",
+            "generate_content" => "STOP",
+            _ => "TOOL_CALL",
+        };
+        f.check(seen.finish.as_deref() == Some(want), || format!("{}: finish {:?}", o.label, seen.finish));
     }
     f.assert_none("listed tool calls");
 }

@@ -678,3 +678,33 @@ fn the_model_list_is_fetched_live_for_providers_the_configuration_does_not_name(
         "{authorization}"
     );
 }
+
+/// A live list that cannot be had (here every provider's: the sidecar's `envoy_url` does not
+/// answer) is left out, and the model list still answers at once with what the configuration
+/// names, never an error.
+#[test]
+fn the_model_list_leaves_out_the_live_lists_that_fail() {
+    let dir = TempDir::new("router-live-models-fail");
+    let file = dir.path().join("keys.yaml");
+    std::fs::write(
+        &file,
+        format!("keys:\n  - {{id: lister, key: {KEY}, providers: {{anthropic: {{api_key_env: REAL_ANTHROPIC}}, openai: {{api_key_env: REAL_OPENAI}}, cohere: {{api_key_env: REAL_COHERE}}}}}}\n"),
+    )
+    .expect("keys file");
+    let env: Vec<(String, String)> = TARGETS.iter().map(|t| (env_var(t.provider), t.real.to_string())).collect();
+    let plugin = json!({"profiles": {"default": {"router": {"models": {"anthropic": ["claude-sonnet-4-5"]}}}}});
+    let closed = free_port();
+    let stack = common::warden_stack_with(warden_e2e::StackOptions {
+        plugin_config: plugin,
+        sidecar: Some(json!({"keys": {"file": file},
+            "models": {"envoy_url": format!("http://127.0.0.1:{closed}"), "timeout_ms": 1000}})),
+        sidecar_env: env,
+        ..warden_e2e::StackOptions::default()
+    });
+    let auth = format!("Bearer {KEY}");
+    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let list = reply.json();
+    let ids: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!((reply.status, ids), (200, vec!["anthropic:claude-sonnet-4-5"]), "{list}");
+    assert!(stack.mock_requests().is_empty(), "{:?}", stack.mock_requests());
+}

@@ -23,15 +23,10 @@ use warden_proto::v1::{self as pb, resolve_reply::Outcome};
 pub const TTL_MS: u64 = 5_000;
 
 fn key(subject: Subject, provider: Provider) -> String {
-    use std::fmt::Write;
     match subject {
-        Subject::Key(presented) => {
-            let mut out = format!("warden:vkey:{}:", provider.name());
-            for b in presented.sha256 {
-                let _ = write!(out, "{b:02x}");
-            }
-            out
-        }
+        // Hex by table (`hex`): formatting 32 bytes one `{:02x}` at a time cost more than the
+        // rest of the cache lookup, on every request with a key.
+        Subject::Key(presented) => format!("warden:vkey:{}:{}", provider.name(), hex::encode(presented.sha256)),
         Subject::Client(id) => format!("warden:oauth:{}:{id}", provider.name()),
     }
 }

@@ -19,11 +19,17 @@ pub struct Update {
 /// `tag=.=value;.;…name`. Values are made safe for the encoding (no `;`, `=` or `.` runs that
 /// could be read as separators; Envoy stat names also reject some bytes).
 pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
-    let mut out = String::new();
+    // Sized once: every request writes a dozen of these names.
+    let size = labels.iter().fold(name.len(), |n, (tag, value)| n.saturating_add(tag.len() + value.len() + 6));
+    let mut out = String::with_capacity(size);
     for (tag, value) in labels {
         out.push_str(tag);
         out.push_str("=.=");
-        out.extend(value.chars().map(label_char));
+        if value.chars().all(|c| label_char(c) == c) {
+            out.push_str(value);
+        } else {
+            out.extend(value.chars().map(label_char));
+        }
         out.push_str(";.;");
     }
     out.push_str(name);
