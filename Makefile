@@ -86,7 +86,7 @@ fuzz-smoke: ## a short run of every fuzz target
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
-	$(CARGO) clippy --locked -p warden-filter -p warden-playground --features warden-filter/schema --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p warden-filter -p warden-playground -p warden-bindgen --features warden-filter/schema --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-injector --all-targets -- -D warnings
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi

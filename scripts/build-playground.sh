@@ -3,11 +3,6 @@
 # (wasm32-unknown-unknown) with wasm-bindgen's JS glue, the static page and the config schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' playground/Cargo.toml)
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $version" ]; then
-  echo "wasm-bindgen $version is not installed (make setup installs it): the CLI must match the crate" >&2
-  exit 1
-fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo "the wasm32-unknown-unknown target is missing (make setup: rustup target add wasm32-unknown-unknown)" >&2
   exit 1
@@ -15,8 +10,9 @@ fi
 cargo build --locked --profile playground --target wasm32-unknown-unknown -p warden-playground
 out=dist/playground
 rm -rf "$out" && mkdir -p "$out"
-wasm-bindgen --target web --no-typescript --out-dir "$out" \
-  target/wasm32-unknown-unknown/playground/warden_playground.wasm
+# wasm-bindgen's generator (crate warden-bindgen: the same library as the CLI, at the version
+# Cargo.lock pins for both it and the playground's wasm-bindgen crate).
+cargo run --locked -q -p warden-bindgen -- target/wasm32-unknown-unknown/playground/warden_playground.wasm "$out"
 cp playground/web/index.html playground/web/app.js playground/web/style.css "$out/"
 cp schema/warden-config.schema.json "$out/"
 echo "==> $out ($(stat -c %s "$out/warden_playground_bg.wasm") bytes of wasm)"

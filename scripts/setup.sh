@@ -52,25 +52,13 @@ if [ "$mode" = debian ]; then
   say "wasm32-wasip1 target: Debian rustc-web + build-std"
 fi
 
-# The policy playground (make playground, make playground-check): the browser target, the
-# wasm-bindgen CLI at exactly the version playground/Cargo.toml pins (the CLI and the crate must
-# match), and Debian's Chromium with its driver for the headless browser test.
+# The policy playground (make playground, make playground-check): the browser target, and Debian's
+# Chromium with its driver for the headless browser test (wasm-bindgen's generator is the workspace
+# crate warden-bindgen, built with the rest).
 if need_cmd rustup; then
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
     || timeout 180 rustup target add wasm32-unknown-unknown \
     || echo "rustup could not add wasm32-unknown-unknown: make playground will not build" >&2
-fi
-wbg_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' playground/Cargo.toml)
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wbg_version" ]; then
-  start=$SECONDS
-  say "cargo install wasm-bindgen-cli $wbg_version"
-  # --debug: it compiles in about a third of the time (218 s against 733 s measured here) and
-  # writes the same files, in 2 s instead of 0.5 s for the playground. --locked first; the
-  # crates.io mirror some machines see lacks a version its lock file names (webpki-roots 1.0.11
-  # for 0.2.130), and then the newest compatible versions are used.
-  cargo install -q --debug --locked --version "$wbg_version" wasm-bindgen-cli 2>/dev/null \
-    || cargo install -q --debug --version "$wbg_version" wasm-bindgen-cli
-  say "wasm-bindgen-cli $wbg_version installed in $((SECONDS - start)) s"
 fi
 { need_cmd chromium && need_cmd chromedriver; } || apt_install chromium chromium-driver
 
