@@ -10,7 +10,7 @@ bin=$(cargo test --locked --release -p warden-filter --lib router_stage --no-run
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["lib"]:
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
         print(m["executable"])')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
