@@ -475,7 +475,7 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
     let auth = format!("Bearer {KEY}");
     let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
     let list = reply.json();
-    let ids: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    let ids = model_ids(&list);
     assert_eq!(
         (reply.status, ids),
         (200, vec!["anthropic:claude-sonnet-4-5", "bedrock:amazon.nova-pro-v1:0"]),
@@ -584,6 +584,11 @@ fn a_provider_the_key_serves_through_bedrock_is_routed_to_bedrock() {
     f.assert_none("served through bedrock");
 }
 
+/// The ids of a model list, in order.
+fn model_ids(list: &Value) -> Vec<&str> {
+    list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
@@ -624,7 +629,7 @@ fn the_model_list_is_fetched_live_for_providers_the_configuration_does_not_name(
     let auth = format!("Bearer {KEY}");
     let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
     let list = reply.json();
-    let ids: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    let ids = model_ids(&list);
     assert_eq!(
         (reply.status, ids),
         (
@@ -704,7 +709,7 @@ fn the_model_list_leaves_out_the_live_lists_that_fail() {
     let auth = format!("Bearer {KEY}");
     let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
     let list = reply.json();
-    let ids: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    let ids = model_ids(&list);
     assert_eq!((reply.status, ids), (200, vec!["anthropic:claude-sonnet-4-5"]), "{list}");
     assert!(stack.mock_requests().is_empty(), "{:?}", stack.mock_requests());
 }
