@@ -44,7 +44,7 @@ sidecar-test: ## the sidecar's and the injector's tests; injected pods checked a
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy/test_injection.py
 
 unit: ## unit, golden and property tests (native), and the config schema against every config in the repo
-	$(CARGO) test --locked -p warden-filter --features schema
+	$(CARGO) test --locked -p warden-filter -p warden-passive-data --features warden-filter/schema
 
 schema: ## regenerate schema/warden-config.schema.json from the configuration types
 	UPDATE_SCHEMA=1 $(CARGO) test --locked -p warden-filter --features schema --test config_schema
@@ -87,8 +87,8 @@ fuzz-smoke: ## a short run of every fuzz target
 
 lint: ## clippy with the panic-freedom lints, rustfmt check
 	$(CARGO) clippy --locked -p warden-filter -p warden-playground -p warden-bindgen --features warden-filter/schema --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-injector --all-targets -- -D warnings
-	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter --target wasm32-wasip1 -- -D warnings; fi
+	$(CARGO) clippy --locked -p warden-sidecar -p warden-proto -p warden-e2e -p warden-injector -p warden-passive-data -p warden-floor --all-targets -- -D warnings
+	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) clippy --locked -p warden-filter -p warden-floor --target wasm32-wasip1 -- -D warnings; fi
 	if [ "$$(cat .work/wasm-toolchain 2>/dev/null)" = rustup ]; then $(CARGO) build --locked -p warden-proto --no-default-features --target wasm32-wasip1; fi
 	$(CARGO) fmt --all -- --check
 

@@ -15,6 +15,8 @@
 //!
 //! Each file is a 4-byte little-endian length of the table, then its raw deflate stream;
 //! `Tokenizer::new` inflates both at configure time, only when a profile needs counts.
+//! `cl100k_bpe.bin` comes after a 20-byte header (a marker and the length of what follows) that
+//! tools/passive-data finds in the built module to move the table into a passive data segment.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -69,6 +71,9 @@ enum Keep {
 /// Deflate level 10 (miniz_oxide's best): this runs only when the build script changes.
 const DEFLATE_LEVEL: u8 = 10;
 
+/// `warden_passive_data::MARKER` (tools/passive-data), which looks for exactly these bytes.
+const PASSIVE_MARKER: &[u8; 16] = b"warden-passive\0\x01";
+
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed=build.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -80,7 +85,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut pruned = Vec::new();
     rmpv::encode::write_value(&mut pruned, &value)?;
     check_encodes_like(full, &rmp_serde::from_slice(&pruned)?)?;
-    std::fs::write(out.join("cl100k_bpe.bin"), framed_deflate(&pruned)?)?;
+    // Marked for tools/passive-data, which moves the table into a passive data segment of the
+    // module (copied into a VM's memory only when that VM builds the tokenizer).
+    let table = framed_deflate(&pruned)?;
+    let mut marked = PASSIVE_MARKER.to_vec();
+    marked.extend(u32::try_from(table.len())?.to_le_bytes());
+    marked.extend(table);
+    std::fs::write(out.join("cl100k_bpe.bin"), marked)?;
 
     let split = dense::Builder::new()
         .configure(dense::Config::new().start_kind(StartKind::Anchored))

@@ -3,7 +3,9 @@
 # run (alternating rounds so drift hits both alike). Prints Markdown tables for BENCHMARKS.md:
 # latency and throughput (wrk), latency at fixed rates (oha, corrected for coordinated omission),
 # and resident memory and time to ready (scripts/envoy_start.py) at --concurrency 1 and 2, with
-# and without the tokenizer features.
+# and without the tokenizer features. A third stack runs the floor module (bench/floor: hold the
+# request until its body has ended, read it, route it, read each response chunk; nothing else) in
+# the same Envoy configuration: what any body-inspecting wasm filter costs, next to Warden's cost.
 #   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
 #   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
 # Then scripts/bench-credentials.sh (keyless credentials: Vertex with a cached token against AI
@@ -27,23 +29,29 @@ if [ -n "$rates" ] && ! command -v oha >/dev/null; then
   cargo install --locked --quiet oha >&2 || { echo "oha unavailable: skipping fixed-rate rows" >&2; rates=""; }
 fi
 cargo build --locked --release -p warden-e2e --bins 2>&1 | grep -E '^(error|warning)' || true
+cargo build --locked --release --target wasm32-wasip1 -p warden-floor 2>&1 | grep -E '^(error|warning)' || true
+floor_wasm=$PWD/target/wasm32-wasip1/release/warden_floor.wasm
+[ -f "$floor_wasm" ] || { echo "no $floor_wasm (the wasm32-wasip1 target is needed)" >&2; exit 1; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_stack() { # name options-json
+# Not in a subshell, so `cleanup` knows every stack's pid.
+start_stack() { # name options-json [module]
   echo "$2" > "$work/$1.json"
-  MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
+  WARDEN_WASM="${3:-$PWD/dist/warden.wasm}" MOCK_NO_RECORD=1 target/release/warden_stack "$work/$1.json" "$work/$1.ready" > "$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
   [ -s "$work/$1.ready" ] || { cat "$work/$1.log"; exit 1; }
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.ready" "$3"
 }
-plain_url=$(start_stack plain '{"wasm": false, "template": "envoy/plain.template.yaml", "concurrency": 1, "log_level": "error"}' base_url)
-warden_url=$(start_stack warden '{"wasm": true, "concurrency": 1, "log_level": "error"}' base_url)
-warden_admin=$(python3 -c 'import json; print(json.load(open("'"$work"'/warden.ready"))["admin_url"])')
+ready_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.ready" "$2"; }
+start_stack plain '{"wasm": false, "template": "envoy/plain.template.yaml", "concurrency": 1, "log_level": "error"}'
+start_stack warden '{"wasm": true, "concurrency": 1, "log_level": "error"}'
+start_stack floor '{"wasm": true, "concurrency": 1, "log_level": "error"}' "$floor_wasm"
+plain_url=$(ready_field plain base_url); warden_url=$(ready_field warden base_url); floor_url=$(ready_field floor base_url)
+warden_admin=$(ready_field warden admin_url)
 # The agent stack: policies, TOON and optimisation on (the tokenizer is built at configure time).
 agent_config='{"default_profile": "default", "profiles": {"default": {
   "tool_policies": [{"tool": "read_file", "conditions": [{"key": "path", "operator": "starts_with", "value": "/etc/"}], "action": "block_always"},
@@ -51,10 +59,8 @@ agent_config='{"default_profile": "default", "profiles": {"default": {
   "result_policies": [{"tool": "list_*", "action": "mark_as_trusted"}, {"tool": "search_*", "action": "mark_as_trusted"}],
   "toon": {"enabled": true},
   "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}}'
-agent_url=$(start_stack agent '{"wasm": true, "concurrency": 1, "log_level": "info", "plugin_config": '"$agent_config"'}' base_url)
-ready_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.ready" "$2"; }
-agent_dir=$(ready_field agent dir)
-agent_admin=$(python3 -c 'import json; print(json.load(open("'"$work"'/agent.ready"))["admin_url"])')
+start_stack agent '{"wasm": true, "concurrency": 1, "log_level": "info", "plugin_config": '"$agent_config"'}'
+agent_url=$(ready_field agent base_url); agent_dir=$(ready_field agent dir); agent_admin=$(ready_field agent admin_url)
 
 # A 1 KB chat request, and a streaming one whose response has 300 chunks.
 python3 - "$work" <<'PY'
@@ -93,8 +99,8 @@ measure() { # url script connections
 declare -A p50 p99 rps
 for r in $(seq 1 "$rounds"); do
   for kind in chat stream agent; do
-    for target in plain warden; do
-      url=$plain_url; [ $target = warden ] && url=$warden_url
+    for target in plain warden floor; do
+      url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
       [ $kind = agent ] && [ $target = warden ] && url=$agent_url
       read -r a b _ e <<<"$(measure "$url" "$work/$kind.lua" 1)"
       read -r _ _ c e2 <<<"$(measure "$url" "$work/$kind.lua" 16)"
@@ -106,8 +112,8 @@ done
 # Streams: time to first byte and total time, one request at a time over one connection.
 declare -A ttfb50 ttfb99 tot50 tot99
 for r in $(seq 1 "$rounds"); do
-  for target in plain warden; do
-    url=$plain_url; [ $target = warden ] && url=$warden_url
+  for target in plain warden floor; do
+    url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
     read -r a b c d _ e <<<"$(python3 scripts/ttfb.py "$url/v1/openai/chat/completions" "$work/stream.lua" "$secs")"
     [ "$e" = 0 ] || { echo "non-2xx responses in $target stream (ttfb)" >&2; exit 1; }
     ttfb50[$target]="${ttfb50[$target]:-} $a"; ttfb99[$target]="${ttfb99[$target]:-} $b"
@@ -120,8 +126,8 @@ done
 declare -A qp50 qp99 qrps
 for r in $(seq 1 "$rounds"); do
   for rate in $rates; do
-    for target in plain warden; do
-      url=$plain_url; [ $target = warden ] && url=$warden_url
+    for target in plain warden floor; do
+      url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
       read -r a b c e <<<"$(oha --no-tui --output-format json -z "${secs}s" -q "$rate" --latency-correction -c 8 \
         -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -D "$work/chat.json" \
         "$url/v1/openai/chat/completions" | python3 scripts/oha_summary.py)"
@@ -140,7 +146,7 @@ configured=$(grep -o 'configured with .* ms (tokenizer [a-z ]*)' "$agent_dir/env
 # stack with TOON and the max_tokens rule, and for its plain baseline).
 declare -A start_json
 for c in 1 2; do
-  for target in plain warden agent; do
+  for target in plain warden agent floor; do
     lua="$work/chat.lua"; [ $target = agent ] && lua="$work/agent.lua"
     start_json[$target.$c]=$(python3 scripts/envoy_start.py "$envoy" "$(ready_field $target dir)/envoy.yaml" \
       --concurrency "$c" --runs "$starts" --load "$lua" --load-seconds "$(( (secs + 1) / 2 ))")
@@ -151,33 +157,37 @@ done
 field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("-" if v is None else (f"{v:.2f}" if sys.argv[2]=="ready_s" else (v if isinstance(v,int) else f"{v:.0f}")))' "$1" "$2"; }
 
 med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
-echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | plain RPS | warden RPS | RPS ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | floor Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | floor Δp99 µs | plain RPS | warden RPS | RPS ratio | floor RPS ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for kind in chat stream agent; do
-  a=$(med "${p50[plain.$kind]}"); b=$(med "${p50[warden.$kind]}")
-  c=$(med "${p99[plain.$kind]}"); d=$(med "${p99[warden.$kind]}")
-  e=$(med "${rps[plain.$kind]}"); f=$(med "${rps[warden.$kind]}")
+  a=$(med "${p50[plain.$kind]}"); b=$(med "${p50[warden.$kind]}"); g=$(med "${p50[floor.$kind]}")
+  c=$(med "${p99[plain.$kind]}"); d=$(med "${p99[warden.$kind]}"); h=$(med "${p99[floor.$kind]}")
+  e=$(med "${rps[plain.$kind]}"); f=$(med "${rps[warden.$kind]}"); i=$(med "${rps[floor.$kind]}")
   label="1 KB chat"; [ $kind = stream ] && label="stream, 300 chunks (total)"; [ $kind = agent ] && label="32 KB agent (policies+TOON+optimisation)"
-  echo "| $label | $a | $b | $((b - a)) | $c | $d | $((d - c)) | $e | $f | $(python3 -c "print(f'{$f/$e:.2f}')") |"
+  echo "| $label | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") |"
 done
-a=$(med "${ttfb50[plain]}"); b=$(med "${ttfb50[warden]}"); c=$(med "${ttfb99[plain]}"); d=$(med "${ttfb99[warden]}")
-echo "| stream, time to first byte | $a | $b | $((b - a)) | $c | $d | $((d - c)) | | | |"
-a=$(med "${tot50[plain]}"); b=$(med "${tot50[warden]}"); c=$(med "${tot99[plain]}"); d=$(med "${tot99[warden]}")
-echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $c | $d | $((d - c)) | | | |"
+a=$(med "${ttfb50[plain]}"); b=$(med "${ttfb50[warden]}"); g=$(med "${ttfb50[floor]}")
+c=$(med "${ttfb99[plain]}"); d=$(med "${ttfb99[warden]}"); h=$(med "${ttfb99[floor]}")
+echo "| stream, time to first byte | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+a=$(med "${tot50[plain]}"); b=$(med "${tot50[warden]}"); g=$(med "${tot50[floor]}")
+c=$(med "${tot99[plain]}"); d=$(med "${tot99[warden]}"); h=$(med "${tot99[floor]}")
+echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
 for rate in $rates; do
-  a=$(med "${qp50[plain.$rate]}"); b=$(med "${qp50[warden.$rate]}")
-  c=$(med "${qp99[plain.$rate]}"); d=$(med "${qp99[warden.$rate]}")
-  e=$(med "${qrps[plain.$rate]}"); f=$(med "${qrps[warden.$rate]}")
-  echo "| 1 KB chat at $rate RPS | $a | $b | $((b - a)) | $c | $d | $((d - c)) | $e | $f | $(python3 -c "print(f'{$f/$e:.2f}')") |"
+  a=$(med "${qp50[plain.$rate]}"); b=$(med "${qp50[warden.$rate]}"); g=$(med "${qp50[floor.$rate]}")
+  c=$(med "${qp99[plain.$rate]}"); d=$(med "${qp99[warden.$rate]}"); h=$(med "${qp99[floor.$rate]}")
+  e=$(med "${qrps[plain.$rate]}"); f=$(med "${qrps[warden.$rate]}"); i=$(med "${qrps[floor.$rate]}")
+  echo "| 1 KB chat at $rate RPS | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") |"
 done
 echo
-echo "| Envoy --concurrency | features | plain RSS idle MiB | warden RSS idle MiB | Δ idle MiB | plain RSS after load MiB | warden RSS after load MiB | Δ after load MiB | plain ready s | warden ready s | slowest VM configure ms |"
+echo "| Envoy --concurrency | module, features | plain RSS idle MiB | RSS idle MiB | Δ idle MiB | plain RSS after load MiB | RSS after load MiB | Δ after load MiB | plain ready s | ready s | slowest VM configure ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in 1 2; do
-  for target in warden agent; do
+  for target in warden agent floor; do
     base=plain; [ $target = agent ] && base=plain_agent
     p=${start_json[plain.$c]}; pl=${start_json[$base.$c]}; w=${start_json[$target.$c]}
-    label="no tokenizer features"; [ $target = agent ] && label="TOON + max_tokens rule (tokenizer built)"
+    label="warden, no tokenizer features"; [ $target = agent ] && label="warden, TOON + max_tokens rule (tokenizer built)"
+    [ $target = floor ] && label="floor module (bench/floor)"
     pi=$(field "$p" rss_idle_mib); wi=$(field "$w" rss_idle_mib); plo=$(field "$pl" rss_load_mib); wl=$(field "$w" rss_load_mib)
     echo "| $c | $label | $pi | $wi | $((wi - pi)) | $plo | $wl | $((wl - plo)) | $(field "$p" ready_s) | $(field "$w" ready_s) | $(field "$w" configure_ms_max) |"
   done
@@ -185,7 +195,7 @@ done
 echo
 echo "Agent stack (tokenizer loaded): per-worker wasm memory $((${agent_mem:-0} / 1048576)) MiB; $configured"
 echo "Peak wasm linear memory (warden_vm_memory_bytes): $((${mem:-0} / 1048576)) MiB (${mem:-0} bytes)"
-echo "Module: $(stat -c %s dist/warden.wasm) bytes."
+echo "Module: $(stat -c %s dist/warden.wasm) bytes (code section $(python3 scripts/wasm_sections.py dist/warden.wasm code) bytes); floor module: $(stat -c %s "$floor_wasm") bytes."
 echo "Latency: wrk -t1 -c1 -d${secs}s; RPS: wrk -t1 -c16 -d${secs}s; fixed rates: oha -c8 -q RATE --latency-correction -z ${secs}s;"
 echo "streams: scripts/ttfb.py for ${secs}s; median of $rounds alternating rounds; memory and start: median of $starts starts"
 echo "(plain baseline for the agent row: 1 start); $(nproc) cores; load average before the run: $load_before."

@@ -23,5 +23,8 @@ case "$mode" in
   *) echo "unknown WARDEN_WASM_TOOLCHAIN '$mode' (rustup|debian)" >&2; exit 1 ;;
 esac
 dest="${WARDEN_WASM_OUT:-dist/warden.wasm}"
-cp "$out" "$dest"
+# The tokenizer tables go into a passive data segment, so only the VMs that build the tokenizer
+# copy them into their memory (tools/passive-data, docs/efficiency.md).
+cargo build --locked -q -p warden-passive-data
+target/debug/warden-passive-data "$out" "$dest"
 echo "==> $dest ($(stat -c %s "$dest") bytes, toolchain: $mode)"

@@ -440,8 +440,10 @@ def stats_bootstrap(namespace):
     import yaml  # PyYAML, in the project venv (requirements-dev.txt pins it with kubernetes-validate)
 
     stats = yaml.safe_load(BODY[BODY.index("stats_config:\n"):BODY.index("\nstatic_resources:")])
-    body = "\n".join("    " + line for line in json.dumps(stats, indent=2).splitlines())
-    return f"""# Prometheus labels for the warden_* metrics in Istio's proxies. {ISTIO}
+    release = yaml.safe_load(BODY[BODY.index("memory_allocator_manager:\n"):BODY.index("\n\n", BODY.index("memory_allocator_manager:\n"))])
+    body = "\n".join("    " + line for line in json.dumps({**release, **stats}, indent=2).splitlines())
+    return f"""# Prometheus labels for the warden_* metrics in Istio's proxies, and the memory release of
+# envoy/envoy.yaml (tcmalloc keeps what V8's compiler freed at start otherwise). {ISTIO}
 # Istio's `extraStatTags` generate `(<tag>=\\.=(.*?);\\.;)`, which leaves the `;.;` after the
 # metric name behind (Envoy then exposes `warden_requests_total___{{…}}`), so the extractors of
 # envoy/envoy.yaml come in through a bootstrap override instead: annotate the pods (or the egress

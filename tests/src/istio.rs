@@ -194,15 +194,24 @@ fn istio_stats_tags() -> Vec<Value> {
     .collect()
 }
 
-fn stats_config(docs: &[Value], mesh: &Value) -> Value {
-    let mut tags = istio_stats_tags();
-    let mut buckets = Vec::new();
+/// The top-level fields of every bootstrap override (`custom_bootstrap.json`) in the files.
+fn bootstrap_overrides(docs: &[Value]) -> Vec<(String, Value)> {
+    let mut fields = Vec::new();
     for map in kind(docs, "ConfigMap") {
         if let Some(text) = map.pointer("/data/custom_bootstrap.json").and_then(Value::as_str) {
             let overlay: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("custom_bootstrap.json: {e}"));
-            tags.extend(array_at(&overlay, "/stats_config/stats_tags").iter().cloned());
-            buckets.extend(array_at(&overlay, "/stats_config/histogram_bucket_settings").iter().cloned());
+            fields.extend(overlay.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
         }
+    }
+    fields
+}
+
+fn stats_config(docs: &[Value], mesh: &Value) -> Value {
+    let mut tags = istio_stats_tags();
+    let mut buckets = Vec::new();
+    for (_, overlay) in bootstrap_overrides(docs).into_iter().filter(|(key, _)| key == "stats_config") {
+        tags.extend(array_at(&overlay, "/stats_tags").iter().cloned());
+        buckets.extend(array_at(&overlay, "/histogram_bucket_settings").iter().cloned());
     }
     let mut patterns = vec![json!({"prefix": "reporter="})];
     let matcher = mesh.pointer("/defaultConfig/proxyStatsMatcher").cloned().unwrap_or(Value::Null);
@@ -264,7 +273,7 @@ pub fn render(files: &[&str], gateway: &str, port: u16) -> Shipped {
             }
         }
     }
-    let envoy = json!({
+    let mut envoy = json!({
         // Istio's node identity (`<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`).
         "node": {"id": format!("{}~10.0.0.1~warden-test.agents~agents.svc.cluster.local", if gateway == "mesh" { "sidecar" } else { "router" }),
                  "cluster": "warden-test.agents"},
@@ -275,5 +284,12 @@ pub fn render(files: &[&str], gateway: &str, port: u16) -> Shipped {
             "clusters": clusters(&docs)
         }
     });
+    // The rest of a bootstrap override (stats_config is merged above): istio-agent sets its
+    // top-level fields over its own bootstrap.
+    for (key, value) in bootstrap_overrides(&docs) {
+        if key != "stats_config" {
+            envoy[key] = value;
+        }
+    }
     Shipped { label: format!("istio, proxy of {gateway}"), envoy, sidecar }
 }

@@ -149,3 +149,17 @@ fn toon_leaves_requests_without_json_results_alone() {
     }
     f.assert_none("TOON skips");
 }
+
+/// The module these tests run carries the tokenizer tables in a passive data segment (built by
+/// scripts/build-wasm.sh through tools/passive-data): VMs that never count tokens get no copy,
+/// and the TOON tests above prove the VMs that do still build the tokenizer from it.
+#[test]
+fn the_module_keeps_the_tokenizer_tables_out_of_every_vms_memory() {
+    let path = warden_e2e::stack::wasm_path();
+    let module = walrus::Module::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let layout = warden_passive_data::layout(&module);
+    assert!(!layout.copy_export, "the copy function is still exported: the module was not transformed");
+    assert!(!layout.marker_in_active, "a marked table is still in an active segment");
+    assert!(matches!(layout.passive.as_slice(), [n] if *n > 3_000_000), "passive segments: {:?}", layout.passive);
+    assert!(layout.active_bytes < 1_000_000, "active data: {} bytes", layout.active_bytes);
+}

@@ -16,10 +16,47 @@ use regex_automata::dfa::{dense, Automaton};
 use regex_automata::{Anchored, Input};
 
 /// The parts of bpe-openai's cl100k tables that counting reads, serialised and deflated by
-/// `build.rs` (4-byte little-endian serialised length, then the deflate stream): 3.2 MB in the
-/// module where bpe-openai's own compiled-in tables would be 15 MB, copied into every VM's memory
-/// whether or not a profile counts tokens.
-static CL100K_BPE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin"));
+/// `build.rs` (4-byte little-endian serialised length, then the deflate stream): 3.2 MB where
+/// bpe-openai's own compiled-in tables would be 15 MB. After a 20-byte header (a marker and the
+/// length of the rest) that tools/passive-data finds in the built module: it moves the table into
+/// a passive data segment, which a VM copies into its memory only when it builds the tokenizer
+/// (`cl100k_bpe`), instead of every VM getting a copy at start.
+static CL100K_BPE_FILE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin"));
+const PASSIVE_HEADER: usize = 20;
+/// The length of the table after the header.
+#[cfg(all(target_family = "wasm", target_os = "wasi"))]
+const CL100K_BPE_LEN: usize = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin")).len() - PASSIVE_HEADER;
+
+/// The BPE table (after the header): copied out of the module's passive segment in the filter
+/// module, read in place elsewhere (tests, the playground).
+fn cl100k_bpe() -> std::borrow::Cow<'static, [u8]> {
+    #[cfg(all(target_family = "wasm", target_os = "wasi"))]
+    {
+        let mut table = vec![0u8; CL100K_BPE_LEN].into_boxed_slice();
+        if let Ok(table) = <&mut [u8; CL100K_BPE_LEN]>::try_from(&mut *table) {
+            warden_passive_cl100k_bpe(table);
+        }
+        std::borrow::Cow::Owned(table.into_vec())
+    }
+    #[cfg(not(all(target_family = "wasm", target_os = "wasi")))]
+    std::borrow::Cow::Borrowed(CL100K_BPE_FILE.get(PASSIVE_HEADER..).unwrap_or_default())
+}
+
+/// Copies the BPE table to `dst`. tools/passive-data replaces this body by a `memory.init` of the
+/// passive segment it moved the table to (and removes the export); untransformed, it copies from
+/// the static. Not inlined, so that body is the only place the table is read.
+// `no_mangle` counts as unsafe code: it is what makes the export tools/passive-data looks for.
+#[cfg(all(target_family = "wasm", target_os = "wasi"))]
+#[allow(unsafe_code)]
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn warden_passive_cl100k_bpe(dst: &mut [u8; CL100K_BPE_LEN]) {
+    if let Some(table) = CL100K_BPE_FILE.get(PASSIVE_HEADER..) {
+        if table.len() == dst.len() {
+            dst.copy_from_slice(table);
+        }
+    }
+}
 
 /// cl100k's pre-tokenisation regex compiled by `build.rs` into a dense DFA (same framing as
 /// above; 20 KB deflated, 1.6 MB inflated). Searching it needs only regex-automata's small DFA
@@ -47,9 +84,11 @@ impl Cl100k {
         let fail = |what: String| TokenizerError::Build(what);
         // Deserialised straight from the inflating reader: the 6.9 MB serialised form is never
         // held whole (linear memory never shrinks, so it would stay part of every VM's footprint).
-        let deflated = CL100K_BPE.get(4..).unwrap_or_default();
+        let table = cl100k_bpe();
+        let deflated = table.get(4..).unwrap_or_default();
         let reader = std::io::BufReader::with_capacity(64 * 1024, flate2::read::DeflateDecoder::new(deflated));
         let bpe = rmp_serde::from_read(reader).map_err(|e| fail(format!("cl100k tables: {e}")))?;
+        drop(table);
         // Kept for the life of the VM: the DFA borrows its transition table.
         let (table, len) = inflate(CL100K_SPLIT)?;
         let table: &'static [u32] = table.leak();

@@ -1,0 +1,23 @@
+//! `warden-passive-data IN.wasm OUT.wasm`: see the library. Run by scripts/build-wasm.sh.
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let [input, output] = args.as_slice() else {
+        eprintln!("usage: warden-passive-data IN.wasm OUT.wasm");
+        return std::process::ExitCode::from(2);
+    };
+    match warden_passive_data::run(input.as_ref(), output.as_ref()) {
+        Ok(Some(moved)) => {
+            println!("==> {}: {} bytes moved to a passive data segment", moved.export, moved.bytes);
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            println!("==> no table to move");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("warden-passive-data: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
