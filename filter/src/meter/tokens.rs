@@ -19,42 +19,76 @@ use regex_automata::{Anchored, Input};
 /// `build.rs` (4-byte little-endian serialised length, then the deflate stream): 3.2 MB where
 /// bpe-openai's own compiled-in tables would be 15 MB. After a 20-byte header (a marker and the
 /// length of the rest) that tools/passive-data finds in the built module: it moves the table into
-/// a passive data segment, which a VM copies into its memory only when it builds the tokenizer
-/// (`cl100k_bpe`), instead of every VM getting a copy at start.
+/// a passive data segment, which a VM reads (`Passive`, 64 KB at a time) only when it builds the
+/// tokenizer, instead of every VM getting a copy of it at start.
 static CL100K_BPE_FILE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin"));
 const PASSIVE_HEADER: usize = 20;
 /// The length of the table after the header.
-#[cfg(all(target_family = "wasm", target_os = "wasi"))]
 const CL100K_BPE_LEN: usize = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_bpe.bin")).len() - PASSIVE_HEADER;
+/// How much of the table is in the VM's memory at once while the tokenizer is built.
+const PASSIVE_CHUNK: usize = 64 * 1024;
 
-/// The BPE table (after the header): copied out of the module's passive segment in the filter
-/// module, read in place elsewhere (tests, the playground).
-fn cl100k_bpe() -> std::borrow::Cow<'static, [u8]> {
-    #[cfg(all(target_family = "wasm", target_os = "wasi"))]
-    {
-        let mut table = vec![0u8; CL100K_BPE_LEN].into_boxed_slice();
-        if let Ok(table) = <&mut [u8; CL100K_BPE_LEN]>::try_from(&mut *table) {
-            warden_passive_cl100k_bpe(table);
-        }
-        std::borrow::Cow::Owned(table.into_vec())
+/// Copies `len` bytes of the BPE table from `offset` to `dst` (`len` ≤ `PASSIVE_CHUNK`, and
+/// `offset + len` ≤ `CL100K_BPE_LEN`: `Passive` never asks for more). In the filter module,
+/// tools/passive-data replaces this body by a `memory.init` of the passive segment it moved the
+/// table to (and removes the export); untransformed, and in native builds, it copies from the
+/// static. Not inlined, so that body is the only place the table is read.
+// `no_mangle` counts as unsafe code: it is what makes the export tools/passive-data looks for.
+#[cfg_attr(all(target_family = "wasm", target_os = "wasi"), allow(unsafe_code), no_mangle)]
+#[inline(never)]
+pub extern "C" fn warden_passive_cl100k_bpe(dst: &mut [u8; PASSIVE_CHUNK], offset: u32, len: u32) {
+    let (offset, len) = (offset as usize, len as usize);
+    let table = CL100K_BPE_FILE.get(PASSIVE_HEADER..).unwrap_or_default();
+    if let (Some(from), Some(to)) = (table.get(offset..offset.saturating_add(len)), dst.get_mut(..len)) {
+        to.copy_from_slice(from);
     }
-    #[cfg(not(all(target_family = "wasm", target_os = "wasi")))]
-    std::borrow::Cow::Borrowed(CL100K_BPE_FILE.get(PASSIVE_HEADER..).unwrap_or_default())
 }
 
-/// Copies the BPE table to `dst`. tools/passive-data replaces this body by a `memory.init` of the
-/// passive segment it moved the table to (and removes the export); untransformed, it copies from
-/// the static. Not inlined, so that body is the only place the table is read.
-// `no_mangle` counts as unsafe code: it is what makes the export tools/passive-data looks for.
-#[cfg(all(target_family = "wasm", target_os = "wasi"))]
-#[allow(unsafe_code)]
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn warden_passive_cl100k_bpe(dst: &mut [u8; CL100K_BPE_LEN]) {
-    if let Some(table) = CL100K_BPE_FILE.get(PASSIVE_HEADER..) {
-        if table.len() == dst.len() {
-            dst.copy_from_slice(table);
+/// The BPE table as a buffered reader over `warden_passive_cl100k_bpe`: one 64 KB chunk in the
+/// VM's memory at a time (linear memory never shrinks, so a whole copy would stay part of every
+/// VM's footprint).
+struct Passive {
+    chunk: Box<[u8; PASSIVE_CHUNK]>,
+    /// Where `chunk` starts in the table, how much of it holds table bytes, how much is consumed.
+    offset: usize,
+    filled: usize,
+    consumed: usize,
+}
+
+impl Passive {
+    fn new() -> Passive {
+        Passive { chunk: Box::new([0; PASSIVE_CHUNK]), offset: 0, filled: 0, consumed: 0 }
+    }
+}
+
+impl std::io::Read for Passive {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = std::io::BufRead::fill_buf(self)?;
+        let n = available.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), available.get(..n)) {
+            to.copy_from_slice(from);
         }
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for Passive {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.consumed == self.filled {
+            let next = self.offset + self.filled;
+            let len = (CL100K_BPE_LEN - next.min(CL100K_BPE_LEN)).min(PASSIVE_CHUNK);
+            if len > 0 {
+                // Both fit in u32: the table is a few MB.
+                warden_passive_cl100k_bpe(&mut self.chunk, next as u32, len as u32);
+            }
+            (self.offset, self.filled, self.consumed) = (next, len, 0);
+        }
+        Ok(self.chunk.get(self.consumed..self.filled).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed = (self.consumed + amount).min(self.filled);
     }
 }
 
@@ -84,11 +118,11 @@ impl Cl100k {
         let fail = |what: String| TokenizerError::Build(what);
         // Deserialised straight from the inflating reader: the 6.9 MB serialised form is never
         // held whole (linear memory never shrinks, so it would stay part of every VM's footprint).
-        let table = cl100k_bpe();
-        let deflated = table.get(4..).unwrap_or_default();
-        let reader = std::io::BufReader::with_capacity(64 * 1024, flate2::read::DeflateDecoder::new(deflated));
+        // The table's first 4 bytes are its inflated length; the deflate stream follows.
+        let mut table = Passive::new();
+        std::io::Read::read_exact(&mut table, &mut [0; 4]).map_err(|e| fail(format!("cl100k tables: {e}")))?;
+        let reader = std::io::BufReader::with_capacity(64 * 1024, flate2::bufread::DeflateDecoder::new(table));
         let bpe = rmp_serde::from_read(reader).map_err(|e| fail(format!("cl100k tables: {e}")))?;
-        drop(table);
         // Kept for the life of the VM: the DFA borrows its transition table.
         let (table, len) = inflate(CL100K_SPLIT)?;
         let table: &'static [u32] = table.leak();

@@ -8,12 +8,14 @@
 //! The contract with the module (see `warden_filter::meter::tokens`):
 //! - the table is laid out in a static as [`MARKER`], its length (`u32`, little-endian), then its
 //!   bytes, and the marker occurs nowhere else in the module's data;
-//! - the module exports `warden_passive_<name>(dst: i32)`, whose body copies the table's bytes from
-//!   the static to `dst` (so the module also works untransformed).
+//! - the module exports `warden_passive_<name>(dst: i32, offset: i32, len: i32)`, whose body
+//!   copies `len` bytes of the table from `offset` to `dst` out of the static (so the module also
+//!   works untransformed), and never asks for bytes past the table's end.
 //!
 //! The transformation cuts the marker, length and table out of the active segment (which becomes
-//! two: before and after them), adds them as a passive segment, replaces the exported function's body by
-//! `memory.init` of that segment, and removes the export.
+//! two: before and after them), adds the table as a passive segment, replaces the exported
+//! function's body by `memory.init` of that segment (`dst`, `offset`, `len`), and removes the
+//! export.
 
 use anyhow::{anyhow, bail, Context, Result};
 use walrus::{ConstExpr, DataKind, ExportItem, FunctionKind, Module, ValType};
@@ -99,18 +101,18 @@ pub fn transform(module: &mut Module) -> Result<Option<Moved>> {
     }
     let passive = module.data.add(DataKind::Passive, table);
 
-    // The copy function: memory.init of the whole segment at `dst`.
+    // The copy function: memory.init of `len` bytes of the segment from `offset` to `dst`.
     let ty = module.types.get(module.funcs.get(func_id).ty());
-    if ty.params() != [ValType::I32] || !ty.results().is_empty() {
-        bail!("{name} must take one i32 (the destination) and return nothing");
+    if ty.params() != [ValType::I32; 3] || !ty.results().is_empty() {
+        bail!("{name} must take three i32 (destination, offset, length) and return nothing");
     }
     let FunctionKind::Local(local) = &mut module.funcs.get_mut(func_id).kind else {
         bail!("{name} is not defined in the module");
     };
-    let dst = *local.args.first().ok_or_else(|| anyhow!("{name} has no argument"))?;
+    let [dst, offset, count] = local.args[..] else { bail!("{name} has not three arguments") };
     let mut body = local.builder_mut().func_body();
     body.instrs_mut().clear();
-    body.local_get(dst).i32_const(0).i32_const(i32::try_from(len)?).memory_init(memory, passive);
+    body.local_get(dst).local_get(offset).local_get(count).memory_init(memory, passive);
     module.exports.delete(export_id);
     Ok(Some(Moved { export: name, bytes: len }))
 }
@@ -161,7 +163,7 @@ mod tests {
 
     /// A module with one memory, one active segment at BASE holding `before`, then (per `marks`)
     /// the marker, the table's length and `table`, then `after`; and, with `export`, an exported
-    /// `warden_passive_t(dst: i32)` whose body is `i32.const 0; drop`.
+    /// `warden_passive_t(dst, offset, len: i32)` whose body is `i32.const 0; drop`.
     fn module(marks: usize, table: &[u8], export: bool) -> Module {
         let mut m = Module::with_config(ModuleConfig::new());
         let memory = m.memories.add_local(false, false, 1, None, None);
@@ -174,10 +176,10 @@ mod tests {
         bytes.extend(b"after");
         m.data.add(DataKind::Active { memory, offset: ConstExpr::Value(Value::I32(BASE)) }, bytes);
         if export {
-            let mut f = FunctionBuilder::new(&mut m.types, &[ValType::I32], &[]);
-            let dst = m.locals.add(ValType::I32);
+            let mut f = FunctionBuilder::new(&mut m.types, &[ValType::I32; 3], &[]);
+            let args = vec![m.locals.add(ValType::I32), m.locals.add(ValType::I32), m.locals.add(ValType::I32)];
             f.func_body().i32_const(0).drop();
-            let id = f.finish(vec![dst], &mut m.funcs);
+            let id = f.finish(args, &mut m.funcs);
             m.exports.add("warden_passive_t", id);
         }
         m
@@ -211,15 +213,15 @@ mod tests {
             layout(&m),
             Layout { passive: vec![9], active_bytes: 6 + 5, marker_in_active: false, copy_export: false }
         );
-        // The function copies the whole segment to its argument.
+        // The function copies what it is asked for out of the segment.
         let f = m.funcs.iter().find_map(|f| match &f.kind {
             FunctionKind::Local(l) => Some(l),
             _ => None,
         });
         let body: Vec<_> = f.unwrap().block(f.unwrap().entry_block()).instrs.iter().map(|(i, _)| i.clone()).collect();
         assert!(
-            matches!(body.as_slice(), [Instr::LocalGet(_), Instr::Const(_), Instr::Const(c), Instr::MemoryInit(init)]
-            if matches!(c.value, Value::I32(9)) && init.data == passive[0].id())
+            matches!(body.as_slice(), [Instr::LocalGet(_), Instr::LocalGet(_), Instr::LocalGet(_), Instr::MemoryInit(init)]
+            if init.data == passive[0].id())
         );
         // And the result is a valid module.
         Module::from_buffer(&m.emit_wasm()).unwrap();
