@@ -173,7 +173,10 @@ fn an_identity_endpoint_answering_garbage_is_a_503_that_names_the_cause() {
 
 #[test]
 fn a_cached_credential_keeps_serving_while_the_sidecar_is_down_until_it_must_be_refreshed() {
-    const LIFE: Duration = Duration::from_secs(8);
+    // Long enough that each step has seconds to spare on a loaded CI runner: the request after the
+    // failed refresh must land between half (8 s) and three quarters (12 s) of the token's life;
+    // with 8 s of life that window was 0.5 s wide and a busy runner missed it.
+    const LIFE: Duration = Duration::from_secs(16);
     let rt = runtime();
     let fake = rt.block_on(Entra::start());
     fake.server.control.set_lifetime_secs(LIFE.as_secs());
