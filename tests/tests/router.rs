@@ -473,7 +473,7 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
     let dir = TempDir::new("router-models");
     let stack = start(&dir);
     let auth = format!("Bearer {KEY}");
-    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let reply = list_models(&stack, &auth);
     let list = reply.json();
     let ids = model_ids(&list);
     assert_eq!(
@@ -482,7 +482,7 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
         "{list}"
     );
     let auth = format!("Bearer {KEY_OPENAI}");
-    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let reply = list_models(&stack, &auth);
     assert_eq!((reply.status, reply.json()["data"].as_array().map(Vec::len)), (200, Some(0)));
     assert!(stack.mock_requests().is_empty(), "the list is the gateway's own answer");
 }
@@ -585,6 +585,11 @@ fn a_provider_the_key_serves_through_bedrock_is_routed_to_bedrock() {
 }
 
 /// The ids of a model list, in order.
+/// GET /v1/model-router/models with `auth` as the Authorization header.
+fn list_models(stack: &Stack, auth: &str) -> Reply {
+    client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth)])
+}
+
 fn model_ids(list: &Value) -> Vec<&str> {
     list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect()
 }
@@ -627,7 +632,7 @@ fn the_model_list_is_fetched_live_for_providers_the_configuration_does_not_name(
         ..warden_e2e::StackOptions::default()
     });
     let auth = format!("Bearer {KEY}");
-    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let reply = list_models(&stack, &auth);
     let list = reply.json();
     let ids = model_ids(&list);
     assert_eq!(
@@ -668,12 +673,12 @@ fn the_model_list_is_fetched_live_for_providers_the_configuration_does_not_name(
     assert!(!Value::from(seen.clone()).to_string().contains("wdn_"), "the virtual key never leaves the gateway");
     // Within the cache's lifetime the list is answered without asking any provider again.
     let before = stack.mock_requests().len();
-    let again = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let again = list_models(&stack, &auth);
     assert_eq!((again.status, again.json()), (200, list));
     assert_eq!(stack.mock_requests().len(), before);
     // A key that signs Bedrock with the sidecar's AWS credentials: the list request is signed.
     let auth = format!("Bearer {KEY_VIA}");
-    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let reply = list_models(&stack, &auth);
     assert_eq!(reply.json()["data"].as_array().map(Vec::len), Some(3), "{}", reply.text());
     let signed = stack.mock_requests().into_iter().skip(before).find(|r| header(r, "authorization").is_some());
     let authorization = signed.as_ref().and_then(|r| header(r, "authorization")).unwrap_or_default().to_owned();
@@ -707,7 +712,7 @@ fn the_model_list_leaves_out_the_live_lists_that_fail() {
         ..warden_e2e::StackOptions::default()
     });
     let auth = format!("Bearer {KEY}");
-    let reply = client::get(&stack.url("/v1/model-router/models"), &[("authorization", auth.as_str())]);
+    let reply = list_models(&stack, &auth);
     let list = reply.json();
     let ids = model_ids(&list);
     assert_eq!((reply.status, ids), (200, vec!["anthropic:claude-sonnet-4-5"]), "{list}");
