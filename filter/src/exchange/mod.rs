@@ -817,6 +817,9 @@ impl Exchange {
     }
 }
 #[cfg(test)]
+#[path = "path_timing_tests.rs"]
+mod path_timing_tests;
+#[cfg(test)]
 #[path = "router_timing_tests.rs"]
 mod router_timing_tests;
 #[cfg(test)]

@@ -143,6 +143,12 @@ impl Exchange {
         if let Some(translated) = self.translate_whole(self.outcome.status.unwrap_or(200), body) {
             return self.translated_response(api, translated);
         }
+        // Most answers carry no tool call: their view is read without a `Value` tree, and with
+        // nothing to judge they go out unchanged.
+        if let Some(view) = providers::parse_answer_without_calls(api, body) {
+            self.outcome.response = Some(view);
+            return Buffered::Unchanged;
+        }
         let json = match serde_json::from_slice::<Value>(body) {
             Ok(json @ Value::Object(_)) => json,
             _ if !policed(api) => return Buffered::Unchanged,

@@ -90,11 +90,14 @@ pub struct Filter {
     phase: Phase,
     started: Option<SystemTime>,
     first_response_byte: Option<SystemTime>,
+    /// The request headers as Envoy handed them over (one host call): later steps look names up
+    /// here instead of asking again.
+    headers: Vec<(String, String)>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>, adds_queue: Option<u32>) -> Self {
-        Filter { config, adds_queue, phase: Phase::New, started: None, first_response_byte: None }
+        Filter { config, adds_queue, phase: Phase::New, started: None, first_response_byte: None, headers: Vec::new() }
     }
 
     fn take_phase(&mut self) -> Phase {
@@ -126,7 +129,7 @@ impl Filter {
     /// The request body is complete (or there is none): resolve its virtual key first, when it
     /// presented one the cache does not know, since the key can choose the profile.
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
-        let request_id = hostcalls::get_map_value(MapType::HttpRequestHeaders, "x-request-id").ok().flatten();
+        let request_id = lookup(&self.headers, "x-request-id");
         if let Err(e) =
             exchange.choose_target(body.map(|(b, _)| b), request_id.as_deref().unwrap_or(""), Self::now_secs())
         {
@@ -266,7 +269,7 @@ impl Filter {
     fn send_upstream(&mut self, exchange: Box<Exchange>, decided: Decided) -> Action {
         let Decided { forward: f, old_len, original } = decided;
         let Some(plan) = exchange.credential_plan() else {
-            apply_forward(&f, old_len);
+            apply_forward(&f, old_len, &self.headers);
             self.phase = Phase::Upstream(exchange);
             return Action::Continue;
         };
@@ -314,7 +317,7 @@ impl Filter {
         };
         match credentials::apply(&plan.how, secret, &outgoing) {
             Ok(edits) => {
-                apply_forward(forward, old_len);
+                apply_forward(forward, old_len, &self.headers);
                 for name in &edits.remove {
                     let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None);
                 }
@@ -408,6 +411,11 @@ fn lookup(headers: &[(String, String)], name: &str) -> Option<String> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
 }
 
+/// Every value of the header `name` in `headers`.
+fn header_values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a String> {
+    headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
 fn response_header(name: &str) -> Option<String> {
     hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten()
 }
@@ -464,13 +472,21 @@ fn read_body_range(kind: BufferType, start: usize, len: usize) -> Vec<u8> {
     }
 }
 
-fn apply_forward(forward: &Forward, old_body_len: Option<usize>) {
+/// `headers` are the request's headers as Envoy handed them over, before this first edit (only
+/// `:path` may have changed since): a header already set to exactly the value, once, or a header
+/// to remove that is not there, costs no host call.
+fn apply_forward(forward: &Forward, old_body_len: Option<usize>, headers: &[(String, String)]) {
     let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(&forward.path));
     for (name, value) in &forward.set_headers {
-        let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+        let mut present = header_values(headers, name);
+        if !(present.next() == Some(value) && present.next().is_none()) {
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+        }
     }
     for name in &forward.remove_headers {
-        let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None);
+        if header_values(headers, name).next().is_some() {
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None);
+        }
     }
     if let (Some(body), Some(old_len)) = (&forward.body, old_body_len) {
         let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, old_len, body);
@@ -579,16 +595,17 @@ impl HttpContext for Filter {
             );
             return self.answer(None, &reply);
         };
-        let headers = request_headers();
-        let method = lookup(&headers, ":method").unwrap_or_default();
-        let path = lookup(&headers, ":path").unwrap_or_default();
+        self.headers = request_headers();
+        let headers = &self.headers;
+        let method = lookup(headers, ":method").unwrap_or_default();
+        let path = lookup(headers, ":path").unwrap_or_default();
         // A `wdn_` key in the query leaves `:path` first, so that no local reply, access log line
         // or upstream request can show it; the exchange reads it from the original path.
         if let Some(redacted) = keys::query::redacted(&path) {
             let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(&redacted));
         }
         let jwt_key = config.jwt.metadata_key.clone();
-        let mut exchange = match Exchange::begin(config, &method, &path, &|name| lookup(&headers, name)) {
+        let mut exchange = match Exchange::begin(config, &method, &path, &|name| lookup(headers, name)) {
             Ok(ex) => Box::new(ex),
             Err(rejected) => {
                 metrics::apply(std::slice::from_ref(&rejected.metric));

@@ -15,6 +15,8 @@ thread_local! {
     static IDS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
     /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
     static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
+    /// The memory size the gauge last got.
+    static RECORDED_MEMORY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// The request's agent label and whether its execution is new, from shared data (one store for
@@ -41,9 +43,13 @@ fn id(name: &str, metric_type: MetricType) -> Option<u32> {
     })
 }
 
-/// Records the VM's linear memory size. Wasm memory only grows, so the gauge is also the peak.
+/// Records the VM's linear memory size when it changed. Wasm memory only grows, so the gauge is
+/// also the peak.
 pub fn record_memory() {
     let bytes = (core::arch::wasm32::memory_size(0) as u64).saturating_mul(65_536);
+    if RECORDED_MEMORY.with(|recorded| recorded.replace(bytes)) == bytes {
+        return;
+    }
     if let Some(id) = id("warden_vm_memory_bytes", MetricType::Gauge) {
         let _ = hostcalls::record_metric(id, bytes);
     }

@@ -2,8 +2,12 @@
 //! `json`: a field of the wrong type reads as absent instead of failing the whole body. Used
 //! where a body is read whole on the request path (a routed answer): no `Value` tree, no hashed
 //! maps, strings borrowed from the body unless they carry escapes.
+//!
+//! Values the reader skips are still read the way a `Value` reads them ([`Skip`]: UTF-8,
+//! surrogate escapes, numbers, nesting depth), so a body is readable here exactly when it is
+//! readable as a `Value`; serde's `IgnoredAny` skips without those checks.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -43,7 +47,7 @@ macro_rules! not_a_string {
 macro_rules! not_an_array {
     ($none:expr) => {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            while seq.next_element::<Skip>()?.is_some() {}
             Ok($none)
         }
     };
@@ -53,7 +57,7 @@ macro_rules! not_an_array {
 macro_rules! not_an_object {
     ($none:expr) => {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            while map.next_entry::<Skip, Skip>()?.is_some() {}
             Ok($none)
         }
     };
@@ -157,6 +161,176 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
         d.deserialize_any(V(PhantomData))
     }
 }
+
+/// Any JSON value, read and dropped. Unlike serde's `IgnoredAny` it reads strings as strings
+/// (valid UTF-8, no lone surrogate escapes) and goes through the deserializer's depth limit, as a
+/// `Value` does; it keeps nothing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            otherwise!(Skip);
+            not_an_array!(Skip);
+            not_an_object!(Skip);
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A count field read like `Value::as_u64`: a non-negative integer, 0 for anything else.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(v).unwrap_or(0)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(v))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            not_a_string!(Count(0));
+            not_an_array!(Count(0));
+            not_an_object!(Count(0));
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An array's entries in order, each read as `T` when it is an object and `None` otherwise (the
+/// entry is still there: `first()` is the array's first entry, whatever it is); a value that is
+/// not an array reads as empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entries<T>(pub Vec<Option<T>>);
+
+impl<T> Default for Entries<T> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntriesVisitor(PhantomData)).map(|list| Entries(list.unwrap_or_default()))
+    }
+}
+
+/// The entries of an array (`Some`), or `None` for any other value.
+struct EntriesVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for EntriesVisitor<T> {
+    type Value = Option<Vec<Option<T>>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Object(entry)) = seq.next_element::<Object<T>>()? {
+            out.push(entry);
+        }
+        Ok(Some(out))
+    }
+    otherwise!(None);
+    not_a_string!(None);
+    not_an_object!(None);
+}
+
+/// Message content as chat APIs send it: a string, or an array of parts (each read as `T` when
+/// it is an object); anything else reads as `Neither`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum StrOrParts<'a, T> {
+    Str(Cow<'a, str>),
+    Parts(Vec<Option<T>>),
+    #[default]
+    Neither,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for StrOrParts<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = StrOrParts<'a, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(StrOrParts::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOrParts::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                EntriesVisitor(PhantomData).visit_seq(seq).map(|list| StrOrParts::Parts(list.unwrap_or_default()))
+            }
+            otherwise!(StrOrParts::Neither);
+            not_an_object!(StrOrParts::Neither);
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A struct read from a JSON object like a `Value`'s accessors read it: every field is optional
+/// (its type's default when absent), a repeated key keeps its last value, and unknown keys are
+/// read with [`Skip`]. Field types should be lenient themselves (`Text`, `Count`, `Object`, …).
+/// Use it inside [`Object`], which routes only objects to it.
+macro_rules! lenient_object {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident $(<$lt:lifetime>)? { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Default)]
+        $vis struct $name $(<$lt>)? { $($(#[$fmeta])* pub $field: $ty),* }
+
+        impl<'de $(: $lt, $lt)?> serde::Deserialize<'de> for $name $(<$lt>)? {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V<T>(std::marker::PhantomData<T>);
+                impl<'de $(: $lt, $lt)?> serde::de::Visitor<'de> for V<$name $(<$lt>)?> {
+                    type Value = $name $(<$lt>)?;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a JSON object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                        let mut out = <$name $(<$lt>)?>::default();
+                        while let Some(key) = map.next_key::<$crate::providers::lenient::Text<'_>>()? {
+                            match key.as_deref() {
+                                $(Some(stringify!($field)) => out.$field = map.next_value()?,)*
+                                _ => {
+                                    map.next_value::<$crate::providers::lenient::Skip>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V(std::marker::PhantomData))
+            }
+        }
+    };
+}
+pub(crate) use lenient_object;
 
 /// Parses a whole body as `T`; `Err` carries serde's message (never body text).
 pub fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {

@@ -239,6 +239,16 @@ pub fn parse_response(api: Api, body: &Value) -> Option<view::Response> {
     }
 }
 
+/// The neutral view of a whole answer that carries no tool call, read without a `Value` tree where
+/// the API has such a reader; `None` means "read it with [`parse_response`]" (a call, an odd body,
+/// or an API without one). Where it answers, the view is what [`parse_response`] gives.
+pub fn parse_answer_without_calls(api: Api, bytes: &[u8]) -> Option<view::Response> {
+    match api {
+        Api::ChatCompletions => openai_chat::response::parse_without_calls(bytes),
+        _ => None,
+    }
+}
+
 /// What a stream frame is, as far as the tool-call hold-back (`exchange::hold_back`) cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrameInfo {
