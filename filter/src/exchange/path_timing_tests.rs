@@ -60,3 +60,51 @@ fn request_path_cost() {
         );
     }
 }
+
+/// The mock's `pieces:300` stream: a role chunk, 300 text chunks, a finish chunk, `[DONE]`.
+fn stream_events() -> Vec<Vec<u8>> {
+    let envelope = r#""id":"chatcmpl-mock0001","object":"chat.completion.chunk","created":1763800000,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_mock""#;
+    let mut events = vec![format!(
+        r#"data: {{{envelope},"choices":[{{"index":0,"delta":{{"role":"assistant","content":"","refusal":null}},"logprobs":null,"finish_reason":null}}]}}"#
+    )];
+    for i in 0..300 {
+        events.push(format!(
+            r#"data: {{{envelope},"choices":[{{"index":0,"delta":{{"content":"tok{i} "}},"logprobs":null,"finish_reason":null}}]}}"#
+        ));
+    }
+    events.push(format!(
+        r#"data: {{{envelope},"choices":[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
+    ));
+    events.push("data: [DONE]".to_owned());
+    events.into_iter().map(|e| format!("{e}\n\n").into_bytes()).collect()
+}
+
+#[test]
+#[ignore = "timing: run by hand with --release --ignored --nocapture"]
+fn stream_chunk_cost() {
+    let config = Rc::new(Config::from_json(CONFIG.as_bytes()).unwrap());
+    let store = MemoryStore::new();
+    let mut request: serde_json::Value = serde_json::from_slice(&body()).unwrap();
+    request["stream"] = serde_json::Value::Bool(true);
+    let bytes = serde_json::to_vec(&request).unwrap();
+    let head = ResponseHead { status: 200, content_type: Some("text/event-stream"), content_encoding: None };
+    let events = stream_events();
+    let n = 2_000u32;
+    for _ in 0..3 {
+        let mut spent = 0f64;
+        for _ in 0..n {
+            let mut ex = Exchange::begin(config.clone(), "POST", "/v1/openai/chat/completions", &|_| None).unwrap();
+            drop(std::hint::black_box(ex.begin_body(&bytes, &store, 1_000).unwrap()));
+            let ResponsePlan::Stream(mut stream) = ex.response_headers(&head) else { panic!("not a stream") };
+            let started = Instant::now();
+            let last = events.len() - 1;
+            for (i, event) in events.iter().enumerate() {
+                let mut out = Vec::with_capacity(event.len());
+                stream.push(event, i == last, &mut out);
+                assert_eq!(&out, event);
+            }
+            spent += started.elapsed().as_secs_f64();
+        }
+        println!("{:.3} µs per chunk", spent * 1e6 / f64::from(n) / events.len() as f64);
+    }
+}

@@ -26,6 +26,9 @@ pub struct Fold {
     /// `id`, `object`, `created`, `model`… of the stream's chunks, so chunks the gateway writes
     /// look like the upstream's own.
     pub(super) envelope: Map<String, Value>,
+    /// Bit `i` set: `envelope` holds `ENVELOPE[i]` (the only writers are `remember` and
+    /// `remember_envelope`), so a text chunk's envelope costs no lookup and no copy once known.
+    envelope_known: u8,
     /// Frames since the first call start after the last message end, in order: what the refusal
     /// hooks match held frames against.
     pub(super) log: Vec<Seen>,
@@ -132,6 +135,22 @@ pub(super) struct ChoiceState {
 /// Envelope fields of a chunk that chunks written by the gateway repeat.
 const ENVELOPE: [&str; 6] = ["id", "object", "created", "model", "system_fingerprint", "service_tier"];
 
+/// `Fold::envelope_known` with every `ENVELOPE` field known.
+const ALL_KNOWN: u8 = (1 << ENVELOPE.len()) - 1;
+
+/// An envelope field of a text chunk, borrowed until it is kept.
+enum EnvelopeField<'a> {
+    Text(Cow<'a, str>),
+    Number(u64),
+}
+
+impl<'a> EnvelopeField<'a> {
+    /// A text field, unless it is absent or "".
+    fn text(v: Option<Cow<'a, str>>) -> Option<Self> {
+        v.filter(|v| !v.is_empty()).map(EnvelopeField::Text)
+    }
+}
+
 /// Stands in for the tool-call index of the legacy `function_call` delta (one call per choice).
 pub(super) const LEGACY_INDEX: u64 = u64::MAX;
 
@@ -212,18 +231,23 @@ impl Fold {
         }
         // In `ENVELOPE` order, as the general path inserts them.
         let TextChunk { id, object, created, model, system_fingerprint, service_tier, .. } = chunk;
-        let text = |v: Option<Cow<'_, str>>| v.filter(|v| !v.is_empty()).map(|v| Value::String(v.into_owned()));
-        let fields = [
-            text(id),
-            text(object),
-            created.map(Value::from),
-            text(model),
-            text(system_fingerprint),
-            text(service_tier),
-        ];
-        for (key, value) in ENVELOPE.iter().zip(fields) {
-            if let Some(value) = value {
-                self.remember(key, value);
+        if self.envelope_known != ALL_KNOWN {
+            let text = EnvelopeField::text;
+            let fields = [
+                text(id),
+                text(object),
+                created.map(EnvelopeField::Number),
+                text(model),
+                text(system_fingerprint),
+                text(service_tier),
+            ];
+            for (i, field) in fields.into_iter().enumerate() {
+                if let Some(field) = field {
+                    self.remember(i, || match field {
+                        EnvelopeField::Text(text) => Value::String(text.into_owned()),
+                        EnvelopeField::Number(n) => Value::from(n),
+                    });
+                }
             }
         }
         let content = choice.delta.content.unwrap_or_default();
@@ -237,11 +261,13 @@ impl Fold {
         Some(info)
     }
 
-    /// Keeps an envelope field the stream has not given yet (`remember_envelope`).
-    fn remember(&mut self, key: &str, value: Value) {
-        let known = self.envelope.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-        if !known {
-            self.envelope.insert(key.to_owned(), value);
+    /// Keeps `ENVELOPE[i]` when the stream has not given it yet (`remember_envelope`); `value` is
+    /// made only then, and is never null or "".
+    fn remember(&mut self, i: usize, value: impl FnOnce() -> Value) {
+        let Some(key) = ENVELOPE.get(i) else { return };
+        if self.envelope_known & (1 << i) == 0 {
+            self.envelope.insert((*key).to_owned(), value());
+            self.envelope_known |= 1 << i;
         }
     }
 
@@ -306,12 +332,9 @@ impl Fold {
     }
 
     fn remember_envelope(&mut self, chunk: &Value) {
-        for key in ENVELOPE {
-            let known = self.envelope.get(key).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-            match chunk.get(key) {
-                Some(v) if !known && !v.is_null() && v.as_str() != Some("") => {
-                    self.envelope.insert(key.to_owned(), v.clone());
-                }
+        for (i, key) in ENVELOPE.iter().enumerate() {
+            match chunk.get(*key) {
+                Some(v) if !v.is_null() && v.as_str() != Some("") => self.remember(i, || v.clone()),
                 _ => {}
             }
         }
