@@ -22,6 +22,7 @@ use crate::meter::limits::Counters;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -93,23 +94,50 @@ pub struct Filter {
     /// The request headers as Envoy handed them over (one host call): later steps look names up
     /// here instead of asking again.
     headers: Vec<(String, String)>,
+    /// The time as first read during the current callback (`now`); every entry point from Envoy
+    /// clears it (`new_callback`), so one callback reads the clock once however many steps ask.
+    clock: Cell<Option<SystemTime>>,
 }
 
 impl Filter {
     pub fn new(config: Option<Rc<Config>>, adds_queue: Option<u32>) -> Self {
-        Filter { config, adds_queue, phase: Phase::New, started: None, first_response_byte: None, headers: Vec::new() }
+        Filter {
+            config,
+            adds_queue,
+            phase: Phase::New,
+            started: None,
+            first_response_byte: None,
+            headers: Vec::new(),
+            clock: Cell::new(None),
+        }
     }
 
     fn take_phase(&mut self) -> Phase {
         std::mem::replace(&mut self.phase, Phase::Done)
     }
 
-    fn now() -> Option<SystemTime> {
-        hostcalls::get_current_time().ok()
+    /// Called first by every callback from Envoy.
+    fn new_callback(&self) {
+        self.clock.set(None);
     }
 
-    fn now_secs() -> u64 {
-        Self::now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())
+    fn now(&self) -> Option<SystemTime> {
+        if self.clock.get().is_none() {
+            self.clock.set(hostcalls::get_current_time().ok());
+        }
+        self.clock.get()
+    }
+
+    fn since_epoch(&self) -> Option<Duration> {
+        self.now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+    }
+
+    fn now_secs(&self) -> u64 {
+        self.since_epoch().map_or(0, |d| d.as_secs())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.since_epoch().and_then(|d| u64::try_from(d.as_millis()).ok()).unwrap_or(0)
     }
 
     /// Sends `reply` instead of whatever Envoy would send, and ends the exchange.
@@ -131,11 +159,11 @@ impl Filter {
     fn forward(&mut self, mut exchange: Box<Exchange>, body: Option<(&[u8], usize)>) -> Action {
         let request_id = lookup(&self.headers, "x-request-id");
         if let Err(e) =
-            exchange.choose_target(body.map(|(b, _)| b), request_id.as_deref().unwrap_or(""), Self::now_secs())
+            exchange.choose_target(body.map(|(b, _)| b), request_id.as_deref().unwrap_or(""), self.now_secs())
         {
             return self.reject(exchange, &e);
         }
-        match exchange.key_step(&SharedDataStore, sidecar::now_ms()) {
+        match exchange.key_step(&SharedDataStore, self.now_ms()) {
             Ok(KeyStep::Ready) => self.decide(exchange, body),
             Ok(KeyStep::Ask(request)) => self.ask_key(exchange, &request, body.map(|(b, len)| (b.to_vec(), len))),
             Err(e) => self.reject(exchange, &e),
@@ -158,12 +186,10 @@ impl Filter {
             // Envoy refuses to start a call only when it has no such cluster: no sidecar is
             // deployed, so no client is known (a key still fails closed). A sidecar that is
             // deployed but down fails later, with UNAVAILABLE, and `on_failure` decides.
-            Err(detail) => {
-                match exchange.key_failed(KeyFailure::NoKeysFile(detail), &SharedDataStore, sidecar::now_ms()) {
-                    Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
-                    Err(e) => self.reject(exchange, &e),
-                }
-            }
+            Err(detail) => match exchange.key_failed(KeyFailure::NoKeysFile(detail), &SharedDataStore, self.now_ms()) {
+                Ok(()) => self.decide(exchange, body.as_ref().map(|(b, len)| (b.as_slice(), *len))),
+                Err(e) => self.reject(exchange, &e),
+            },
         }
     }
 
@@ -188,8 +214,8 @@ impl Filter {
             return self.answer(Some(exchange), &reply);
         }
         let step = match body {
-            Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, sidecar::now_ms()),
-            None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, sidecar::now_ms()),
+            Some((bytes, _)) => exchange.begin_body(bytes, &SharedDataStore, self.now_ms()),
+            None if exchange.needs_body() => exchange.begin_body(&[], &SharedDataStore, self.now_ms()),
             None => exchange.forward_without_body().map(BodyStep::Ready),
         };
         let old_len = body.map(|(_, len)| len);
@@ -220,7 +246,7 @@ impl Filter {
     fn wait_or_go(&mut self, mut exchange: Box<Exchange>, waiting: Waiting) -> Action {
         match waiting {
             Waiting::Sanitizing { state, old_len, original, .. } if state.all_done() => {
-                match exchange.finish_body(*state, &SharedDataStore, sidecar::now_ms()) {
+                match exchange.finish_body(*state, &SharedDataStore, self.now_ms()) {
                     Ok(f) => self.proceed(exchange, f, old_len, original),
                     Err(e) => self.reject(exchange, &e),
                 }
@@ -240,7 +266,7 @@ impl Filter {
         old_len: Option<usize>,
         original: Vec<u8>,
     ) -> Action {
-        let now_secs = Self::now_secs();
+        let now_secs = self.now_secs();
         let decided = Decided { forward: f, old_len, original };
         if exchange.limits_store() == LimitsStore::Local {
             return match exchange.check_limits(now_secs, Counters::Local(&SharedDataStore)) {
@@ -274,7 +300,7 @@ impl Filter {
             return Action::Continue;
         };
         let final_body = f.body.clone().unwrap_or(original);
-        match cache::read(&SharedDataStore, &plan.need, sidecar::now_ms()) {
+        match cache::read(&SharedDataStore, &plan.need, self.now_ms()) {
             // A credential due for refresh still serves; the root context's timer refreshes it
             // (`sidecar::Refresher`).
             Ok(Cached::Fresh(cred) | Cached::RefreshDue(cred)) => {
@@ -307,7 +333,7 @@ impl Filter {
         let method =
             hostcalls::get_map_value(MapType::HttpRequestHeaders, ":method").ok().flatten().unwrap_or_default();
         let content_type = hostcalls::get_map_value(MapType::HttpRequestHeaders, "content-type").ok().flatten();
-        let now = Self::now().unwrap_or(SystemTime::UNIX_EPOCH);
+        let now = self.now().unwrap_or(SystemTime::UNIX_EPOCH);
         let outgoing = Outgoing {
             method: &method,
             path: &forward.path,
@@ -337,7 +363,7 @@ impl Filter {
     /// Publishes the record and metrics. `on_log` runs before Envoy writes the access log, and
     /// runs for every request, also when the client or upstream went away mid-stream.
     fn publish(&self, exchange: &Exchange, stream: Option<&ResponseStream>) {
-        let now = Self::now();
+        let now = self.now();
         let elapsed = |from: Option<SystemTime>, to: Option<SystemTime>| -> Option<u64> {
             let d: Duration = to?.duration_since(from?).ok()?;
             u64::try_from(d.as_millis()).ok()
@@ -355,9 +381,9 @@ impl Filter {
             &sighting,
         );
         match exchange.limits_store() {
-            LimitsStore::Local => updates.extend(exchange.record_usage(&record, Self::now_secs(), &SharedDataStore)),
+            LimitsStore::Local => updates.extend(exchange.record_usage(&record, self.now_secs(), &SharedDataStore)),
             LimitsStore::Sidecar => {
-                let increments = exchange.usage_increments(&record, Self::now_secs());
+                let increments = exchange.usage_increments(&record, self.now_secs());
                 if !increments.is_empty() && !limits::enqueue(self.adds_queue, exchange.profile(), increments) {
                     updates.push(exchange.usage_not_recorded());
                 }
@@ -496,6 +522,7 @@ fn apply_forward(forward: &Forward, old_body_len: Option<usize>, headers: &[(Str
 
 impl Context for Filter {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        self.new_callback();
         let (exchange, waiting) = match self.take_phase() {
             Phase::AwaitingSidecar(ex, waiting) => (ex, waiting),
             other => {
@@ -506,7 +533,7 @@ impl Context for Filter {
         let action = match *waiting {
             Waiting::Key { token, body } if token == token_id => {
                 let mut exchange = exchange;
-                let now = sidecar::now_ms();
+                let now = self.now_ms();
                 let resolved = match sidecar::resolve_reply(status_code, response_size) {
                     Ok(reply) => exchange.key_resolved(&reply, &SharedDataStore, now),
                     Err(detail) => {
@@ -587,7 +614,8 @@ impl Context for Filter {
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.started = Self::now();
+        self.new_callback();
+        self.started = self.now();
         let Some(config) = self.config.clone() else {
             let reply = Reply::json(
                 503,
@@ -623,6 +651,7 @@ impl HttpContext for Filter {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.new_callback();
         let exchange = match self.take_phase() {
             Phase::RequestBody(ex) => ex,
             other => {
@@ -643,7 +672,8 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.first_response_byte = Self::now();
+        self.new_callback();
+        self.first_response_byte = self.now();
         let mut exchange = match self.take_phase() {
             Phase::Upstream(ex) => ex,
             other => {
@@ -704,6 +734,7 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.new_callback();
         match &mut self.phase {
             Phase::Streaming(exchange, stream) => {
                 stream_chunk(stream, body_size, end_of_stream);
@@ -751,6 +782,7 @@ impl HttpContext for Filter {
     }
 
     fn on_log(&mut self) {
+        self.new_callback();
         match self.take_phase() {
             Phase::Answered(Some(ex))
             | Phase::RequestBody(ex)

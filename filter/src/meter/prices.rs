@@ -189,8 +189,10 @@ fn matches_prefix(model: &str, prefix: &str) -> bool {
 /// Looks up the price of `model` served by `provider`: configured exact key first, then the
 /// built-in table (longest matching prefix).
 pub fn lookup(configured: &BTreeMap<String, Price>, provider: Provider, model: &str) -> PriceSource {
-    if let Some(p) = configured.get(&format!("{}:{}", provider.name(), model)) {
-        return PriceSource::Configured(*p);
+    if !configured.is_empty() {
+        if let Some(p) = configured.get(&format!("{}:{}", provider.name(), model)) {
+            return PriceSource::Configured(*p);
+        }
     }
     let normalised = normalise(provider, model);
     let fams = families(provider);
