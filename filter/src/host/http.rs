@@ -128,16 +128,12 @@ impl Filter {
         self.clock.get()
     }
 
-    fn since_epoch(&self) -> Option<Duration> {
-        self.now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-    }
-
     fn now_secs(&self) -> u64 {
-        self.since_epoch().map_or(0, |d| d.as_secs())
+        self.now().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())
     }
 
     fn now_ms(&self) -> u64 {
-        self.since_epoch().and_then(|d| u64::try_from(d.as_millis()).ok()).unwrap_or(0)
+        sidecar::epoch_ms(self.now())
     }
 
     /// Sends `reply` instead of whatever Envoy would send, and ends the exchange.
@@ -434,7 +430,7 @@ fn request_headers() -> Vec<(String, String)> {
 }
 
 fn lookup(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    header_values(headers, name).next().cloned()
 }
 
 /// Every value of the header `name` in `headers`.

@@ -91,9 +91,12 @@ pub fn resolve_reply(status_code: u32, response_size: usize) -> Result<warden_pr
 }
 
 pub fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+    epoch_ms(hostcalls::get_current_time().ok())
+}
+
+/// Milliseconds since the Unix epoch, 0 when the time is unknown.
+pub fn epoch_ms(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .and_then(|d| u64::try_from(d.as_millis()).ok())
         .unwrap_or(0)
 }

@@ -112,24 +112,8 @@ impl<T> Default for Objects<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Objects<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Objects<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(Object(entry)) = seq.next_element::<Object<T>>()? {
-                    out.extend(entry);
-                }
-                Ok(Objects(out))
-            }
-            otherwise!(Objects(Vec::new()));
-            not_a_string!(Objects(Vec::new()));
-            not_an_object!(Objects(Vec::new()));
-        }
-        d.deserialize_any(V(PhantomData))
+        let entries = d.deserialize_any(EntriesVisitor(PhantomData))?;
+        Ok(Objects(entries.unwrap_or_default().into_iter().flatten().collect()))
     }
 }
 
