@@ -84,7 +84,8 @@ sys.stderr.write(f"agent request: {len(json.dumps(agent))} bytes\n")
 for name, body in [("chat", chat), ("agent", agent)]:
     with open(f"{work}/{name}.json", "w") as f:
         json.dump(body, f)
-for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300"\n'), ("agent", agent, "")]:
+for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300"\n'),
+                          ("stream_first", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300,first_apart"\n'), ("agent", agent, "")]:
     with open(f"{work}/{name}.lua", "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
                 'wrk.headers["authorization"] = "Bearer sk-bench"\n' + extra +
@@ -109,8 +110,11 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
-# Streams: time to first byte and total time, one request at a time over one connection.
-declare -A ttfb50 ttfb99 tot50 tot99
+# Streams: time to first byte and total time, one request at a time over one connection. The
+# mock writes the 300 events at once (the filter reads them all in one or two callbacks, so the
+# first byte waits for all of them), then again with the first event 1 ms ahead of the rest, as
+# a model streams: that first byte waits only for the request and the first event.
+declare -A ttfb50 ttfb99 tot50 tot99 first50 first99
 for r in $(seq 1 "$rounds"); do
   for target in plain warden floor; do
     url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
@@ -118,6 +122,9 @@ for r in $(seq 1 "$rounds"); do
     [ "$e" = 0 ] || { echo "non-2xx responses in $target stream (ttfb)" >&2; exit 1; }
     ttfb50[$target]="${ttfb50[$target]:-} $a"; ttfb99[$target]="${ttfb99[$target]:-} $b"
     tot50[$target]="${tot50[$target]:-} $c"; tot99[$target]="${tot99[$target]:-} $d"
+    read -r a b _ _ _ e <<<"$(python3 scripts/ttfb.py "$url/v1/openai/chat/completions" "$work/stream_first.lua" "$secs")"
+    [ "$e" = 0 ] || { echo "non-2xx responses in $target stream (first event apart)" >&2; exit 1; }
+    first50[$target]="${first50[$target]:-} $a"; first99[$target]="${first99[$target]:-} $b"
   done
 done
 
@@ -173,6 +180,12 @@ echo "| stream, time to first byte | $a | $b | $((b - a)) | $((g - a)) | $c | $d
 a=$(med "${tot50[plain]}"); b=$(med "${tot50[warden]}"); g=$(med "${tot50[floor]}")
 c=$(med "${tot99[plain]}"); d=$(med "${tot99[warden]}"); h=$(med "${tot99[floor]}")
 echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+last_delta=$((b - a)); last_floor=$((g - a))
+a=$(med "${first50[plain]}"); b=$(med "${first50[warden]}"); g=$(med "${first50[floor]}")
+c=$(med "${first99[plain]}"); d=$(med "${first99[warden]}"); h=$(med "${first99[floor]}")
+echo "| stream, time to first byte, first event 1 ms ahead | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+per_event() { python3 -c "print(f'{($1 - $2) / 299:.2f}')"; }
+echo "| stream, µs per event: (Δ last byte − Δ first byte with the first event ahead) / 299 | | | $(per_event "$last_delta" $((b - a))) | $(per_event "$last_floor" $((g - a))) | | | | | | | | |"
 for rate in $rates; do
   a=$(med "${qp50[plain.$rate]}"); b=$(med "${qp50[warden.$rate]}"); g=$(med "${qp50[floor.$rate]}")
   c=$(med "${qp99[plain.$rate]}"); d=$(med "${qp99[warden.$rate]}"); h=$(med "${qp99[floor.$rate]}")

@@ -7,7 +7,8 @@
 // A minimal proxy-wasm host (ABI 0.2.1): it configures the module like Envoy does, then drives N
 // exchanges through the same callbacks Envoy makes (context create, request headers and body,
 // response headers and body, log, done, delete). The response body is RESPONSE_FILE's bytes,
-// given in one callback, or with STREAM=sse one callback per SSE event (split at blank lines).
+// given in one callback, or with STREAM=sse one callback per SSE event (split at blank lines), or
+// with STREAM=sse-whole as a stream given in one callback.
 // Host calls answer from plain JS maps and do no real work, so the profile is the module's own
 // code. Envoy is not involved: this does not replace `make bench`, it says which functions the
 // wasm share of Envoy's time is spent in (docs/efficiency.md §6).
@@ -16,14 +17,18 @@ const fs = require("fs");
 
 const [modulePath, configPath, requestPath, responsePath, countArg, streamArg] = process.argv.slice(2);
 const N = Number(countArg || 20000);
-const stream = streamArg === "sse";
+// "sse": one callback per event; "sse-whole": the whole stream in one callback, as Envoy hands
+// over a burst that arrived at once.
+const stream = streamArg === "sse" || streamArg === "sse-whole";
 const enc = new TextEncoder();
 const config = fs.readFileSync(configPath);
 const request = JSON.parse(fs.readFileSync(requestPath, "utf8"));
 const requestBody = enc.encode(typeof request.body === "string" ? request.body : JSON.stringify(request.body));
 const responseBytes = fs.readFileSync(responsePath);
 const events = [];
-if (stream) {
+if (streamArg === "sse-whole") {
+  events.push(responseBytes);
+} else if (stream) {
   let start = 0;
   for (let i = 0; i + 1 < responseBytes.length; i++) {
     if (responseBytes[i] === 10 && responseBytes[i + 1] === 10) {

@@ -223,7 +223,10 @@ pub fn response_path(data: &[u8]) {
                 s.push(&[], true, &mut out);
             }
             while let Some(piece) = pieces.next() {
-                s.push(piece, pieces.peek().is_none(), &mut out);
+                let before = out.len();
+                // The host keeps a chunk reported verbatim as it came: it must be what went out.
+                let verbatim = s.push(piece, pieces.peek().is_none(), &mut out);
+                assert!(!verbatim || out.get(before..) == Some(piece), "a chunk reported verbatim was changed");
             }
             let _ = ex.finish(Some(&s), None, None, None);
             assert_no_calls_in_stream(api, framing, &out);

@@ -109,7 +109,10 @@ fn two_envoys_enforce_one_budget_and_every_cost_reaches_redis() {
 
     let want = N * PER_REQUEST_MICRO;
     wait_for("every cost to reach Redis", Duration::from_secs(10), || redis_total(&redis) >= want);
-    let logged: u64 = envoys.iter().map(logged_micro).sum();
+    // Envoy writes its access log on a flush timer of its own, so the last lines can trail Redis.
+    let logged_total = || envoys.iter().map(logged_micro).sum::<u64>();
+    wait_for("every request in the access logs", Duration::from_secs(10), || logged_total() >= want);
+    let logged = logged_total();
     assert_eq!(logged, want, "the access logs of both Envoys account for every request's cost");
     assert_eq!(redis_total(&redis), logged, "Redis holds exactly what the access logs say was spent");
 

@@ -31,9 +31,12 @@ pub(crate) trait Judge {
 }
 
 /// What the client's stream does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Flow {
     Continue,
+    /// The frame went to the client exactly as it came, and nothing else was written: it is
+    /// handed back (its buffers can serve the next frames).
+    Passed(Frame),
     /// The gateway ended the client's stream with a refusal: nothing more goes to the client.
     Ended,
 }
@@ -158,10 +161,11 @@ impl Hold {
             self.holding = true;
         }
         if !self.holding {
-            if !info.drop {
-                out.extend_from_slice(&frame.raw);
+            if info.drop {
+                return Flow::Continue;
             }
-            return Flow::Continue;
+            out.extend_from_slice(&frame.raw);
+            return Flow::Passed(frame);
         }
         if info.ends_message {
             self.decide(fold, Some(frame), out, judge);

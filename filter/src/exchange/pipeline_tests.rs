@@ -76,10 +76,54 @@ fn exchange(case: &Case) -> (Exchange, Box<ResponseStream>) {
     (ex, stream)
 }
 
+/// What the client gets for one chunk. A chunk the stream reports verbatim (the host then keeps
+/// Envoy's buffer as it is) must be exactly what went out.
 fn chunk(stream: &mut ResponseStream, bytes: &[u8], end: bool) -> Vec<u8> {
+    chunk_verbatim(stream, bytes, end).0
+}
+
+fn chunk_verbatim(stream: &mut ResponseStream, bytes: &[u8], end: bool) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
-    stream.push(bytes, end, &mut out);
-    out
+    let verbatim = stream.push(bytes, end, &mut out);
+    assert!(!verbatim || out == bytes, "a chunk reported verbatim was changed");
+    (out, verbatim)
+}
+
+/// Events one per chunk: the ones that go out as they came are reported verbatim (so the host
+/// skips comparing them), a usage chunk the gateway hides and a chunk holding part of an event
+/// are not.
+#[test]
+fn whole_events_that_pass_unchanged_are_reported_verbatim() {
+    let case = Case {
+        fixture: "openai-chat/agw__completions-stream.sse",
+        path: "/v1/openai/chat/completions",
+        body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
+    };
+    let input = String::from_utf8(testutil::read(case.fixture)).unwrap();
+    let events: Vec<&str> = input.split_inclusive("\n\n").collect();
+    assert!(events.len() > 3, "{}", case.fixture);
+    let (_, mut stream) = exchange(&case);
+    for event in &events {
+        let (out, verbatim) = chunk_verbatim(&mut stream, event.as_bytes(), false);
+        let hidden = event.contains("\"choices\":[],");
+        assert_eq!(verbatim, !hidden, "{event}");
+        assert_eq!(out.is_empty(), hidden, "{event}");
+    }
+    let (_, mut stream) = exchange(&case);
+    let (first, rest) = input.as_bytes().split_at(events[0].len() + 5);
+    assert!(!chunk_verbatim(&mut stream, first, false).1, "the chunk ends inside an event");
+    assert!(!chunk_verbatim(&mut stream, rest, true).1, "the rest starts inside an event");
+    // A whole stream in one chunk, its end included (the usage chunk asked for this time).
+    let asked = Case {
+        body: r#"{"model":"gpt-5-nano","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+        ..case
+    };
+    let (_, mut stream) = exchange(&asked);
+    assert!(chunk_verbatim(&mut stream, input.as_bytes(), true).1);
+    let (_, mut stream) = exchange(&asked);
+    let unterminated = input.trim_end();
+    let (out, verbatim) = chunk_verbatim(&mut stream, unterminated.as_bytes(), true);
+    assert!(!verbatim && out.len() == unterminated.len() + 1, "a line end was added to the last line");
 }
 
 fn run(case: &Case, cuts: &[usize]) -> (Vec<u8>, Record) {

@@ -91,10 +91,12 @@ impl ResponseStream {
     }
 
     /// Feeds one chunk from upstream; appends what the client should receive now to `out`.
-    pub fn push(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+    /// Returns true only when what it appended is exactly `chunk` (so the caller need not compare):
+    /// every byte of the chunk made whole frames that all went out as they came, and nothing else.
+    /// False says nothing either way.
+    pub fn push(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) -> bool {
         let Some(mut translation) = self.translation.take() else {
-            self.push_policed(chunk, end, out);
-            return;
+            return self.push_policed(chunk, end, out);
         };
         let chat = translation.to_chat(chunk, end);
         let mut policed = Vec::new();
@@ -103,6 +105,7 @@ impl ResponseStream {
         translation.to_client(&policed, end, out);
         self.sent_any |= out.len() > start;
         self.translation = Some(translation);
+        false
     }
 
     /// Chat frames a translation made (already cut, so never re-decoded): policed as they come.
@@ -117,7 +120,7 @@ impl ResponseStream {
             State::Open | State::Ended { readable: true, .. } => {}
         }
         for frame in frames {
-            self.on_frame(frame, out);
+            let _ = self.on_frame(frame, out);
         }
         if end && self.is_open() {
             if let Some(hold) = self.hold_back.as_mut() {
@@ -138,13 +141,17 @@ impl ResponseStream {
         Some(response)
     }
 
-    fn push_policed(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+    fn push_policed(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) -> bool {
         let (start, was_open) = (out.len(), self.is_open());
-        self.push_inner(chunk, end, out);
+        // Whole frames only: the decoder holds no bytes of an earlier chunk, and (checked after)
+        // none of this one. The decoder's contract makes the frames' raw bytes the input itself.
+        let aligned = was_open && self.decoder.buffered() == Some(0);
+        let passed = self.push_inner(chunk, end, out);
         if was_open && matches!(self.state, State::Ended { .. }) {
             self.close_array(out, start);
         }
         self.sent_any |= out.len() > start;
+        aligned && passed && matches!(self.state, State::Open | State::Complete) && self.decoder.buffered() == Some(0)
     }
 
     /// A JSON-array stream the gateway ended: the upstream's closing `]` will never go out, and
@@ -165,21 +172,24 @@ impl ResponseStream {
         out.push(b']');
     }
 
-    fn push_inner(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) {
+    /// True when every frame the chunk completed went out as it came (and no error or end was
+    /// handled).
+    fn push_inner(&mut self, chunk: &[u8], end: bool, out: &mut Vec<u8>) -> bool {
         self.upstream_done |= end;
         match self.state {
             State::Unread => {
                 out.extend_from_slice(chunk);
-                return;
+                return false;
             }
-            State::Ended { readable: false, .. } | State::Complete => return,
+            State::Ended { readable: false, .. } | State::Complete => return false,
             State::Open | State::Ended { readable: true, .. } => {}
         }
         let mut frames = std::mem::take(&mut self.frames);
         let mut result = self.decoder.push(chunk, &mut frames);
         self.last_byte = chunk.last().copied().or(self.last_byte);
         let mut tail = Vec::new();
-        if end && result.is_ok() && matches!(self.decoder, Decoder::Sse(_)) && !ends_line(self.last_byte) {
+        let terminate = end && result.is_ok() && matches!(self.decoder, Decoder::Sse(_)) && !ends_line(self.last_byte);
+        if terminate {
             // A last line without its terminator is still a line to an SSE client that reads to
             // the end (google-genai does): it is read as one here too, so it is judged like any.
             result = self.decoder.push(b"\n", &mut frames);
@@ -190,26 +200,38 @@ impl ResponseStream {
                 Err(e) => result = Err(e),
             }
         }
+        let mut passed = true;
         for frame in frames.drain(..) {
-            self.on_frame(frame, out);
+            passed &= self.on_frame(frame, out);
         }
         self.frames = frames;
         match result {
-            Err(e) => self.unreadable(&e, out),
+            Err(e) => {
+                self.unreadable(&e, out);
+                false
+            }
             Ok(()) if end => {
                 if self.is_open() && self.hold_back.is_some() && !inert(&self.decoder, &tail) {
                     // Bytes that belong to no whole frame (a cut-off last event, something after a
                     // JSON array's end) were never read, so they are not passed on.
                     self.end_unread("the stream ended inside an event", "torn_final_event", out);
+                    false
                 } else if self.is_open() {
+                    let before = out.len();
                     if let Some(hold) = self.hold_back.as_mut() {
                         hold.finish(&mut self.fold, out);
                     }
+                    // Frames and the bytes after the last one are the input itself, unless a line
+                    // end was added or the hold-back wrote something at the end.
+                    let quiet = out.len() == before && !terminate;
                     out.extend_from_slice(&tail);
                     self.state = State::Complete;
+                    passed && quiet
+                } else {
+                    false
                 }
             }
-            Ok(()) => {}
+            Ok(()) => passed,
         }
     }
 
@@ -217,28 +239,38 @@ impl ResponseStream {
         self.state == State::Open
     }
 
-    fn on_frame(&mut self, frame: Frame, out: &mut Vec<u8>) {
+    /// Folds and polices one frame; true when it went to the client exactly as it came and
+    /// nothing else was written.
+    fn on_frame(&mut self, frame: Frame, out: &mut Vec<u8>) -> bool {
         let info = self.fold.on_frame(&frame);
         if !self.is_open() {
             // Folded for usage only: the client's stream has ended.
-            return;
+            self.decoder.recycle(frame);
+            return false;
         }
         if info.unreadable && self.hold_back.is_some() {
             // A client's parser may read calls into what the gateway could not read at all.
             self.end_unread("a stream event is not JSON the gateway can read", "unreadable_event", out);
-            return;
+            return false;
         }
         let flow = match self.hold_back.as_mut() {
             Some(hold) => hold.on_frame(&mut self.fold, frame, &info, out),
+            None if info.drop => Flow::Continue,
             None => {
-                if !info.drop {
-                    out.extend_from_slice(&frame.raw);
-                }
-                Flow::Continue
+                out.extend_from_slice(&frame.raw);
+                Flow::Passed(frame)
             }
         };
-        if flow == Flow::Ended {
-            self.state = State::Ended { why: "held_bytes_limit", readable: true };
+        match flow {
+            Flow::Passed(frame) => {
+                self.decoder.recycle(frame);
+                true
+            }
+            Flow::Ended => {
+                self.state = State::Ended { why: "held_bytes_limit", readable: true };
+                false
+            }
+            Flow::Continue => false,
         }
     }
 

@@ -469,10 +469,10 @@ fn stream_chunk(stream: &mut ResponseStream, size: usize, end_of_stream: bool) {
         let slice = if len == 0 { Vec::new() } else { read_body_range(BufferType::HttpResponseBody, pos, len) };
         let last = pos.saturating_add(len) >= size;
         let mut out = Vec::with_capacity(slice.len());
-        stream.push(&slice, end_of_stream && last, &mut out);
+        let verbatim = stream.push(&slice, end_of_stream && last, &mut out);
         match &mut changed {
             Some((_, all)) => all.extend_from_slice(&out),
-            None if out != slice => changed = Some((pos, out)),
+            None if !verbatim && out != slice => changed = Some((pos, out)),
             None => {}
         }
         pos = pos.saturating_add(len);

@@ -25,7 +25,8 @@ pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
     for (tag, value) in labels {
         out.push_str(tag);
         out.push_str("=.=");
-        if value.chars().all(|c| label_char(c) == c) {
+        // Bytewise: a byte outside ASCII is part of a character `label_char` replaces anyway.
+        if value.bytes().all(safe_label_byte) {
             out.push_str(value);
         } else {
             out.extend(value.chars().map(label_char));
@@ -39,11 +40,16 @@ pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
 /// A label value's character as the encoding carries it: `;` and `=` would be read as separators,
 /// and Envoy stat names reject some bytes, so everything outside a safe set becomes `_`.
 pub fn label_char(c: char) -> char {
-    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@') {
+    if u8::try_from(c).is_ok_and(safe_label_byte) {
         c
     } else {
         '_'
     }
+}
+
+/// An ASCII byte a label value carries as it is.
+fn safe_label_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'@')
 }
 
 pub fn counter(name: &str, labels: &[(&str, &str)], value: u64) -> Update {
@@ -64,5 +70,13 @@ mod tests {
             encode("warden_requests_total", &[("provider", "openai"), ("model", "gpt 5;x")]),
             "provider=.=openai;.;model=.=gpt_5_x;.;warden_requests_total"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_value_is_carried_as_label_char_maps_it(value in "\\PC{0,12}|[a-z0-9.:/@_;= -]{0,12}") {
+            let mapped: String = value.chars().map(label_char).collect();
+            proptest::prop_assert_eq!(encode("n", &[("t", &value)]), format!("t=.={mapped};.;n"));
+        }
     }
 }

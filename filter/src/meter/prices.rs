@@ -194,6 +194,24 @@ pub fn lookup(configured: &BTreeMap<String, Price>, provider: Provider, model: &
             return PriceSource::Configured(*p);
         }
     }
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else { return from_table(provider, model) };
+        if let Some((_, _, found)) = recent.entries.iter().find(|(p, m, _)| *p == provider && m == model) {
+            return *found;
+        }
+        let found = from_table(provider, model);
+        let slot = recent.next % RECENT_MODELS;
+        recent.next = slot.wrapping_add(1);
+        match recent.entries.get_mut(slot) {
+            Some(entry) => *entry = (provider, model.to_owned(), found),
+            None => recent.entries.push((provider, model.to_owned(), found)),
+        }
+        found
+    })
+}
+
+/// The built-in table's price of `model` served by `provider` (longest matching prefix).
+fn from_table(provider: Provider, model: &str) -> PriceSource {
     let normalised = normalise(provider, model);
     let fams = families(provider);
     BUILT_IN
@@ -201,6 +219,20 @@ pub fn lookup(configured: &BTreeMap<String, Price>, provider: Provider, model: &
         .filter(|(fam, prefix, _)| fams.contains(fam) && matches_prefix(&normalised, prefix))
         .max_by_key(|(_, prefix, _)| prefix.len())
         .map_or(PriceSource::Unknown, |(_, _, p)| PriceSource::BuiltIn(*p))
+}
+
+/// The last few built-in lookups of this VM: requests name the same few models again and again,
+/// and each lookup scans the whole table. Bounded (models come from the wire), replaced in turn.
+const RECENT_MODELS: usize = 8;
+
+#[derive(Default)]
+struct Recent {
+    entries: Vec<(Provider, String, PriceSource)>,
+    next: usize,
+}
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent::default());
 }
 
 #[cfg(test)]
@@ -234,6 +266,18 @@ mod tests {
         assert_eq!(built_in(Provider::Bedrock, "anthropic.claude-3-haiku-20240307-v1:0").input, 0.25);
         assert_eq!(built_in(Provider::Bedrock, "us.anthropic.claude-sonnet-4-20250514-v1:0").input, 3.0);
         assert_eq!(built_in(Provider::Bedrock, "amazon.nova-pro-v1:0").output, 3.2);
+    }
+
+    #[test]
+    fn recent_lookups_answer_like_the_table() {
+        let models = (0..3 * RECENT_MODELS).map(|i| format!("gpt-4o-mini-{i}")).chain(["my-finetune".to_owned()]);
+        let models: Vec<String> = models.collect();
+        for round in 0..3 {
+            for (i, model) in models.iter().enumerate() {
+                let provider = if (i + round) % 2 == 0 { Provider::OpenAi } else { Provider::Anthropic };
+                assert_eq!(lookup(&BTreeMap::new(), provider, model), from_table(provider, model), "{model}");
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! hostile: every accessor returns an `Option` or a default, never panics.
 
 use crate::view::{Arguments, Unreadable};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
 
 /// `v` as JSON text. Written straight into bytes: `Value`'s `Display` (`to_string`) goes through
 /// the formatting machinery piece by piece and costs about twice as much, on every body the
@@ -12,6 +15,37 @@ pub fn to_bytes(v: &Value, size_hint: usize) -> Vec<u8> {
     // Writing a `Value` into a `Vec` cannot fail: its keys are strings and the writer is memory.
     let _ = serde_json::to_writer(&mut out, v);
     out
+}
+
+/// An optional string field of a typed reader, borrowed from the input when it has no escapes:
+/// `#[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]` on an
+/// `Option<Cow<'a, str>>`. Serde's own `Option<Cow<str>>` copies every string into a new
+/// allocation even under `#[serde(borrow)]`. Reads what it reads: null or absent is `None`, a
+/// string is `Some`, anything else is an error.
+pub fn borrowed_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Str<'a>(Cow<'a, str>);
+    impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(StrVisitor(std::marker::PhantomData))
+        }
+    }
+    struct StrVisitor<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
+        type Value = Str<'a>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Str(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Str(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Str(Cow::Owned(v)))
+        }
+    }
+    Option::<Str>::deserialize(d).map(|s| s.map(|s| s.0))
 }
 
 pub fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

@@ -183,3 +183,31 @@ fn result_edits_write_only_where_the_pointer_leads() {
     assert!(!set_string_at(&mut items, "/input/5/output", "x"));
     assert_eq!(items, json!({"input": [{"output": "s0"}, {"out/put": "s1"}]}));
 }
+
+#[derive(serde::Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
+    s: Option<Cow<'a, str>>,
+}
+
+#[test]
+fn borrowed_str_borrows_plain_strings_and_reads_like_serdes_own() {
+    let read = |json: &str| {
+        serde_json::from_str::<Fields>(json)
+            .map(|f| f.s.map(|s| (s.clone().into_owned(), matches!(s, Cow::Borrowed(_)))))
+    };
+    assert_eq!(read(r#"{"s":"plain"}"#).unwrap(), Some(("plain".to_owned(), true)));
+    assert_eq!(read(r#"{"s":"a\nb\u00e9"}"#).unwrap(), Some(("a\nbé".to_owned(), false)), "escapes make a copy");
+    assert_eq!(read(r#"{"s":null}"#).unwrap(), None);
+    assert_eq!(read(r#"{}"#).unwrap(), None);
+    for other in [r#"{"s":1}"#, r#"{"s":[]}"#, r#"{"s":{}}"#, r#"{"s":true}"#, r#"{"s":"\ud800"}"#] {
+        assert!(read(other).is_err(), "{other}");
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Serdes<'a> {
+            #[serde(borrow, default)]
+            s: Option<Cow<'a, str>>,
+        }
+        assert!(serde_json::from_str::<Serdes>(other).is_err(), "serde's own refuses {other} too");
+    }
+}

@@ -75,6 +75,22 @@ impl Decoder {
         }
     }
 
+    /// Bytes pushed that belong to no frame yet, where the decoder can say (SSE).
+    pub fn buffered(&self) -> Option<usize> {
+        match self {
+            Decoder::Sse(d) => Some(d.buffered()),
+            Decoder::JsonArray(_) | Decoder::EventStream(_) => None,
+        }
+    }
+
+    /// Takes back a frame this decoder made once nothing reads it any more, so its buffers serve
+    /// the next frames (SSE; the other framings drop it).
+    pub fn recycle(&mut self, frame: Frame) {
+        if let Decoder::Sse(d) = self {
+            d.recycle(frame);
+        }
+    }
+
     /// Ends the input. Frames completed by the end are appended to `out`; the bytes that belong to
     /// no frame (a closing `]`, a trailing partial frame of a cut stream) are returned.
     pub fn finish(&mut self, out: &mut Vec<Frame>) -> Result<Vec<u8>, StreamError> {

@@ -19,7 +19,15 @@ pub struct Decoder {
     event: Pending,
     /// No line has been parsed yet, so a UTF-8 BOM may still open the stream.
     at_stream_start: bool,
+    /// Buffers of frames the caller is done with (`recycle`), reused for the next frames' `raw`
+    /// and `data` instead of allocating two per event.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most spare buffers kept, and the largest kept: enough for the two buffers of the event in
+/// flight, without holding on to the memory of unusually large events (at most 64 KiB a stream).
+const SPARE_BUFFERS: usize = 4;
+const SPARE_MAX_CAPACITY: usize = 16 * 1024;
 
 /// What the complete lines of the frame being built have said so far.
 #[derive(Debug, Default)]
@@ -36,7 +44,42 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Decoder {
     pub fn new(limit: usize) -> Self {
-        Decoder { limit, buf: Vec::new(), start: 0, line: 0, scan: 0, event: Pending::default(), at_stream_start: true }
+        Decoder {
+            limit,
+            buf: Vec::new(),
+            start: 0,
+            line: 0,
+            scan: 0,
+            event: Pending::default(),
+            at_stream_start: true,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Bytes pushed that belong to no frame yet.
+    pub fn buffered(&self) -> usize {
+        self.buf.len().saturating_sub(self.start)
+    }
+
+    /// Takes back the buffers of a frame nothing reads any more, for the next frames.
+    pub fn recycle(&mut self, frame: Frame) {
+        for mut buf in [frame.raw, frame.data] {
+            if self.spare.len() < SPARE_BUFFERS && buf.capacity() > 0 && buf.capacity() <= SPARE_MAX_CAPACITY {
+                buf.clear();
+                self.spare.push(buf);
+            }
+        }
+    }
+
+    /// An empty buffer: a spare one when there is one.
+    fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Ends the frame being built with `raw` and starts the next one.
+    fn take_event(&mut self, raw: Vec<u8>) -> Frame {
+        let next = Pending { data: self.buffer(), ..Pending::default() };
+        std::mem::replace(&mut self.event, next).into_frame(raw)
     }
 
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Frame>) -> Result<(), StreamError> {
@@ -55,8 +98,8 @@ impl Decoder {
         }
         // A stream cut before its final blank line still delivered its last event.
         let rest = if self.event.has_lines {
-            let event = std::mem::take(&mut self.event);
-            out.push(event.into_frame(rest.to_vec()));
+            let raw = rest.to_vec();
+            out.push(self.take_event(raw));
             Vec::new()
         } else {
             rest.to_vec()
@@ -86,12 +129,13 @@ impl Decoder {
             self.line = line_end;
             self.scan = line_end;
             if blank && self.event.has_lines {
-                let raw = self.buf.get(self.start..line_end).unwrap_or_default();
-                if raw.len() > self.limit {
-                    return Err(StreamError::FrameTooLarge { actual: raw.len(), limit: self.limit });
+                let len = line_end.saturating_sub(self.start);
+                if len > self.limit {
+                    return Err(StreamError::FrameTooLarge { actual: len, limit: self.limit });
                 }
-                let event = std::mem::take(&mut self.event);
-                out.push(event.into_frame(raw.to_vec()));
+                let mut raw = self.buffer();
+                raw.extend_from_slice(self.buf.get(self.start..line_end).unwrap_or_default());
+                out.push(self.take_event(raw));
                 self.start = line_end;
             }
         }
@@ -101,7 +145,7 @@ impl Decoder {
     /// line is complete.
     fn find_line_end(&mut self, at_end: bool) -> Option<(usize, usize)> {
         let tail = self.buf.get(self.scan..)?;
-        let Some(offset) = tail.iter().position(|&b| b == b'\n' || b == b'\r') else {
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', tail) else {
             self.scan = self.buf.len();
             return None;
         };
@@ -144,7 +188,7 @@ impl Decoder {
 impl Pending {
     fn field(&mut self, line: &[u8]) {
         self.has_lines = true;
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             Some(0) => return, // a comment
             Some(colon) => {
                 let name = line.get(..colon).unwrap_or_default();

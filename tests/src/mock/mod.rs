@@ -415,11 +415,14 @@ fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Optio
         } else {
             None
         };
+        let first_apart = delivery.first_apart;
         tokio::spawn(async move {
             for (i, piece) in pieces.into_iter().enumerate() {
                 if i > 0 {
                     if let Some(gap) = gap {
                         tokio::time::sleep(gap).await;
+                    } else if i == 1 && first_apart {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 }
                 if let Ok(mut s) = sent.lock() {

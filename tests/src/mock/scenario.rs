@@ -64,6 +64,9 @@ pub struct Delivery {
     pub cut: bool,
     /// `slow_stream`: 50 ms between events.
     pub slow: bool,
+    /// `first_apart`: the first piece alone, the rest 1 ms later (a stream's first event comes
+    /// before the model has written the rest; `make bench` times the first byte with it).
+    pub first_apart: bool,
     /// `x-mock-status`: override the status code.
     pub status: Option<u16>,
 }
@@ -97,6 +100,7 @@ impl Scenario {
                 "error_429" => content = Content::Error429,
                 "cut" => delivery.cut = true,
                 "slow_stream" => delivery.slow = true,
+                "first_apart" => delivery.first_apart = true,
                 "text_then_tools" => text_first = true,
                 "mixed_chunk" => mixed_chunk = true,
                 t => {

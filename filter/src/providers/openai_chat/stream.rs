@@ -46,17 +46,17 @@ pub struct Fold {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TextChunk<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     object: Option<Cow<'a, str>>,
     #[serde(default)]
     created: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     system_fingerprint: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     service_tier: Option<Cow<'a, str>>,
     /// Only `null`.
     #[serde(default, rename = "usage")]
@@ -82,9 +82,9 @@ struct TextChoice<'a> {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TextDelta<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     role: Option<Cow<'a, str>>,
     /// Only `null`.
     #[serde(default, rename = "refusal")]

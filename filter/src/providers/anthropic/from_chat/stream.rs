@@ -16,7 +16,7 @@ use std::borrow::Cow;
 /// (`message`, `usage`, `error`) stay JSON values.
 #[derive(Deserialize)]
 struct Event<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     kind: Option<Cow<'a, str>>,
     index: Option<u64>,
     #[serde(borrow)]
@@ -30,25 +30,25 @@ struct Event<'a> {
 
 #[derive(Deserialize)]
 struct Delta<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     partial_json: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     stop_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct Block<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     name: Option<Cow<'a, str>>,
     input: Option<Value>,
 }

@@ -21,10 +21,10 @@ struct Event<'a> {
     start: Option<Start<'a>>,
     #[serde(borrow)]
     delta: Option<Delta<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     stop_reason: Option<Cow<'a, str>>,
     usage: Option<Value>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     message: Option<Cow<'a, str>>,
 }
 
@@ -38,16 +38,16 @@ struct Start<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ToolStart<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     tool_use_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Delta<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     tool_use: Option<ToolDelta<'a>>,
@@ -55,7 +55,7 @@ struct Delta<'a> {
 
 #[derive(Deserialize)]
 struct ToolDelta<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     input: Option<Cow<'a, str>>,
 }
 

@@ -17,9 +17,9 @@ use std::borrow::Cow;
 /// deltas as objects.
 #[derive(Deserialize)]
 struct Event<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     id: Option<Cow<'a, str>>,
     index: Option<u64>,
     #[serde(borrow)]
@@ -30,7 +30,7 @@ struct Event<'a> {
 struct EventDelta<'a> {
     #[serde(borrow)]
     message: Option<MessageDelta<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     finish_reason: Option<Cow<'a, str>>,
     usage: Option<Value>,
 }
@@ -38,7 +38,7 @@ struct EventDelta<'a> {
 #[derive(Deserialize)]
 struct MessageDelta<'a> {
     content: Option<Value>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     tool_plan: Option<Cow<'a, str>>,
     tool_calls: Option<Value>,
 }

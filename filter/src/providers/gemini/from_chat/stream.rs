@@ -16,9 +16,9 @@ use std::borrow::Cow;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Chunk<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     response_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     model_version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     candidates: Option<Vec<Candidate<'a>>>,
@@ -32,7 +32,7 @@ struct Chunk<'a> {
 struct Candidate<'a> {
     #[serde(borrow)]
     content: Option<Content<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     finish_reason: Option<Cow<'a, str>>,
 }
 
@@ -45,18 +45,18 @@ struct Content<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Part<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     text: Option<Cow<'a, str>>,
     thought: Option<bool>,
     #[serde(borrow)]
     function_call: Option<FunctionCall<'a>>,
-    #[serde(borrow, alias = "thought_signature")]
+    #[serde(borrow, alias = "thought_signature", default, deserialize_with = "crate::providers::json::borrowed_str")]
     thought_signature: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct FunctionCall<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     name: Option<Cow<'a, str>>,
     args: Option<Value>,
 }

@@ -257,11 +257,11 @@ impl Stream {
 /// parsed once per chunk on the stream's hot path; unknown fields are skipped.
 #[derive(Deserialize)]
 struct ChatChunk<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     id: Option<Cow<'a, str>>,
     #[serde(default)]
     created: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     model: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     choices: Option<Vec<ChatChoice<'a>>>,
@@ -277,15 +277,15 @@ struct ChatChoice<'a> {
     index: Option<u64>,
     #[serde(borrow, default)]
     delta: Option<ChatDelta<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct ChatDelta<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     refusal: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<ToolDelta<'a>>>,
@@ -295,7 +295,7 @@ struct ChatDelta<'a> {
 struct ToolDelta<'a> {
     #[serde(default)]
     index: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<FunctionDelta<'a>>,
@@ -303,9 +303,9 @@ struct ToolDelta<'a> {
 
 #[derive(Deserialize)]
 struct FunctionDelta<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]
     arguments: Option<Cow<'a, str>>,
 }
 
