@@ -9,10 +9,10 @@ use crate::meter::metrics::{Kind, Update};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 thread_local! {
-    static IDS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    /// Metric ids by encoded name, defined once per VM.
+    static IDS: RefCell<crate::meter::FastMap<String, u32>> = RefCell::new(crate::meter::fast_map());
     /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
     static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
     /// The memory size the gauge last got.

@@ -153,15 +153,46 @@ impl Cl100k {
     }
 
     fn count(&self, text: &str) -> usize {
-        self.pieces(text).map(|piece| self.bpe.count(piece.as_bytes())).sum()
+        self.pieces(text).map(|piece| self.piece_count(piece.as_bytes())).sum()
     }
 
     fn count_till_limit(&self, text: &str, limit: usize) -> Option<usize> {
         self.pieces(text).try_fold(0usize, |sum, piece| {
-            let count = self.bpe.count_till_limit(piece.as_bytes(), limit.checked_sub(sum)?)?;
-            Some(sum.saturating_add(count))
+            let count = self.piece_count(piece.as_bytes());
+            (count <= limit.checked_sub(sum)?).then(|| sum.saturating_add(count))
         })
     }
+
+    /// Tokens in one piece. Short pieces come back again and again (JSON keys and punctuation,
+    /// common words), and each count starts a new encoder (two allocations), so this VM's
+    /// recent short pieces keep their counts.
+    fn piece_count(&self, piece: &[u8]) -> usize {
+        if piece.len() > KNOWN_PIECE_BYTES {
+            return self.bpe.count(piece);
+        }
+        KNOWN_PIECES.with(|known| {
+            let Ok(mut known) = known.try_borrow_mut() else { return self.bpe.count(piece) };
+            if let Some(count) = known.get(piece) {
+                return *count;
+            }
+            let count = self.bpe.count(piece);
+            if known.len() >= KNOWN_PIECES_MAX {
+                // Pieces come from the wire: the table is bounded, and starts over when full.
+                known.clear();
+            }
+            known.insert(piece.to_vec(), count);
+            count
+        })
+    }
+}
+
+/// Longest piece whose count is kept, and most pieces kept (about 100 KB at most).
+const KNOWN_PIECE_BYTES: usize = 24;
+const KNOWN_PIECES_MAX: usize = 2048;
+
+thread_local! {
+    static KNOWN_PIECES: std::cell::RefCell<super::FastMap<Vec<u8>, usize>> =
+        std::cell::RefCell::new(super::fast_map());
 }
 
 /// Inflates one of `build.rs`'s tables into words (so a DFA can use it in place: it needs 4-byte

@@ -269,3 +269,18 @@ fn tokenizer_handles_share_one_build_of_the_tables() {
     let second = tok();
     assert!(std::ptr::eq(first.bpe, second.bpe));
 }
+
+#[test]
+fn kept_piece_counts_answer_like_the_encoder_also_after_the_table_starts_over() {
+    let t = tok();
+    // More distinct short pieces than the table keeps, twice over, and one too long to keep.
+    let mut pieces: Vec<String> = (0..KNOWN_PIECES_MAX * 2 + 7).map(|i| format!(" w{i:x}q")).collect();
+    pieces.push("x".repeat(KNOWN_PIECE_BYTES + 1));
+    for round in 0..2 {
+        for piece in &pieces {
+            let bytes = piece.as_bytes();
+            assert_eq!(t.bpe.piece_count(bytes), t.bpe.bpe.count(bytes), "{piece} (round {round})");
+        }
+    }
+    KNOWN_PIECES.with(|known| assert!(known.borrow().len() <= KNOWN_PIECES_MAX));
+}
