@@ -335,7 +335,9 @@ pub fn tool_definitions_text(tools: &[ToolDecl]) -> String {
 fn parts(req: &Request) -> impl Iterator<Item = (&'static str, std::borrow::Cow<'_, str>)> {
     let system = req.system.iter().map(|text| ("system", text.as_str().into()));
     let turns = req.messages.iter().map(|m| (role_name(m.role), m.text.as_str().into()));
-    let tools = (!req.tools.is_empty()).then(|| ("user", tool_definitions_text(&req.tools).into()));
+    // Built only when a count gets this far (`count_request_within` often stops before).
+    let tools =
+        std::iter::once(&req.tools).filter(|t| !t.is_empty()).map(|t| ("user", tool_definitions_text(t).into()));
     system.chain(turns).chain(tools)
 }
 
