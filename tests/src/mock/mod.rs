@@ -416,14 +416,21 @@ fn deliver(state: &State, canned: Canned, scenario: &Scenario, request_id: Optio
             None
         };
         let first_apart = delivery.first_apart;
+        let mut pieces = pieces.into_iter();
+        // The first piece is queued before the response head leaves: a gateway that answers on
+        // the head alone (a refusal) cannot have its client ask what was sent before it is known.
+        if let Some(first) = pieces.next() {
+            if let Ok(mut s) = sent.lock() {
+                s.extend_from_slice(&first);
+            }
+            let _ = tx.try_send(Ok(Bytes::from(first)));
+        }
         tokio::spawn(async move {
-            for (i, piece) in pieces.into_iter().enumerate() {
-                if i > 0 {
-                    if let Some(gap) = gap {
-                        tokio::time::sleep(gap).await;
-                    } else if i == 1 && first_apart {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
+            for (i, piece) in pieces.enumerate() {
+                if let Some(gap) = gap {
+                    tokio::time::sleep(gap).await;
+                } else if i == 0 && first_apart {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 if let Ok(mut s) = sent.lock() {
                     s.extend_from_slice(&piece);
