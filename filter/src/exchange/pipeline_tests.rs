@@ -65,6 +65,13 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// A chat stream whose client did not ask for usage (the gateway asks for it and hides its chunk).
+const CHAT_WITHOUT_USAGE: Case = Case {
+    fixture: "openai-chat/agw__completions-stream.sse",
+    path: "/v1/openai/chat/completions",
+    body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
+};
+
 /// An exchange whose response has started as a stream, and that stream (as the host holds them).
 fn exchange(case: &Case) -> (Exchange, Box<ResponseStream>) {
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
@@ -94,11 +101,7 @@ fn chunk_verbatim(stream: &mut ResponseStream, bytes: &[u8], end: bool) -> (Vec<
 /// are not.
 #[test]
 fn whole_events_that_pass_unchanged_are_reported_verbatim() {
-    let case = Case {
-        fixture: "openai-chat/agw__completions-stream.sse",
-        path: "/v1/openai/chat/completions",
-        body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
-    };
+    let case = CHAT_WITHOUT_USAGE;
     let input = String::from_utf8(testutil::read(case.fixture)).unwrap();
     let events: Vec<&str> = input.split_inclusive("\n\n").collect();
     assert!(events.len() > 3, "{}", case.fixture);
@@ -161,11 +164,7 @@ fn client_receives_the_upstream_bytes_and_usage_is_folded() {
 
 #[test]
 fn the_usage_chunk_a_client_did_not_ask_for_is_hidden() {
-    let case = Case {
-        fixture: "openai-chat/agw__completions-stream.sse",
-        path: "/v1/openai/chat/completions",
-        body: r#"{"model":"gpt-5-nano","stream":true,"messages":[]}"#,
-    };
+    let case = CHAT_WITHOUT_USAGE;
     let config = Rc::new(Config::from_json(br#"{"profiles":{"default":{}}}"#).unwrap());
     let mut ex = Exchange::begin(config, "POST", case.path, &|_| None).unwrap();
     let fwd = ex.request_body(case.body.as_bytes()).unwrap();
