@@ -159,6 +159,7 @@ impl Hold {
     ) -> Flow {
         if !self.holding && info.tool && info.started_tools.iter().any(|name| judge.must_hold(name)) {
             self.holding = true;
+            fold.hold_begins();
         }
         if !self.holding {
             if info.drop {

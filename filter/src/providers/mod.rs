@@ -323,6 +323,14 @@ impl StreamFold {
         }
     }
 
+    /// The frame just folded is the first one the hold-back holds: what the fold learns after it
+    /// is what the client has not seen.
+    pub fn hold_begins(&mut self) {
+        if let StreamFold::Responses(f) = self {
+            f.hold_begins();
+        }
+    }
+
     /// A held frame with its tool-call content removed, once the calls are blocked; `None` when
     /// nothing else is left in it. Called in stream order for every held frame except the one that
     /// ends the message, before `refusal`.

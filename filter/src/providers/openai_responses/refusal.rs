@@ -1,10 +1,12 @@
 //! Refusals: what the client receives instead of blocked tool calls.
 //!
 //! Streaming: the engine holds every event from the `response.output_item.added` of a blockable
-//! call. When the calls are blocked, every event of a call item announced inside the held part is
-//! dropped, the items after it move down so `output_index` stays contiguous, `sequence_number`s
-//! are renumbered, the refusal arrives as a complete `message` item, and the terminal event lists
-//! the output the client actually received.
+//! call. When the calls are blocked, every call item that became one inside the held part is
+//! withheld: the events at its `output_index` or naming its id are dropped, and so is any held
+//! call event that does not belong to a call the client already knew of (fail closed: an item
+//! announced twice, or a call event that names no item). The items after a withheld one move down
+//! so `output_index` stays contiguous, `sequence_number`s are renumbered, the refusal arrives as
+//! a complete `message` item, and the terminal event lists the output the client received.
 
 use super::stream::{is_terminal, is_tool_item, kind, same_item, Fold};
 use crate::providers::common::RefusalEnd;
@@ -20,6 +22,8 @@ pub struct Hold {
     next_seq: Option<u64>,
     /// A held `[DONE]` (some compatible servers end with one), and whether the refusal went out.
     pub(super) end: RefusalEnd,
+    /// The number of the first held frame (see `Fold::frames`).
+    pub(super) from_frame: Option<u64>,
 }
 
 /// The non-streaming refusal body: tool-call items removed from `output`, the refusal appended as
@@ -73,24 +77,14 @@ impl Fold {
         if self.hold.next_seq.is_none() {
             self.hold.next_seq = event.get("sequence_number").and_then(Value::as_u64);
         }
-        let kind = kind(&event, frame).to_owned();
-        let index = event.get("output_index").and_then(Value::as_u64);
-        if matches!(kind.as_str(), "response.output_item.added" | "response.output_item.done") {
-            let item = event.get("item").cloned().unwrap_or_default();
-            if is_tool_item(&item) {
-                let announcing = kind == "response.output_item.added";
-                if let Some(known) = self.item_mut(index, &item) {
-                    // Announced inside the held part (by `added`, or by `done` for servers that skip
-                    // `added`): the client must never learn of it.
-                    if announcing || !known.added {
-                        known.held = true;
-                    }
-                }
-            }
-        }
-        if index.is_some_and(|i| self.items.iter().any(|item| item.output_index == i && item.held)) {
+        // Frames are stripped only once something was held: without word of where that began,
+        // everything folded counts as held.
+        let from = *self.hold.from_frame.get_or_insert(0);
+        self.withhold(from);
+        if !self.passes_held(&event, frame) {
             return None;
         }
+        let index = event.get("output_index").and_then(Value::as_u64);
         let mut changed = false;
         if let (Some(index), Some(slot)) = (index, event.get_mut("output_index")) {
             let moved = self.client_index(index);
@@ -109,8 +103,57 @@ impl Fold {
         }
     }
 
+    /// See `StreamFold::hold_begins`.
+    pub fn hold_begins(&mut self) {
+        self.hold.from_frame = Some(self.frames.saturating_sub(1));
+    }
+
+    /// Marks held every call that became one at or after frame `from`.
+    fn withhold(&mut self, from: u64) {
+        for item in &mut self.items {
+            item.held |= item.tool && item.tool_since >= from;
+        }
+    }
+
+    /// Whether a held event may reach the client once the calls are blocked: not if it points at
+    /// a withheld item (by `output_index` or `item_id`), and a call event only when it belongs to a
+    /// call the client already knew of.
+    fn passes_held(&self, event: &Value, frame: &Frame) -> bool {
+        let index = event.get("output_index").and_then(Value::as_u64);
+        let item_id = str_at(event, "item_id").filter(|id| !id.is_empty());
+        let at = |known: &super::stream::Item| {
+            index.is_some_and(|i| known.output_index == i)
+                || item_id.is_some_and(|id| str_at(&known.body, "id") == Some(id))
+        };
+        if self.items.iter().any(|known| known.held && at(known)) {
+            return false;
+        }
+        let kind = kind(event, frame);
+        let released = |item: Option<&Value>| {
+            self.items.iter().any(|known| {
+                !known.held
+                    && known.tool
+                    && match item {
+                        Some(item) => index.is_none_or(|i| known.output_index == i) && same_item(&known.body, item),
+                        None => at(known),
+                    }
+            })
+        };
+        match kind {
+            "response.output_item.added" | "response.output_item.done" => {
+                let item = event.get("item").filter(|item| is_tool_item(item));
+                item.is_none_or(|item| released(Some(item)))
+            }
+            _ if is_call_content(kind) => released(None),
+            _ => true,
+        }
+    }
+
     /// See `StreamFold::refusal`.
     pub fn refusal(&mut self, message: &str, finish: Option<&Frame>) -> Vec<Frame> {
+        if let Some(from) = self.hold.from_frame {
+            self.withhold(from);
+        }
         let finish_event = finish.and_then(|f| serde_json::from_slice::<Value>(&f.data).ok()).filter(Value::is_object);
         if self.hold.next_seq.is_none() {
             self.hold.next_seq = finish_event.as_ref().and_then(|e| e.get("sequence_number")).and_then(Value::as_u64);
@@ -121,7 +164,7 @@ impl Fold {
         };
         let response = terminal.get("response").and_then(Value::as_object).cloned().unwrap_or_default();
         let item_id = message_id(&response);
-        let index = self.items.iter().filter(|i| !i.held).count();
+        let index = self.items.iter().filter(|i| self.seen(i)).count();
         let mut out = self.message_events(&item_id, index, message);
 
         let mut response = response;
@@ -197,18 +240,15 @@ impl Fold {
         is_tool_item(item) && !self.items.iter().any(|known| !known.held && known.tool && same_item(&known.body, item))
     }
 
-    /// The item at `index` (or, without one, the same item by id).
-    fn item_mut(&mut self, index: Option<u64>, item: &Value) -> Option<&mut super::stream::Item> {
-        let pos = match index {
-            Some(index) => self.items.iter().rposition(|i| i.output_index == index),
-            None => self.items.iter().rposition(|i| same_item(&i.body, item)),
-        };
-        pos.and_then(|pos| self.items.get_mut(pos))
+    /// Whether the client saw the item announced: not withheld, or announced before the hold (an
+    /// item that turned out a call there).
+    fn seen(&self, item: &super::stream::Item) -> bool {
+        !item.held || self.hold.from_frame.is_some_and(|from| item.born < from)
     }
 
-    /// Where the client sees the item the upstream put at `index`: held items before it are gone.
+    /// Where the client sees the item the upstream put at `index`: withheld items before it are gone.
     fn client_index(&self, index: u64) -> u64 {
-        let removed = self.items.iter().filter(|i| i.held && i.output_index < index).count();
+        let removed = self.items.iter().filter(|i| !self.seen(i) && i.output_index < index).count();
         index.saturating_sub(u64::try_from(removed).unwrap_or(u64::MAX))
     }
 
@@ -221,6 +261,11 @@ impl Fold {
         event.insert("sequence_number".to_owned(), json!(next));
         changed
     }
+}
+
+/// Events that carry a call's own content (its arguments or input), named by the call they belong to.
+fn is_call_content(kind: &str) -> bool {
+    kind.starts_with("response.function_call_arguments.") || kind.starts_with("response.custom_tool_call_input.")
 }
 
 fn to_bytes(value: &Value) -> Vec<u8> {

@@ -369,6 +369,124 @@ fn a_call_announced_by_a_frame_larger_than_the_hold_limit_is_not_listed_in_the_t
     assert_eq!(c.items.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["message", "message"]);
 }
 
+/// Servers that break the event order. Each case is a stream the hold-back holds and blocks;
+/// none of the call's bytes may reach the client, whichever event of it comes first.
+mod disordered {
+    use super::*;
+
+    fn leaked(out: &[u8], secrets: &[&str]) -> Vec<String> {
+        secrets.iter().filter(|s| contains(out, s)).map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Found by the `response_path` fuzz target: a call arrives by `output_item.done` alone at
+    /// index 0, and is then announced again by `output_item.added` at index 0. The first `done`
+    /// used to be matched to the second announcement and let through.
+    #[test]
+    fn a_call_given_by_done_alone_and_then_announced_again_at_its_index_is_withheld() {
+        let item = call("fc_dup", "call_dup", "get_capital", "{\"country\":\"France\"}");
+        let mut events = vec![created()];
+        events.push(json!({"type": "response.output_item.done", "output_index": 0, "item": item}));
+        events.extend(call_events(0, &item));
+        events.push(completed(vec![item.clone()]));
+        let mut fold = engine();
+        let out = hold_back(&mut fold, &stream(&events), &block_all);
+        assert_eq!(leaked(&out, &["get_capital", "fc_dup", "call_dup", "France"]), Vec::<String>::new());
+        assert_eq!(client(&out).text, REFUSAL);
+        assert_eq!(fold.response().tool_calls.len(), 2, "both announcements are judged");
+    }
+
+    /// The fuzz input itself, through the filter's own response path: recorded in
+    /// `filter/fuzz/known-crashes` when it was found, kept here once fixed.
+    #[test]
+    fn the_recorded_duplicate_index_stream_gets_no_call_past_a_block_all_profile() {
+        let input =
+            read_frames(Framing::Sse, "openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse");
+        let done = input.iter().find(|f| f.name.as_deref() == Some("response.output_item.done")).unwrap().clone();
+        // The recorded stream with its call's `done` moved in front of everything else.
+        let mut frames = vec![done];
+        frames.extend(input);
+        let out = hold_back(&mut engine(), &frames, &block_all);
+        // (`get_capital` itself is in the echoed tool definitions.)
+        let secrets =
+            ["call_kL0PCQV7M2WMoVX8V8OtYSAL", "fc_67e554a1de488191af0831d35cbe082e0794405d35281ae2", "France"];
+        assert_eq!(leaked(&out, &secrets), Vec::<String>::new());
+        assert_eq!(client(&out).text, REFUSAL);
+    }
+
+    /// An item announced as a message whose `done` says it is a call (same id, or another id at
+    /// the same index): it becomes a call in the held part, so nothing at its index goes out.
+    #[test]
+    fn a_message_that_turns_out_a_call_at_done_is_withheld() {
+        for done_id in ["msg_a", "fc_other"] {
+            let mut turned = call("fc_x", "call_turned", "rm_rf", "{\"path\":\"/\"}");
+            turned["id"] = json!(done_id);
+            let mut events = vec![created()];
+            events.extend(message_events(0, "msg_a", "Hello."));
+            events.truncate(events.len() - 1);
+            events.push(json!({"type": "response.output_item.done", "output_index": 0, "item": turned}));
+            events.push(completed(vec![turned.clone()]));
+            let out = hold_back(&mut engine(), &stream(&events), &block_all);
+            assert_eq!(leaked(&out, &["rm_rf", "call_turned", "function_call"]), Vec::<String>::new(), "{done_id}");
+            // The client saw a message opened at index 0 that never finishes (what it turned into
+            // is withheld); the refusal comes after it, and the stream ends completed.
+            let events: Vec<Value> =
+                frames(Framing::Sse, &out).iter().map(|f| serde_json::from_slice(&f.data).unwrap()).collect();
+            let added: Vec<u64> = events
+                .iter()
+                .filter(|e| e["type"] == "response.output_item.added")
+                .map(|e| e["output_index"].as_u64().unwrap())
+                .collect();
+            assert_eq!(added, [0, 1], "{done_id}");
+            let terminal = events.last().unwrap();
+            assert_eq!(terminal["type"], "response.completed");
+            assert_eq!(response::parse(&terminal["response"]).text, REFUSAL);
+        }
+    }
+
+    /// A call announced as `get_time` (which the policy lets through unheld) whose `done` names
+    /// `rm_rf`: the new name starts a call that is held and judged, and its `done` is withheld.
+    #[test]
+    fn a_done_that_names_another_tool_than_its_announcement_is_held_and_judged() {
+        let announced = call("fc_1", "call_1", "get_time", "{}");
+        let mut swapped = announced.clone();
+        swapped["name"] = json!("rm_rf");
+        swapped["arguments"] = json!("{\"path\":\"/\"}");
+        let mut events = vec![created()];
+        let mut call = call_events(0, &announced);
+        call.pop();
+        events.extend(call);
+        events.push(json!({"type": "response.output_item.done", "output_index": 0, "item": swapped}));
+        events.push(completed(vec![swapped.clone()]));
+        let mut fold = engine();
+        let held = testutil::hold_back(&mut fold, &stream(&events), &|n| n == "rm_rf", Some(REFUSAL));
+        assert!(
+            !contains(&held.out, "rm_rf") && !contains(&held.out, "\\\"/\\\""),
+            "{}",
+            String::from_utf8_lossy(&held.out)
+        );
+        assert_eq!(held.infos[5].started_tools, ["rm_rf"], "the new name starts a call");
+        assert_eq!(fold.response().tool_calls[0].name, "rm_rf", "and it is what is judged");
+    }
+
+    /// Argument events that name neither an index nor an item cannot be told apart from the
+    /// blocked call's: in a blocked stream they are dropped.
+    #[test]
+    fn call_content_that_names_no_item_is_dropped_from_a_blocked_stream() {
+        let item = call("fc_x", "call_x", "run", "{\"cmd\":\"SECRET_ARG\"}");
+        let mut events = vec![created()];
+        for mut event in call_events(0, &item) {
+            if event["type"].as_str().is_some_and(|t| t.starts_with("response.function_call_arguments.")) {
+                event.as_object_mut().unwrap().retain(|k, _| k != "output_index" && k != "item_id");
+            }
+            events.push(event);
+        }
+        events.push(completed(vec![item]));
+        let out = hold_back(&mut engine(), &stream(&events), &block_all);
+        assert!(!contains(&out, "SECRET_ARG"), "{}", String::from_utf8_lossy(&out));
+        assert_eq!(client(&out).text, REFUSAL);
+    }
+}
+
 #[test]
 fn frame_info_marks_call_events_starts_and_the_terminal_event() {
     let input = read_frames(Framing::Sse, "openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse");

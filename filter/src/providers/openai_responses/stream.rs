@@ -19,21 +19,26 @@ pub struct Fold {
     pub(super) lifecycle: Option<Value>,
     /// What the refusal hooks learnt about the held part of the stream.
     pub(super) hold: super::refusal::Hold,
+    /// Frames folded so far: the number of the next one.
+    pub(super) frames: u64,
 }
 
 /// One output item of the stream.
 #[derive(Debug)]
 pub(super) struct Item {
     pub(super) output_index: u64,
+    /// The number of the frame that announced it.
+    pub(super) born: u64,
     /// A call the client runs (function, custom, or a client-side built-in): what policies judge.
     pub(super) tool: bool,
     /// Its position in the response's tool calls, from its announcement on: arguments read as
     /// incomplete until `output_item.done` gives them, so a call the stream never finishes is
     /// judged as one whose arguments nobody knows.
     pub(super) call: Option<usize>,
-    /// Announced by `response.output_item.added` (some servers only send `…done`).
-    pub(super) added: bool,
-    /// Announced inside the held part of a blocked stream: the client never sees it.
+    /// The number of the frame that made it a call (announced it, or turned an item of another
+    /// type into one): from a frame the hold-back held on, the client never learns of it.
+    pub(super) tool_since: u64,
+    /// A call announced inside the held part of a blocked stream: the client never sees it.
     pub(super) held: bool,
     /// The item as last described (`added`, then `done`).
     pub(super) body: Value,
@@ -58,6 +63,8 @@ impl Fold {
     }
 
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        let this = self.frames;
+        self.frames = self.frames.saturating_add(1);
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
             return FrameInfo::unparsed(&frame.data);
         };
@@ -87,13 +94,21 @@ impl Fold {
                         self.response.tool_calls.push(started);
                     }
                     let output_index = self.output_index(&event);
-                    self.items.push(Item { output_index, tool, call, added: true, held: false, body: item.clone() });
+                    self.items.push(Item {
+                        output_index,
+                        born: this,
+                        tool,
+                        call,
+                        tool_since: this,
+                        held: false,
+                        body: item.clone(),
+                    });
                 }
             }
             // The call is folded only once complete: its arguments are final in this event.
             "response.output_item.done" => {
                 if let Some(item) = event.get("item").filter(|i| i.is_object()) {
-                    self.fold_item_done(&event, item, &mut info);
+                    self.fold_item_done(&event, item, this, &mut info);
                 }
             }
             kind if is_terminal(kind) => {
@@ -125,45 +140,56 @@ impl Fold {
             .unwrap_or_else(|| u64::try_from(self.items.len()).unwrap_or(u64::MAX))
     }
 
-    fn fold_item_done(&mut self, event: &Value, item: &Value, info: &mut FrameInfo) {
+    /// `this`: the frame's number. A `…done` describes the item last announced at its index when
+    /// it is the same item (same id, or neither has one); otherwise it announces a new one.
+    fn fold_item_done(&mut self, event: &Value, item: &Value, this: u64, info: &mut FrameInfo) {
         let output_index = self.output_index(event);
         let tool = is_tool_item(item);
-        let slot = match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
-            Some(known) => {
-                known.body = item.clone();
-                known.call
-            }
-            None => None,
+        let known = self.items.iter().rposition(|i| i.output_index == output_index && same_or_unkeyed(&i.body, item));
+        let Some(known) = known.and_then(|pos| self.items.get_mut(pos)) else {
+            let call = tool.then(|| {
+                // A server that skips `output_item.added`: the call starts and ends here.
+                info.tool = true;
+                let call = client_call(item);
+                info.started_tools.push(call.name.clone());
+                let slot = self.response.tool_calls.len();
+                self.response.tool_calls.push(call);
+                slot
+            });
+            self.items.push(Item {
+                output_index,
+                born: this,
+                tool,
+                call,
+                tool_since: this,
+                held: false,
+                body: item.clone(),
+            });
+            return;
         };
+        known.body = item.clone();
         if !tool {
-            if slot.is_none() && !self.items.iter().any(|i| i.output_index == output_index) {
-                self.items.push(Item { output_index, tool, call: None, added: false, held: false, body: item.clone() });
-            }
             return;
         }
         info.tool = true;
         let call = client_call(item);
-        match slot.and_then(|s| self.response.tool_calls.get_mut(s)) {
-            Some(started) => *started = call,
-            None => {
-                // A server that skips `output_item.added`: the call starts and ends here.
-                info.started_tools.push(call.name.clone());
-                let slot = self.response.tool_calls.len();
-                self.response.tool_calls.push(call);
-                match self.items.iter_mut().rev().find(|i| i.output_index == output_index) {
-                    Some(known) => {
-                        known.tool = true;
-                        known.call = Some(slot);
-                    }
-                    None => self.items.push(Item {
-                        output_index,
-                        tool,
-                        call: Some(slot),
-                        added: false,
-                        held: false,
-                        body: item.clone(),
-                    }),
+        match known.call.and_then(|slot| self.response.tool_calls.get_mut(slot)) {
+            Some(started) => {
+                // Another name than the announced one is another call: it is judged as starting
+                // here, and the client learns of it only if it is let through.
+                if started.name != call.name {
+                    info.started_tools.push(call.name.clone());
+                    known.tool_since = this;
                 }
+                *started = call;
+            }
+            None => {
+                // An item of another type that turns out a call: it starts here.
+                info.started_tools.push(call.name.clone());
+                known.tool = true;
+                known.tool_since = this;
+                known.call = Some(self.response.tool_calls.len());
+                self.response.tool_calls.push(call);
             }
         }
     }
@@ -207,6 +233,16 @@ impl Fold {
             self.response.text = whole.text;
         }
     }
+}
+
+/// `same_item`, or neither names itself (no `id`, no `call_id`): what a server that numbers no
+/// items sends for one item at one index.
+fn same_or_unkeyed(a: &Value, b: &Value) -> bool {
+    same_item(a, b) || (!is_keyed(a) && !is_keyed(b))
+}
+
+fn is_keyed(item: &Value) -> bool {
+    ["id", "call_id"].iter().any(|k| str_at(item, k).is_some_and(|s| !s.is_empty()))
 }
 
 /// Two descriptions of one output item: same `id`, or for calls without one, same `call_id`.
