@@ -1,6 +1,7 @@
 //! Token usage, prices and cost.
 
 pub mod agents;
+pub mod cache;
 pub mod limits;
 pub mod metrics;
 pub mod prices;

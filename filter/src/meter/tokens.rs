@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use super::cache::TextCache;
 use crate::view::{Request, Role, ToolDecl};
 use bpe::byte_pair_encoding::BytePairEncoding;
 use regex_automata::dfa::{dense, Automaton};
@@ -167,12 +168,12 @@ impl Cl100k {
     /// common words), and each count starts a new encoder (two allocations), so this VM's
     /// recent short pieces keep their counts.
     fn piece_count(&self, piece: &[u8]) -> usize {
-        if piece.len() > KNOWN_PIECE_BYTES {
+        let Some(key) = PieceKey::new(piece) else {
             return self.bpe.count(piece);
-        }
+        };
         KNOWN_PIECES.with(|known| {
             let Ok(mut known) = known.try_borrow_mut() else { return self.bpe.count(piece) };
-            if let Some(count) = known.get(piece) {
+            if let Some(count) = known.get(&key) {
                 return *count;
             }
             let count = self.bpe.count(piece);
@@ -180,7 +181,7 @@ impl Cl100k {
                 // Pieces come from the wire: the table is bounded, and starts over when full.
                 known.clear();
             }
-            known.insert(piece.to_vec(), count);
+            known.insert(key, count);
             count
         })
     }
@@ -190,9 +191,42 @@ impl Cl100k {
 const KNOWN_PIECE_BYTES: usize = 24;
 const KNOWN_PIECES_MAX: usize = 2048;
 
+/// A short piece as a map key held in place: no allocation to keep it, and it compares as three
+/// words rather than through the module's byte-by-byte `memcmp`.
+#[derive(PartialEq, Eq, Hash)]
+struct PieceKey {
+    words: [u64; 3],
+    len: u8,
+}
+
+impl PieceKey {
+    fn new(piece: &[u8]) -> Option<PieceKey> {
+        let mut bytes = [0u8; KNOWN_PIECE_BYTES];
+        bytes.get_mut(..piece.len())?.copy_from_slice(piece);
+        let (words, _) = bytes.as_chunks::<8>();
+        let word = |i: usize| words.get(i).map_or(0, |w| u64::from_le_bytes(*w));
+        Some(PieceKey { words: [word(0), word(1), word(2)], len: u8::try_from(piece.len()).ok()? })
+    }
+}
+
 thread_local! {
-    static KNOWN_PIECES: std::cell::RefCell<super::FastMap<Vec<u8>, usize>> =
+    static KNOWN_PIECES: std::cell::RefCell<super::FastMap<PieceKey, usize>> =
         std::cell::RefCell::new(super::fast_map());
+    /// Counts of whole messages (agents resend their history every turn), from the first
+    /// `KNOWN_MESSAGE_BYTES` on; about 512 KiB of text at most.
+    static KNOWN_MESSAGES: std::cell::RefCell<TextCache<MessageCount>> =
+        std::cell::RefCell::new(TextCache::new(1024, 512 << 10));
+}
+
+/// Shortest message whose count is kept: below it the piece counts do the work.
+const KNOWN_MESSAGE_BYTES: usize = 128;
+
+/// What a count of one message found: its tokens, or only that they are more than a limit (a
+/// bounded count stopped there).
+#[derive(Clone, Copy)]
+enum MessageCount {
+    Exact(u64),
+    MoreThan(u64),
 }
 
 /// Inflates one of `build.rs`'s tables into words (so a DFA can use it in place: it needs 4-byte
@@ -270,15 +304,46 @@ impl Tokenizer {
 
     /// Tokens in one message as the reference counts it: `role` and `text` run together
     /// (`"user" + text`), so the role's token is included.
-    pub fn count_message(&self, role: &str, text: &str) -> u64 {
-        to_u64(self.count(&joined(role, text)))
+    pub fn count_message(&self, role: &'static str, text: &str) -> u64 {
+        match self.known_message(role, text) {
+            Some(MessageCount::Exact(count)) => count,
+            _ => {
+                let count = to_u64(self.count(&joined(role, text)));
+                self.keep_message(role, text, MessageCount::Exact(count));
+                count
+            }
+        }
     }
 
     /// Like `count_message`, but gives up once the count passes `limit`: `None` means "more than
     /// `limit`". Cheaper than a full count when the text is much longer than the limit.
-    pub fn count_message_within(&self, role: &str, text: &str, limit: u64) -> Option<u64> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.bpe.count_till_limit(&joined(role, text), limit).map(to_u64)
+    pub fn count_message_within(&self, role: &'static str, text: &str, limit: u64) -> Option<u64> {
+        match self.known_message(role, text) {
+            Some(MessageCount::Exact(count)) => return (count <= limit).then_some(count),
+            Some(MessageCount::MoreThan(known)) if limit <= known => return None,
+            _ => {}
+        }
+        let within = usize::try_from(limit).unwrap_or(usize::MAX);
+        let count = self.bpe.count_till_limit(&joined(role, text), within).map(to_u64);
+        self.keep_message(role, text, count.map_or(MessageCount::MoreThan(limit), MessageCount::Exact));
+        count
+    }
+
+    fn known_message(&self, role: &'static str, text: &str) -> Option<MessageCount> {
+        if text.len() < KNOWN_MESSAGE_BYTES {
+            return None;
+        }
+        KNOWN_MESSAGES.with(|known| known.try_borrow().ok()?.get(role, text).copied())
+    }
+
+    fn keep_message(&self, role: &'static str, text: &str, count: MessageCount) {
+        if text.len() >= KNOWN_MESSAGE_BYTES {
+            KNOWN_MESSAGES.with(|known| {
+                if let Ok(mut known) = known.try_borrow_mut() {
+                    known.insert(role, text, count);
+                }
+            });
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod encode;
 
 pub use encode::encode;
 
+use crate::meter::cache::TextCache;
 use crate::meter::tokens::Tokenizer;
 use serde_json::Value;
 
@@ -112,43 +113,32 @@ pub fn compress(tok: &Tokenizer, input: ToonInput<'_>) -> ToonOutcome {
     }
 }
 
-/// Results decided recently, by a hash of their content. Agents resend the whole history every
-/// turn, so the same tool results come back again and again; tokenizing them twice each time is
-/// the most expensive thing the gateway does. Per VM (thread), bounded, flushed when full.
+/// Results decided recently. Agents resend the whole history every turn, so the same tool results
+/// come back again and again; tokenizing them twice each time is the most expensive thing the
+/// gateway does. Per VM (thread), bounded (entries, and bytes of content kept), flushed when full.
 const CACHE_ENTRIES: usize = 512;
+const CACHE_BYTES: usize = 2 << 20;
 
 thread_local! {
-    // The content is kept beside its outcome and compared on a hit: a hash collision (which an
-    // attacker controlling a tool result could aim for) must never hand back another text.
-    static CACHE: std::cell::RefCell<std::collections::HashMap<u64, (String, ToonOutcome)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static CACHE: std::cell::RefCell<TextCache<ToonOutcome>> =
+        std::cell::RefCell::new(TextCache::new(CACHE_ENTRIES, CACHE_BYTES));
 }
 
 /// `compress`, remembering the outcome for contents seen before. Only JSON results are cached:
 /// the other skip reasons are decided without tokenizing.
 pub fn compress_cached(tok: &Tokenizer, input: ToonInput<'_>) -> ToonOutcome {
-    use std::hash::{Hash, Hasher};
     if input.policy_replaced || input.is_error {
         return compress(tok, input);
     }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    input.content.hash(&mut hasher);
-    let key = hasher.finish();
-    let hit = CACHE.with(|c| {
-        let c = c.try_borrow().ok()?;
-        let (content, outcome) = c.get(&key)?;
-        (content == input.content).then(|| outcome.clone())
-    });
+    let hit = CACHE.with(|c| c.try_borrow().ok()?.get("toon", input.content).cloned());
     if let Some(outcome) = hit {
         return outcome;
     }
+    let content = input.content;
     let outcome = compress(tok, input);
     CACHE.with(|c| {
         if let Ok(mut c) = c.try_borrow_mut() {
-            if c.len() >= CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(key, (input.content.to_string(), outcome.clone()));
+            c.insert("toon", content, outcome.clone());
         }
     });
     outcome

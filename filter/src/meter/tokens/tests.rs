@@ -284,3 +284,38 @@ fn kept_piece_counts_answer_like_the_encoder_also_after_the_table_starts_over() 
     }
     KNOWN_PIECES.with(|known| assert!(known.borrow().len() <= KNOWN_PIECES_MAX));
 }
+
+/// Pieces that differ only by trailing zero bytes (the key's padding) or fill the key exactly.
+#[test]
+fn piece_keys_tell_padding_from_content() {
+    let t = tok();
+    for piece in [&b"a"[..], b"a\0", b"a\0\0\0\0\0\0\0\0", &[0u8; KNOWN_PIECE_BYTES], &[b'z'; KNOWN_PIECE_BYTES]] {
+        for _ in 0..2 {
+            assert_eq!(t.bpe.piece_count(piece), t.bpe.bpe.count(piece), "{piece:?}");
+        }
+    }
+    assert!(PieceKey::new(b"a") != PieceKey::new(b"a\0"));
+    assert!(PieceKey::new(&[b'z'; KNOWN_PIECE_BYTES + 1]).is_none());
+}
+
+/// Kept message counts answer every later count, bounded or not, as a fresh count would: an
+/// exact count against any limit, "more than" only against a limit no larger than the one it was
+/// found with, and a larger limit counts again.
+#[test]
+fn kept_message_counts_answer_like_a_fresh_count() {
+    let t = tok();
+    let text = "The quick brown fox jumps over the lazy dog; ".repeat(8);
+    let fresh = to_u64(t.bpe.count(&joined("user", &text)));
+    assert!(text.len() >= KNOWN_MESSAGE_BYTES && fresh > 50);
+    // A bounded count that stops first, then larger and smaller limits, then the full count.
+    for limit in [10, 5, 11, fresh - 1, fresh, fresh + 1, 3] {
+        let expected = (fresh <= limit).then_some(fresh);
+        assert_eq!(t.count_message_within("user", &text, limit), expected, "limit {limit}");
+        assert_eq!(t.count_message_within("user", &text, limit), expected, "limit {limit}, again");
+    }
+    assert_eq!(t.count_message("user", &text), fresh);
+    // Another role is another message.
+    assert_eq!(t.count_message("system", &text), to_u64(t.bpe.count(&joined("system", &text))));
+    let other = format!("{text}!");
+    assert_eq!(t.count_message_within("user", &other, 1_000_000), Some(to_u64(t.bpe.count(&joined("user", &other)))));
+}
