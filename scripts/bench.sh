@@ -6,6 +6,10 @@
 # and without the tokenizer features. A third stack runs the floor module (bench/floor: hold the
 # request until its body has ended, read it, route it, read each response chunk; nothing else) in
 # the same Envoy configuration: what any body-inspecting wasm filter costs, next to Warden's cost.
+# A fourth (full floor) runs it with `hold_response record`: it also holds a whole response until
+# its body has ended, as a filter that may have to replace an answer must, and reports each request
+# as Warden's contract does (a record-sized filter state for the access log, trace attributes,
+# counters and histograms), none of it computed; the chat and agent rows say what that floor costs.
 #   BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 2), BENCH_RATES (default
 #   "200 500 1000"; empty skips the fixed-rate rows), BENCH_STARTS (default 3) starts per memory row.
 # Then scripts/bench-credentials.sh (keyless credentials: Vertex with a cached token against AI
@@ -50,7 +54,9 @@ ready_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[
 start_stack plain '{"wasm": false, "template": "envoy/plain.template.yaml", "concurrency": 1, "log_level": "error"}'
 start_stack warden '{"wasm": true, "concurrency": 1, "log_level": "error"}'
 start_stack floor '{"wasm": true, "concurrency": 1, "log_level": "error"}' "$floor_wasm"
+start_stack floorfull '{"wasm": true, "concurrency": 1, "log_level": "error", "plugin_config": "hold_response record"}' "$floor_wasm"
 plain_url=$(ready_field plain base_url); warden_url=$(ready_field warden base_url); floor_url=$(ready_field floor base_url)
+floorfull_url=$(ready_field floorfull base_url)
 warden_admin=$(ready_field warden admin_url)
 # The agent stack: policies, TOON and optimisation on (the tokenizer is built at configure time).
 agent_config='{"default_profile": "default", "profiles": {"default": {
@@ -100,8 +106,10 @@ measure() { # url script connections
 declare -A p50 p99 rps
 for r in $(seq 1 "$rounds"); do
   for kind in chat stream agent; do
-    for target in plain warden floor; do
+    targets="plain warden floor floorfull"; [ $kind = stream ] && targets="plain warden floor"
+    for target in $targets; do
       url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
+      [ $target = floorfull ] && url=$floorfull_url
       [ $kind = agent ] && [ $target = warden ] && url=$agent_url
       read -r a b _ e <<<"$(measure "$url" "$work/$kind.lua" 1)"
       read -r _ _ c e2 <<<"$(measure "$url" "$work/$kind.lua" 16)"
@@ -133,8 +141,9 @@ done
 declare -A qp50 qp99 qrps
 for r in $(seq 1 "$rounds"); do
   for rate in $rates; do
-    for target in plain warden floor; do
+    for target in plain warden floor floorfull; do
       url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
+      [ $target = floorfull ] && url=$floorfull_url
       read -r a b c e <<<"$(oha --no-tui --output-format json -z "${secs}s" -q "$rate" --latency-correction -c 8 \
         -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -D "$work/chat.json" \
         "$url/v1/openai/chat/completions" | python3 scripts/oha_summary.py)"
@@ -165,32 +174,35 @@ field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]
 
 med() { python3 -c 'import statistics,sys; print(int(statistics.median(float(x) for x in sys.argv[1:])))' $1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | floor Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | floor Δp99 µs | plain RPS | warden RPS | RPS ratio | floor RPS ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| request | plain p50 µs | warden p50 µs | Δp50 µs | floor Δp50 µs | full floor Δp50 µs | plain p99 µs | warden p99 µs | Δp99 µs | floor Δp99 µs | full floor Δp99 µs | plain RPS | warden RPS | RPS ratio | floor RPS ratio | full floor RPS ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+# full floor columns: "" for the stream rows (a stream is not held whole).
+hold_d() { [ -n "${2// /}" ] && echo $(( $(med "$2") - $1 )) || echo ""; }
+hold_r() { [ -n "${2// /}" ] && ratio "$(med "$2")" "$1" || echo ""; }
 for kind in chat stream agent; do
   a=$(med "${p50[plain.$kind]}"); b=$(med "${p50[warden.$kind]}"); g=$(med "${p50[floor.$kind]}")
   c=$(med "${p99[plain.$kind]}"); d=$(med "${p99[warden.$kind]}"); h=$(med "${p99[floor.$kind]}")
   e=$(med "${rps[plain.$kind]}"); f=$(med "${rps[warden.$kind]}"); i=$(med "${rps[floor.$kind]}")
   label="1 KB chat"; [ $kind = stream ] && label="stream, 300 chunks (total)"; [ $kind = agent ] && label="32 KB agent (policies+TOON+optimisation)"
-  echo "| $label | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") |"
+  echo "| $label | $a | $b | $((b - a)) | $((g - a)) | $(hold_d "$a" "${p50[floorfull.$kind]:-}") | $c | $d | $((d - c)) | $((h - c)) | $(hold_d "$c" "${p99[floorfull.$kind]:-}") | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") | $(hold_r "$e" "${rps[floorfull.$kind]:-}") |"
 done
 a=$(med "${ttfb50[plain]}"); b=$(med "${ttfb50[warden]}"); g=$(med "${ttfb50[floor]}")
 c=$(med "${ttfb99[plain]}"); d=$(med "${ttfb99[warden]}"); h=$(med "${ttfb99[floor]}")
-echo "| stream, time to first byte | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+echo "| stream, time to first byte | $a | $b | $((b - a)) | $((g - a)) | | $c | $d | $((d - c)) | $((h - c)) | | | | | | |"
 a=$(med "${tot50[plain]}"); b=$(med "${tot50[warden]}"); g=$(med "${tot50[floor]}")
 c=$(med "${tot99[plain]}"); d=$(med "${tot99[warden]}"); h=$(med "${tot99[floor]}")
-echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+echo "| stream, time to last byte (1 connection) | $a | $b | $((b - a)) | $((g - a)) | | $c | $d | $((d - c)) | $((h - c)) | | | | | | |"
 last_delta=$((b - a)); last_floor=$((g - a))
 a=$(med "${first50[plain]}"); b=$(med "${first50[warden]}"); g=$(med "${first50[floor]}")
 c=$(med "${first99[plain]}"); d=$(med "${first99[warden]}"); h=$(med "${first99[floor]}")
-echo "| stream, time to first byte, first event 1 ms ahead | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | | | | |"
+echo "| stream, time to first byte, first event 1 ms ahead | $a | $b | $((b - a)) | $((g - a)) | | $c | $d | $((d - c)) | $((h - c)) | | | | | | |"
 per_event() { python3 -c "print(f'{($1 - $2) / 299:.2f}')"; }
-echo "| stream, µs per event: (Δ last byte − Δ first byte with the first event ahead) / 299 | | | $(per_event "$last_delta" $((b - a))) | $(per_event "$last_floor" $((g - a))) | | | | | | | | |"
+echo "| stream, µs per event: (Δ last byte − Δ first byte with the first event ahead) / 299 | | | $(per_event "$last_delta" $((b - a))) | $(per_event "$last_floor" $((g - a))) | | | | | | | | | | | |"
 for rate in $rates; do
   a=$(med "${qp50[plain.$rate]}"); b=$(med "${qp50[warden.$rate]}"); g=$(med "${qp50[floor.$rate]}")
   c=$(med "${qp99[plain.$rate]}"); d=$(med "${qp99[warden.$rate]}"); h=$(med "${qp99[floor.$rate]}")
   e=$(med "${qrps[plain.$rate]}"); f=$(med "${qrps[warden.$rate]}"); i=$(med "${qrps[floor.$rate]}")
-  echo "| 1 KB chat at $rate RPS | $a | $b | $((b - a)) | $((g - a)) | $c | $d | $((d - c)) | $((h - c)) | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") |"
+  echo "| 1 KB chat at $rate RPS | $a | $b | $((b - a)) | $((g - a)) | $(hold_d "$a" "${qp50[floorfull.$rate]}") | $c | $d | $((d - c)) | $((h - c)) | $(hold_d "$c" "${qp99[floorfull.$rate]}") | $e | $f | $(ratio "$f" "$e") | $(ratio "$i" "$e") | $(hold_r "$e" "${qrps[floorfull.$rate]}") |"
 done
 echo
 echo "| Envoy --concurrency | module, features | plain RSS idle MiB | RSS idle MiB | Δ idle MiB | plain RSS after load MiB | RSS after load MiB | Δ after load MiB | plain ready s | ready s | slowest VM configure ms |"

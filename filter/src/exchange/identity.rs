@@ -137,8 +137,9 @@ fn value_to_json(v: prost_types::Value) -> Value {
     }
 }
 
-fn header(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    let value = get(&format!("x-warden-{name}")).or_else(|| get(&format!("x-archestra-{name}")))?;
+/// `[ours, Archestra's]` names of one identity header: ours wins.
+fn header(get: &dyn Fn(&str) -> Option<String>, [ours, archestra]: [&str; 2]) -> Option<String> {
+    let value = get(ours).or_else(|| get(archestra))?;
     let value = value.trim();
     (!value.is_empty()).then(|| value.to_string())
 }
@@ -157,15 +158,15 @@ impl Identity {
     /// `get` looks a request header up by its lower-case name.
     pub fn from_headers(get: &dyn Fn(&str) -> Option<String>) -> Identity {
         // `x-warden-meta: agent/execution/session`; empty segments allowed; the individual headers win.
-        let meta = header(get, "meta").unwrap_or_default();
+        let meta = header(get, ["x-warden-meta", "x-archestra-meta"]).unwrap_or_default();
         let mut parts = meta.splitn(3, '/').map(|s| s.trim()).map(|s| (!s.is_empty()).then(|| s.to_string()));
         let (meta_agent, meta_execution, meta_session) =
             (parts.next().flatten(), parts.next().flatten(), parts.next().flatten());
         Identity {
-            agent_id: header(get, "agent-id").or(meta_agent),
-            user_id: header(get, "user-id"),
-            session_id: header(get, "session-id").or(meta_session),
-            execution_id: header(get, "execution-id").or(meta_execution),
+            agent_id: header(get, ["x-warden-agent-id", "x-archestra-agent-id"]).or(meta_agent),
+            user_id: header(get, ["x-warden-user-id", "x-archestra-user-id"]),
+            session_id: header(get, ["x-warden-session-id", "x-archestra-session-id"]).or(meta_session),
+            execution_id: header(get, ["x-warden-execution-id", "x-archestra-execution-id"]).or(meta_execution),
             groups: Vec::new(),
             verified: false,
         }
