@@ -217,6 +217,7 @@ impl Hold {
             None => {
                 self.holding = false;
                 self.held_bytes = 0;
+                fold.hold_released();
                 for frame in std::mem::take(&mut self.held).iter().chain(finish.iter()) {
                     out.extend_from_slice(&frame.raw);
                 }

@@ -331,6 +331,13 @@ impl StreamFold {
         }
     }
 
+    /// The held frames went to the client as they were (the judge let the calls through).
+    pub fn hold_released(&mut self) {
+        if let StreamFold::Responses(f) = self {
+            f.hold_released();
+        }
+    }
+
     /// A held frame with its tool-call content removed, once the calls are blocked; `None` when
     /// nothing else is left in it. Called in stream order for every held frame except the one that
     /// ends the message, before `refusal`.

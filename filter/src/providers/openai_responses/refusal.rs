@@ -108,6 +108,11 @@ impl Fold {
         self.hold.from_frame = Some(self.frames.saturating_sub(1));
     }
 
+    /// See `StreamFold::hold_released`: what was held is the client's now.
+    pub fn hold_released(&mut self) {
+        self.hold.from_frame = None;
+    }
+
     /// Marks held every call that became one at or after frame `from`.
     fn withhold(&mut self, from: u64) {
         for item in &mut self.items {

@@ -468,6 +468,28 @@ mod disordered {
         assert_eq!(fold.response().tool_calls[0].name, "rm_rf", "and it is what is judged");
     }
 
+    /// A hold the judge let through leaves nothing withheld: a refusal written later (the stream
+    /// broke after it) still lists the call the client received.
+    #[test]
+    fn a_released_hold_withholds_nothing_from_a_later_refusal() {
+        let allowed = call("fc_ok", "call_ok", "get_time", "{}");
+        let mut events = vec![created()];
+        events.extend(call_events(0, &allowed));
+        let mut fold = engine();
+        for (n, frame) in stream(&events).iter().enumerate() {
+            fold.on_frame(frame);
+            if n == 1 {
+                fold.hold_begins();
+            }
+        }
+        fold.hold_released();
+        let out = fold.refusal(REFUSAL, None);
+        let terminal: Value = serde_json::from_slice(&out.last().unwrap().data).unwrap();
+        let output = terminal["response"]["output"].as_array().unwrap();
+        assert_eq!(output.first().unwrap()["call_id"], "call_ok", "{terminal}");
+        assert_eq!(output.len(), 2, "the call, then the refusal");
+    }
+
     /// Argument events that name neither an index nor an item cannot be told apart from the
     /// blocked call's: in a blocked stream they are dropped.
     #[test]
