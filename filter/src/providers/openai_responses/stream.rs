@@ -83,26 +83,13 @@ impl Fold {
             }
             "response.output_item.added" => {
                 if let Some(item) = event.get("item").filter(|i| i.is_object()) {
-                    let tool = is_tool_item(item);
-                    let mut call = None;
-                    if tool {
-                        let started =
-                            ToolCall { arguments: Arguments::Unreadable(Unreadable::Incomplete), ..client_call(item) };
-                        info.tool = true;
-                        info.started_tools.push(started.name.clone());
-                        call = Some(self.response.tool_calls.len());
-                        self.response.tool_calls.push(started);
-                    }
-                    let output_index = self.output_index(&event);
-                    self.items.push(Item {
-                        output_index,
-                        born: this,
-                        tool,
-                        call,
-                        tool_since: this,
-                        held: false,
-                        body: item.clone(),
+                    // Arguments read as incomplete until `output_item.done` gives them.
+                    let call = is_tool_item(item).then(|| ToolCall {
+                        arguments: Arguments::Unreadable(Unreadable::Incomplete),
+                        ..client_call(item)
                     });
+                    let output_index = self.output_index(&event);
+                    self.announce(output_index, item, call, this, &mut info);
                 }
             }
             // The call is folded only once complete: its arguments are final in this event.
@@ -140,6 +127,21 @@ impl Fold {
             .unwrap_or_else(|| u64::try_from(self.items.len()).unwrap_or(u64::MAX))
     }
 
+    /// A new output item, announced by frame `this`; `call` when it is a call the client runs.
+    fn announce(&mut self, output_index: u64, item: &Value, call: Option<ToolCall>, this: u64, info: &mut FrameInfo) {
+        let tool = call.is_some();
+        let call = call.map(|call| start_call(&mut self.response.tool_calls, call, info));
+        self.items.push(Item {
+            output_index,
+            born: this,
+            tool,
+            call,
+            tool_since: this,
+            held: false,
+            body: item.clone(),
+        });
+    }
+
     /// `this`: the frame's number. A `…done` describes the item last announced at its index when
     /// it is the same item (same id, or neither has one); otherwise it announces a new one.
     fn fold_item_done(&mut self, event: &Value, item: &Value, this: u64, info: &mut FrameInfo) {
@@ -147,24 +149,8 @@ impl Fold {
         let tool = is_tool_item(item);
         let known = self.items.iter().rposition(|i| i.output_index == output_index && same_or_unkeyed(&i.body, item));
         let Some(known) = known.and_then(|pos| self.items.get_mut(pos)) else {
-            let call = tool.then(|| {
-                // A server that skips `output_item.added`: the call starts and ends here.
-                info.tool = true;
-                let call = client_call(item);
-                info.started_tools.push(call.name.clone());
-                let slot = self.response.tool_calls.len();
-                self.response.tool_calls.push(call);
-                slot
-            });
-            self.items.push(Item {
-                output_index,
-                born: this,
-                tool,
-                call,
-                tool_since: this,
-                held: false,
-                body: item.clone(),
-            });
+            // A server that skips `output_item.added`: the call starts and ends here.
+            self.announce(output_index, item, tool.then(|| client_call(item)), this, info);
             return;
         };
         known.body = item.clone();
@@ -185,11 +171,9 @@ impl Fold {
             }
             None => {
                 // An item of another type that turns out a call: it starts here.
-                info.started_tools.push(call.name.clone());
                 known.tool = true;
                 known.tool_since = this;
-                known.call = Some(self.response.tool_calls.len());
-                self.response.tool_calls.push(call);
+                known.call = Some(start_call(&mut self.response.tool_calls, call, info));
             }
         }
     }
@@ -233,6 +217,14 @@ impl Fold {
             self.response.text = whole.text;
         }
     }
+}
+
+/// A call starts: judged from this frame on, at the returned position among the response's calls.
+fn start_call(calls: &mut Vec<ToolCall>, call: ToolCall, info: &mut FrameInfo) -> usize {
+    info.tool = true;
+    info.started_tools.push(call.name.clone());
+    calls.push(call);
+    calls.len().saturating_sub(1)
 }
 
 /// `same_item`, or neither names itself (no `id`, no `call_id`): what a server that numbers no
