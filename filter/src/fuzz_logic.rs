@@ -47,11 +47,18 @@ pub fn eventstream(data: &[u8]) {
 /// Every request and response parser over any JSON, and every stream fold over the frames of the
 /// input decoded as each framing.
 pub fn request_parsers(data: &[u8]) {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+    let tree = serde_json::from_slice::<serde_json::Value>(data).ok();
+    if let Some(value) = &tree {
         for api in APIS {
-            let _ = parse_request(api, &value);
-            let _ = parse_response(api, &value);
+            let _ = parse_request(api, value);
+            let _ = parse_response(api, value);
         }
+    }
+    // The typed Chat Completions reader takes only bodies the tree reads as an object, and gives
+    // the view the tree gives.
+    if let Some((view, _)) = crate::providers::openai_chat::request_typed::read(data) {
+        let tree = tree.as_ref().filter(|v| v.is_object());
+        assert_eq!(Some(view), tree.map(crate::providers::openai_chat::request::parse), "typed reader and tree differ");
     }
     let sse_frames = frames(data, sse::Decoder::new(MAX_FRAME_BYTES), sse::Decoder::push, sse::Decoder::finish);
     let array_frames =

@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod cache;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -5,13 +5,6 @@ use crate::meter::tokens::Tokenizer;
 use crate::providers::{self, Body};
 use crate::transform::toon::{self, ToonInput, ToonOutcome, ToonStats};
 use crate::view::{self, Api};
-use serde_json::Value;
-
-/// A result made of several content blocks is left alone: replacing it with one text would drop
-/// the other blocks (images, documents) the model was meant to see.
-fn is_multi_block(body: &Value, pointer: &str) -> bool {
-    body.pointer(pointer).and_then(Value::as_array).is_some_and(|blocks| blocks.len() > 1)
-}
 
 /// Compresses every JSON tool result of `view` whose TOON form has fewer tokens. `replaced`
 /// holds the pointers a policy already replaced: those are never touched.
@@ -22,7 +15,9 @@ pub fn apply_toon(tok: &Tokenizer, api: Api, view: &view::Request, body: &mut Bo
     let mut stats = ToonStats::default();
     let mut changed = false;
     for result in &view.tool_results {
-        if is_multi_block(body.json(), &result.pointer) {
+        // A result made of several content blocks is left alone: replacing it with one text would
+        // drop the other blocks (images, documents) the model was meant to see.
+        if body.is_multi_block(&result.pointer) {
             continue;
         }
         let input = ToonInput {
@@ -36,7 +31,7 @@ pub fn apply_toon(tok: &Tokenizer, api: Api, view: &view::Request, body: &mut Bo
             stats.tokens_after = stats.tokens_after.saturating_add(after);
         }
         if let ToonOutcome::Replaced { text, .. } = outcome {
-            changed |= body.edit(|json| providers::apply_result_edit(api, json, &result.pointer, &text));
+            changed |= providers::edit_result(api, body, &result.pointer, &text);
         }
     }
     if !changed {

@@ -325,6 +325,11 @@ impl Exchange {
             }
             return self.forward_without_body().map(BodyStep::Ready);
         };
+        if self.routing.is_none() {
+            if let Some((body, view)) = providers::read_request(api, bytes) {
+                return self.read_body(api, body, view, store, now_ms);
+            }
+        }
         let parsed = self.routing.as_mut().and_then(|r| r.parsed.take());
         let mut body = match parsed {
             Some(body) => body,
@@ -337,10 +342,22 @@ impl Exchange {
             }
             return self.complete(api, body).map(BodyStep::Ready);
         };
+        self.read_body(api, body, view, store, now_ms)
+    }
+
+    /// The policies and edits of a body read into its view.
+    fn read_body(
+        &mut self,
+        api: Api,
+        mut body: Body,
+        view: view::Request,
+        store: &dyn SharedStore,
+        now_ms: u64,
+    ) -> Result<BodyStep, WardenError> {
         self.facts.model = view.model.clone().or_else(|| self.facts.model.take());
         self.facts.stream = self.facts.stream || view.stream;
         self.facts.tools_declared = Some(view.tools.len());
-        providers::check_request(api, body.json())?;
+        providers::check_request(api, &body)?;
         let mut replaced = Vec::new();
         let jobs = self.apply_policies(api, &view, &mut body, &mut replaced, store, now_ms);
         let waiting = Sanitizing { api, body, view, replaced, jobs };
@@ -470,7 +487,7 @@ impl Exchange {
         if self.facts.model.as_deref() != Some(target) {
             self.facts.baseline_model = self.facts.model.take();
             self.facts.model = Some(target.to_string());
-            body.edit(|json| optimise::set_body_model(json, target));
+            body.set_model(target);
         }
     }
 
@@ -634,7 +651,7 @@ impl Exchange {
                 ResultDecision::Trusted | ResultDecision::Untrusted => {}
                 ResultDecision::Blocked { .. } => {
                     let notice = trust::notice_for(decision, result.tool_name.as_deref()).unwrap_or_default();
-                    if body.edit(|json| providers::apply_result_edit(api, json, &result.pointer, &notice)) {
+                    if providers::edit_result(api, body, &result.pointer, &notice) {
                         replaced.push(result.pointer.clone());
                     }
                 }

@@ -5,7 +5,6 @@ use crate::config::optimise::{OptimizationCondition, OptimizationRule};
 use crate::meter::tokens::{self, Tokenizer};
 use crate::providers::Provider;
 use crate::view;
-use serde_json::Value;
 
 /// Where the first matching rule for `provider` sends this request, if anywhere: a model of
 /// `provider`, or (`across`, model-router requests only) another provider's model. Rules that
@@ -62,21 +61,4 @@ pub fn target_of(target_model: &str, own: Provider) -> (Provider, &str) {
         },
         _ => (own, target_model),
     }
-}
-
-/// Writes `model` where the request body keeps it (OpenAI family, Anthropic, Cohere `model`;
-/// Bedrock `modelId` in the body form). Gemini and Bedrock path forms keep it in the URL, which
-/// the route rebuilds. Returns whether the body changed.
-pub fn set_body_model(body: &mut Value, model: &str) -> bool {
-    let Some(obj) = body.as_object_mut() else { return false };
-    let mut changed = false;
-    for key in ["model", "modelId"] {
-        if let Some(v) = obj.get_mut(key) {
-            if v.as_str() != Some(model) {
-                *v = Value::String(model.to_string());
-                changed = true;
-            }
-        }
-    }
-    changed
 }

@@ -265,7 +265,7 @@ impl Exchange {
             routing.echo = Some(echo);
         }
         let model = routing.model.clone();
-        body.edit(|json| super::optimise::set_body_model(json, &model));
+        body.set_model(&model);
         Ok(())
     }
 

@@ -125,7 +125,7 @@ impl Sanitizing {
 
 /// Puts a summary (or a notice) where the result was, in the provider's own shape.
 pub(super) fn replace(api: Api, body: &mut Body, pointer: &str, text: &str) -> bool {
-    body.edit(|json| providers::apply_result_edit(api, json, pointer, text))
+    providers::edit_result(api, body, pointer, text)
 }
 
 /// What the model sees in place of a sanitised result.

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 thread_local! {
     /// Metric ids by encoded name, defined once per VM.
-    static IDS: RefCell<crate::meter::FastMap<String, u32>> = RefCell::new(crate::meter::fast_map());
+    static IDS: RefCell<crate::cache::FastMap<String, u32>> = RefCell::new(crate::cache::fast_map());
     /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
     static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
     /// The memory size the gauge last got.

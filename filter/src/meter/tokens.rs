@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use super::cache::TextCache;
+use crate::cache::TextCache;
 use crate::view::{Request, Role, ToolDecl};
 use bpe::byte_pair_encoding::BytePairEncoding;
 use regex_automata::dfa::{dense, Automaton};
@@ -210,8 +210,8 @@ impl PieceKey {
 }
 
 thread_local! {
-    static KNOWN_PIECES: std::cell::RefCell<super::FastMap<PieceKey, usize>> =
-        std::cell::RefCell::new(super::fast_map());
+    static KNOWN_PIECES: std::cell::RefCell<crate::cache::FastMap<PieceKey, usize>> =
+        std::cell::RefCell::new(crate::cache::fast_map());
     /// Counts of whole messages (agents resend their history every turn), from the first
     /// `KNOWN_MESSAGE_BYTES` on; about 512 KiB of text at most.
     static KNOWN_MESSAGES: std::cell::RefCell<TextCache<MessageCount>> =

@@ -17,6 +17,37 @@ pub fn to_bytes(v: &Value, size_hint: usize) -> Vec<u8> {
     out
 }
 
+/// The text of the JSON string literal `raw` (quotes included, e.g. a `RawValue` a typed reader
+/// kept), read exactly as a `Value` reads a string; `None` when it is not one. Literals of
+/// `KEPT_LITERAL_FROM` bytes or more that carry escapes are kept per VM, from their raw form to
+/// their text: an agent resends its history every turn, and its tool results are JSON inside JSON
+/// strings, an escape every few bytes; unescaping them was the largest part of reading its
+/// requests. A raw form is kept only once it has been read as a valid string.
+pub fn string_literal_text(raw: &str) -> Option<String> {
+    if raw.len() < KEPT_LITERAL_FROM || memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+        return serde_json::from_str(raw).ok();
+    }
+    let kept = LITERALS.with(|cache| cache.try_borrow().ok()?.get("literal", raw).map(|text| text.to_string()));
+    if kept.is_some() {
+        return kept;
+    }
+    let text: String = serde_json::from_str(raw).ok()?;
+    LITERALS.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            cache.insert("literal", raw, Box::from(text.as_str()));
+        }
+    });
+    Some(text)
+}
+
+const KEPT_LITERAL_FROM: usize = 256;
+
+thread_local! {
+    /// Raw literal → text; at most 512 entries and 1 MiB of raw text (the texts are no longer).
+    static LITERALS: std::cell::RefCell<crate::cache::TextCache<Box<str>>> =
+        std::cell::RefCell::new(crate::cache::TextCache::new(512, 1 << 20));
+}
+
 /// An optional string field of a typed reader, borrowed from the input when it has no escapes:
 /// `#[serde(borrow, default, deserialize_with = "crate::providers::json::borrowed_str")]` on an
 /// `Option<Cow<'a, str>>`. Serde's own `Option<Cow<str>>` copies every string into a new

@@ -179,6 +179,18 @@ pub fn render_error(shape: ErrorShape, err: &WardenError) -> Reply {
     }
 }
 
+/// Reads a request body of `api` without a `Value` tree where the API has a typed reader: the
+/// body held as the client's bytes, and its view. `None` means "parse it as a tree"
+/// ([`Body::parse`], [`parse_request`]): another API, or a body the reader does not take.
+pub fn read_request(api: Api, bytes: &[u8]) -> Option<(Body, view::Request)> {
+    match api {
+        Api::ChatCompletions => {
+            openai_chat::request_typed::read(bytes).map(|(view, spans)| (Body::from_read(bytes, spans), view))
+        }
+        _ => None,
+    }
+}
+
 /// Parses a request body of `api` into the neutral view. `None` for APIs that carry no
 /// conversation (embeddings, model lists).
 pub fn parse_request(api: Api, body: &Value) -> Option<view::Request> {
@@ -195,9 +207,9 @@ pub fn parse_request(api: Api, body: &Value) -> Option<view::Request> {
 
 /// Refuses request options whose answer the gateway could not police (for instance a Responses
 /// request run in the background, whose output is fetched later by id).
-pub fn check_request(api: Api, body: &Value) -> Result<(), WardenError> {
+pub fn check_request(api: Api, body: &Body) -> Result<(), WardenError> {
     match api {
-        Api::Responses => openai_responses::request::check(body),
+        Api::Responses => openai_responses::request::check(body.json()),
         _ => Ok(()),
     }
 }
@@ -214,11 +226,23 @@ pub struct Prepared {
 pub fn prepare_upstream(api: Api, stream: bool, body: &mut Body) -> Prepared {
     match api {
         Api::ChatCompletions if stream => {
-            let mut client_asked = true;
-            body.edit(|json| {
-                client_asked = openai_chat::request::force_include_usage(json);
-                !client_asked
-            });
+            let client_asked = match body.spans().map(|spans| spans.usage_chunk) {
+                // The body itself does not stream: nothing to ask for, nothing to hide.
+                Some(None | Some(body::UsageChunk::Asked)) => true,
+                Some(Some(body::UsageChunk::NotAsked))
+                    if body.add_field_in_place("stream_options", br#"{"include_usage":true}"#) =>
+                {
+                    false
+                }
+                _ => {
+                    let mut client_asked = true;
+                    body.edit(|json| {
+                        client_asked = openai_chat::request::force_include_usage(json);
+                        !client_asked
+                    });
+                    client_asked
+                }
+            };
             Prepared { hide_usage_chunk: !client_asked }
         }
         _ => Prepared::default(),
@@ -390,6 +414,12 @@ pub fn apply_result_edit(api: Api, body: &mut Value, pointer: &str, text: &str) 
         Api::Chat => cohere::request::apply_result_edit(body, pointer, text),
         Api::Embeddings | Api::Models => false,
     }
+}
+
+/// `apply_result_edit` on a body: written in place when the body is held as bytes and its reader
+/// found the value, else on the tree.
+pub fn edit_result(api: Api, body: &mut Body, pointer: &str, text: &str) -> bool {
+    body.set_string_in_place(pointer, text) || body.edit(|json| apply_result_edit(api, json, pointer, text))
 }
 
 /// A non-streaming response rewritten into a normal assistant message without tool calls whose

@@ -9,7 +9,7 @@ mod encode;
 
 pub use encode::encode;
 
-use crate::meter::cache::TextCache;
+use crate::cache::TextCache;
 use crate::meter::tokens::Tokenizer;
 use serde_json::Value;
 

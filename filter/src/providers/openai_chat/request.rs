@@ -9,37 +9,78 @@ pub fn parse(body: &Value) -> view::Request {
     let mut req = view::Request {
         model: string_at(body, "model"),
         stream: json::bool_at(body, "stream"),
-        tools: declared_tools(body),
+        tools: declared_tools(body.get("tools"), body.get("functions")),
         ..Default::default()
     };
     for (i, msg) in array_at(body, "messages").iter().enumerate() {
-        read_message(&mut req, i, msg);
+        let parts = MessageParts {
+            role: str_at(msg, "role"),
+            content: Content::Json(msg.get("content")),
+            tool_calls: array_at(msg, "tool_calls"),
+            function_call: msg.get("function_call"),
+            tool_call_id: string_at(msg, "tool_call_id"),
+            name: string_at(msg, "name"),
+        };
+        read_message(&mut req, i, parts);
     }
     // Results name their call by id only; the name comes from whichever assistant turn made the call.
     common::name_results_by_call_id(&mut req);
     req
 }
 
-fn read_message(req: &mut view::Request, i: usize, msg: &Value) {
-    let content = msg.get("content");
-    match str_at(msg, "role").unwrap_or_default() {
-        "system" | "developer" => req.messages.push(Message { role: Role::System, text: json::text_of(content) }),
-        "user" => req.messages.push(Message { role: Role::User, text: json::text_of(content) }),
+/// A message's `content`: its text when a reader already has it (a string), else the value.
+pub(super) enum Content<'v> {
+    Text(String),
+    Json(Option<&'v Value>),
+}
+
+impl Content<'_> {
+    /// The text of a conversation turn: a string, or its parts' texts joined.
+    fn text(self) -> String {
+        match self {
+            Content::Text(text) => text,
+            Content::Json(v) => json::text_of(v),
+        }
+    }
+
+    /// The text of a tool result: a string, a single text part unwrapped, else the JSON.
+    fn result(self) -> String {
+        match self {
+            Content::Text(text) => text,
+            Content::Json(v) => json::result_text(v),
+        }
+    }
+}
+
+/// The fields of one message the view reads, from a tree or from a typed reader.
+pub(super) struct MessageParts<'v> {
+    pub role: Option<&'v str>,
+    pub content: Content<'v>,
+    pub tool_calls: &'v [Value],
+    pub function_call: Option<&'v Value>,
+    pub tool_call_id: Option<String>,
+    pub name: Option<String>,
+}
+
+pub(super) fn read_message(req: &mut view::Request, i: usize, msg: MessageParts<'_>) {
+    match msg.role.unwrap_or_default() {
+        "system" | "developer" => req.messages.push(Message { role: Role::System, text: msg.content.text() }),
+        "user" => req.messages.push(Message { role: Role::User, text: msg.content.text() }),
         "assistant" => {
-            req.messages.push(Message { role: Role::Assistant, text: json::text_of(content) });
-            req.tool_calls.extend(array_at(msg, "tool_calls").iter().filter_map(tool_call));
-            if let Some(legacy) = msg.get("function_call").and_then(legacy_function_call) {
+            req.messages.push(Message { role: Role::Assistant, text: msg.content.text() });
+            req.tool_calls.extend(msg.tool_calls.iter().filter_map(tool_call));
+            if let Some(legacy) = msg.function_call.and_then(legacy_function_call) {
                 req.tool_calls.push(legacy);
             }
         }
         // `function` is the legacy form of `tool`: it names the function instead of a call id.
         role @ ("tool" | "function") => {
-            let text = json::result_text(content);
+            let text = msg.content.result();
             req.messages.push(Message { role: Role::Tool, text: text.clone() });
             req.tool_results.push(ToolResult {
                 pointer: format!("/messages/{i}/content"),
-                call_id: string_at(msg, "tool_call_id"),
-                tool_name: if role == "function" { string_at(msg, "name") } else { None },
+                call_id: msg.tool_call_id,
+                tool_name: if role == "function" { msg.name } else { None },
                 content: text,
                 is_error: false,
             });
@@ -78,8 +119,8 @@ pub(crate) fn legacy_function_call(call: &Value) -> Option<ToolCall> {
     Some(ToolCall { id: None, name, arguments: json::arguments_value(call.get("arguments")) })
 }
 
-fn declared_tools(body: &Value) -> Vec<ToolDecl> {
-    let mut tools: Vec<ToolDecl> = array_at(body, "tools")
+pub(super) fn declared_tools(tools: Option<&Value>, functions: Option<&Value>) -> Vec<ToolDecl> {
+    let mut declared: Vec<ToolDecl> = list(tools)
         .iter()
         .filter_map(|tool| match str_at(tool, "type") {
             Some("function") => tool.get("function").and_then(function_decl),
@@ -96,8 +137,12 @@ fn declared_tools(body: &Value) -> Vec<ToolDecl> {
         })
         .collect();
     // Legacy `functions` declarations.
-    tools.extend(array_at(body, "functions").iter().filter_map(function_decl));
-    tools
+    declared.extend(list(functions).iter().filter_map(function_decl));
+    declared
+}
+
+fn list(v: Option<&Value>) -> &[Value] {
+    v.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
 }
 
 fn function_decl(function: &Value) -> Option<ToolDecl> {

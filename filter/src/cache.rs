@@ -1,9 +1,21 @@
 //! Per-VM caches of values computed from texts that come back every turn: an agent resends its
-//! whole history with each request, so the same system prompt and tool results are tokenized and
-//! compressed again and again.
+//! whole history with each request, so the same system prompt and tool results are read,
+//! tokenized and compressed again and again. A leaf module: the providers' readers, metering and
+//! transforms all keep caches here.
 
-use super::{fast_map, FastMap};
 use std::hash::BuildHasher;
+
+/// A hash map for the per-VM caches of the request path (token counts of pieces, metric ids): their
+/// keys are short, and std's SipHash costs more than the lookup it serves.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+/// An empty `FastMap`, seeded from std's random source (WASI `random_get`, which the module
+/// imports already; foldhash's own random seeding would import the clock): the keys come from the
+/// wire, so collisions must not be predictable.
+pub fn fast_map<K, V>() -> FastMap<K, V> {
+    let seed = std::collections::hash_map::RandomState::new().hash_one(0u64);
+    FastMap::with_hasher(foldhash::fast::FixedState::with_seed(seed))
+}
 
 /// Values keyed by a text and a tag (what the value is of, e.g. the role a count was made with).
 /// A hit compares the whole text: a hash collision, which an attacker controlling a tool result

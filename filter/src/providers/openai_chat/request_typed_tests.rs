@@ -1,0 +1,256 @@
+use super::read;
+use crate::providers::body::{Body, UsageChunk};
+use crate::providers::openai_chat::request;
+use crate::providers::{edit_result, prepare_upstream};
+use crate::testutil::{arb_wire_json, cassette_request, read_json};
+use crate::view::Api;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+/// The typed reader on `bytes`, checked against the tree: it answers only for bodies a `Value`
+/// reads as an object, and then with the view `request::parse` gives.
+fn read_like_the_tree(bytes: &[u8]) -> Option<crate::view::Request> {
+    let tree: Option<Value> = serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_object);
+    let typed = read(bytes);
+    match (&tree, &typed) {
+        (None, Some(_)) => panic!("the typed reader took a body the tree refuses: {}", String::from_utf8_lossy(bytes)),
+        (Some(tree), Some((view, _))) => assert_eq!(view, &request::parse(tree), "{}", String::from_utf8_lossy(bytes)),
+        _ => {}
+    }
+    typed.map(|(view, _)| view)
+}
+
+/// The pipeline's edits (every tool result, the model, the usage chunk) made in place give the
+/// body the same edits give on the tree.
+fn edits_agree(bytes: &[u8]) {
+    let Some((view, spans)) = read(bytes) else { return };
+    let mut in_place = Body::from_read(bytes, spans);
+    let mut tree = Body::parse(bytes).unwrap();
+    for (k, result) in view.tool_results.iter().enumerate() {
+        assert_eq!(
+            in_place.is_multi_block(&result.pointer),
+            tree.is_multi_block(&result.pointer),
+            "{}",
+            result.pointer
+        );
+        let text = format!("result {k}: \"quoted\" \\ \u{1F600}\n");
+        let api = Api::ChatCompletions;
+        assert_eq!(
+            edit_result(api, &mut in_place, &result.pointer, &text),
+            edit_result(api, &mut tree, &result.pointer, &text)
+        );
+    }
+    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"));
+    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"), "a second, equal rewrite");
+    assert_eq!(
+        prepare_upstream(Api::ChatCompletions, view.stream, &mut in_place),
+        prepare_upstream(Api::ChatCompletions, view.stream, &mut tree)
+    );
+    assert_eq!(in_place.changed(), tree.changed());
+    assert_eq!(in_place.json(), tree.json(), "the tree of an edited body held as bytes");
+    match (in_place.into_upstream(), tree.into_upstream()) {
+        (None, None) => {}
+        (Some(a), Some(b)) => {
+            let a: Value = serde_json::from_slice(&a).expect("edited bytes are JSON");
+            assert_eq!(a, serde_json::from_slice::<Value>(&b).unwrap());
+        }
+        (a, b) => panic!("one body changed, the other not: {a:?} {b:?}"),
+    }
+}
+
+fn check(bytes: &[u8]) -> Option<crate::view::Request> {
+    let view = read_like_the_tree(bytes);
+    edits_agree(bytes);
+    view
+}
+
+/// An agent's request: a long system prompt, tool calls and JSON tool results (JSON inside JSON
+/// strings, long enough to be kept per VM).
+fn agent_body(stream: Value) -> Value {
+    let rows: Vec<Value> = (0..20).map(|j| json!({"name": format!("file_{j}.rs"), "size": 1000 + j})).collect();
+    json!({
+        "model": "gpt-4o",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a careful agent. ".repeat(10)},
+            {"role": "user", "content": "Survey the repository."},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "list_files", "arguments": "{\"path\": \"/src\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": json!({"files": rows}).to_string()},
+            {"role": "assistant", "content": [{"type": "text", "text": "Reading."}], "function_call": {"name": "read_file", "arguments": "{}"}},
+            {"role": "function", "name": "read_file", "content": "fn main() {}\n\"quoted\""},
+            {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "one"}, {"type": "image_url"}]},
+            {"role": "tool", "tool_call_id": "call_1"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "list_files", "parameters": {"type": "object"}}},
+                  {"type": "custom", "custom": {"name": "shell"}}],
+        "functions": [{"name": "read_file"}],
+        "temperature": 0.5e-3,
+        "metadata": {"nested": [1, 2.5, -3, true, null, "\u{e9}\u{1F600}"]}
+    })
+}
+
+#[test]
+fn fixtures_read_as_the_tree_reads_them_and_edit_the_same() {
+    let mut bodies: Vec<Value> = [
+        "openai-chat/envoy-aigw__chat-basic.yaml",
+        "openai-chat/envoy-aigw__chat-multiturn.yaml",
+        "openai-chat/envoy-aigw__chat-parallel-tools.yaml",
+        "openai-chat/envoy-aigw__chat-streaming.yaml",
+        "openai-chat/envoy-aigw__chat-streaming-detailed-usage.yaml",
+        "openai-chat/envoy-aigw__chat-tools.yaml",
+    ]
+    .into_iter()
+    .map(|rel| cassette_request(rel, 0))
+    .collect();
+    bodies.push(read_json("openai-chat/extracted/pydantic-ai__run_stream_sync.i1.request.json"));
+    bodies.push(agent_body(json!(false)));
+    bodies.push(agent_body(json!(true)));
+    for body in bodies {
+        for bytes in [serde_json::to_vec(&body).unwrap(), serde_json::to_vec_pretty(&body).unwrap()] {
+            let view = check(&bytes);
+            assert!(view.is_some(), "the typed reader takes {}", String::from_utf8_lossy(&bytes));
+            // Read again: long literals now come from the per-VM cache.
+            assert_eq!(check(&bytes), view);
+        }
+    }
+}
+
+#[test]
+fn the_usage_chunk_is_asked_for_in_place_or_on_the_tree() {
+    let asked = |options: Option<Value>| {
+        let mut body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        if let Some(options) = options {
+            body["stream_options"] = options;
+        }
+        let bytes = serde_json::to_vec(&body).unwrap();
+        edits_agree(&bytes);
+        read(&bytes).unwrap().1.usage_chunk
+    };
+    assert_eq!(asked(None), Some(UsageChunk::NotAsked));
+    assert_eq!(asked(Some(json!({"include_usage": true}))), Some(UsageChunk::Asked));
+    assert_eq!(asked(Some(json!({"include_usage": false, "x": 1}))), Some(UsageChunk::Other));
+    assert_eq!(asked(Some(json!("yes"))), Some(UsageChunk::Other));
+    let quiet = serde_json::to_vec(&json!({"stream": "true", "messages": []})).unwrap();
+    assert_eq!(read(&quiet).unwrap().1.usage_chunk, None, "only `true` streams");
+    // Added in place: the client's bytes, one field more.
+    let bytes = br#" {"messages":[],"stream":true}"#;
+    let (_, spans) = read(bytes).unwrap();
+    let mut body = Body::from_read(bytes, spans);
+    assert!(prepare_upstream(Api::ChatCompletions, true, &mut body).hide_usage_chunk);
+    assert_eq!(
+        body.into_upstream().unwrap(),
+        br#" {"stream_options":{"include_usage":true},"messages":[],"stream":true}"#
+    );
+}
+
+#[test]
+fn untouched_bodies_go_as_the_client_sent_them_and_edits_keep_the_rest() {
+    let bytes =
+        br#"{ "model" : "gpt-4o",  "messages":[{"role":"tool","tool_call_id":"c","content":"old"} ], "x": 1.50 }"#;
+    let (view, spans) = read(bytes).unwrap();
+    let body = Body::from_read(bytes, spans.clone());
+    assert_eq!(body.into_upstream(), None);
+    let mut body = Body::from_read(bytes, spans);
+    assert!(edit_result(Api::ChatCompletions, &mut body, &view.tool_results[0].pointer, "first"));
+    assert!(edit_result(Api::ChatCompletions, &mut body, &view.tool_results[0].pointer, "new \"one\""));
+    assert!(body.set_model("gpt-4o-mini"));
+    assert_eq!(
+        body.into_upstream().unwrap(),
+        br#"{ "model" : "gpt-4o-mini",  "messages":[{"role":"tool","tool_call_id":"c","content":"new \"one\""} ], "x": 1.50 }"#
+    );
+}
+
+/// Bodies the typed reader leaves to the tree: it must answer `None` (never a view that differs).
+#[test]
+fn odd_bodies_are_left_to_the_tree() {
+    let long_escaped = format!("\"{}\"", "\\\"x\\\"".repeat(80));
+    let lone = format!("\"{}\\ud800\"", "\\\"x\\\"".repeat(80));
+    let none = [
+        r#"{"messages":[],"messages":[]}"#.to_owned(),
+        r#"{"model":"a","messages":[],"model":"b"}"#.to_owned(),
+        r#"{"messages":[{"role":"tool","content":"a","content":"b"}]}"#.to_owned(),
+        r#"{"messages":[{"role":"tool","role":"user","content":"a"}]}"#.to_owned(),
+        r#"{"mod\u0065l":"a","messages":[],"model":"b"}"#.to_owned(),
+        r#"{"modelId":"a","messages":[]}"#.to_owned(),
+        r#"{"messages":{}}"#.to_owned(),
+        r#"{"messages":[1]}"#.to_owned(),
+        r#"{"model":"a"}"#.to_owned(),
+        r#"[{"messages":[]}]"#.to_owned(),
+        r#"{"messages":[]} x"#.to_owned(),
+        r#"{"messages":[],"x":1e400}"#.to_owned(),
+        r#"{"messages":[],"x":"\ud800"}"#.to_owned(),
+        format!(r#"{{"messages":[{{"role":"tool","content":{lone}}}]}}"#),
+        format!(r#"{{"messages":[],"x":{}}}"#, "[".repeat(200) + &"]".repeat(200)),
+        format!(r#"{{"messages":[],{}"x":1}}"#, (0..48).map(|k| format!(r#""k{k}":{k},"#)).collect::<String>()),
+    ];
+    for body in &none {
+        assert_eq!(check(body.as_bytes()), None, "{body}");
+    }
+    // The valid literal is kept; the invalid one of the same length is still refused.
+    let valid = format!(r#"{{"messages":[{{"role":"tool","content":{long_escaped}}}]}}"#);
+    assert!(check(valid.as_bytes()).is_some());
+    assert!(check(valid.as_bytes()).is_some());
+    assert_eq!(check(none[13].as_bytes()), None);
+    let many = format!(r#"{{"messages":[],{}"x":1}}"#, (0..46).map(|k| format!(r#""k{k}":{k},"#)).collect::<String>());
+    assert!(check(many.as_bytes()).is_some(), "48 keys are read");
+    let escaped_key = br#"{"mod\u0065l":"a","messages":[{"r\u006fle":"user","content":"hi"}]}"#;
+    assert_eq!(check(escaped_key).unwrap().model.as_deref(), Some("a"));
+    assert!(check(&[b"{\"messages\":[],\"x\":\"".as_slice(), &[0xff], b"\"}"].concat()).is_none());
+}
+
+fn arb_message() -> impl Strategy<Value = Value> {
+    let role = proptest::sample::select(&["system", "developer", "user", "assistant", "tool", "function", "other"][..]);
+    (role, arb_wire_json(), arb_wire_json(), arb_wire_json(), any::<bool>()).prop_map(
+        |(role, content, calls, extra, long)| {
+            let content = match (long, content) {
+                // A long JSON-in-JSON result, kept per VM once read.
+                (true, Value::Object(obj)) => Value::String(Value::Object(obj).to_string().repeat(20)),
+                (_, content) => content,
+            };
+            let mut msg = json!({"role": role, "content": content, "tool_call_id": "call_1", "tool_calls": calls});
+            if let (Value::Object(extra), Some(msg)) = (extra, msg.as_object_mut()) {
+                for (k, v) in extra {
+                    msg.entry(k).or_insert(v);
+                }
+            }
+            msg
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn generated_bodies_read_and_edit_as_the_tree(
+        model in arb_wire_json(),
+        stream in arb_wire_json(),
+        options in arb_wire_json(),
+        messages in proptest::collection::vec(arb_message(), 0..5),
+        tools in arb_wire_json(),
+        pretty in any::<bool>(),
+    ) {
+        let body = json!({"model": model, "stream": stream, "stream_options": options, "messages": messages, "tools": tools});
+        let bytes = if pretty { serde_json::to_vec_pretty(&body).unwrap() } else { serde_json::to_vec(&body).unwrap() };
+        prop_assert!(check(&bytes).is_some());
+    }
+
+    /// Bytes cut and spliced anywhere: whatever the typed reader takes, the tree takes too, with the
+    /// same view and the same edits.
+    #[test]
+    fn damaged_bodies_are_read_as_the_tree_reads_them(
+        stream in any::<bool>(),
+        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(&[
+            "\"", "\\", "\\\"", "\\u", "\\ud800", "{", "}", "[", "]", ",", ":", "1e999", "-", "null", "\u{e9}", "\"model\":\"x\",", "\"role\":\"tool\",",
+        ][..])), 1..4),
+    ) {
+        let mut bytes = serde_json::to_vec(&agent_body(json!(stream))).unwrap();
+        for (at, remove, insert) in cuts {
+            let at = at.index(bytes.len());
+            let end = (at + remove).min(bytes.len());
+            bytes.splice(at..end, insert.bytes());
+        }
+        check(&bytes);
+    }
+}
