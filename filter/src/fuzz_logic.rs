@@ -54,11 +54,13 @@ pub fn request_parsers(data: &[u8]) {
             let _ = parse_response(api, value);
         }
     }
-    // The typed Chat Completions reader takes only bodies the tree reads as an object, and gives
-    // the view the tree gives.
-    if let Some((view, _)) = crate::providers::openai_chat::request_typed::read(data) {
-        let tree = tree.as_ref().filter(|v| v.is_object());
-        assert_eq!(Some(view), tree.map(crate::providers::openai_chat::request::parse), "typed reader and tree differ");
+    // The typed request readers take only bodies the tree reads as an object, and give the view
+    // the tree gives.
+    for api in [Api::ChatCompletions, Api::Messages] {
+        if let Some((_, view)) = crate::providers::read_request(api, data) {
+            let tree = tree.as_ref().filter(|v| v.is_object());
+            assert_eq!(Some(view), tree.and_then(|t| parse_request(api, t)), "typed reader and tree differ ({api:?})");
+        }
     }
     let sse_frames = frames(data, sse::Decoder::new(MAX_FRAME_BYTES), sse::Decoder::push, sse::Decoder::finish);
     let array_frames =

@@ -20,6 +20,9 @@ pub mod lenient;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod translate;
+pub mod typed;
+#[cfg(test)]
+mod typed_tests;
 
 #[cfg(test)]
 #[path = "error_tests.rs"]
@@ -184,11 +187,11 @@ pub fn render_error(shape: ErrorShape, err: &WardenError) -> Reply {
 /// ([`Body::parse`], [`parse_request`]): another API, or a body the reader does not take.
 pub fn read_request(api: Api, bytes: &[u8]) -> Option<(Body, view::Request)> {
     match api {
-        Api::ChatCompletions => {
-            openai_chat::request_typed::read(bytes).map(|(view, spans)| (Body::from_read(bytes, spans), view))
-        }
+        Api::ChatCompletions => openai_chat::request_typed::read(bytes),
+        Api::Messages => anthropic::request_typed::read(bytes),
         _ => None,
     }
+    .map(|(view, spans)| (Body::from_read(bytes, spans), view))
 }
 
 /// Parses a request body of `api` into the neutral view. `None` for APIs that carry no

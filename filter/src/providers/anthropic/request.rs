@@ -39,7 +39,7 @@ pub fn parse(body: &Value) -> view::Request {
 }
 
 /// `system` is either a string or a list of text blocks (each may carry its own cache_control).
-fn system_texts(system: Option<&Value>) -> Vec<String> {
+pub(super) fn system_texts(system: Option<&Value>) -> Vec<String> {
     match system {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(blocks)) => blocks
@@ -84,7 +84,7 @@ fn tool_result(block: &Value, msg: usize, part: usize, names: &HashMap<&str, &st
 
 /// Client tools carry `input_schema`; server tools (`web_search_…`, `bash_…`) carry only a type
 /// and a name, and are kept so policies still see the name.
-fn tool_decl(tool: &Value) -> Option<ToolDecl> {
+pub(super) fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     Some(ToolDecl {
         name: json::str_at(tool, "name")?.to_string(),
         custom: false,

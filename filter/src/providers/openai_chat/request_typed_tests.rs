@@ -1,67 +1,18 @@
 use super::read;
 use crate::providers::body::{Body, UsageChunk};
-use crate::providers::openai_chat::request;
+use crate::providers::typed_tests::{damage, DAMAGE};
 use crate::providers::{edit_result, prepare_upstream};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-/// The typed reader on `bytes`, checked against the tree: it answers only for bodies a `Value`
-/// reads as an object, and then with the view `request::parse` gives.
-fn read_like_the_tree(bytes: &[u8]) -> Option<crate::view::Request> {
-    let tree: Option<Value> = serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_object);
-    let typed = read(bytes);
-    match (&tree, &typed) {
-        (None, Some(_)) => panic!("the typed reader took a body the tree refuses: {}", String::from_utf8_lossy(bytes)),
-        (Some(tree), Some((view, _))) => assert_eq!(view, &request::parse(tree), "{}", String::from_utf8_lossy(bytes)),
-        _ => {}
-    }
-    typed.map(|(view, _)| view)
-}
-
-/// The pipeline's edits (every tool result, the model, the usage chunk) made in place give the
-/// body the same edits give on the tree.
-fn edits_agree(bytes: &[u8]) {
-    let Some((view, spans)) = read(bytes) else { return };
-    let mut in_place = Body::from_read(bytes, spans);
-    let mut tree = Body::parse(bytes).unwrap();
-    for (k, result) in view.tool_results.iter().enumerate() {
-        assert_eq!(
-            in_place.is_multi_block(&result.pointer),
-            tree.is_multi_block(&result.pointer),
-            "{}",
-            result.pointer
-        );
-        let text = format!("result {k}: \"quoted\" \\ \u{1F600}\n");
-        let api = Api::ChatCompletions;
-        assert_eq!(
-            edit_result(api, &mut in_place, &result.pointer, &text),
-            edit_result(api, &mut tree, &result.pointer, &text)
-        );
-    }
-    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"));
-    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"), "a second, equal rewrite");
-    assert_eq!(
-        prepare_upstream(Api::ChatCompletions, view.stream, &mut in_place),
-        prepare_upstream(Api::ChatCompletions, view.stream, &mut tree)
-    );
-    assert_eq!(in_place.changed(), tree.changed());
-    assert_eq!(in_place.json(), tree.json(), "the tree of an edited body held as bytes");
-    match (in_place.into_upstream(), tree.into_upstream()) {
-        (None, None) => {}
-        (Some(a), Some(b)) => {
-            let a: Value = serde_json::from_slice(&a).expect("edited bytes are JSON");
-            assert_eq!(a, serde_json::from_slice::<Value>(&b).unwrap());
-        }
-        (a, b) => panic!("one body changed, the other not: {a:?} {b:?}"),
-    }
-}
-
 fn check(bytes: &[u8]) -> Option<crate::view::Request> {
-    let view = read_like_the_tree(bytes);
-    edits_agree(bytes);
-    view
+    crate::providers::typed_tests::check(Api::ChatCompletions, bytes)
+}
+
+fn edits_agree(bytes: &[u8]) {
+    check(bytes);
 }
 
 /// An agent's request: a long system prompt, tool calls and JSON tool results (JSON inside JSON
@@ -241,16 +192,10 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         stream in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(&[
-            "\"", "\\", "\\\"", "\\u", "\\ud800", "{", "}", "[", "]", ",", ":", "1e999", "-", "null", "\u{e9}", "\"model\":\"x\",", "\"role\":\"tool\",",
-        ][..])), 1..4),
+        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(json!(stream))).unwrap();
-        for (at, remove, insert) in cuts {
-            let at = at.index(bytes.len());
-            let end = (at + remove).min(bytes.len());
-            bytes.splice(at..end, insert.bytes());
-        }
+        damage(&mut bytes, &cuts);
         check(&bytes);
     }
 }

@@ -1,0 +1,259 @@
+//! Anthropic Messages requests read without a `Value` tree: the view [`super::request::parse`]
+//! builds, and where each `tool_result` block's content and the model are in the client's bytes,
+//! so the body goes upstream as the client sent it with those values written in place
+//! (`providers::typed` says how a typed reader stays exactly as strict as the tree).
+//!
+//! Left to the tree: a body that is not an object, `messages` that is not an array of objects,
+//! content blocks that are not objects, a key given twice in the body, a message or a block, a
+//! `modelId`.
+
+use super::request::{system_texts, tool_decl};
+use crate::providers::body::Spans;
+use crate::providers::json;
+use crate::providers::lenient::{Skip, Text};
+use crate::providers::typed::{fields_start, object_reader, read_raw, span_of, List, Read};
+use crate::view::{self, Message, Role, ToolCall, ToolResult};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+/// The view of a Messages request body and the spans of its editable values; `None` when the body
+/// is not of the shape this reader takes (read it as a tree).
+pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = Top::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    top.into_view(bytes)
+}
+
+#[derive(Default)]
+struct Top<'a> {
+    model: Option<&'a RawValue>,
+    stream: Option<Value>,
+    system: Option<Value>,
+    tools: Option<Value>,
+    messages: Option<Vec<Msg<'a>>>,
+}
+
+object_reader!(Top, "a request object", read_field);
+
+impl<'a> Top<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "model" => self.model = Some(map.next_value()?),
+            "stream" => self.stream = Some(map.next_value()?),
+            "system" => self.system = Some(map.next_value()?),
+            "tools" => self.tools = Some(map.next_value()?),
+            "messages" => self.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
+            // The model key of another API, which the tree's model rewrite also sets.
+            "modelId" => return Err(de::Error::custom("modelId")),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn into_view(self, bytes: &[u8]) -> Option<(view::Request, Spans)> {
+        let messages = self.messages?;
+        let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
+        let mut req = view::Request {
+            stream: matches!(self.stream, Some(Value::Bool(true))),
+            system: system_texts(self.system.as_ref()),
+            tools: self.tools.as_ref().and_then(Value::as_array).into_iter().flatten().filter_map(tool_decl).collect(),
+            ..view::Request::default()
+        };
+        if let Some(raw) = self.model {
+            let text = match read_raw(raw)? {
+                Read::Text(text) => Some(text),
+                Read::Json(_) => None,
+            };
+            req.model = text.clone();
+            spans.model = Some((span_of(bytes, raw)?, text));
+        }
+        // Every tool_use id in the request is known before any result is resolved (the tree's
+        // `tool_use_names`: a later use of an id names it).
+        let mut names: HashMap<&str, &str> = HashMap::new();
+        for msg in messages.iter().filter(|m| m.role.as_deref() == Some("assistant")) {
+            for block in msg.blocks() {
+                if let (Some("tool_use"), Some(id), Some(name)) =
+                    (block.kind.as_deref(), block.id.as_deref(), block.name.as_deref())
+                {
+                    names.insert(id, name);
+                }
+            }
+        }
+        for (i, msg) in messages.iter().enumerate() {
+            let role = if msg.role.as_deref() == Some("assistant") { Role::Assistant } else { Role::User };
+            // Thinking, tool_use and tool_result blocks are not the turn's text.
+            let text = match &msg.content {
+                Some(Content::Text(text)) => text.clone(),
+                Some(Content::Blocks(blocks)) => blocks
+                    .iter()
+                    .filter(|b| b.kind.as_deref() == Some("text"))
+                    .filter_map(|b| b.text.as_deref())
+                    .collect::<Vec<&str>>()
+                    .join("\n"),
+                Some(Content::Other) | None => String::new(),
+            };
+            req.messages.push(Message { role, text });
+            for (j, block) in msg.blocks().iter().enumerate() {
+                // Every kept raw value is read, used or not: that is where it is checked.
+                let content = match block.content {
+                    Some(raw) => Some((raw, read_raw(raw)?)),
+                    None => None,
+                };
+                match (role, block.kind.as_deref()) {
+                    (Role::Assistant, Some("tool_use")) => req.tool_calls.push(ToolCall {
+                        id: block.id.as_deref().map(str::to_owned),
+                        name: block.name.as_deref().unwrap_or_default().to_owned(),
+                        arguments: json::object_or_empty(block.input.as_ref()),
+                    }),
+                    (Role::User, Some("tool_result")) => {
+                        let pointer = format!("/messages/{i}/content/{j}/content");
+                        let text = match content {
+                            Some((raw, read)) => {
+                                spans.values.push((pointer.clone(), span_of(bytes, raw)?, read.is_multi_block()));
+                                match read {
+                                    Read::Text(text) => text,
+                                    Read::Json(v) => json::result_text(Some(&v)),
+                                }
+                            }
+                            None => String::new(),
+                        };
+                        let call_id = block.tool_use_id.as_deref();
+                        req.tool_results.push(ToolResult {
+                            pointer,
+                            call_id: call_id.map(str::to_owned),
+                            tool_name: call_id.and_then(|id| names.get(id)).map(|n| (*n).to_owned()),
+                            content: text,
+                            is_error: matches!(block.is_error, Some(Value::Bool(true))),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some((req, spans))
+    }
+}
+
+#[derive(Default)]
+struct Msg<'a> {
+    role: Text<'a>,
+    content: Option<Content<'a>>,
+}
+
+object_reader!(Msg, "a message object", read_field);
+
+impl<'a> Msg<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "role" => self.role = map.next_value()?,
+            "content" => self.content = Some(map.next_value()?),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn blocks(&self) -> &[Block<'a>] {
+        match &self.content {
+            Some(Content::Blocks(blocks)) => blocks,
+            _ => &[],
+        }
+    }
+}
+
+/// A message's `content`: a string, a list of blocks (objects), or anything else (read, unused).
+enum Content<'a> {
+    Text(String),
+    Blocks(Vec<Block<'a>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Content<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("message content")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content<'a>, E> {
+                Ok(Content::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Content<'a>, E> {
+                Ok(Content::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'a>, A::Error> {
+                let mut blocks = Vec::new();
+                while let Some(block) = seq.next_element::<Block<'a>>()? {
+                    blocks.push(block);
+                }
+                Ok(Content::Blocks(blocks))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content<'a>, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Content::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Content<'a>, E> {
+                Ok(Content::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Content<'a>, E> {
+                Ok(Content::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Content<'a>, E> {
+                Ok(Content::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Content<'a>, E> {
+                Ok(Content::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Content<'a>, E> {
+                Ok(Content::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// One content block: the fields of text, tool_use and tool_result blocks; the rest skipped.
+#[derive(Default)]
+struct Block<'a> {
+    kind: Text<'a>,
+    text: Text<'a>,
+    id: Text<'a>,
+    name: Text<'a>,
+    input: Option<Value>,
+    tool_use_id: Text<'a>,
+    content: Option<&'a RawValue>,
+    is_error: Option<Value>,
+}
+
+object_reader!(Block, "a content block", read_field);
+
+impl<'a> Block<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "input" => self.input = Some(map.next_value()?),
+            "tool_use_id" => self.tool_use_id = map.next_value()?,
+            "content" => self.content = Some(map.next_value()?),
+            "is_error" => self.is_error = Some(map.next_value()?),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "request_typed_tests.rs"]
+mod tests;

@@ -1,0 +1,150 @@
+//! Pieces shared by the typed request readers (`openai_chat::request_typed`,
+//! `anthropic::request_typed`): they read a body without a `Value` tree, keep the values the
+//! pipeline may edit raw with their place in the body (`body::Spans`), and take only what a tree
+//! reads the same way. A reader answers `None` for anything else, and the body is then read as a
+//! tree.
+
+use crate::providers::json;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+/// A raw value read the way a `Value` reads it: a string's text, or the value.
+pub enum Read {
+    Text(String),
+    Json(Value),
+}
+
+impl Read {
+    /// Whether this is a list of more than one content block.
+    pub fn is_multi_block(&self) -> bool {
+        matches!(self, Read::Json(Value::Array(blocks)) if blocks.len() > 1)
+    }
+}
+
+/// Reads a kept raw value: a string literal through the per-VM cache of long ones
+/// (`json::string_literal_text`), anything else as a `Value`. `None` when a `Value` would not
+/// read it (kept raw values are only scanned, not checked, until they are read here).
+pub fn read_raw(raw: &RawValue) -> Option<Read> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        json::string_literal_text(text).map(Read::Text)
+    } else {
+        serde_json::from_str(text).ok().map(Read::Json)
+    }
+}
+
+/// Where `raw`, borrowed from `bytes`, lies in them.
+pub fn span_of(bytes: &[u8], raw: &RawValue) -> Option<Range<usize>> {
+    let start = (raw.get().as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    let end = start.checked_add(raw.get().len())?;
+    (end <= bytes.len()).then_some(start..end)
+}
+
+/// Just after the opening brace of a body a reader took as an object: where a new top-level
+/// field goes (before the first one; the readers only take objects that have a field).
+pub fn fields_start(bytes: &[u8]) -> Option<usize> {
+    let brace = bytes.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
+    (bytes.get(brace) == Some(&b'{')).then(|| brace.checked_add(1))?
+}
+
+/// Most keys a reader takes in one object: each key is compared with the ones before it, and an
+/// object with more keys than a request, a message or a block has is left to the tree, which
+/// hashes them.
+const MAX_KEYS: usize = 48;
+
+/// Reads an object's keys, refusing a key given twice (a tree keeps the last; the upstream's
+/// parser might keep the first) and more than `MAX_KEYS` keys. Keys are compared by their text,
+/// escapes read, as a tree compares them.
+#[derive(Default)]
+pub struct Keys<'a> {
+    seen: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Keys<'a> {
+    pub fn next<'de: 'a, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<Option<Cow<'a, str>>, A::Error> {
+        let Some(Key(key)) = map.next_key::<Key<'a>>()? else { return Ok(None) };
+        if self.seen.len() >= MAX_KEYS || self.seen.contains(&key) {
+            return Err(de::Error::custom("a key given twice, or too many keys"));
+        }
+        self.seen.push(key.clone());
+        Ok(Some(key))
+    }
+}
+
+/// An object key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(PhantomData))
+    }
+}
+
+/// An array whose every entry is read as `T` (an entry `T` refuses fails the whole read).
+pub struct List<T>(pub Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element::<T>()? {
+                    entries.push(entry);
+                }
+                Ok(List(entries))
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
+/// `impl Deserialize` for a struct read field by field: `$read(&mut self, key, &mut map)` reads
+/// the value of `key` (and skips what it does not read); keys go through [`Keys`].
+macro_rules! object_reader {
+    ($ty:ident, $expecting:literal, $read:ident) => {
+        impl<'de: 'a, 'a> serde::Deserialize<'de> for $ty<'a> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V<'a>(std::marker::PhantomData<&'a ()>);
+                impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+                    type Value = $ty<'a>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty<'a>, A::Error> {
+                        let mut out = $ty::default();
+                        let mut keys = $crate::providers::typed::Keys::default();
+                        while let Some(key) = keys.next(&mut map)? {
+                            out.$read(key.as_ref(), &mut map)?;
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V(std::marker::PhantomData))
+            }
+        }
+    };
+}
+pub(crate) use object_reader;

@@ -1,0 +1,82 @@
+//! What every typed request reader is held to, against the tree (`Body::parse`, `parse_request`):
+//! used by each reader's tests.
+
+use crate::providers::body::Body;
+use crate::providers::{edit_result, parse_request, prepare_upstream, read_request};
+use crate::view::{Api, Request};
+use serde_json::Value;
+
+/// The typed reader of `api` on `bytes`, checked against the tree: it answers only for bodies a
+/// `Value` reads as an object, and then with the view the tree gives; the pipeline's edits made in
+/// place give the body the same edits give on the tree.
+pub fn check(api: Api, bytes: &[u8]) -> Option<Request> {
+    let tree: Option<Value> = serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_object);
+    let (mut in_place, view) = match (&tree, read_request(api, bytes)) {
+        (_, None) => return None,
+        (None, Some(_)) => panic!("the typed reader took a body the tree refuses: {}", String::from_utf8_lossy(bytes)),
+        (Some(tree), Some((body, view))) => {
+            assert_eq!(Some(&view), parse_request(api, tree).as_ref(), "{}", String::from_utf8_lossy(bytes));
+            (body, view)
+        }
+    };
+    let mut tree = Body::parse(bytes).unwrap();
+    for (k, result) in view.tool_results.iter().enumerate() {
+        assert_eq!(
+            in_place.is_multi_block(&result.pointer),
+            tree.is_multi_block(&result.pointer),
+            "{}",
+            result.pointer
+        );
+        let text = format!("result {k}: \"quoted\" \\ \u{1F600}\n");
+        assert_eq!(
+            edit_result(api, &mut in_place, &result.pointer, &text),
+            edit_result(api, &mut tree, &result.pointer, &text)
+        );
+    }
+    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"));
+    assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"), "a second, equal rewrite");
+    assert_eq!(prepare_upstream(api, view.stream, &mut in_place), prepare_upstream(api, view.stream, &mut tree));
+    assert_eq!(in_place.changed(), tree.changed());
+    assert_eq!(in_place.json(), tree.json(), "the tree of an edited body held as bytes");
+    match (in_place.into_upstream(), tree.into_upstream()) {
+        (None, None) => {}
+        (Some(a), Some(b)) => {
+            let a: Value = serde_json::from_slice(&a).expect("edited bytes are JSON");
+            assert_eq!(a, serde_json::from_slice::<Value>(&b).unwrap());
+        }
+        (a, b) => panic!("one body changed, the other not: {a:?} {b:?}"),
+    }
+    Some(view)
+}
+
+/// Cuts `bytes` at `at` (an index into them), removes up to `remove` bytes and inserts `insert`.
+pub fn damage(bytes: &mut Vec<u8>, cuts: &[(proptest::sample::Index, usize, &str)]) {
+    for (at, remove, insert) in cuts {
+        let at = at.index(bytes.len());
+        let end = (at + remove).min(bytes.len());
+        bytes.splice(at..end, insert.bytes());
+    }
+}
+
+/// What `damage` inserts: JSON's structural bytes, escapes, odd numbers and keys.
+pub const DAMAGE: &[&str] = &[
+    "\"",
+    "\\",
+    "\\\"",
+    "\\u",
+    "\\ud800",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "1e999",
+    "-",
+    "null",
+    "\u{e9}",
+    "\"model\":\"x\",",
+    "\"role\":\"tool\",",
+    "\"type\":\"tool_result\",",
+    "\"content\":\"c\",",
+];
