@@ -2,7 +2,7 @@
 //! used by each reader's tests.
 
 use crate::providers::body::Body;
-use crate::providers::{edit_result, parse_request, prepare_upstream, read_request};
+use crate::providers::{check_request, edit_result, parse_request, prepare_upstream, read_request};
 use crate::view::{Api, Request};
 use serde_json::Value;
 
@@ -20,6 +20,7 @@ pub fn check(api: Api, bytes: &[u8]) -> Option<Request> {
         }
     };
     let mut tree = Body::parse(bytes).unwrap();
+    assert_eq!(check_request(api, &in_place).is_ok(), check_request(api, &tree).is_ok());
     for (k, result) in view.tool_results.iter().enumerate() {
         assert_eq!(
             in_place.is_multi_block(&result.pointer),

@@ -43,12 +43,7 @@ fn read_item(req: &mut view::Request, i: usize, item: &Value) {
             req.messages.push(Message { role, text: json::text_of(item.get("content")) });
         }
         kind if is_client_call(kind) => req.tool_calls.push(client_call(item)),
-        "function_call_output"
-        | "custom_tool_call_output"
-        | "computer_call_output"
-        | "local_shell_call_output"
-        | "shell_call_output"
-        | "apply_patch_call_output" => {
+        kind if OUTPUT_ITEMS.contains(&kind) => {
             let content = json::result_text(item.get("output"));
             req.messages.push(Message { role: Role::Tool, text: content.clone() });
             req.tool_results.push(ToolResult {
@@ -62,6 +57,16 @@ fn read_item(req: &mut view::Request, i: usize, item: &Value) {
         _ => {}
     }
 }
+
+/// Items that carry the output of a call the client ran, in `output`.
+pub(super) const OUTPUT_ITEMS: [&str; 6] = [
+    "function_call_output",
+    "custom_tool_call_output",
+    "computer_call_output",
+    "local_shell_call_output",
+    "shell_call_output",
+    "apply_patch_call_output",
+];
 
 /// Refuses what the gateway could not police: a `background` response is fetched later by id,
 /// outside the request whose tool policies would judge it.
@@ -115,7 +120,7 @@ pub(crate) fn client_call(item: &Value) -> ToolCall {
     ToolCall { id, name, arguments }
 }
 
-fn declared_tools(body: &Value) -> Vec<ToolDecl> {
+pub(super) fn declared_tools(body: &Value) -> Vec<ToolDecl> {
     array_at(body, "tools")
         .iter()
         .filter_map(|tool| {

@@ -1,0 +1,253 @@
+//! Responses requests read without a `Value` tree: the view [`super::request::parse`] builds, and
+//! where each call output's `output` and the model are in the client's bytes, so the body goes
+//! upstream as the client sent it with those values written in place (`providers::typed` says
+//! how a typed reader stays exactly as strict as the tree).
+//!
+//! Left to the tree: a body that is not an object, `input` items that are not objects, a key given
+//! twice in the body or an item, a `modelId`, and `background: true` (which [`super::request::check`]
+//! refuses: a body this reader takes never needs that check).
+
+use super::request::{client_call, declared_tools, is_client_call, OUTPUT_ITEMS};
+use crate::providers::body::Spans;
+use crate::providers::common;
+use crate::providers::json;
+use crate::providers::lenient::{Skip, Text};
+use crate::providers::typed::{fields_start, object_reader, read_raw, span_of, List, Read};
+use crate::view::{self, Message, Role, ToolResult};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The view of a Responses request body and the spans of its editable values; `None` when the
+/// body is not of the shape this reader takes (read it as a tree).
+pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = Top::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    top.into_view(bytes)
+}
+
+#[derive(Default)]
+struct Top<'a> {
+    model: Option<&'a RawValue>,
+    stream: Option<Value>,
+    background: Option<Value>,
+    instructions: Option<&'a RawValue>,
+    input: Option<Input<'a>>,
+    tools: Option<Value>,
+}
+
+object_reader!(Top, "a request object", read_field);
+
+impl<'a> Top<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "model" => self.model = Some(map.next_value()?),
+            "stream" => self.stream = Some(map.next_value()?),
+            "background" => self.background = Some(map.next_value()?),
+            "instructions" => self.instructions = Some(map.next_value()?),
+            "input" => self.input = Some(map.next_value()?),
+            "tools" => self.tools = Some(map.next_value()?),
+            // The model key of another API, which the tree's model rewrite also sets.
+            "modelId" => return Err(de::Error::custom("modelId")),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn into_view(self, bytes: &[u8]) -> Option<(view::Request, Spans)> {
+        if matches!(self.background, Some(Value::Bool(true))) {
+            return None;
+        }
+        let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
+        let mut body = Map::new();
+        if let Some(tools) = self.tools {
+            body.insert("tools".to_owned(), tools);
+        }
+        let mut req = view::Request {
+            stream: matches!(self.stream, Some(Value::Bool(true))),
+            tools: declared_tools(&Value::Object(body)),
+            ..view::Request::default()
+        };
+        if let Some(raw) = self.model {
+            let text = match read_raw(raw)? {
+                Read::Text(text) => Some(text),
+                Read::Json(_) => None,
+            };
+            req.model = text.clone();
+            spans.model = Some((span_of(bytes, raw)?, text));
+        }
+        if let Some(raw) = self.instructions {
+            if let Read::Text(text) = read_raw(raw)? {
+                if !text.is_empty() {
+                    req.system.push(text);
+                }
+            }
+        }
+        match self.input {
+            Some(Input::Text(text)) => req.messages.push(Message { role: Role::User, text }),
+            Some(Input::Items(items)) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    item.read_into(&mut req, &mut spans, bytes, i)?;
+                }
+            }
+            Some(Input::Other) | None => {}
+        }
+        // Outputs name their call by `call_id` only; the name is on the matching call item.
+        common::name_results_by_call_id(&mut req);
+        Some((req, spans))
+    }
+}
+
+/// `input`: a string, a list of items (objects), or anything else (read, unused).
+enum Input<'a> {
+    Text(String),
+    Items(Vec<Item<'a>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Input<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Input<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("input")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Input<'a>, E> {
+                Ok(Input::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Input<'a>, E> {
+                Ok(Input::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Input<'a>, A::Error> {
+                List::<Item<'a>>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|l| Input::Items(l.0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Input<'a>, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Input::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Input<'a>, E> {
+                Ok(Input::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Input<'a>, E> {
+                Ok(Input::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Input<'a>, E> {
+                Ok(Input::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Input<'a>, E> {
+                Ok(Input::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Input<'a>, E> {
+                Ok(Input::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// One input item: the fields of messages, the client's calls and their outputs; the rest skipped.
+/// A call's fields are kept as values: calls are small, and [`client_call`] reads them from an
+/// object of those fields exactly as it reads the item.
+#[derive(Default)]
+struct Item<'a> {
+    kind: Option<Value>,
+    role: Text<'a>,
+    content: Option<&'a RawValue>,
+    output: Option<&'a RawValue>,
+    call_id: Option<Value>,
+    call: Map<String, Value>,
+}
+
+object_reader!(Item, "an input item", read_field);
+
+impl<'a> Item<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = Some(map.next_value()?),
+            "role" => self.role = map.next_value()?,
+            "content" => self.content = Some(map.next_value()?),
+            "output" => self.output = Some(map.next_value()?),
+            "call_id" => self.call_id = Some(map.next_value()?),
+            "name" | "arguments" | "input" | "action" | "operation" => {
+                self.call.insert(key.to_owned(), map.next_value()?);
+            }
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What the tree's `read_item` makes of the item at `i`.
+    fn read_into(self, req: &mut view::Request, spans: &mut Spans, bytes: &[u8], i: usize) -> Option<()> {
+        // Every kept raw value is read, used or not: that is where it is checked.
+        let content = match self.content {
+            Some(raw) => Some(read_raw(raw)?),
+            None => None,
+        };
+        let output = match self.output {
+            Some(raw) => Some((raw, read_raw(raw)?)),
+            None => None,
+        };
+        // Items without a `type` are messages (the "easy input message" form).
+        let kind = self.kind.as_ref().and_then(Value::as_str).unwrap_or("message");
+        match kind {
+            "message" => {
+                let role = match self.role.as_deref() {
+                    Some("system" | "developer") => Role::System,
+                    Some("assistant") => Role::Assistant,
+                    Some("user") => Role::User,
+                    _ => return Some(()),
+                };
+                let text = match content {
+                    Some(Read::Text(text)) => text,
+                    Some(Read::Json(v)) => json::text_of(Some(&v)),
+                    None => String::new(),
+                };
+                req.messages.push(Message { role, text });
+            }
+            kind if is_client_call(kind) => {
+                let mut call = self.call;
+                if let Some(kind) = self.kind {
+                    call.insert("type".to_owned(), kind);
+                }
+                if let Some(id) = self.call_id {
+                    call.insert("call_id".to_owned(), id);
+                }
+                req.tool_calls.push(client_call(&Value::Object(call)));
+            }
+            kind if OUTPUT_ITEMS.contains(&kind) => {
+                let pointer = format!("/input/{i}/output");
+                let text = match output {
+                    Some((raw, read)) => {
+                        spans.values.push((pointer.clone(), span_of(bytes, raw)?, read.is_multi_block()));
+                        match read {
+                            Read::Text(text) => text,
+                            Read::Json(v) => json::result_text(Some(&v)),
+                        }
+                    }
+                    None => String::new(),
+                };
+                req.messages.push(Message { role: Role::Tool, text: text.clone() });
+                req.tool_results.push(ToolResult {
+                    pointer,
+                    call_id: self.call_id.as_ref().and_then(Value::as_str).map(str::to_owned),
+                    tool_name: None,
+                    content: text,
+                    is_error: false,
+                });
+            }
+            _ => {}
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+#[path = "request_typed_tests.rs"]
+mod tests;
