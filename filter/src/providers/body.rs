@@ -141,8 +141,9 @@ impl Body {
         self.json().pointer(pointer).and_then(Value::as_array).is_some_and(|blocks| blocks.len() > 1)
     }
 
-    /// Sets the body's `model` (and Bedrock-style `modelId`) to `model` where the body has one.
-    /// Returns whether anything changed.
+    /// Writes `model` where the request body keeps it (OpenAI family, Anthropic, Cohere `model`;
+    /// Bedrock `modelId` in the body form); Gemini and Bedrock path forms keep it in the URL, which
+    /// the route rebuilds. Returns whether the body changed.
     pub fn set_model(&mut self, model: &str) -> bool {
         if let Held::Bytes(held) = &mut self.held {
             let Some((range, current)) = held.spans.model.clone() else { return false };

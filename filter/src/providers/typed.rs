@@ -1,8 +1,8 @@
 //! Pieces shared by the typed request readers (`openai_chat::request_typed`,
-//! `anthropic::request_typed`): they read a body without a `Value` tree, keep the values the
-//! pipeline may edit raw with their place in the body (`body::Spans`), and take only what a tree
-//! reads the same way. A reader answers `None` for anything else, and the body is then read as a
-//! tree.
+//! `openai_responses::request_typed`, `anthropic::request_typed`): they read a body without a
+//! `Value` tree, keep the values the pipeline may edit raw with their place in the body
+//! (`body::Spans`), and take only what a tree reads the same way. A reader answers `None` for
+//! anything else, and the body is then read as a tree.
 
 use crate::providers::json;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
