@@ -4,7 +4,9 @@
 //! (`body::Spans`), and take only what a tree reads the same way. A reader answers `None` for
 //! anything else, and the body is then read as a tree.
 
+use crate::providers::body::Spans;
 use crate::providers::json;
+use crate::view;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -12,6 +14,31 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
+
+use crate::providers::lenient::Skip;
+
+/// `bytes` read whole as `T` (nothing but whitespace may follow); `None` for anything `T` does
+/// not take.
+pub fn read_whole<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = T::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(top)
+}
+
+/// The body's top-level `model`, kept raw: its text into the view when it is a string (as the
+/// tree's `string_at` reads it), and its span. `None` when a `Value` would not read it.
+pub fn read_model(bytes: &[u8], raw: Option<&RawValue>, req: &mut view::Request, spans: &mut Spans) -> Option<()> {
+    if let Some(raw) = raw {
+        let text = match read_raw(raw)? {
+            Read::Text(text) => Some(text),
+            Read::Json(_) => None,
+        };
+        req.model = text.clone();
+        spans.model = Some((span_of(bytes, raw)?, text));
+    }
+    Some(())
+}
 
 /// A raw value read the way a `Value` reads it: a string's text, or the value.
 pub enum Read {
@@ -118,6 +145,55 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             }
         }
         d.deserialize_seq(V(PhantomData))
+    }
+}
+
+/// Content as the chat-style APIs send it: a string, a list whose every entry is read as `T` (an
+/// entry `T` refuses fails the whole read), or any other value (read, unused).
+pub enum StrOrList<T> {
+    Text(String),
+    List(Vec<T>),
+    Other,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for StrOrList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = StrOrList<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<StrOrList<T>, A::Error> {
+                List::<T>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|l| StrOrList::List(l.0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrOrList<T>, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(StrOrList::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StrOrList<T>, E> {
+                Ok(StrOrList::Other)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
     }
 }
 

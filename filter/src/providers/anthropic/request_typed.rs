@@ -11,21 +11,19 @@ use super::request::{system_texts, tool_decl};
 use crate::providers::body::Spans;
 use crate::providers::json;
 use crate::providers::lenient::{Skip, Text};
-use crate::providers::typed::{fields_start, object_reader, read_raw, span_of, List, Read};
+use crate::providers::typed::{
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read, StrOrList,
+};
 use crate::view::{self, Message, Role, ToolCall, ToolResult};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::fmt;
 
 /// The view of a Messages request body and the spans of its editable values; `None` when the body
 /// is not of the shape this reader takes (read it as a tree).
 pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = Top::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    top.into_view(bytes)
+    read_whole::<Top>(bytes)?.into_view(bytes)
 }
 
 #[derive(Default)]
@@ -65,14 +63,7 @@ impl<'a> Top<'a> {
             tools: self.tools.as_ref().and_then(Value::as_array).into_iter().flatten().filter_map(tool_decl).collect(),
             ..view::Request::default()
         };
-        if let Some(raw) = self.model {
-            let text = match read_raw(raw)? {
-                Read::Text(text) => Some(text),
-                Read::Json(_) => None,
-            };
-            req.model = text.clone();
-            spans.model = Some((span_of(bytes, raw)?, text));
-        }
+        read_model(bytes, self.model, &mut req, &mut spans)?;
         // Every tool_use id in the request is known before any result is resolved (the tree's
         // `tool_use_names`: a later use of an id names it).
         let mut names: HashMap<&str, &str> = HashMap::new();
@@ -89,14 +80,14 @@ impl<'a> Top<'a> {
             let role = if msg.role.as_deref() == Some("assistant") { Role::Assistant } else { Role::User };
             // Thinking, tool_use and tool_result blocks are not the turn's text.
             let text = match &msg.content {
-                Some(Content::Text(text)) => text.clone(),
-                Some(Content::Blocks(blocks)) => blocks
+                Some(StrOrList::Text(text)) => text.clone(),
+                Some(StrOrList::List(blocks)) => blocks
                     .iter()
                     .filter(|b| b.kind.as_deref() == Some("text"))
                     .filter_map(|b| b.text.as_deref())
                     .collect::<Vec<&str>>()
                     .join("\n"),
-                Some(Content::Other) | None => String::new(),
+                Some(StrOrList::Other) | None => String::new(),
             };
             req.messages.push(Message { role, text });
             for (j, block) in msg.blocks().iter().enumerate() {
@@ -143,7 +134,7 @@ impl<'a> Top<'a> {
 #[derive(Default)]
 struct Msg<'a> {
     role: Text<'a>,
-    content: Option<Content<'a>>,
+    content: Option<StrOrList<Block<'a>>>,
 }
 
 object_reader!(Msg, "a message object", read_field);
@@ -162,61 +153,9 @@ impl<'a> Msg<'a> {
 
     fn blocks(&self) -> &[Block<'a>] {
         match &self.content {
-            Some(Content::Blocks(blocks)) => blocks,
+            Some(StrOrList::List(blocks)) => blocks,
             _ => &[],
         }
-    }
-}
-
-/// A message's `content`: a string, a list of blocks (objects), or anything else (read, unused).
-enum Content<'a> {
-    Text(String),
-    Blocks(Vec<Block<'a>>),
-    Other,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Content<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("message content")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content<'a>, E> {
-                Ok(Content::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Content<'a>, E> {
-                Ok(Content::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'a>, A::Error> {
-                let mut blocks = Vec::new();
-                while let Some(block) = seq.next_element::<Block<'a>>()? {
-                    blocks.push(block);
-                }
-                Ok(Content::Blocks(blocks))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content<'a>, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Content::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Content<'a>, E> {
-                Ok(Content::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Content<'a>, E> {
-                Ok(Content::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Content<'a>, E> {
-                Ok(Content::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Content<'a>, E> {
-                Ok(Content::Other)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Content<'a>, E> {
-                Ok(Content::Other)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

@@ -14,19 +14,16 @@ use super::request::{declared_tools, read_message, Content, MessageParts};
 use crate::providers::body::{Spans, UsageChunk};
 use crate::providers::common;
 use crate::providers::lenient::{Skip, Text};
-use crate::providers::typed::{fields_start, object_reader, read_raw, span_of, List, Read};
+use crate::providers::typed::{fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read};
 use crate::view;
-use serde::de::{self, Deserialize, MapAccess};
+use serde::de::{self, MapAccess};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The view of a Chat Completions request body and the spans of its editable values; `None` when
 /// the body is not of the shape this reader takes (read it as a tree).
 pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = Top::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    top.into_view(bytes)
+    read_whole::<Top>(bytes)?.into_view(bytes)
 }
 
 #[derive(Default)]
@@ -63,14 +60,7 @@ impl<'a> Top<'a> {
         let messages = self.messages?;
         let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
         let mut req = view::Request::default();
-        if let Some(raw) = self.model {
-            let text = match read_raw(raw)? {
-                Read::Text(text) => Some(text),
-                Read::Json(_) => None,
-            };
-            req.model = text.clone();
-            spans.model = Some((span_of(bytes, raw)?, text));
-        }
+        read_model(bytes, self.model, &mut req, &mut spans)?;
         req.stream = matches!(self.stream, Some(Value::Bool(true)));
         spans.usage_chunk = req.stream.then(|| match &self.stream_options {
             None => UsageChunk::NotAsked,

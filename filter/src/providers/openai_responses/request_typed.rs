@@ -12,20 +12,18 @@ use crate::providers::body::Spans;
 use crate::providers::common;
 use crate::providers::json;
 use crate::providers::lenient::{Skip, Text};
-use crate::providers::typed::{fields_start, object_reader, read_raw, span_of, List, Read};
+use crate::providers::typed::{
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Read, StrOrList,
+};
 use crate::view::{self, Message, Role, ToolResult};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::fmt;
 
 /// The view of a Responses request body and the spans of its editable values; `None` when the
 /// body is not of the shape this reader takes (read it as a tree).
 pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = Top::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    top.into_view(bytes)
+    read_whole::<Top>(bytes)?.into_view(bytes)
 }
 
 #[derive(Default)]
@@ -34,7 +32,7 @@ struct Top<'a> {
     stream: Option<Value>,
     background: Option<Value>,
     instructions: Option<&'a RawValue>,
-    input: Option<Input<'a>>,
+    input: Option<StrOrList<Item<'a>>>,
     tools: Option<Value>,
 }
 
@@ -72,14 +70,7 @@ impl<'a> Top<'a> {
             tools: declared_tools(&Value::Object(body)),
             ..view::Request::default()
         };
-        if let Some(raw) = self.model {
-            let text = match read_raw(raw)? {
-                Read::Text(text) => Some(text),
-                Read::Json(_) => None,
-            };
-            req.model = text.clone();
-            spans.model = Some((span_of(bytes, raw)?, text));
-        }
+        read_model(bytes, self.model, &mut req, &mut spans)?;
         if let Some(raw) = self.instructions {
             if let Read::Text(text) = read_raw(raw)? {
                 if !text.is_empty() {
@@ -88,65 +79,17 @@ impl<'a> Top<'a> {
             }
         }
         match self.input {
-            Some(Input::Text(text)) => req.messages.push(Message { role: Role::User, text }),
-            Some(Input::Items(items)) => {
+            Some(StrOrList::Text(text)) => req.messages.push(Message { role: Role::User, text }),
+            Some(StrOrList::List(items)) => {
                 for (i, item) in items.into_iter().enumerate() {
                     item.read_into(&mut req, &mut spans, bytes, i)?;
                 }
             }
-            Some(Input::Other) | None => {}
+            Some(StrOrList::Other) | None => {}
         }
         // Outputs name their call by `call_id` only; the name is on the matching call item.
         common::name_results_by_call_id(&mut req);
         Some((req, spans))
-    }
-}
-
-/// `input`: a string, a list of items (objects), or anything else (read, unused).
-enum Input<'a> {
-    Text(String),
-    Items(Vec<Item<'a>>),
-    Other,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Input<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Input<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("input")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Input<'a>, E> {
-                Ok(Input::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Input<'a>, E> {
-                Ok(Input::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Input<'a>, A::Error> {
-                List::<Item<'a>>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|l| Input::Items(l.0))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Input<'a>, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Input::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Input<'a>, E> {
-                Ok(Input::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Input<'a>, E> {
-                Ok(Input::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Input<'a>, E> {
-                Ok(Input::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Input<'a>, E> {
-                Ok(Input::Other)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Input<'a>, E> {
-                Ok(Input::Other)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
