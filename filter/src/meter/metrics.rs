@@ -19,22 +19,53 @@ pub struct Update {
 /// `tag=.=value;.;…name`. Values are made safe for the encoding (no `;`, `=` or `.` runs that
 /// could be read as separators; Envoy stat names also reject some bytes).
 pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
-    // Sized once: every request writes a dozen of these names.
-    let size = labels.iter().fold(name.len(), |n, (tag, value)| n.saturating_add(tag.len() + value.len() + 6));
-    let mut out = String::with_capacity(size);
-    for (tag, value) in labels {
-        out.push_str(tag);
-        out.push_str("=.=");
-        // Bytewise: a byte outside ASCII is part of a character `label_char` replaces anyway.
-        if value.bytes().all(safe_label_byte) {
-            out.push_str(value);
-        } else {
-            out.extend(value.chars().map(label_char));
-        }
-        out.push_str(";.;");
+    Labels::new(labels).name(name)
+}
+
+/// Labels encoded once for every metric that carries them: a request reports about ten metrics,
+/// most with the same provider, model and profile.
+#[derive(Debug, Clone)]
+pub struct Labels(String);
+
+impl Labels {
+    pub fn new(labels: &[(&str, &str)]) -> Labels {
+        Labels(String::new()).with(labels)
     }
-    out.push_str(name);
-    out
+
+    /// These labels followed by `more`.
+    pub fn with(&self, more: &[(&str, &str)]) -> Labels {
+        let size = more.iter().fold(self.0.len(), |n, (tag, value)| n.saturating_add(tag.len() + value.len() + 6));
+        let mut out = String::with_capacity(size);
+        out.push_str(&self.0);
+        for (tag, value) in more {
+            out.push_str(tag);
+            out.push_str("=.=");
+            // Bytewise: a byte outside ASCII is part of a character `label_char` replaces anyway.
+            if value.bytes().all(safe_label_byte) {
+                out.push_str(value);
+            } else {
+                out.extend(value.chars().map(label_char));
+            }
+            out.push_str(";.;");
+        }
+        Labels(out)
+    }
+
+    /// The encoded name of metric `name` with these labels.
+    pub fn name(&self, name: &str) -> String {
+        let mut out = String::with_capacity(self.0.len().saturating_add(name.len()));
+        out.push_str(&self.0);
+        out.push_str(name);
+        out
+    }
+
+    pub fn counter(&self, name: &str, value: u64) -> Update {
+        Update { name: self.name(name), kind: Kind::Counter, value }
+    }
+
+    pub fn histogram(&self, name: &str, value: u64) -> Update {
+        Update { name: self.name(name), kind: Kind::Histogram, value }
+    }
 }
 
 /// A label value's character as the encoding carries it: `;` and `=` would be read as separators,
@@ -70,6 +101,20 @@ mod tests {
             encode("warden_requests_total", &[("provider", "openai"), ("model", "gpt 5;x")]),
             "provider=.=openai;.;model=.=gpt_5_x;.;warden_requests_total"
         );
+    }
+
+    #[test]
+    fn labels_encoded_once_name_every_metric_as_encode_does() {
+        let base = [("provider", "openai"), ("model", "gpt 5;x")];
+        let labels = Labels::new(&base);
+        assert_eq!(labels.name("a"), encode("a", &base));
+        let more = [("status", "200"), ("api", "chat=1")];
+        let all: Vec<_> = base.iter().chain(&more).copied().collect();
+        assert_eq!(
+            labels.with(&more).counter("b", 3),
+            Update { name: encode("b", &all), kind: Kind::Counter, value: 3 }
+        );
+        assert_eq!(Labels::new(&[]).histogram("c", 1).name, "c");
     }
 
     proptest::proptest! {

@@ -1,7 +1,7 @@
 //! The interaction record (DESIGN §4.3): one JSON object per handled request, published as the
 //! `wasm.warden` filter state for the access log.
 
-use super::metrics::{self, Update};
+use super::metrics::{self, Labels, Update};
 use super::prices::{self, PriceSource};
 use crate::config::Config;
 use crate::policy::tools::Blocked;
@@ -272,14 +272,11 @@ fn metric_updates(
     }
     let status = record.status.map(|s| s.to_string()).unwrap_or_else(|| "0".into());
     let api = record.api.unwrap_or("other");
-    let mut with_status = base.to_vec();
-    with_status.push(("api", api));
-    with_status.push(("status", status.as_str()));
-    let mut out = vec![metrics::counter("warden_requests_total", &with_status, 1)];
+    let common = Labels::new(&base);
+    let with_status = common.with(&[("api", api), ("status", status.as_str())]);
+    let mut out = vec![with_status.counter("warden_requests_total", 1)];
     if let Some(code) = s.error {
-        let mut labels = base.to_vec();
-        labels.push(("code", code));
-        out.push(metrics::counter("warden_rejected_requests_total", &labels, 1));
+        out.push(common.with(&[("code", code)]).counter("warden_rejected_requests_total", 1));
     }
     if let Some(reason) = s.unpoliced {
         let labels = [("provider", record.provider), ("profile", record.profile.as_str()), ("reason", reason)];
@@ -314,17 +311,17 @@ fn metric_updates(
         ] {
             // A zero increment is a wasted host call; the series appears with its first token.
             if value > 0 {
-                out.push(metrics::counter(name, &base, value));
+                out.push(common.counter(name, value));
             }
         }
     }
     if let Some(c) = cost {
-        out.push(metrics::counter("warden_cost_micro_usd_total", &base, micro_usd(c)));
+        out.push(common.counter("warden_cost_micro_usd_total", micro_usd(c)));
     }
     if let (Some(u), Some(p)) = (usage, price) {
-        out.extend(cache_money(&p.price(), &u, &base));
+        out.extend(cache_money(&p.price(), &u, &common));
     }
-    out.extend(throughput(s, usage, &base));
+    out.extend(throughput(s, usage, &common));
     if s.first_execution {
         let mut labels = Vec::with_capacity(2);
         if let Some(agent) = s.agent_label {
@@ -334,13 +331,13 @@ fn metric_updates(
         out.push(metrics::counter("warden_agent_executions_total", &labels, 1));
     }
     if usage.is_some() && price == Some(PriceSource::Unknown) {
-        out.push(metrics::counter("warden_unpriced_requests_total", &base, 1));
+        out.push(common.counter("warden_unpriced_requests_total", 1));
     }
     if let Some(saved) = s.toon.map(ToonStats::saved).filter(|s| *s > 0) {
-        out.push(metrics::counter("warden_toon_tokens_saved_total", &base, saved));
+        out.push(common.counter("warden_toon_tokens_saved_total", saved));
         if let Some(p) = price {
             let usd = p.price().cost(&view::Usage { input: saved, ..view::Usage::default() });
-            out.push(metrics::counter("warden_toon_saved_micro_usd_total", &base, micro_usd(usd)));
+            out.push(common.counter("warden_toon_saved_micro_usd_total", micro_usd(usd)));
         }
     }
     if let Some(trust) = s.trust {
@@ -357,9 +354,7 @@ fn metric_updates(
     }
     if let Some(blocked) = s.blocked {
         for call in &blocked.calls {
-            let mut labels = base.to_vec();
-            labels.push(("tool", call.name.as_str()));
-            out.push(metrics::counter("warden_blocked_tool_calls_total", &labels, 1));
+            out.push(common.with(&[("tool", call.name.as_str())]).counter("warden_blocked_tool_calls_total", 1));
             let labels = [
                 ("provider", record.provider),
                 ("profile", record.profile.as_str()),
@@ -371,27 +366,27 @@ fn metric_updates(
         }
     }
     if let Some(d) = s.duration_ms {
-        out.push(metrics::histogram("warden_request_duration_ms", &base, d));
+        out.push(common.histogram("warden_request_duration_ms", d));
     }
     if let (Some(t), true) = (s.ttfb_ms, s.streamed) {
-        out.push(metrics::histogram("warden_time_to_first_token_ms", &base, t));
+        out.push(common.histogram("warden_time_to_first_token_ms", t));
     }
     out
 }
 
 /// What the cached part of a request cost (read and write tokens at the model's cache prices), and
 /// what reading from the cache saved against paying the input price for those tokens.
-fn cache_money(price: &prices::Price, u: &view::Usage, base: &[(&str, &str)]) -> Vec<Update> {
+fn cache_money(price: &prices::Price, u: &view::Usage, common: &Labels) -> Vec<Update> {
     let mut out = Vec::new();
     let cached = view::Usage { cache_read: u.cache_read, cache_write: u.cache_write, ..view::Usage::default() };
     let cost = micro_usd(price.cost(&cached));
     if cost > 0 {
-        out.push(metrics::counter("warden_cache_cost_micro_usd_total", base, cost));
+        out.push(common.counter("warden_cache_cost_micro_usd_total", cost));
     }
     let discount = price.input - price.cache_read.unwrap_or(price.input);
     let saved = micro_usd(u.cache_read as f64 * discount / 1_000_000.0);
     if saved > 0 {
-        out.push(metrics::counter("warden_cache_savings_micro_usd_total", base, saved));
+        out.push(common.counter("warden_cache_savings_micro_usd_total", saved));
     }
     out
 }
@@ -399,17 +394,17 @@ fn cache_money(price: &prices::Price, u: &view::Usage, base: &[(&str, &str)]) ->
 /// Histograms of how big and how fast a request was: every token it moved (uncached input, cache
 /// reads and writes, output including reasoning), and for streams the output tokens per second
 /// of the whole request (from its start to its end, as the reference measures it).
-fn throughput(s: &Summary, usage: Option<view::Usage>, base: &[(&str, &str)]) -> Vec<Update> {
+fn throughput(s: &Summary, usage: Option<view::Usage>, common: &Labels) -> Vec<Update> {
     let Some(u) = usage else { return Vec::new() };
     let mut out = Vec::new();
     let total = u.input.saturating_add(u.cache_read).saturating_add(u.cache_write).saturating_add(u.output);
     if total > 0 {
-        out.push(metrics::histogram("warden_tokens_per_request", base, total));
+        out.push(common.histogram("warden_tokens_per_request", total));
     }
     if let (true, Some(ms)) = (s.streamed, s.duration_ms.filter(|ms| *ms > 0)) {
         if u.output > 0 {
             let per_second = (u.output as f64 * 1000.0 / ms as f64).round() as u64;
-            out.push(metrics::histogram("warden_output_tokens_per_second", base, per_second));
+            out.push(common.histogram("warden_output_tokens_per_second", per_second));
         }
     }
     out

@@ -2,7 +2,8 @@
 //! `openai_responses::request_typed`, `anthropic::request_typed`): they read a body without a
 //! `Value` tree, keep the values the pipeline may edit raw with their place in the body
 //! (`body::Spans`), and take only what a tree reads the same way. A reader answers `None` for
-//! anything else, and the body is then read as a tree.
+//! anything else, and the body is then read as a tree. The text-delta events of Anthropic and
+//! Responses streams are read with the same pieces (`anthropic::stream`, `openai_responses::stream`).
 
 use crate::providers::body::Spans;
 use crate::providers::json;

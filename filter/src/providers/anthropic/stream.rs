@@ -3,9 +3,12 @@
 use super::response::usage;
 use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
+use crate::providers::lenient::{Skip, Text};
+use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, Arguments, ToolCall, Unreadable, Usage};
+use serde::de::MapAccess;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -22,6 +25,58 @@ pub struct Fold {
     pub(super) next_index: u64,
     /// What `strip_tools` did; the refusal reads it (see `refusal.rs`).
     pub(super) strip: Strip,
+    /// Tests compare the typed fast path (`fold_delta`) with the general one.
+    #[cfg(test)]
+    pub(super) general_only: bool,
+}
+
+/// The event nearly every frame of a streamed answer is: a `content_block_delta` of text or
+/// thinking. Read typed and borrowed (`providers::typed`: a value is taken only when a tree
+/// takes it, skipped ones read as a tree reads them) instead of as a `Value` tree; any other
+/// event, a tool's `input_json_delta`, a key given twice or a field of an unexpected type takes
+/// the general path.
+#[derive(Default)]
+struct DeltaEvent<'a> {
+    kind: Text<'a>,
+    index: Option<u64>,
+    delta: Option<Delta<'a>>,
+}
+
+object_reader!(DeltaEvent, "an event object", read_field);
+
+impl<'a> DeltaEvent<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "index" => self.index = map.next_value()?,
+            "delta" => self.delta = Some(map.next_value()?),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Delta<'a> {
+    kind: Text<'a>,
+    text: Text<'a>,
+}
+
+object_reader!(Delta, "a delta object", read_field);
+
+impl<'a> Delta<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What stripping held frames left behind.
@@ -48,6 +103,9 @@ impl Fold {
     /// Every frame is forwarded: the fold only observes. A tool_use block's start, deltas and stop
     /// are tool frames; `message_delta` carries the stop reason and ends the message.
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
+        if let Some(info) = self.fold_delta(frame) {
+            return info;
+        }
         let mut info = FrameInfo::default();
         let Ok(data) = serde_json::from_slice::<Value>(&frame.data) else {
             return FrameInfo::unparsed(&frame.data);
@@ -103,6 +161,30 @@ impl Fold {
             _ => {}
         }
         info
+    }
+
+    /// The general path's effect for a text or thinking `content_block_delta`, without building a
+    /// `Value`; `None` when the frame is not one (an event named otherwise is not tried: its data
+    /// would have to say `content_block_delta` to be one).
+    pub(super) fn fold_delta(&mut self, frame: &Frame) -> Option<FrameInfo> {
+        #[cfg(test)]
+        if self.general_only {
+            return None;
+        }
+        if frame.name.as_deref().is_some_and(|name| name != "content_block_delta") {
+            return None;
+        }
+        let event = read_whole::<DeltaEvent>(&frame.data)?;
+        if event.kind.as_deref() != Some("content_block_delta") {
+            return None;
+        }
+        let delta = event.delta?;
+        match delta.kind.as_deref() {
+            Some("text_delta") => self.response.text.push_str(delta.text.as_deref().unwrap_or_default()),
+            Some("input_json_delta") => return None,
+            _ => {}
+        }
+        Some(FrameInfo { tool: self.is_tool_block(event.index), ..FrameInfo::default() })
     }
 
     pub fn response(&self) -> &view::Response {

@@ -212,3 +212,119 @@ fn tool_use_blocks_inside_message_start_are_calls() {
     assert_eq!(info.started_tools, ["read_file"]);
     assert_eq!(fold.response().tool_calls[0].arguments, json!({"path": "/etc/passwd"}));
 }
+
+/// `fast_path_agrees` for this fold: the typed delta path against the general one.
+fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
+    crate::testutil::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+}
+
+#[test]
+fn the_typed_delta_path_folds_every_recorded_stream_like_the_general_one() {
+    let (mut checked, mut typed) = (0, 0);
+    for (path, bytes) in crate::testutil::fixtures_ending(".sse") {
+        if !path.contains("anthropic") {
+            continue;
+        }
+        let frames = frames(Framing::Sse, &bytes);
+        typed_agrees(&frames).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut probe = Fold::new();
+        typed += frames.iter().filter(|f| probe.fold_delta(f).is_some()).count();
+        checked += 1;
+    }
+    assert!(checked > 0 && typed > 0, "{checked} recorded streams, {typed} typed deltas");
+}
+
+#[test]
+fn text_and_thinking_deltas_take_the_typed_path_and_nothing_else_does() {
+    let mut fold = Fold::new();
+    for data in [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"h\u00e9"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"type":"x"}}}"#,
+    ] {
+        let frame = event("content_block_delta", serde_json::from_str(data).unwrap());
+        assert!(fold.fold_delta(&frame).is_some(), "{data}");
+        assert!(fold.fold_delta(&data_frame(data)).is_some(), "{data} without an event name");
+    }
+    assert_eq!(fold.response().text, "héhé");
+    for (name, data) in [
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+        ),
+        ("content_block_delta", r#"{"type":"content_block_delta","index":0}"#),
+        ("content_block_delta", r#"{"type":"content_block_delta","type":"content_block_delta","index":0,"delta":{}}"#),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0.0,"delta":{"type":"text_delta","text":"a"}}"#,
+        ),
+        ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":"a"}"#),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"x":1e999}"#,
+        ),
+        ("ping", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#),
+        ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}"#),
+    ] {
+        let frame = Frame { name: Some(name.into()), raw: Vec::new(), data: data.as_bytes().to_vec() };
+        assert!(fold.fold_delta(&frame).is_none(), "{name}: {data}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_typed_delta_path_folds_like_the_general_one(
+        events in proptest::collection::vec((
+            proptest::sample::select(vec![Some("content_block_delta"), None, Some("ping")]),
+            proptest::sample::select(vec![
+                r#""type":"content_block_delta","#, r#""type":"content_block_start","#, r#""type":1,"#, "",
+                r#""type":"content_block_delta","type":"content_block_delta","#,
+            ]),
+            proptest::sample::select(vec![r#""index":0,"#, r#""index":1,"#, r#""index":2,"#, r#""index":1.0,"#,
+                r#""index":"0","#, r#""index":null,"#, r#""index":-1,"#, ""]),
+            proptest::sample::select(vec![
+                r#""delta":{"type":"text_delta","text":"T"}"#, r#""delta":{"text":"T","type":"text_delta"}"#,
+                r#""delta":{"type":"thinking_delta","thinking":"T"}"#, r#""delta":{"type":"signature_delta","signature":"T"}"#,
+                r#""delta":{"type":"input_json_delta","partial_json":"{\"a\":"}"#, r#""delta":{"type":"text_delta","text":1}"#,
+                r#""delta":{"type":"text_delta"}"#, r#""delta":{"type":"text_delta","text":"T","text":"U"}"#,
+                r#""delta":"T""#, r#""delta":null"#, r#""delta":[]"#, r#""other":{"type":"text_delta","text":"T"}"#,
+            ]),
+            proptest::sample::select(vec!["hi", "", "h\\u00e9", "\\n\\\"", "\\ud800", "\\ud83d\\ude00", "\u{e9}"]),
+            proptest::sample::select(vec!["", r#","extra":{"a":[1,{"b":null}]}"#, r#","x":1e999"#, r#","x":"\ud800""#, r#","index":3"#]),
+            proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0usize..3,
+                proptest::sample::select(crate::providers::typed_tests::DAMAGE)), 0..2),
+        ), 0..12),
+        tool_at_1 in proptest::bool::ANY,
+    ) {
+        // Blocks 0 (text) and 1 (tool_use or text) are open, so deltas at both indices mean something.
+        let second = if tool_at_1 {
+            json!({"type": "tool_use", "id": "t", "name": "get", "input": {}})
+        } else {
+            json!({"type": "text", "text": ""})
+        };
+        let mut frames = vec![
+            event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+            event("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": second})),
+        ];
+        for (name, kind, index, delta, text, extra, cuts) in &events {
+            let mut data = format!("{{{kind}{index}{}{extra}}}", delta.replace('T', text)).into_bytes();
+            crate::providers::typed_tests::damage(&mut data, cuts);
+            frames.push(Frame { name: name.map(str::to_owned), raw: Vec::new(), data });
+        }
+        typed_agrees(&frames)?;
+    }
+
+    #[test]
+    fn the_typed_delta_path_folds_arbitrary_frames_like_the_general_one(frames in crate::testutil::arb_wire_frames()) {
+        typed_agrees(&frames)?;
+    }
+}

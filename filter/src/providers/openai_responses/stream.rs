@@ -4,9 +4,12 @@
 use super::request::{client_call, is_client_call};
 use super::response;
 use crate::providers::json::str_at;
+use crate::providers::lenient::{Skip, Text};
+use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, Arguments, ToolCall, Unreadable};
+use serde::de::MapAccess;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -21,6 +24,39 @@ pub struct Fold {
     pub(super) hold: super::refusal::Hold,
     /// Frames folded so far: the number of the next one.
     pub(super) frames: u64,
+    /// Tests compare the typed fast path (`fold_text_delta`) with the general one.
+    #[cfg(test)]
+    pub(super) general_only: bool,
+}
+
+/// The event nearly every frame of a streamed answer is: a text (or refusal) delta. Read typed
+/// and borrowed (`providers::typed`: a value is taken only when a tree takes it, skipped ones —
+/// `item_id`, `logprobs`, `obfuscation`… — read as a tree reads them) instead of as a `Value`
+/// tree; any other event, or a key given twice, takes the general path.
+#[derive(Default)]
+struct TextDelta<'a> {
+    kind: Text<'a>,
+    delta: Text<'a>,
+}
+
+object_reader!(TextDelta, "an event object", read_field);
+
+impl<'a> TextDelta<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "delta" => self.delta = map.next_value()?,
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The events `TextDelta` stands for.
+fn is_text_delta(kind: &str) -> bool {
+    matches!(kind, "response.output_text.delta" | "response.refusal.delta")
 }
 
 /// One output item of the stream.
@@ -65,6 +101,9 @@ impl Fold {
     pub fn on_frame(&mut self, frame: &Frame) -> FrameInfo {
         let this = self.frames;
         self.frames = self.frames.saturating_add(1);
+        if let Some(info) = self.fold_text_delta(frame) {
+            return info;
+        }
         let Ok(event) = serde_json::from_slice::<Value>(&frame.data) else {
             return FrameInfo::unparsed(&frame.data);
         };
@@ -78,7 +117,7 @@ impl Fold {
                     self.lifecycle = Some(lifecycle.clone());
                 }
             }
-            "response.output_text.delta" | "response.refusal.delta" => {
+            kind if is_text_delta(kind) => {
                 self.response.text.push_str(str_at(&event, "delta").unwrap_or_default());
             }
             "response.output_item.added" => {
@@ -108,6 +147,27 @@ impl Fold {
         }
         self.hold.end.screen(&mut info);
         info
+    }
+
+    /// The general path's effect for a text or refusal delta, without building a `Value`; `None`
+    /// when the frame is not one (an event named otherwise is not tried: its data would have to
+    /// say it is one).
+    pub(super) fn fold_text_delta(&mut self, frame: &Frame) -> Option<FrameInfo> {
+        #[cfg(test)]
+        if self.general_only {
+            return None;
+        }
+        if frame.name.as_deref().is_some_and(|name| !is_text_delta(name)) {
+            return None;
+        }
+        let event = read_whole::<TextDelta>(&frame.data)?;
+        if !event.kind.as_deref().is_some_and(is_text_delta) {
+            return None;
+        }
+        self.response.text.push_str(event.delta.as_deref().unwrap_or_default());
+        let mut info = FrameInfo::default();
+        self.hold.end.screen(&mut info);
+        Some(info)
     }
 
     pub fn response(&self) -> &view::Response {

@@ -94,3 +94,98 @@ fn terminal_output_fills_in_calls_the_stream_did_not_itemise() {
         [ToolCall { id: Some("c".into()), name: "f".into(), arguments: json!({"k": 1}).into() }]
     );
 }
+
+/// `fast_path_agrees` for this fold: the typed text-delta path against the general one.
+fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
+    use super::Fold;
+    crate::testutil::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+}
+
+#[test]
+fn the_typed_delta_path_folds_every_recorded_stream_like_the_general_one() {
+    let (mut checked, mut typed) = (0, 0);
+    // The recorded streams with text are in a cassette: a tool call, then the answer.
+    let cassettes = [0, 1].map(|i| {
+        let rel = "openai-responses/pydantic-ai__test_openai_responses_stream.yaml";
+        (format!("{rel} #{i}"), crate::testutil::cassette_response_text(rel, i).into_bytes())
+    });
+    for (path, bytes) in crate::testutil::fixtures_ending(".sse").into_iter().chain(cassettes) {
+        if !path.contains("openai-responses") {
+            continue;
+        }
+        let frames = crate::testutil::frames(Framing::Sse, &bytes);
+        typed_agrees(&frames).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut probe = super::Fold::new();
+        typed += frames.iter().filter(|f| probe.fold_text_delta(f).is_some()).count();
+        checked += 1;
+    }
+    assert!(checked > 0 && typed > 0, "{checked} recorded streams, {typed} typed deltas");
+}
+
+#[test]
+fn text_and_refusal_deltas_take_the_typed_path_and_nothing_else_does() {
+    let mut fold = super::Fold::new();
+    for data in [
+        r#"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"h\u00e9","logprobs":[],"obfuscation":"kq3"}"#,
+        r#"{"type":"response.refusal.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"no"}"#,
+    ] {
+        let value: serde_json::Value = serde_json::from_str(data).unwrap();
+        let name = value["type"].as_str().unwrap().to_owned();
+        let frame = event(&name, value);
+        assert!(fold.fold_text_delta(&frame).is_some(), "{data}");
+    }
+    assert_eq!(fold.response().text, "héno");
+    for (name, data) in [
+        ("response.output_text.delta", r#"{"type":"response.output_text.done","output_index":0,"text":"a"}"#),
+        (
+            "response.output_text.delta",
+            r#"{"type":"response.function_call_arguments.delta","output_index":0,"delta":"{"}"#,
+        ),
+        ("response.output_text.delta", r#"{"delta":"a"}"#),
+        ("response.output_text.delta", r#"{"type":"response.output_text.delta","delta":"a","delta":"b"}"#),
+        ("response.output_text.delta", r#"{"type":"response.output_text.delta","delta":"\ud800"}"#),
+        ("response.output_text.delta", r#"{"type":"response.output_text.delta","delta":"a","logprobs":[1e999]}"#),
+        ("response.created", r#"{"type":"response.output_text.delta","delta":"a"}"#),
+    ] {
+        let frame = Frame { name: Some(name.into()), raw: Vec::new(), data: data.as_bytes().to_vec() };
+        assert!(fold.fold_text_delta(&frame).is_none(), "{name}: {data}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_typed_delta_path_folds_like_the_general_one(
+        events in proptest::collection::vec((
+            proptest::sample::select(vec![Some("response.output_text.delta"), Some("response.refusal.delta"), None,
+                Some("response.output_item.added")]),
+            proptest::sample::select(vec![
+                r#""type":"response.output_text.delta","#, r#""type":"response.refusal.delta","#,
+                r#""type":"response.function_call_arguments.delta","#, r#""type":"response.created","#,
+                r#""type":1,"#, "", r#""type":"response.output_text.delta","type":"response.output_text.delta","#,
+            ]),
+            proptest::sample::select(vec![r#""output_index":0,"#, r#""output_index":1,"#, r#""output_index":"1","#, ""]),
+            proptest::sample::select(vec![r#""delta":"T""#, r#""delta":1"#, r#""delta":null"#, r#""delta":{"a":"T"}"#,
+                r#""delta":"T","delta":"U""#, r#""text":"T""#]),
+            proptest::sample::select(vec!["hi", "", "h\\u00e9", "\\n\\\"", "\\ud800", "\\ud83d\\ude00", "\u{e9}"]),
+            proptest::sample::select(vec!["", r#","logprobs":[]"#, r#","obfuscation":"x""#, r#","x":1e999"#,
+                r#","x":"\ud800""#, r#","response":{"model":"m"}"#]),
+            proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0usize..3,
+                proptest::sample::select(crate::providers::typed_tests::DAMAGE)), 0..2),
+        ), 0..12),
+    ) {
+        // A function call at output 1 is open, so events at both indices mean something.
+        let mut frames = vec![event("response.output_item.added", json!({"type": "response.output_item.added",
+            "output_index": 1, "item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "get", "arguments": ""}}))];
+        for (name, kind, index, delta, text, extra, cuts) in &events {
+            let mut data = format!("{{{kind}{index}{}{extra}}}", delta.replace('T', text)).into_bytes();
+            crate::providers::typed_tests::damage(&mut data, cuts);
+            frames.push(Frame { name: name.map(str::to_owned), raw: Vec::new(), data });
+        }
+        typed_agrees(&frames)?;
+    }
+
+    #[test]
+    fn the_typed_delta_path_folds_arbitrary_frames_like_the_general_one(frames in crate::testutil::arb_wire_frames()) {
+        typed_agrees(&frames)?;
+    }
+}
