@@ -212,6 +212,7 @@ pub fn response_path(data: &[u8]) {
         2 => Some("application/vnd.amazon.eventstream"),
         _ => Some("text/event-stream"),
     };
+    fast_paths_agree(body);
     let config = std::rc::Rc::new(crate::config::Config::from_json(BLOCK_ALL.as_bytes()).unwrap());
     let mut ex = Exchange::begin(config, "POST", path, &|_| None).unwrap();
     let request = if stream && !path.contains("stream") {
@@ -257,6 +258,34 @@ pub fn response_path(data: &[u8]) {
         },
         ResponsePlan::PassThrough | ResponsePlan::Refuse(_) => {}
     }
+}
+
+/// The typed fast paths of the Anthropic and Responses stream folds (text deltas read without a
+/// tree) fold every frame of `body`, read as SSE, as their general paths do: the same answer for
+/// each frame and the same state after it.
+fn fast_paths_agree(body: &[u8]) {
+    use crate::providers::{anthropic, openai_responses};
+    use crate::stream::{Decoder, Framing};
+    let mut frames = Vec::new();
+    let mut decoder = Decoder::new(Framing::Sse);
+    if decoder.push(body, &mut frames).is_err() {
+        return;
+    }
+    let _ = decoder.finish(&mut frames);
+    let (mut fast, mut general) = (anthropic::stream::Fold::new(), anthropic::stream::Fold::new());
+    general.general_only = true;
+    for frame in &frames {
+        assert_eq!(fast.on_frame(frame), general.on_frame(frame), "Anthropic fast path differs");
+    }
+    general.general_only = false;
+    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "Anthropic fast path state differs");
+    let (mut fast, mut general) = (openai_responses::stream::Fold::new(), openai_responses::stream::Fold::new());
+    general.general_only = true;
+    for frame in &frames {
+        assert_eq!(fast.on_frame(frame), general.on_frame(frame), "Responses fast path differs");
+    }
+    general.general_only = false;
+    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "Responses fast path state differs");
 }
 
 /// The framing the exchange picked for this content type (as `exchange::response` decides it).

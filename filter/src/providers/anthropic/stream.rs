@@ -25,9 +25,9 @@ pub struct Fold {
     pub(super) next_index: u64,
     /// What `strip_tools` did; the refusal reads it (see `refusal.rs`).
     pub(super) strip: Strip,
-    /// Tests compare the typed fast path (`fold_delta`) with the general one.
-    #[cfg(test)]
-    pub(super) general_only: bool,
+    /// Tests and the `response_path` fuzz target compare the typed fast path (`fold_delta`) with the general one.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) general_only: bool,
 }
 
 /// The event nearly every frame of a streamed answer is: a `content_block_delta` of text or
@@ -167,7 +167,7 @@ impl Fold {
     /// `Value`; `None` when the frame is not one (an event named otherwise is not tried: its data
     /// would have to say `content_block_delta` to be one).
     pub(super) fn fold_delta(&mut self, frame: &Frame) -> Option<FrameInfo> {
-        #[cfg(test)]
+        #[cfg(any(test, fuzzing))]
         if self.general_only {
             return None;
         }

@@ -24,9 +24,9 @@ pub struct Fold {
     pub(super) hold: super::refusal::Hold,
     /// Frames folded so far: the number of the next one.
     pub(super) frames: u64,
-    /// Tests compare the typed fast path (`fold_text_delta`) with the general one.
-    #[cfg(test)]
-    pub(super) general_only: bool,
+    /// Tests and the `response_path` fuzz target compare the typed fast path (`fold_text_delta`) with the general one.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) general_only: bool,
 }
 
 /// The event nearly every frame of a streamed answer is: a text (or refusal) delta. Read typed
@@ -153,7 +153,7 @@ impl Fold {
     /// when the frame is not one (an event named otherwise is not tried: its data would have to
     /// say it is one).
     pub(super) fn fold_text_delta(&mut self, frame: &Frame) -> Option<FrameInfo> {
-        #[cfg(test)]
+        #[cfg(any(test, fuzzing))]
         if self.general_only {
             return None;
         }
