@@ -260,11 +260,11 @@ pub fn response_path(data: &[u8]) {
     }
 }
 
-/// The typed fast paths of the Anthropic and Responses stream folds (text deltas read without a
-/// tree) fold every frame of `body`, read as SSE, as their general paths do: the same answer for
-/// each frame and the same state after it.
+/// The typed fast paths of the stream folds (text read without a tree) fold every frame of
+/// `body`, read as SSE, as their general paths do: the same answer for each frame and the same
+/// state after it.
 fn fast_paths_agree(body: &[u8]) {
-    use crate::providers::{anthropic, openai_responses};
+    use crate::providers::{anthropic, bedrock, cohere, fast_path_agrees, gemini, openai_chat, openai_responses};
     use crate::stream::{Decoder, Framing};
     let mut frames = Vec::new();
     let mut decoder = Decoder::new(Framing::Sse);
@@ -272,20 +272,25 @@ fn fast_paths_agree(body: &[u8]) {
         return;
     }
     let _ = decoder.finish(&mut frames);
-    let (mut fast, mut general) = (anthropic::stream::Fold::new(), anthropic::stream::Fold::new());
-    general.general_only = true;
-    for frame in &frames {
-        assert_eq!(fast.on_frame(frame), general.on_frame(frame), "Anthropic fast path differs");
-    }
-    general.general_only = false;
-    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "Anthropic fast path state differs");
-    let (mut fast, mut general) = (openai_responses::stream::Fold::new(), openai_responses::stream::Fold::new());
-    general.general_only = true;
-    for frame in &frames {
-        assert_eq!(fast.on_frame(frame), general.on_frame(frame), "Responses fast path differs");
-    }
-    general.general_only = false;
-    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "Responses fast path state differs");
+    let new = || openai_chat::stream::Fold::new(true);
+    let agreed = fast_path_agrees(&frames, new(), new(), openai_chat::stream::Fold::on_frame, |f| &mut f.general_only);
+    assert_eq!(agreed, Ok(()), "Chat Completions");
+    let new = anthropic::stream::Fold::new;
+    let agreed = fast_path_agrees(&frames, new(), new(), anthropic::stream::Fold::on_frame, |f| &mut f.general_only);
+    assert_eq!(agreed, Ok(()), "Anthropic");
+    let new = openai_responses::stream::Fold::new;
+    let on_frame = openai_responses::stream::Fold::on_frame;
+    assert_eq!(fast_path_agrees(&frames, new(), new(), on_frame, |f| &mut f.general_only), Ok(()), "Responses");
+    let new = || gemini::stream::Fold::new(Framing::Sse);
+    let agreed = fast_path_agrees(&frames, new(), new(), gemini::stream::Fold::on_frame, |f| &mut f.general_only);
+    assert_eq!(agreed, Ok(()), "Gemini");
+    // Bedrock's events are named by the EventStream framing; SSE names stand in for them here.
+    let new = bedrock::stream::Fold::new;
+    let agreed = fast_path_agrees(&frames, new(), new(), bedrock::stream::Fold::on_frame, |f| &mut f.general_only);
+    assert_eq!(agreed, Ok(()), "Bedrock");
+    let new = cohere::stream::Fold::new;
+    let agreed = fast_path_agrees(&frames, new(), new(), cohere::stream::Fold::on_frame, |f| &mut f.general_only);
+    assert_eq!(agreed, Ok(()), "Cohere");
 }
 
 /// The framing the exchange picked for this content type (as `exchange::response` decides it).

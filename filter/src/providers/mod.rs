@@ -309,6 +309,33 @@ impl FrameInfo {
     }
 }
 
+/// A fold with its typed fast path (`fast`) and the same fold held to its general path
+/// (`general`, whose flag `general_only` reaches) fold `frames` alike: the same answer for every
+/// frame, and the same state after it (compared by `Debug`, with the flag put back). `Err` says
+/// where they first differ. Used by the folds' tests and the `response_path` fuzz target.
+#[cfg(any(test, fuzzing))]
+pub fn fast_path_agrees<F: std::fmt::Debug>(
+    frames: &[crate::stream::Frame],
+    mut fast: F,
+    mut general: F,
+    on_frame: fn(&mut F, &crate::stream::Frame) -> FrameInfo,
+    general_only: fn(&mut F) -> &mut bool,
+) -> Result<(), String> {
+    for (i, frame) in frames.iter().enumerate() {
+        *general_only(&mut general) = true;
+        let (a, b) = (on_frame(&mut fast, frame), on_frame(&mut general, frame));
+        if a != b {
+            return Err(format!("frame {i}: {a:?} against {b:?}"));
+        }
+        *general_only(&mut general) = false;
+        let (a, b) = (format!("{fast:?}"), format!("{general:?}"));
+        if a != b {
+            return Err(format!("after frame {i}: {a} against {b}"));
+        }
+    }
+    Ok(())
+}
+
 /// Folds one provider's stream frames into a neutral response.
 #[derive(Debug)]
 pub enum StreamFold {

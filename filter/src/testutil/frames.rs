@@ -87,22 +87,3 @@ pub fn names(frames: &[Frame]) -> Vec<Option<&str>> {
 pub fn datas(frames: &[Frame]) -> Vec<&str> {
     frames.iter().map(|f| std::str::from_utf8(&f.data).unwrap()).collect()
 }
-
-/// A fold with its typed fast path (`fast`) and the same fold held to its general path
-/// (`general`, whose flag `general_only` reaches) fold `frames` alike: the same answer for every
-/// frame, and the same state after it (compared by `Debug`, with the flag put back).
-pub fn fast_path_agrees<F: std::fmt::Debug>(
-    frames: &[Frame],
-    mut fast: F,
-    mut general: F,
-    on_frame: fn(&mut F, &Frame) -> crate::providers::FrameInfo,
-    general_only: fn(&mut F) -> &mut bool,
-) -> Result<(), proptest::test_runner::TestCaseError> {
-    for (i, frame) in frames.iter().enumerate() {
-        *general_only(&mut general) = true;
-        proptest::prop_assert_eq!(on_frame(&mut fast, frame), on_frame(&mut general, frame), "frame {}", i);
-        *general_only(&mut general) = false;
-        proptest::prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"), "after frame {}", i);
-    }
-    Ok(())
-}

@@ -18,8 +18,8 @@ pub use cuts::{
     cut_points, fixtures_survive_cuts, frame_limit_is_exact, input_survives_cuts, limited, random_bytes_rebuild,
 };
 pub use frames::{
-    data_frame, datas, decode, decode_bytewise, decode_cut, event, fast_path_agrees, fold_forwarding, frames,
-    jsonl_frames, names, read_frames, reassemble,
+    data_frame, datas, decode, decode_bytewise, decode_cut, event, fold_forwarding, frames, jsonl_frames, names,
+    read_frames, reassemble,
 };
 pub use hold::{hold_back, hold_back_forwarding, hold_back_within, strip_and_refuse, Held};
 pub use wire_json::{arb_wire_frames, arb_wire_json};

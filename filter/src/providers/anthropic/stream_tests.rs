@@ -215,7 +215,8 @@ fn tool_use_blocks_inside_message_start_are_calls() {
 
 /// `fast_path_agrees` for this fold: the typed delta path against the general one.
 fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
-    crate::testutil::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+    crate::providers::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+        .map_err(proptest::test_runner::TestCaseError::fail)
 }
 
 #[test]

@@ -196,3 +196,97 @@ fn oversized_tool_input_is_too_large_to_judge() {
     fold.on_frame(&event("contentBlockStop", json!({"contentBlockIndex": 0})));
     assert_eq!(fold.response().tool_calls[0].arguments, Arguments::Unreadable(Unreadable::TooLarge));
 }
+
+/// `fast_path_agrees` for this fold: the typed text-delta path against the general one.
+fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
+    crate::providers::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+        .map_err(proptest::test_runner::TestCaseError::fail)
+}
+
+#[test]
+fn the_typed_delta_path_folds_every_recorded_stream_like_the_general_one() {
+    let (mut checked, mut typed) = (0, 0);
+    for (path, bytes) in testutil::fixtures_ending(".eventstream.bin") {
+        if !path.contains("bedrock") {
+            continue;
+        }
+        let frames = testutil::frames(Framing::EventStream, &bytes);
+        typed_agrees(&frames).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut probe = Fold::new();
+        let deltas = frames.iter().filter(|f| f.name.as_deref() == Some("contentBlockDelta"));
+        typed += deltas.filter(|f| probe.fold_text_delta(&f.data).is_some()).count();
+        checked += 1;
+    }
+    assert!(checked > 0 && typed > 0, "{checked} recorded streams, {typed} typed deltas");
+}
+
+#[test]
+fn text_deltas_take_the_typed_path_and_nothing_else_does() {
+    let mut fold = Fold::new();
+    for data in [
+        r#"{"contentBlockIndex":0,"delta":{"text":"h\u00e9"},"p":"abcdef"}"#,
+        r#"{"contentBlockIndex":1,"delta":{"reasoningContent":{"text":"hmm"}}}"#,
+    ] {
+        assert!(fold.fold_text_delta(data.as_bytes()).is_some(), "{data}");
+    }
+    assert_eq!(fold.response().text, "hé");
+    assert_eq!(fold.max_index, Some(1));
+    // Input for a block that never started (an orphan) takes no index on the client's side, and
+    // neither does later text at that index.
+    let orphan = Frame {
+        name: Some("contentBlockDelta".into()),
+        raw: Vec::new(),
+        data: br#"{"contentBlockIndex":4,"delta":{"toolUse":{"input":"{"}}}"#.to_vec(),
+    };
+    let text = Frame {
+        name: Some("contentBlockDelta".into()),
+        raw: Vec::new(),
+        data: br#"{"contentBlockIndex":4,"delta":{"text":"a"}}"#.to_vec(),
+    };
+    typed_agrees(&[orphan.clone(), text.clone()]).unwrap();
+    fold.on_frame(&orphan);
+    assert!(fold.fold_text_delta(&text.data).is_some());
+    assert_eq!(fold.max_index, Some(1));
+    for data in [
+        r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{"}}}"#,
+        r#"{"contentBlockIndex":1,"delta":{"toolUse":null,"text":"a"}}"#,
+        r#"{"contentBlockIndex":0}"#,
+        r#"{"contentBlockIndex":0,"delta":"a"}"#,
+        r#"{"contentBlockIndex":0.0,"delta":{"text":"a"}}"#,
+        r#"{"contentBlockIndex":0,"contentBlockIndex":1,"delta":{"text":"a"}}"#,
+        r#"{"contentBlockIndex":0,"delta":{"text":"\ud800"}}"#,
+        r#"{"contentBlockIndex":0,"delta":{"text":"a"},"p":1e999}"#,
+    ] {
+        assert!(fold.fold_text_delta(data.as_bytes()).is_none(), "{data}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_typed_delta_path_folds_like_the_general_one(
+        events in proptest::collection::vec((
+            proptest::sample::select(vec!["contentBlockDelta", "contentBlockDelta", "contentBlockStart", "contentBlockStop", "metadata"]),
+            proptest::sample::select(vec![r#""contentBlockIndex":0,"#, r#""contentBlockIndex":1,"#, r#""contentBlockIndex":2,"#,
+                r#""contentBlockIndex":null,"#, r#""contentBlockIndex":1.0,"#, r#""contentBlockIndex":-1,"#, ""]),
+            proptest::sample::select(vec![
+                r#""delta":{"text":"~"}"#, r#""delta":{"reasoningContent":{"text":"~"}}"#, r#""delta":{"text":1}"#,
+                r#""delta":{"toolUse":{"input":"{\"a\":"}}"#, r#""delta":{"toolUse":null}"#, r#""delta":{"text":"~","text":"u"}"#,
+                r#""delta":"~""#, r#""delta":null"#, r#""delta":{}"#, r#""start":{"toolUse":{"toolUseId":"t","name":"get"}}"#,
+                r#""usage":{"inputTokens":3,"outputTokens":4}"#,
+            ]),
+            proptest::sample::select(vec!["hi", "", "h\\u00e9", "\\n\\\"", "\\ud83d\\ude00", "\u{e9}"]),
+            proptest::sample::select(vec!["", r#","p":"abcd""#, r#","x":1e999"#, r#","x":"\ud800""#, r#","x":{"y":[true,null]}"#]),
+            proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0usize..3,
+                proptest::sample::select(crate::providers::typed_tests::DAMAGE)), 0..2),
+        ), 0..12),
+    ) {
+        // A tool block at index 1 has started, so deltas there mean something.
+        let mut frames = vec![event("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t", "name": "get"}}}))];
+        for (name, index, body, text, extra, cuts) in &events {
+            let mut data = format!("{{{index}{}{extra}}}", body.replace('~', text)).into_bytes();
+            crate::providers::typed_tests::damage(&mut data, cuts);
+            frames.push(Frame { name: Some((*name).to_owned()), raw: Vec::new(), data });
+        }
+        typed_agrees(&frames)?;
+    }
+}

@@ -143,3 +143,100 @@ fn a_tool_call_under_another_event_name_is_still_a_tool_call() {
     assert!(info.tool);
     assert_eq!(info.started_tools, ["read_file"]);
 }
+
+/// `fast_path_agrees` for this fold: the typed content-delta path against the general one.
+fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
+    crate::providers::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+        .map_err(proptest::test_runner::TestCaseError::fail)
+}
+
+#[test]
+fn the_typed_delta_path_folds_every_recorded_stream_like_the_general_one() {
+    let (mut checked, mut typed) = (0, 0);
+    let mut streams: Vec<(String, Vec<Frame>)> = crate::testutil::fixtures_ending(".sse")
+        .into_iter()
+        .filter(|(path, _)| path.contains("cohere"))
+        .map(|(path, bytes)| (path, crate::testutil::frames(Framing::Sse, &bytes)))
+        .collect();
+    for rel in ["cohere/lc-cohere__test_stream.yaml", "cohere/lc-cohere__test_streaming_tool_call.yaml"] {
+        let text = crate::testutil::cassette_response_text(rel, 0);
+        streams.push((rel.to_owned(), crate::testutil::frames(Framing::Sse, text.as_bytes())));
+    }
+    for (path, frames) in streams {
+        typed_agrees(&frames).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut probe = Fold::new();
+        typed += frames.iter().filter(|f| probe.fold_text_delta(f).is_some()).count();
+        checked += 1;
+    }
+    assert!(checked > 0 && typed > 0, "{checked} recorded streams, {typed} typed deltas");
+}
+
+#[test]
+fn content_deltas_take_the_typed_path_and_nothing_else_does() {
+    let mut fold = Fold::new();
+    for data in [
+        r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"h\u00e9"}}}}"#,
+        r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"hmm"}}}}"#,
+        // Text anywhere but at `delta.message.content.text` is not the answer's.
+        r#"{"type":"content-delta","index":0,"delta":{"content":{"content":{"text":"no"}}}}"#,
+        r#"{"type":"content-delta","index":0,"delta":{"message":{"text":"no","message":{"content":{"text":"no"}}}}}"#,
+    ] {
+        let frame = event("content-delta", serde_json::from_str(data).unwrap());
+        assert!(fold.fold_text_delta(&frame).is_some(), "{data}");
+    }
+    assert_eq!(fold.response().text, "hé");
+    assert!(fold.named);
+    for (name, data) in [
+        (
+            "content-delta",
+            r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}"#,
+        ),
+        (
+            "content-delta",
+            r#"{"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":"{"}}}}}"#,
+        ),
+        ("content-delta", r#"{"type":"content-delta","delta":"a"}"#),
+        ("content-delta", r#"{"type":"content-delta","delta":{"message":{"content":"a"}}}"#),
+        ("content-delta", r#"{"type":"content-delta","delta":{"message":{"content":{"text":"a","text":"b"}}}}"#),
+        ("content-delta", r#"{"type":"content-delta","delta":{"message":{"content":{"text":"\ud800"}}}}"#),
+        ("message-end", r#"{"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}"#),
+    ] {
+        let frame = Frame { name: Some(name.into()), raw: Vec::new(), data: data.as_bytes().to_vec() };
+        assert!(fold.fold_text_delta(&frame).is_none(), "{name}: {data}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_typed_delta_path_folds_like_the_general_one(
+        events in proptest::collection::vec((
+            proptest::sample::select(vec![Some("content-delta"), None, Some("content-start"), Some("tool-call-start")]),
+            proptest::sample::select(vec![r#""type":"content-delta","#, r#""type":"content-start","#, r#""type":"tool-call-start","#,
+                r#""type":1,"#, "", r#""type":"content-delta","type":"content-delta","#]),
+            proptest::sample::select(vec![r#""index":0,"#, r#""index":1,"#, r#""index":null,"#, r#""index":"0","#, ""]),
+            proptest::sample::select(vec![
+                r#""delta":{"message":{"content":{"text":"~"}}}"#, r#""delta":{"message":{"content":{"thinking":"~"}}}"#,
+                r#""delta":{"message":{"content":{"text":1}}}"#, r#""delta":{"content":{"content":{"text":"~"}}}"#,
+                r#""delta":{"message":{"message":{"content":{"text":"~"}}}}"#, r#""delta":{"message":{"content":"~"}}"#,
+                r#""delta":{"message":"~"}"#, r#""delta":"~""#, r#""delta":null"#, r#""delta":{"message":{"content":{"text":"~"}},"message":{}}"#,
+                r#""delta":{"message":{"tool_calls":{"id":"c","function":{"name":"get","arguments":""}}}}"#,
+            ]),
+            proptest::sample::select(vec!["hi", "", "h\\u00e9", "\\n\\\"", "\\ud83d\\ude00", "\u{e9}"]),
+            proptest::sample::select(vec!["", r#","x":1e999"#, r#","x":"\ud800""#, r#","x":{"y":[true,null]}"#]),
+            proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0usize..3,
+                proptest::sample::select(crate::providers::typed_tests::DAMAGE)), 0..2),
+        ), 0..12),
+    ) {
+        let frames: Vec<Frame> = events.iter().map(|(name, kind, index, delta, text, extra, cuts)| {
+            let mut data = format!("{{{kind}{index}{}{extra}}}", delta.replace('~', text)).into_bytes();
+            crate::providers::typed_tests::damage(&mut data, cuts);
+            Frame { name: name.map(str::to_owned), raw: Vec::new(), data }
+        }).collect();
+        typed_agrees(&frames)?;
+    }
+
+    #[test]
+    fn the_typed_delta_path_folds_arbitrary_frames_like_the_general_one(frames in crate::testutil::arb_wire_frames()) {
+        typed_agrees(&frames)?;
+    }
+}

@@ -34,9 +34,10 @@ pub struct Fold {
     pub(super) log: Vec<Seen>,
     /// What the refusal hooks have learnt about the held part of the stream.
     pub(super) hold: super::refusal::Hold,
-    /// Tests compare the typed fast path (`fold_text_chunk`) with the general one.
-    #[cfg(test)]
-    pub(super) general_only: bool,
+    /// Tests and the `response_path` fuzz target compare the typed fast path (`fold_text_chunk`)
+    /// with the general one.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) general_only: bool,
 }
 
 /// The chunk nearly every frame of a streamed answer is: text (or the role) for choice 0 and
@@ -215,7 +216,7 @@ impl Fold {
     /// The general path's effect for a `TextChunk` of choice 0, without building a `Value`;
     /// `None` when the frame is not one.
     pub(super) fn fold_text_chunk(&mut self, data: &[u8]) -> Option<FrameInfo> {
-        #[cfg(test)]
+        #[cfg(any(test, fuzzing))]
         if self.general_only {
             return None;
         }

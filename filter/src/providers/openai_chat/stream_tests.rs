@@ -295,18 +295,9 @@ fn a_chunk_whose_error_is_null_is_still_folded_as_a_chunk() {
 /// Folds `frames` through the typed fast path and through the general path only: the fold's
 /// state and what it says about every frame must be the same.
 fn fast_path_agrees(frames: &[Frame]) -> Result<(), TestCaseError> {
-    let mut fast = stream::Fold::new(true);
-    let mut general = stream::Fold { general_only: true, ..stream::Fold::new(true) };
-    for frame in frames {
-        prop_assert_eq!(fast.on_frame(frame), general.on_frame(frame));
-    }
-    prop_assert_eq!(fast.response(), general.response());
-    prop_assert_eq!(serde_json::to_string(&fast.envelope).unwrap(), serde_json::to_string(&general.envelope).unwrap());
-    let choices = |f: &stream::Fold| -> Vec<(u64, bool, bool, bool)> {
-        f.choices.iter().map(|c| (c.index, c.finished, c.role_sent, c.text_sent)).collect()
-    };
-    prop_assert_eq!(choices(&fast), choices(&general));
-    Ok(())
+    let new = || stream::Fold::new(true);
+    crate::providers::fast_path_agrees(frames, new(), new(), stream::Fold::on_frame, |f| &mut f.general_only)
+        .map_err(TestCaseError::fail)
 }
 
 #[test]

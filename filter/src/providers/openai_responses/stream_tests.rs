@@ -98,7 +98,8 @@ fn terminal_output_fills_in_calls_the_stream_did_not_itemise() {
 /// `fast_path_agrees` for this fold: the typed text-delta path against the general one.
 fn typed_agrees(frames: &[Frame]) -> Result<(), proptest::test_runner::TestCaseError> {
     use super::Fold;
-    crate::testutil::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+    crate::providers::fast_path_agrees(frames, Fold::new(), Fold::new(), Fold::on_frame, |f| &mut f.general_only)
+        .map_err(proptest::test_runner::TestCaseError::fail)
 }
 
 #[test]
