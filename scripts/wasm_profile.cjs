@@ -8,7 +8,8 @@
 // exchanges through the same callbacks Envoy makes (context create, request headers and body,
 // response headers and body, log, done, delete). The response body is RESPONSE_FILE's bytes,
 // given in one callback, or with STREAM=sse one callback per SSE event (split at blank lines), or
-// with STREAM=sse-whole as a stream given in one callback.
+// with STREAM=sse-whole as a stream given in one callback (any framing: WASM_PROFILE_CONTENT_TYPE
+// sets the response's content type, e.g. application/vnd.amazon.eventstream for Bedrock).
 // Host calls answer from plain JS maps and do no real work, so the profile is the module's own
 // code. Envoy is not involved: this does not replace `make bench`, it says which functions the
 // wasm share of Envoy's time is spent in (docs/efficiency.md §6).
@@ -83,7 +84,7 @@ function freshExchange() {
         ["content-length", String(requestBody.length)], ["user-agent", "wrk"],
         ["x-forwarded-proto", "http"], ["x-request-id", "5f1c2b8e-2b2a-4f1e-9d4e-0a1b2c3d4e5f"],
         ...Object.entries(request.headers || {})],
-    2: [[":status", "200"], ["content-type", stream ? "text/event-stream" : "application/json"],
+    2: [[":status", "200"], ["content-type", process.env.WASM_PROFILE_CONTENT_TYPE || (stream ? "text/event-stream" : "application/json")],
         ["date", "Mon, 07 Dec 2026 02:52:54 GMT"], ["x-envoy-upstream-service-time", "0"]],
   };
   buffers = { 0: requestBody, 1: new Uint8Array(0), 7: config };
