@@ -75,10 +75,12 @@ impl Fold {
             "candidates".into(),
             json!([{"content": {"parts": [{"text": message}], "role": "model"}, "finishReason": "STOP", "index": 0}]),
         );
+        // The usage was read whole when its chunk was (a tree or the typed reader), so it reads again.
+        let usage = self.usage_metadata.as_ref().and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
         for (key, value) in [
-            ("usageMetadata", &self.usage_metadata),
-            ("modelVersion", &self.model_version),
-            ("responseId", &self.response_id),
+            ("usageMetadata", usage.as_ref()),
+            ("modelVersion", self.model_version.as_ref()),
+            ("responseId", self.response_id.as_ref()),
         ] {
             if let Some(v) = value {
                 chunk.insert(key.into(), v.clone());

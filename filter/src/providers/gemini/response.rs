@@ -68,13 +68,18 @@ pub(super) fn first_candidate(chunk: &Value) -> Option<&Value> {
 
 /// `promptTokenCount` includes the cached prefix; the neutral `input` does not.
 pub fn usage(meta: &Value) -> view::Usage {
-    let cached = u64_at(meta, "cachedContentTokenCount");
+    usage_of(|key| u64_at(meta, key))
+}
+
+/// [`usage`] from the counts `count` gives by key (0 for one that is absent or not a count).
+pub fn usage_of(count: impl Fn(&str) -> u64) -> view::Usage {
+    let cached = count("cachedContentTokenCount");
     view::Usage {
-        input: u64_at(meta, "promptTokenCount").saturating_sub(cached),
-        output: u64_at(meta, "candidatesTokenCount"),
+        input: count("promptTokenCount").saturating_sub(cached),
+        output: count("candidatesTokenCount"),
         cache_read: cached,
         cache_write: 0,
-        reasoning: u64_at(meta, "thoughtsTokenCount"),
+        reasoning: count("thoughtsTokenCount"),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::view;
 use serde::de::{self, MapAccess};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -21,7 +22,9 @@ pub struct Fold {
     /// from nothing (the stream ended without a finish) still names the model and the usage.
     pub(super) model_version: Option<Value>,
     pub(super) response_id: Option<Value>,
-    pub(super) usage_metadata: Option<Value>,
+    /// `usageMetadata` as the upstream wrote it: kept as text, not as a tree, because every chunk
+    /// carries a new one and only a refusal reads it.
+    pub(super) usage_metadata: Option<Box<RawValue>>,
     /// The bytes before a JSON-array element that `strip_tools` dropped whole, when they open the
     /// array (`[`): the next frame that goes out carries them in place of its own `,` separator.
     pub(super) carried_prefix: Option<Vec<u8>>,
@@ -35,16 +38,16 @@ pub struct Fold {
 
 /// The chunk nearly every frame of a streamed answer is: text parts of one candidate (index 0),
 /// with the model, the response id and the usage so far. Read typed (`providers::typed`: a value
-/// is taken only when a tree takes it, skipped ones read as a tree reads them; the usage and the
-/// ids are kept as the small trees the refusal reuses) instead of as one `Value` tree; a function
-/// call, another part, a second candidate, `promptFeedback`, a key given twice or a field of an
-/// unexpected type takes the general path.
+/// is taken only when a tree takes it, skipped ones read as a tree reads them; the ids are kept
+/// as the small trees the refusal reuses, the usage as its text) instead of as one `Value` tree; a function
+/// call (either spelling, whatever its value), a second candidate or one at another index,
+/// `promptFeedback`, a key given twice or a field of an unexpected type takes the general path.
 #[derive(Default)]
 struct TextChunk<'a> {
     candidates: Option<Vec<Candidate<'a>>>,
     model_version: Option<Value>,
     response_id: Option<Value>,
-    usage_metadata: Option<Value>,
+    usage_metadata: Option<&'a RawValue>,
 }
 
 object_reader!(TextChunk, "a response chunk", read_field);
@@ -130,6 +133,58 @@ impl<'a> Part<'a> {
     }
 }
 
+/// The counts of a `usageMetadata` object (any other field skipped, read as a tree reads it):
+/// a count that is not a non-negative integer reads as 0, as the tree's `u64_at` reads it.
+#[derive(Default)]
+struct UsageCounts<'a> {
+    counts: Vec<(&'static str, u64)>,
+    /// `object_reader!` readers borrow from the text they read; this one keeps nothing of it.
+    text: std::marker::PhantomData<&'a str>,
+}
+
+object_reader!(UsageCounts, "a usage object", read_field);
+
+impl UsageCounts<'_> {
+    fn read_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        const COUNTS: [&str; 4] =
+            ["promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount"];
+        match COUNTS.iter().find(|k| **k == key) {
+            Some(k) => {
+                let value: Value = map.next_value()?;
+                self.counts.push((k, value.as_u64().unwrap_or(0)));
+            }
+            None => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> u64 {
+        self.counts.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n)
+    }
+}
+
+/// A chunk's `usageMetadata` text, for a chunk read as a tree (the slot keeps text either way).
+#[derive(Default)]
+struct UsageText<'a> {
+    usage_metadata: Option<&'a RawValue>,
+}
+
+object_reader!(UsageText, "a response chunk", read_field);
+
+impl<'a> UsageText<'a> {
+    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "usageMetadata" => self.usage_metadata = Some(map.next_value()?),
+            _ => {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Fold {
     pub fn new(framing: Framing) -> Self {
         Fold {
@@ -159,14 +214,16 @@ impl Fold {
             return FrameInfo::unparsed(&frame.data);
         };
         super::response::apply_chunk(&mut self.response, &chunk);
-        for (key, slot) in [
-            ("modelVersion", &mut self.model_version),
-            ("responseId", &mut self.response_id),
-            ("usageMetadata", &mut self.usage_metadata),
-        ] {
+        for (key, slot) in [("modelVersion", &mut self.model_version), ("responseId", &mut self.response_id)] {
             if let Some(v) = chunk.get(key) {
                 *slot = Some(v.clone());
             }
+        }
+        if let Some(v) = chunk.get("usageMetadata") {
+            // The text as sent; a chunk whose text cannot be picked out (a key given twice) keeps
+            // the tree's reading, written back.
+            let sent = read_whole::<UsageText>(&frame.data).and_then(|u| u.usage_metadata).map(RawValue::to_owned);
+            self.usage_metadata = sent.or_else(|| serde_json::value::to_raw_value(v).ok());
         }
         let candidates = array_at(&chunk, "candidates");
         // Each call arrives whole, so every call in a chunk also starts in it.
@@ -213,6 +270,12 @@ impl Fold {
             [one] if one.index.unwrap_or(0) == 0 => Some(one),
             _ => return None,
         };
+        // The usage's counts, read here as a tree would have read them with the rest: only from an
+        // object (`apply_chunk` keeps a usage only from one); anything else is the general path's.
+        let usage = match chunk.usage_metadata {
+            Some(raw) => Some((raw, read_whole::<UsageCounts>(raw.get().as_bytes())?)),
+            None => None,
+        };
         if let Some(Value::String(model)) = &chunk.model_version {
             self.response.model = Some(model.clone());
         }
@@ -235,14 +298,13 @@ impl Fold {
                 None => self.candidates.push((0, finishes)),
             }
         }
-        if let Some(meta @ Value::Object(_)) = &chunk.usage_metadata {
-            self.response.usage = Some(super::response::usage(meta));
+        if let Some((usage, counts)) = usage {
+            self.response.usage = Some(super::response::usage_of(|key| counts.get(key)));
+            self.usage_metadata = Some(usage.to_owned());
         }
-        for (value, slot) in [
-            (chunk.model_version, &mut self.model_version),
-            (chunk.response_id, &mut self.response_id),
-            (chunk.usage_metadata, &mut self.usage_metadata),
-        ] {
+        for (value, slot) in
+            [(chunk.model_version, &mut self.model_version), (chunk.response_id, &mut self.response_id)]
+        {
             if value.is_some() {
                 *slot = value;
             }
@@ -262,8 +324,13 @@ impl Fold {
 /// only data lines, and google-genai reads any other line as raw JSON (it takes error objects that
 /// way): a call on such a line reaches the client without ever being a frame's data here.
 fn has_bare_line(raw: &[u8]) -> bool {
-    raw.split(|b| *b == b'\n' || *b == b'\r')
-        .any(|line| !line.is_empty() && !line.starts_with(b":") && !line.starts_with(b"data:"))
+    // Line ends found with memchr: this runs on every event of a Gemini stream.
+    let mut start = 0;
+    memchr::memchr2_iter(b'\n', b'\r', raw).chain(std::iter::once(raw.len())).any(|end| {
+        let line = raw.get(start..end).unwrap_or_default();
+        start = end.saturating_add(1);
+        !line.is_empty() && !line.starts_with(b":") && !line.starts_with(b"data:")
+    })
 }
 
 #[cfg(test)]

@@ -183,7 +183,10 @@ proptest::proptest! {
             proptest::sample::select(vec!["", r#","modelVersion":"gemini-2.5-flash""#, r#","modelVersion":null"#,
                 r#","modelVersion":1"#]),
             proptest::sample::select(vec!["", r#","usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1}"#,
-                r#","usageMetadata":null"#, r#","usageMetadata":[1]"#, r#","usageMetadata":{"a":1,"a":2}"#]),
+                r#","usageMetadata":null"#, r#","usageMetadata":[1]"#, r#","usageMetadata":{"a":1,"a":2}"#,
+                r#","usageMetadata": { "promptTokenCount": 9, "cachedContentTokenCount": 4, "thoughtsTokenCount": 2 }"#,
+                r#","usageMetadata":{"promptTokenCount":1.0,"candidatesTokenCount":-1,"promptTokensDetails":[{"modality":"TEXT","tokenCount":3}]}"#,
+                r#","usageMetadata":{"candidatesTokenCount":{"n":1},"candidates\u0054okenCount":5}"#]),
             proptest::sample::select(vec!["", r#","responseId":"r""#, r#","promptFeedback":{"blockReason":"SAFETY"}"#,
                 r#","x":1e999"#, r#","x":"\ud800""#, r#","x":{"y":[true,null]}"#]),
             proptest::sample::select(vec!["hi", "", "h\\u00e9", "\\n\\\"", "\\ud83d\\ude00", "\u{e9}"]),
@@ -207,5 +210,18 @@ proptest::proptest! {
     #[test]
     fn the_typed_text_path_folds_arbitrary_frames_like_the_general_one(frames in testutil::arb_wire_frames()) {
         typed_agrees(&frames, Framing::JsonArray)?;
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn bare_lines_are_found_as_splitting_on_line_ends_finds_them(
+        pieces in proptest::collection::vec(proptest::sample::select(vec!["data:", "data: {}", ":", ": x", "\n", "\r", "\r\n", "x", "dat", " "]), 0..16),
+    ) {
+        let raw = pieces.concat().into_bytes();
+        let reference = raw
+            .split(|b| *b == b'\n' || *b == b'\r')
+            .any(|line| !line.is_empty() && !line.starts_with(b":") && !line.starts_with(b"data:"));
+        proptest::prop_assert_eq!(has_bare_line(&raw), reference);
     }
 }
