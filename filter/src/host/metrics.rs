@@ -3,7 +3,6 @@
 //! memory lives here too.
 
 use super::shared_store::SharedDataStore;
-use crate::cache::TextCache;
 use crate::exchange::Exchange;
 use crate::meter::agents::{AgentLabels, Executions, Sighting};
 use crate::meter::metrics::{Kind, Update};
@@ -12,9 +11,8 @@ use proxy_wasm::types::MetricType;
 use std::cell::RefCell;
 
 thread_local! {
-    /// Metric ids by encoded name, defined once per VM (again after the cache is flushed: Envoy
-    /// gives a name defined twice the same id). Bounded, as label values come from the wire.
-    static IDS: RefCell<TextCache<u32>> = RefCell::new(TextCache::new(4096, 1 << 20));
+    /// Metric ids by encoded name, defined once per VM.
+    static IDS: RefCell<crate::cache::FastMap<String, u32>> = RefCell::new(crate::cache::fast_map());
     /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
     static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
     /// The memory size the gauge last got.
@@ -36,19 +34,11 @@ pub fn sighting(exchange: &Exchange) -> Sighting {
 fn id(name: &str, metric_type: MetricType) -> Option<u32> {
     IDS.with(|ids| {
         let mut ids = ids.try_borrow_mut().ok()?;
-        // The type is part of the key: a name is defined as one type only, and a lookup must
-        // not hand a histogram's id to a counter.
-        let tag = match metric_type {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            _ => "other",
-        };
-        if let Some(id) = ids.get(tag, name) {
+        if let Some(id) = ids.get(name) {
             return Some(*id);
         }
         let id = hostcalls::define_metric(metric_type, name).ok()?;
-        ids.insert(tag, name, id);
+        ids.insert(name.to_string(), id);
         Some(id)
     })
 }
