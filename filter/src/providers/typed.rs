@@ -198,9 +198,32 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for StrOrList<T> {
     }
 }
 
-/// `impl Deserialize` for a struct read field by field: `$read(&mut self, key, &mut map)` reads
-/// the value of `key` (and skips what it does not read); keys go through [`Keys`].
+/// `impl Deserialize` for a struct read field by field. Either `$read(&mut self, key, &mut map)`
+/// reads the value of `key` (and skips what it does not read), or the arms given, each an
+/// expression on `$this` (the struct), `$key_name` (the key) and `$map` (the `MapAccess`), read theirs and every other
+/// key is skipped (read as a tree reads it, `lenient::Skip`); keys go through [`Keys`].
 macro_rules! object_reader {
+    ($ty:ident, $expecting:literal, |$this:ident, $key_name:ident, $map:ident| { $($key:pat => $body:expr),* $(,)? }) => {
+        impl<'a> $ty<'a> {
+            fn read_field<'de: 'a, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                $key_name: &str,
+                $map: &mut A,
+            ) -> Result<(), A::Error> {
+                let $this = self;
+                match $key_name {
+                    $($key => {
+                        $body;
+                    })*
+                    _ => {
+                        $map.next_value::<$crate::providers::lenient::Skip>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        $crate::providers::typed::object_reader!($ty, $expecting, read_field);
+    };
     ($ty:ident, $expecting:literal, $read:ident) => {
         impl<'de: 'a, 'a> serde::Deserialize<'de> for $ty<'a> {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -10,12 +10,12 @@
 use super::request::{system_texts, tool_decl};
 use crate::providers::body::Spans;
 use crate::providers::json;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{
     fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read, StrOrList,
 };
 use crate::view::{self, Message, Role, ToolCall, ToolResult};
-use serde::de::{self, MapAccess};
+use serde::de;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -35,25 +35,17 @@ struct Top<'a> {
     messages: Option<Vec<Msg<'a>>>,
 }
 
-object_reader!(Top, "a request object", read_field);
+object_reader!(Top, "a request object", |this, key, map| {
+    "model" => this.model = Some(map.next_value()?),
+    "stream" => this.stream = Some(map.next_value()?),
+    "system" => this.system = Some(map.next_value()?),
+    "tools" => this.tools = Some(map.next_value()?),
+    "messages" => this.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
+    // The model key of another API, which the tree's model rewrite also sets.
+    "modelId" => return Err(de::Error::custom("modelId")),
+});
 
 impl<'a> Top<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "model" => self.model = Some(map.next_value()?),
-            "stream" => self.stream = Some(map.next_value()?),
-            "system" => self.system = Some(map.next_value()?),
-            "tools" => self.tools = Some(map.next_value()?),
-            "messages" => self.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
-            // The model key of another API, which the tree's model rewrite also sets.
-            "modelId" => return Err(de::Error::custom("modelId")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-
     fn into_view(self, bytes: &[u8]) -> Option<(view::Request, Spans)> {
         let messages = self.messages?;
         let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
@@ -137,20 +129,12 @@ struct Msg<'a> {
     content: Option<StrOrList<Block<'a>>>,
 }
 
-object_reader!(Msg, "a message object", read_field);
+object_reader!(Msg, "a message object", |this, key, map| {
+    "role" => this.role = map.next_value()?,
+    "content" => this.content = Some(map.next_value()?),
+});
 
 impl<'a> Msg<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "role" => self.role = map.next_value()?,
-            "content" => self.content = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-
     fn blocks(&self) -> &[Block<'a>] {
         match &self.content {
             Some(StrOrList::List(blocks)) => blocks,
@@ -172,26 +156,16 @@ struct Block<'a> {
     is_error: Option<Value>,
 }
 
-object_reader!(Block, "a content block", read_field);
-
-impl<'a> Block<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "input" => self.input = Some(map.next_value()?),
-            "tool_use_id" => self.tool_use_id = map.next_value()?,
-            "content" => self.content = Some(map.next_value()?),
-            "is_error" => self.is_error = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Block, "a content block", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "text" => this.text = map.next_value()?,
+    "id" => this.id = map.next_value()?,
+    "name" => this.name = map.next_value()?,
+    "input" => this.input = Some(map.next_value()?),
+    "tool_use_id" => this.tool_use_id = map.next_value()?,
+    "content" => this.content = Some(map.next_value()?),
+    "is_error" => this.is_error = Some(map.next_value()?),
+});
 
 #[cfg(test)]
 #[path = "request_typed_tests.rs"]

@@ -3,12 +3,11 @@
 use super::response::usage;
 use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, Arguments, ToolCall, Unreadable, Usage};
-use serde::de::MapAccess;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -42,21 +41,11 @@ struct DeltaEvent<'a> {
     delta: Option<Delta<'a>>,
 }
 
-object_reader!(DeltaEvent, "an event object", read_field);
-
-impl<'a> DeltaEvent<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = map.next_value()?,
-            "index" => self.index = map.next_value()?,
-            "delta" => self.delta = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(DeltaEvent, "an event object", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "index" => this.index = map.next_value()?,
+    "delta" => this.delta = Some(map.next_value()?),
+});
 
 #[derive(Default)]
 struct Delta<'a> {
@@ -64,20 +53,10 @@ struct Delta<'a> {
     text: Text<'a>,
 }
 
-object_reader!(Delta, "a delta object", read_field);
-
-impl<'a> Delta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Delta, "a delta object", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "text" => this.text = map.next_value()?,
+});
 
 /// What stripping held frames left behind.
 #[derive(Debug, Default)]

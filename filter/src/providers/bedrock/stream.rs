@@ -4,12 +4,12 @@
 //! `messageStop`.
 
 use crate::providers::json::parse_arguments;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::{Frame, DEFAULT_MAX_HELD_BYTES};
 use crate::view::{self, Arguments, Unreadable};
-use serde::de::{self, MapAccess};
+use serde::de;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -55,20 +55,10 @@ struct TextDelta<'a> {
     delta: Option<Delta<'a>>,
 }
 
-object_reader!(TextDelta, "an event object", read_field);
-
-impl<'a> TextDelta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "contentBlockIndex" => self.index = map.next_value()?,
-            "delta" => self.delta = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(TextDelta, "an event object", |this, key, map| {
+    "contentBlockIndex" => this.index = map.next_value()?,
+    "delta" => this.delta = Some(map.next_value()?),
+});
 
 /// A delta's text; a `toolUse` delta is not read here (`reasoningContent` is skipped: it is not
 /// the answer).
@@ -77,20 +67,10 @@ struct Delta<'a> {
     text: Text<'a>,
 }
 
-object_reader!(Delta, "a delta object", read_field);
-
-impl<'a> Delta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "text" => self.text = map.next_value()?,
-            "toolUse" => return Err(de::Error::custom("a tool's input")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Delta, "a delta object", |this, key, map| {
+    "text" => this.text = map.next_value()?,
+    "toolUse" => return Err(de::Error::custom("a tool's input")),
+});
 
 #[derive(Debug)]
 struct OpenToolBlock {

@@ -4,12 +4,11 @@
 use super::response::usage;
 use crate::providers::common::{event_kind, OpenCalls};
 use crate::providers::json;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, Arguments, ToolCall, Unreadable};
-use serde::de::MapAccess;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -44,20 +43,10 @@ struct ContentDelta<'a> {
     delta: Option<Delta<'a>>,
 }
 
-object_reader!(ContentDelta, "an event object", read_field);
-
-impl<'a> ContentDelta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = map.next_value()?,
-            "delta" => self.delta = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(ContentDelta, "an event object", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "delta" => this.delta = Some(map.next_value()?),
+});
 
 /// `delta`: its `message`.
 #[derive(Default)]
@@ -65,19 +54,9 @@ struct Delta<'a> {
     message: Option<Message<'a>>,
 }
 
-object_reader!(Delta, "a delta object", read_field);
-
-impl<'a> Delta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "message" => self.message = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Delta, "a delta object", |this, key, map| {
+    "message" => this.message = Some(map.next_value()?),
+});
 
 /// `delta.message`: its `content`.
 #[derive(Default)]
@@ -85,19 +64,9 @@ struct Message<'a> {
     content: Option<Content<'a>>,
 }
 
-object_reader!(Message, "a message object", read_field);
-
-impl<'a> Message<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "content" => self.content = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Message, "a message object", |this, key, map| {
+    "content" => this.content = Some(map.next_value()?),
+});
 
 /// `delta.message.content`: its `text` (a thinking part carries `thinking` instead).
 #[derive(Default)]
@@ -105,19 +74,9 @@ struct Content<'a> {
     text: Text<'a>,
 }
 
-object_reader!(Content, "a content object", read_field);
-
-impl<'a> Content<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "text" => self.text = map.next_value()?,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Content, "a content object", |this, key, map| {
+    "text" => this.text = map.next_value()?,
+});
 
 /// What stripping held frames left behind.
 #[derive(Debug, Default)]

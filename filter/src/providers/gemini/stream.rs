@@ -7,7 +7,7 @@ use crate::providers::typed::{object_reader, read_whole, List};
 use crate::providers::FrameInfo;
 use crate::stream::{Frame, Framing};
 use crate::view;
-use serde::de::{self, MapAccess};
+use serde::de;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -50,23 +50,13 @@ struct TextChunk<'a> {
     usage_metadata: Option<&'a RawValue>,
 }
 
-object_reader!(TextChunk, "a response chunk", read_field);
-
-impl<'a> TextChunk<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "candidates" => self.candidates = Some(map.next_value::<List<Candidate<'a>>>()?.0),
-            "modelVersion" => self.model_version = Some(map.next_value()?),
-            "responseId" => self.response_id = Some(map.next_value()?),
-            "usageMetadata" => self.usage_metadata = Some(map.next_value()?),
-            "promptFeedback" => return Err(de::Error::custom("promptFeedback")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(TextChunk, "a response chunk", |this, key, map| {
+    "candidates" => this.candidates = Some(map.next_value::<List<Candidate<'a>>>()?.0),
+    "modelVersion" => this.model_version = Some(map.next_value()?),
+    "responseId" => this.response_id = Some(map.next_value()?),
+    "usageMetadata" => this.usage_metadata = Some(map.next_value()?),
+    "promptFeedback" => return Err(de::Error::custom("promptFeedback")),
+});
 
 #[derive(Default)]
 struct Candidate<'a> {
@@ -75,40 +65,20 @@ struct Candidate<'a> {
     finish_reason: Text<'a>,
 }
 
-object_reader!(Candidate, "a candidate", read_field);
-
-impl<'a> Candidate<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "index" => self.index = map.next_value()?,
-            "content" => self.parts = map.next_value::<Content<'a>>()?.parts,
-            "finishReason" => self.finish_reason = map.next_value()?,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Candidate, "a candidate", |this, key, map| {
+    "index" => this.index = map.next_value()?,
+    "content" => this.parts = map.next_value::<Content<'a>>()?.parts,
+    "finishReason" => this.finish_reason = map.next_value()?,
+});
 
 #[derive(Default)]
 struct Content<'a> {
     parts: Vec<Part<'a>>,
 }
 
-object_reader!(Content, "a content object", read_field);
-
-impl<'a> Content<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "parts" => self.parts = map.next_value::<List<Part<'a>>>()?.0,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Content, "a content object", |this, key, map| {
+    "parts" => this.parts = map.next_value::<List<Part<'a>>>()?.0,
+});
 
 /// A text part; a function call (either spelling) is not read here.
 #[derive(Default)]
@@ -117,21 +87,11 @@ struct Part<'a> {
     thought: Option<Value>,
 }
 
-object_reader!(Part, "a part", read_field);
-
-impl<'a> Part<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "text" => self.text = map.next_value()?,
-            "thought" => self.thought = Some(map.next_value()?),
-            "functionCall" | "function_call" => return Err(de::Error::custom("a function call")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Part, "a part", |this, key, map| {
+    "text" => this.text = map.next_value()?,
+    "thought" => this.thought = Some(map.next_value()?),
+    "functionCall" | "function_call" => return Err(de::Error::custom("a function call")),
+});
 
 /// The counts of a `usageMetadata` object (any other field skipped, read as a tree reads it):
 /// a count that is not a non-negative integer reads as 0, as the tree's `u64_at` reads it.
@@ -145,7 +105,7 @@ struct UsageCounts<'a> {
 object_reader!(UsageCounts, "a usage object", read_field);
 
 impl UsageCounts<'_> {
-    fn read_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+    fn read_field<'de, A: de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         const COUNTS: [&str; 4] =
             ["promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount"];
         match COUNTS.iter().find(|k| **k == key) {
@@ -171,19 +131,9 @@ struct UsageText<'a> {
     usage_metadata: Option<&'a RawValue>,
 }
 
-object_reader!(UsageText, "a response chunk", read_field);
-
-impl<'a> UsageText<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "usageMetadata" => self.usage_metadata = Some(map.next_value()?),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(UsageText, "a response chunk", |this, key, map| {
+    "usageMetadata" => this.usage_metadata = Some(map.next_value()?),
+});
 
 impl Fold {
     pub fn new(framing: Framing) -> Self {

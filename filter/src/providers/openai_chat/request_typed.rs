@@ -13,10 +13,10 @@
 use super::request::{declared_tools, read_message, Content, MessageParts};
 use crate::providers::body::{Spans, UsageChunk};
 use crate::providers::common;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read};
 use crate::view;
-use serde::de::{self, MapAccess};
+use serde::de;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -36,26 +36,18 @@ struct Top<'a> {
     functions: Option<Value>,
 }
 
-object_reader!(Top, "a request object", read_field);
+object_reader!(Top, "a request object", |this, key, map| {
+    "model" => this.model = Some(map.next_value()?),
+    "stream" => this.stream = Some(map.next_value()?),
+    "stream_options" => this.stream_options = Some(map.next_value()?),
+    "messages" => this.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
+    "tools" => this.tools = Some(map.next_value()?),
+    "functions" => this.functions = Some(map.next_value()?),
+    // The model key of another API, which the tree's model rewrite also sets.
+    "modelId" => return Err(de::Error::custom("modelId")),
+});
 
 impl<'a> Top<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "model" => self.model = Some(map.next_value()?),
-            "stream" => self.stream = Some(map.next_value()?),
-            "stream_options" => self.stream_options = Some(map.next_value()?),
-            "messages" => self.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
-            "tools" => self.tools = Some(map.next_value()?),
-            "functions" => self.functions = Some(map.next_value()?),
-            // The model key of another API, which the tree's model rewrite also sets.
-            "modelId" => return Err(de::Error::custom("modelId")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-
     fn into_view(self, bytes: &[u8]) -> Option<(view::Request, Spans)> {
         let messages = self.messages?;
         let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
@@ -108,24 +100,14 @@ struct Msg<'a> {
     name: Text<'a>,
 }
 
-object_reader!(Msg, "a message object", read_field);
-
-impl<'a> Msg<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "role" => self.role = map.next_value()?,
-            "content" => self.content = Some(map.next_value()?),
-            "tool_calls" => self.tool_calls = Some(map.next_value()?),
-            "function_call" => self.function_call = Some(map.next_value()?),
-            "tool_call_id" => self.tool_call_id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(Msg, "a message object", |this, key, map| {
+    "role" => this.role = map.next_value()?,
+    "content" => this.content = Some(map.next_value()?),
+    "tool_calls" => this.tool_calls = Some(map.next_value()?),
+    "function_call" => this.function_call = Some(map.next_value()?),
+    "tool_call_id" => this.tool_call_id = map.next_value()?,
+    "name" => this.name = map.next_value()?,
+});
 
 #[cfg(test)]
 #[path = "request_typed_tests.rs"]

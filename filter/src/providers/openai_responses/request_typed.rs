@@ -11,12 +11,12 @@ use super::request::{client_call, declared_tools, is_client_call, OUTPUT_ITEMS};
 use crate::providers::body::Spans;
 use crate::providers::common;
 use crate::providers::json;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{
     fields_start, object_reader, read_model, read_raw, read_whole, span_of, Read, StrOrList,
 };
 use crate::view::{self, Message, Role, ToolResult};
-use serde::de::{self, MapAccess};
+use serde::de;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -36,26 +36,18 @@ struct Top<'a> {
     tools: Option<Value>,
 }
 
-object_reader!(Top, "a request object", read_field);
+object_reader!(Top, "a request object", |this, key, map| {
+    "model" => this.model = Some(map.next_value()?),
+    "stream" => this.stream = Some(map.next_value()?),
+    "background" => this.background = Some(map.next_value()?),
+    "instructions" => this.instructions = Some(map.next_value()?),
+    "input" => this.input = Some(map.next_value()?),
+    "tools" => this.tools = Some(map.next_value()?),
+    // The model key of another API, which the tree's model rewrite also sets.
+    "modelId" => return Err(de::Error::custom("modelId")),
+});
 
 impl<'a> Top<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "model" => self.model = Some(map.next_value()?),
-            "stream" => self.stream = Some(map.next_value()?),
-            "background" => self.background = Some(map.next_value()?),
-            "instructions" => self.instructions = Some(map.next_value()?),
-            "input" => self.input = Some(map.next_value()?),
-            "tools" => self.tools = Some(map.next_value()?),
-            // The model key of another API, which the tree's model rewrite also sets.
-            "modelId" => return Err(de::Error::custom("modelId")),
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-
     fn into_view(self, bytes: &[u8]) -> Option<(view::Request, Spans)> {
         if matches!(self.background, Some(Value::Bool(true))) {
             return None;
@@ -106,26 +98,18 @@ struct Item<'a> {
     call: Map<String, Value>,
 }
 
-object_reader!(Item, "an input item", read_field);
+object_reader!(Item, "an input item", |this, key, map| {
+    "type" => this.kind = Some(map.next_value()?),
+    "role" => this.role = map.next_value()?,
+    "content" => this.content = Some(map.next_value()?),
+    "output" => this.output = Some(map.next_value()?),
+    "call_id" => this.call_id = Some(map.next_value()?),
+    "name" | "arguments" | "input" | "action" | "operation" => {
+        this.call.insert(key.to_owned(), map.next_value()?);
+    }
+});
 
 impl<'a> Item<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = Some(map.next_value()?),
-            "role" => self.role = map.next_value()?,
-            "content" => self.content = Some(map.next_value()?),
-            "output" => self.output = Some(map.next_value()?),
-            "call_id" => self.call_id = Some(map.next_value()?),
-            "name" | "arguments" | "input" | "action" | "operation" => {
-                self.call.insert(key.to_owned(), map.next_value()?);
-            }
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-
     /// What the tree's `read_item` makes of the item at `i`.
     fn read_into(self, req: &mut view::Request, spans: &mut Spans, bytes: &[u8], i: usize) -> Option<()> {
         // Every kept raw value is read, used or not: that is where it is checked.

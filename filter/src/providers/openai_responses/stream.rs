@@ -4,12 +4,11 @@
 use super::request::{client_call, is_client_call};
 use super::response;
 use crate::providers::json::str_at;
-use crate::providers::lenient::{Skip, Text};
+use crate::providers::lenient::Text;
 use crate::providers::typed::{object_reader, read_whole};
 use crate::providers::FrameInfo;
 use crate::stream::Frame;
 use crate::view::{self, Arguments, ToolCall, Unreadable};
-use serde::de::MapAccess;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -39,20 +38,10 @@ struct TextDelta<'a> {
     delta: Text<'a>,
 }
 
-object_reader!(TextDelta, "an event object", read_field);
-
-impl<'a> TextDelta<'a> {
-    fn read_field<'de: 'a, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.kind = map.next_value()?,
-            "delta" => self.delta = map.next_value()?,
-            _ => {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(())
-    }
-}
+object_reader!(TextDelta, "an event object", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "delta" => this.delta = map.next_value()?,
+});
 
 /// The events `TextDelta` stands for.
 fn is_text_delta(kind: &str) -> bool {
