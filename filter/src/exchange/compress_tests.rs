@@ -35,7 +35,7 @@ fn toon_on_compresses_json_tool_results() {
     let (record, updates) = ex.finish(None, None, None, None);
     assert!(record.toon_tokens_after.unwrap() < record.toon_tokens_before.unwrap());
     assert_eq!(record.toon_skip_reason, None);
-    assert!(updates.iter().any(|u| u.name.ends_with("warden_toon_tokens_saved_total")));
+    assert!(updates.iter().any(|u| u.name().ends_with("warden_toon_tokens_saved_total")));
 }
 
 #[test]

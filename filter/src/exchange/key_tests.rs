@@ -50,7 +50,7 @@ fn a_resolved_key_selects_its_profile_and_puts_the_real_key_in_the_header() {
     assert!(fwd.set_headers.contains(&("authorization", "Bearer sk-real-1".to_string())));
     let (record, updates) = ex.finish(None, None, None, None);
     assert_eq!((record.key_id.as_deref(), record.profile.as_str()), (Some("team-a-dev"), "team-a"));
-    assert!(updates.iter().any(|u| u.name.contains("key_id=.=team-a-dev;.;")), "{updates:?}");
+    assert!(updates.iter().any(|u| u.name().contains("key_id=.=team-a-dev;.;")), "{updates:?}");
     let json = serde_json::to_string(&record).unwrap();
     assert!(!json.contains("sk-real") && !json.contains("wdn_"), "{json}");
 

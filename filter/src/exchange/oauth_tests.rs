@@ -82,7 +82,7 @@ fn a_resolved_client_puts_the_real_key_in_the_providers_own_header_and_nothing_o
     assert!(!fwd.remove_headers.contains(&"x-api-key"), "the header just set stays");
     let (record, updates) = ex.finish(None, None, None, None);
     assert_eq!(record.key_id.as_deref(), Some("billing-bot"));
-    assert!(updates.iter().any(|u| u.name.contains("key_id=.=billing-bot;.;")), "{updates:?}");
+    assert!(updates.iter().any(|u| u.name().contains("key_id=.=billing-bot;.;")), "{updates:?}");
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn a_blocked_result_never_reaches_the_upstream() {
     assert!(record.untrusted_reason.is_some());
     assert!(updates
         .iter()
-        .any(|u| u.name.contains("action=.=block_always") && u.name.ends_with("warden_policy_decisions_total")));
+        .any(|u| u.name().contains("action=.=block_always") && u.name().ends_with("warden_policy_decisions_total")));
 }
 
 #[test]

@@ -69,7 +69,9 @@ fn the_summary_replaces_the_result_counts_as_trusted_and_is_cached_for_the_next_
     assert_eq!(record.context_trusted, Some(true));
     let entry = &record.dual_llm[0];
     assert!((entry.ok, entry.cached, entry.rounds, entry.input_tokens) == (true, false, 2, 120), "{entry:?}");
-    assert!(updates.iter().any(|u| u.name.ends_with("warden_dual_llm_results_total") && u.name.contains("sanitized")));
+    assert!(updates
+        .iter()
+        .any(|u| u.name().ends_with("warden_dual_llm_results_total") && u.name().contains("sanitized")));
 
     // The same history again (an agent loop): no job, the cached summary, no sidecar call.
     let mut again = exchange();

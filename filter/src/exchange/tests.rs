@@ -91,7 +91,7 @@ fn the_record_carries_identity_and_route() {
     assert_eq!(record.agent_id.as_deref(), Some("agent-1"));
     assert_eq!(record.session_id.as_deref(), Some("sess-1"));
     assert_eq!(record.user_id.as_deref(), Some("u"));
-    assert!(updates.iter().any(|u| u.name.ends_with("warden_requests_total")));
+    assert!(updates.iter().any(|u| u.name().ends_with("warden_requests_total")));
     let v = serde_json::to_value(&record).unwrap();
     assert_eq!(v["stream"], json!(false));
 }

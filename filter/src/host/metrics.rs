@@ -1,18 +1,21 @@
 //! Metric ids are defined once per name and VM and cached: `define_metric` is a host call and
-//! label-encoded names repeat on every request. The agent and execution registries' per-VM
+//! label-encoded names repeat on every request. The cache is keyed by the encoded labels and the
+//! metric's name apart, so a request looks its metrics up without building their names. The agent and execution registries' per-VM
 //! memory lives here too.
 
 use super::shared_store::SharedDataStore;
 use crate::exchange::Exchange;
 use crate::meter::agents::{AgentLabels, Executions, Sighting};
-use crate::meter::metrics::{Kind, Update};
+use crate::meter::metrics::{Kind, Labels, Update};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::RefCell;
 
 thread_local! {
-    /// Metric ids by encoded name, defined once per VM.
-    static IDS: RefCell<crate::cache::FastMap<String, u32>> = RefCell::new(crate::cache::fast_map());
+    /// Metric ids by encoded labels, then metric name; defined once per VM. Bounded by the names
+    /// Envoy keeps anyway: `define_metric` gives a new id (and keeps another entry) for a name
+    /// defined again, so ids are never forgotten.
+    static IDS: RefCell<Ids> = RefCell::new(crate::cache::fast_map());
     /// This VM's memory of the Envoy-wide agent and execution registries (`meter::agents`).
     static SEEN: RefCell<(AgentLabels, Executions)> = RefCell::new(Default::default());
     /// The memory size the gauge last got.
@@ -31,14 +34,16 @@ pub fn sighting(exchange: &Exchange) -> Sighting {
     })
 }
 
-fn id(name: &str, metric_type: MetricType) -> Option<u32> {
+type Ids = crate::cache::FastMap<Box<str>, crate::cache::FastMap<&'static str, u32>>;
+
+fn id(labels: &Labels, metric: &'static str, metric_type: MetricType) -> Option<u32> {
     IDS.with(|ids| {
         let mut ids = ids.try_borrow_mut().ok()?;
-        if let Some(id) = ids.get(name) {
+        if let Some(id) = ids.get(labels.as_str()).and_then(|by_name| by_name.get(metric)) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(metric_type, name).ok()?;
-        ids.insert(name.to_string(), id);
+        let id = hostcalls::define_metric(metric_type, &labels.name(metric)).ok()?;
+        ids.entry(Box::from(labels.as_str())).or_insert_with(crate::cache::fast_map).insert(metric, id);
         Some(id)
     })
 }
@@ -50,7 +55,7 @@ pub fn record_memory() {
     if RECORDED_MEMORY.with(|recorded| recorded.replace(bytes)) == bytes {
         return;
     }
-    if let Some(id) = id("warden_vm_memory_bytes", MetricType::Gauge) {
+    if let Some(id) = id(&Labels::new(&[]), "warden_vm_memory_bytes", MetricType::Gauge) {
         let _ = hostcalls::record_metric(id, bytes);
     }
 }
@@ -61,7 +66,7 @@ pub fn apply(updates: &[Update]) {
             Kind::Counter => MetricType::Counter,
             Kind::Histogram => MetricType::Histogram,
         };
-        let Some(id) = id(&u.name, metric_type) else { continue };
+        let Some(id) = id(&u.labels, u.metric, metric_type) else { continue };
         let _ = match u.kind {
             Kind::Counter => hostcalls::increment_metric(id, i64::try_from(u.value).unwrap_or(i64::MAX)),
             Kind::Histogram => hostcalls::record_metric(id, u.value),

@@ -3,17 +3,31 @@
 //! them back into Prometheus labels. The tags go before the metric name so that, once every tag is
 //! extracted, exactly the metric name remains.
 
+use std::rc::Rc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Counter,
     Histogram,
 }
 
+/// One metric update: its labels (shared by the request's other metrics with the same labels)
+/// and its name, kept apart so that a request builds no metric name: the host looks the metric's
+/// id up by both (`host::metrics`), and the encoded name is written once per VM, when the id is
+/// defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
-    pub name: String,
+    pub labels: Labels,
+    pub metric: &'static str,
     pub kind: Kind,
     pub value: u64,
+}
+
+impl Update {
+    /// `tag=.=value;.;…name`, as Envoy gets it.
+    pub fn name(&self) -> String {
+        self.labels.name(self.metric)
+    }
 }
 
 /// `tag=.=value;.;…name`. Values are made safe for the encoding (no `;`, `=` or `.` runs that
@@ -23,13 +37,13 @@ pub fn encode(name: &str, labels: &[(&str, &str)]) -> String {
 }
 
 /// Labels encoded once for every metric that carries them: a request reports about ten metrics,
-/// most with the same provider, model and profile.
-#[derive(Debug, Clone)]
-pub struct Labels(String);
+/// most with the same provider, model and profile. Cloning shares the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels(Rc<str>);
 
 impl Labels {
     pub fn new(labels: &[(&str, &str)]) -> Labels {
-        Labels(String::new()).with(labels)
+        Labels(Rc::from("")).with(labels)
     }
 
     /// These labels followed by `more`.
@@ -48,7 +62,12 @@ impl Labels {
             }
             out.push_str(";.;");
         }
-        Labels(out)
+        Labels(Rc::from(out))
+    }
+
+    /// The encoded labels (`tag=.=value;.;` each).
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// The encoded name of metric `name` with these labels.
@@ -59,12 +78,12 @@ impl Labels {
         out
     }
 
-    pub fn counter(&self, name: &str, value: u64) -> Update {
-        Update { name: self.name(name), kind: Kind::Counter, value }
+    pub fn counter(&self, name: &'static str, value: u64) -> Update {
+        Update { labels: self.clone(), metric: name, kind: Kind::Counter, value }
     }
 
-    pub fn histogram(&self, name: &str, value: u64) -> Update {
-        Update { name: self.name(name), kind: Kind::Histogram, value }
+    pub fn histogram(&self, name: &'static str, value: u64) -> Update {
+        Update { labels: self.clone(), metric: name, kind: Kind::Histogram, value }
     }
 }
 
@@ -83,12 +102,8 @@ fn safe_label_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'@')
 }
 
-pub fn counter(name: &str, labels: &[(&str, &str)], value: u64) -> Update {
-    Update { name: encode(name, labels), kind: Kind::Counter, value }
-}
-
-pub fn histogram(name: &str, labels: &[(&str, &str)], value: u64) -> Update {
-    Update { name: encode(name, labels), kind: Kind::Histogram, value }
+pub fn counter(name: &'static str, labels: &[(&str, &str)], value: u64) -> Update {
+    Labels::new(labels).counter(name, value)
 }
 
 #[cfg(test)]
@@ -110,11 +125,12 @@ mod tests {
         assert_eq!(labels.name("a"), encode("a", &base));
         let more = [("status", "200"), ("api", "chat=1")];
         let all: Vec<_> = base.iter().chain(&more).copied().collect();
-        assert_eq!(
-            labels.with(&more).counter("b", 3),
-            Update { name: encode("b", &all), kind: Kind::Counter, value: 3 }
-        );
-        assert_eq!(Labels::new(&[]).histogram("c", 1).name, "c");
+        let update = labels.with(&more).counter("b", 3);
+        assert_eq!(update.name(), encode("b", &all));
+        assert_eq!((update.metric, update.kind, update.value), ("b", Kind::Counter, 3));
+        assert_eq!(update.labels.as_str(), encode("", &all));
+        let histogram = Labels::new(&[]).histogram("c", 1);
+        assert_eq!((histogram.name(), histogram.kind), ("c".to_string(), Kind::Histogram));
     }
 
     proptest::proptest! {

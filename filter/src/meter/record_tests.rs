@@ -52,7 +52,8 @@ fn summary<'a>(config: &'a Config, response: &'a view::Response) -> Summary<'a> 
 
 /// The metric name and labels an update encodes (`tag=.=value;.;…name`).
 fn decode(u: &Update) -> (String, BTreeMap<String, String>) {
-    let mut parts: Vec<&str> = u.name.split(";.;").collect();
+    let encoded = u.name();
+    let mut parts: Vec<&str> = encoded.split(";.;").collect();
     let name = parts.pop().unwrap().to_string();
     let labels = parts.iter().map(|p| p.split_once("=.=").unwrap()).map(|(k, v)| (k.into(), v.into())).collect();
     (name, labels)
@@ -106,7 +107,7 @@ fn requests_without_an_agent_id_carry_no_agent_label() {
     let (_, updates) = build(&summary(&config, &response));
     assert!(!updates.is_empty());
     for u in &updates {
-        assert!(!decode(u).1.contains_key("agent_id"), "{}", u.name);
+        assert!(!decode(u).1.contains_key("agent_id"), "{}", u.name());
     }
 }
 
