@@ -24,7 +24,9 @@ case "$mode" in
 esac
 dest="${WARDEN_WASM_OUT:-dist/warden.wasm}"
 # The tokenizer tables go into a passive data segment, so only the VMs that build the tokenizer
-# copy them into their memory (tools/passive-data, docs/efficiency.md).
+# copy them into their memory (tools/passive-data, docs/efficiency.md). The name section is left
+# out (~2 MiB of Envoy's memory, used only for a trap's backtrace); WARDEN_WASM_NAMES=1 keeps it.
 cargo build --locked -q -p warden-passive-data
-target/debug/warden-passive-data "$out" "$dest"
+names=(); [ "${WARDEN_WASM_NAMES:-0}" = 1 ] && names=(--keep-names)
+target/debug/warden-passive-data "${names[@]}" "$out" "$dest"
 echo "==> $dest ($(stat -c %s "$dest") bytes, toolchain: $mode)"

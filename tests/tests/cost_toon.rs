@@ -152,7 +152,8 @@ fn toon_leaves_requests_without_json_results_alone() {
 
 /// The module these tests run carries the tokenizer tables in a passive data segment (built by
 /// scripts/build-wasm.sh through tools/passive-data): VMs that never count tokens get no copy,
-/// and the TOON tests above prove the VMs that do still build the tokenizer from it.
+/// and the TOON tests above prove the VMs that do still build the tokenizer from it. It has no name
+/// section either (Envoy would keep it in every copy of the module: docs/efficiency.md §4).
 #[test]
 fn the_module_keeps_the_tokenizer_tables_out_of_every_vms_memory() {
     let path = warden_e2e::stack::wasm_path();
@@ -162,4 +163,5 @@ fn the_module_keeps_the_tokenizer_tables_out_of_every_vms_memory() {
     assert!(!layout.marker_in_active, "a marked table is still in an active segment");
     assert!(matches!(layout.passive.as_slice(), [n] if *n > 3_000_000), "passive segments: {:?}", layout.passive);
     assert!(layout.active_bytes < 1_000_000, "active data: {} bytes", layout.active_bytes);
+    assert!(!layout.named_functions, "the module carries a name section");
 }

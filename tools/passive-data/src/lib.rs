@@ -118,17 +118,25 @@ pub fn transform(module: &mut Module) -> Result<Option<Moved>> {
 }
 
 /// How a module's data is laid out, for checks: the sizes of its passive segments, the bytes of
-/// its active ones, whether a marker is left in them, and whether a `warden_passive_` export is.
+/// its active ones, whether a marker is left in them, whether a `warden_passive_` export is, and
+/// whether any function has a name (from a name section).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Layout {
     pub passive: Vec<usize>,
     pub active_bytes: usize,
     pub marker_in_active: bool,
     pub copy_export: bool,
+    pub named_functions: bool,
 }
 
 pub fn layout(module: &Module) -> Layout {
-    let mut layout = Layout { passive: Vec::new(), active_bytes: 0, marker_in_active: false, copy_export: false };
+    let mut layout = Layout {
+        passive: Vec::new(),
+        active_bytes: 0,
+        marker_in_active: false,
+        copy_export: false,
+        named_functions: module.funcs.iter().any(|f| f.name.is_some()),
+    };
     for data in module.data.iter() {
         match data.kind {
             DataKind::Passive => layout.passive.push(data.value.len()),
@@ -143,9 +151,14 @@ pub fn layout(module: &Module) -> Layout {
 }
 
 /// Reads `input`, moves its marked table and writes `output`; the result is parsed again, which
-/// validates it.
-pub fn run(input: &std::path::Path, output: &std::path::Path) -> Result<Option<Moved>> {
-    let mut module = Module::from_file(input).with_context(|| format!("reading {}", input.display()))?;
+/// validates it. Without `keep_names` the output has no name section: Envoy keeps the module's
+/// bytes in several copies and proxy-wasm a map of every function's name per VM, for backtraces
+/// of a trap only (a panic's message and place are logged by the panic hook either way), which
+/// cost ~2 MiB of resident memory per Envoy (docs/efficiency.md §4).
+pub fn run(input: &std::path::Path, output: &std::path::Path, keep_names: bool) -> Result<Option<Moved>> {
+    let mut config = walrus::ModuleConfig::new();
+    config.generate_name_section(keep_names);
+    let mut module = config.parse_file(input).with_context(|| format!("reading {}", input.display()))?;
     let moved = transform(&mut module)?;
     let bytes = module.emit_wasm();
     Module::from_buffer(&bytes).context("the transformed module does not validate")?;
@@ -211,7 +224,13 @@ mod tests {
         assert_eq!(passive[0].value, b"the table");
         assert_eq!(
             layout(&m),
-            Layout { passive: vec![9], active_bytes: 6 + 5, marker_in_active: false, copy_export: false }
+            Layout {
+                passive: vec![9],
+                active_bytes: 6 + 5,
+                marker_in_active: false,
+                copy_export: false,
+                named_functions: false
+            }
         );
         // The function copies what it is asked for out of the segment.
         let f = m.funcs.iter().find_map(|f| match &f.kind {
@@ -225,6 +244,26 @@ mod tests {
         );
         // And the result is a valid module.
         Module::from_buffer(&m.emit_wasm()).unwrap();
+    }
+
+    #[test]
+    fn names_are_dropped_unless_kept() {
+        let dir = std::env::temp_dir().join(format!("warden-passive-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut m = module(1, b"table bytes", true);
+        let f = m.funcs.iter().next().map(|f| f.id()).unwrap();
+        m.funcs.get_mut(f).name = Some("a_named_function".into());
+        let input = dir.join("in.wasm");
+        std::fs::write(&input, m.emit_wasm()).unwrap();
+        for keep in [false, true] {
+            let output = dir.join(format!("out-{keep}.wasm"));
+            assert!(run(&input, &output, keep).unwrap().is_some());
+            let bytes = std::fs::read(&output).unwrap();
+            let named = bytes.windows(b"a_named_function".len()).any(|w| w == b"a_named_function");
+            assert_eq!(named, keep, "keep_names {keep}");
+            assert_eq!(layout(&Module::from_buffer(&bytes).unwrap()).named_functions, keep);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
