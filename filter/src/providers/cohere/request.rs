@@ -48,8 +48,13 @@ pub fn parse(body: &Value) -> view::Request {
 /// An assistant turn's text; a tool-calling turn usually has no content but a `tool_plan`,
 /// which the model reads back as part of the conversation.
 fn assistant_text(msg: &Value) -> String {
-    let content = json::typed_text(msg.get("content"));
-    match json::str_at(msg, "tool_plan").filter(|p| !p.is_empty()) {
+    with_plan(json::typed_text(msg.get("content")), json::str_at(msg, "tool_plan"))
+}
+
+/// An assistant turn's `content` text with its `tool_plan` (`assistant_text`; shared with the
+/// typed reader).
+pub(super) fn with_plan(content: String, plan: Option<&str>) -> String {
+    match plan.filter(|p| !p.is_empty()) {
         Some(plan) if content.is_empty() => plan.to_string(),
         Some(plan) => format!("{plan}\n{content}"),
         None => content,
@@ -58,7 +63,7 @@ fn assistant_text(msg: &Value) -> String {
 
 /// A tool message's content as text: a string as is; each part's text, or a document's `data`
 /// (as is when a string, else as JSON); one part unwrapped, several joined with newlines.
-fn result_text(content: Option<&Value>) -> String {
+pub(super) fn result_text(content: Option<&Value>) -> String {
     let Some(Value::Array(parts)) = content else {
         return json::result_text(content);
     };
@@ -78,10 +83,18 @@ fn result_text(content: Option<&Value>) -> String {
 }
 
 fn tool_call_names(messages: &[Value]) -> HashMap<&str, &str> {
-    messages
-        .iter()
-        .filter(|m| json::str_at(m, "role") == Some("assistant"))
-        .flat_map(|m| json::array_at(m, "tool_calls"))
+    call_names(
+        messages
+            .iter()
+            .filter(|m| json::str_at(m, "role") == Some("assistant"))
+            .flat_map(|m| json::array_at(m, "tool_calls")),
+    )
+}
+
+/// Each call's id → its function's name, over the assistant turns' `tool_calls` in order (a later
+/// call with the same id names it; shared with the typed reader).
+pub(super) fn call_names<'v>(calls: impl Iterator<Item = &'v Value>) -> HashMap<&'v str, &'v str> {
+    calls
         .filter_map(|call| {
             let name = call.get("function").and_then(|f| json::str_at(f, "name"))?;
             Some((json::str_at(call, "id")?, name))
@@ -100,7 +113,7 @@ pub(crate) fn tool_call(call: &Value) -> ToolCall {
     }
 }
 
-fn tool_decl(tool: &Value) -> Option<ToolDecl> {
+pub(super) fn tool_decl(tool: &Value) -> Option<ToolDecl> {
     let function = tool.get("function")?;
     Some(ToolDecl {
         name: json::str_at(function, "name")?.to_string(),
