@@ -56,7 +56,7 @@ pub fn request_parsers(data: &[u8]) {
     }
     // The typed request readers take only bodies the tree reads as an object, and give the view
     // the tree gives.
-    for api in [Api::ChatCompletions, Api::Messages, Api::Responses, Api::Chat] {
+    for api in [Api::ChatCompletions, Api::Messages, Api::Responses, Api::Chat, Api::Converse] {
         if let Some((_, view)) = crate::providers::read_request(api, data) {
             let tree = tree.as_ref().filter(|v| v.is_object());
             assert_eq!(Some(view), tree.and_then(|t| parse_request(api, t)), "typed reader and tree differ ({api:?})");

@@ -54,6 +54,9 @@ pub struct Spans {
     /// Chat Completions: what a streaming request says about the usage chunk (`None`: the body
     /// does not stream).
     pub usage_chunk: Option<UsageChunk>,
+    /// Bedrock Converse: a tool result's new text is written as a list of one text block
+    /// (`[{"text": …}]`), the shape the tree's edit gives it; otherwise as a string.
+    pub text_block_results: bool,
 }
 
 /// Whether a streaming Chat Completions request asks for the final usage chunk.
@@ -118,7 +121,8 @@ impl Body {
         let Some(range) = held.spans.values.iter().find(|(p, _, _)| p == pointer).map(|(_, r, _)| r.clone()) else {
             return false;
         };
-        held.replace(range, string_literal(text));
+        let value = if held.spans.text_block_results { text_block_list(text) } else { string_literal(text) };
+        held.replace(range, value);
         self.changed = true;
         true
     }
@@ -245,6 +249,15 @@ fn string_literal(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len().saturating_add(2));
     // Writing a string into memory cannot fail.
     let _ = serde_json::to_writer(&mut out, text);
+    out
+}
+
+/// `[{"text":<text>}]`: `text` as the one text block of a list.
+fn text_block_list(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len().saturating_add(13));
+    out.extend_from_slice(br#"[{"text":"#);
+    out.extend_from_slice(&string_literal(text));
+    out.extend_from_slice(b"}]");
     out
 }
 

@@ -36,6 +36,7 @@ fn in_place_edits_add_up_and_survive_a_tree_edit() {
         model: Some((9..12, Some("a".into()))),
         fields_start: 1,
         usage_chunk: None,
+        text_block_results: false,
     };
     let mut body = Body::from_read(bytes, spans);
     assert!(!body.set_model("a"), "the same model is no change");
@@ -60,5 +61,27 @@ fn in_place_edits_add_up_and_survive_a_tree_edit() {
     assert_eq!(
         out,
         json!({"x": 1, "y": [2], "model": "b", "z": true, "messages": [{"role": "tool", "content": "new"}]})
+    );
+}
+
+/// A body whose tool results are lists of content blocks (Bedrock Converse) gets its new text as
+/// one text block, in place, as the tree's edit writes it.
+#[test]
+fn a_result_is_written_as_one_text_block_where_the_body_says_so() {
+    let bytes = br#"{"messages":[{"content":[{"toolResult":{"content":[{"text":"a"},{"json":1}]}}]}]}"#;
+    let pointer = "/messages/0/content/0/toolResult/content";
+    let spans = Spans {
+        values: vec![(pointer.into(), 50..75, true)],
+        fields_start: 1,
+        text_block_results: true,
+        ..Spans::default()
+    };
+    assert_eq!(&bytes[50..75], br#"[{"text":"a"},{"json":1}]"#);
+    let mut body = Body::from_read(bytes, spans);
+    assert!(body.set_string_in_place(pointer, "new \"x\""));
+    assert_eq!(body.json().pointer(pointer), Some(&json!([{"text": "new \"x\""}])));
+    assert_eq!(
+        body.into_upstream().unwrap(),
+        br#"{"messages":[{"content":[{"toolResult":{"content":[{"text":"new \"x\""}]}}]}]}"#
     );
 }

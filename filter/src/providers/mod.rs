@@ -191,6 +191,7 @@ pub fn read_request(api: Api, bytes: &[u8]) -> Option<(Body, view::Request)> {
         Api::Messages => anthropic::request_typed::read(bytes),
         Api::Responses => openai_responses::request_typed::read(bytes),
         Api::Chat => cohere::request_typed::read(bytes),
+        Api::Converse => bedrock::request_typed::read(bytes),
         _ => None,
     }
     .map(|(view, spans)| (Body::from_read(bytes, spans), view))

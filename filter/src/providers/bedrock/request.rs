@@ -14,17 +14,31 @@ pub fn parse(body: &Value) -> view::Request {
         stream: false,
         ..view::Request::default()
     };
-    req.system =
-        array_at(body, "system").iter().filter_map(|block| str_at(block, "text")).map(str::to_string).collect();
+    req.system = system_texts(body.get("system"));
     // Results name only the call id; the tool name comes from the matching `toolUse`, wherever in
     // the history it is.
     let names = tool_use_names(body);
     for (i, message) in array_at(body, "messages").iter().enumerate() {
         parse_message(message, i, &names, &mut req);
     }
-    req.tools =
-        body.get("toolConfig").map(|c| array_at(c, "tools")).unwrap_or(&[]).iter().filter_map(tool_decl).collect();
+    req.tools = declared_tools(body.get("toolConfig"));
     req
+}
+
+/// The texts of the `system` blocks.
+pub(super) fn system_texts(system: Option<&Value>) -> Vec<String> {
+    system
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|block| str_at(block, "text"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The tools `toolConfig` declares.
+pub(super) fn declared_tools(config: Option<&Value>) -> Vec<view::ToolDecl> {
+    config.map(|c| array_at(c, "tools")).unwrap_or(&[]).iter().filter_map(tool_decl).collect()
 }
 
 fn tool_use_names(body: &Value) -> HashMap<&str, &str> {
@@ -72,7 +86,7 @@ fn parse_message(message: &Value, i: usize, names: &HashMap<&str, &str>, req: &m
 
 /// `toolResult.content` is a list of `{text}` / `{json}` / `{image}` / `{document}` blocks: a lone
 /// text block is the text, a lone json block its serialisation, anything else the list as JSON.
-fn result_content(content: Option<&Value>) -> String {
+pub(super) fn result_content(content: Option<&Value>) -> String {
     match content {
         Some(Value::Array(blocks)) => match blocks.as_slice() {
             [only] => match (only.get("text").and_then(Value::as_str), only.get("json")) {
