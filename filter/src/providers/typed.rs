@@ -1,7 +1,8 @@
 //! Pieces shared by the typed request readers (`openai_chat::request_typed`,
-//! `openai_responses::request_typed`, `anthropic::request_typed`): they read a body without a
-//! `Value` tree, keep the values the pipeline may edit raw with their place in the body
-//! (`body::Spans`), and take only what a tree reads the same way. A reader answers `None` for
+//! `openai_responses::request_typed`, `anthropic::request_typed`, `bedrock::request_typed`,
+//! `cohere::request_typed`): they read a body without a `Value` tree, keep the values the pipeline
+//! may edit raw with their place in the body (`body::Spans`), and take only what a tree reads the
+//! same way. A reader answers `None` for
 //! anything else, and the body is then read as a tree. The text-delta events of Anthropic and
 //! Responses streams are read with the same pieces (`anthropic::stream`, `openai_responses::stream`).
 
@@ -56,14 +57,32 @@ impl Read {
 
 /// Reads a kept raw value: a string literal through the per-VM cache of long ones
 /// (`json::string_literal_text`), anything else as a `Value`. `None` when a `Value` would not
-/// read it (kept raw values are only scanned, not checked, until they are read here).
+/// read it (kept raw values are only scanned, not checked, until they are read here), or when it
+/// nests lists and objects more than `MAX_RAW_DEPTH` deep.
 pub fn read_raw(raw: &RawValue) -> Option<Read> {
     let text = raw.get();
     if text.starts_with('"') {
         json::string_literal_text(text).map(Read::Text)
     } else {
-        serde_json::from_str(text).ok().map(Read::Json)
+        serde_json::from_str(text).ok().filter(|value| depth(value) <= MAX_RAW_DEPTH).map(Read::Json)
     }
+}
+
+/// Most nesting of lists and objects in a kept raw value. A tree reads the whole body with
+/// serde_json's depth limit (128); a raw value is scanned without one and read here from depth 0
+/// again, so a value nested nearly 128 deep in its own right would be taken where the tree refuses
+/// the body. The readers keep raw values at most 8 levels into the body: past this depth the body
+/// is left to the tree.
+pub const MAX_RAW_DEPTH: usize = 64;
+
+/// The nesting of lists and objects in `value` (a scalar: 0).
+fn depth(value: &Value) -> usize {
+    let inner = match value {
+        Value::Array(items) => items.iter().map(depth).max(),
+        Value::Object(fields) => fields.values().map(depth).max(),
+        _ => return 0,
+    };
+    inner.unwrap_or(0).saturating_add(1)
 }
 
 /// Where `raw`, borrowed from `bytes`, lies in them.

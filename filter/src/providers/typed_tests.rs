@@ -81,3 +81,37 @@ pub const DAMAGE: &[&str] = &[
     "\"type\":\"tool_result\",",
     "\"content\":\"c\",",
 ];
+
+/// Every reader keeps a tool result's content raw and reads it apart from the body, from depth 0,
+/// while a tree reads the whole body with serde_json's depth limit: a content nested near that
+/// limit must be left to the tree (it refuses the body), never taken.
+#[test]
+fn contents_nested_near_the_depth_limit_are_left_to_the_tree() {
+    type Shape = fn(&str) -> String;
+    let bodies: [(Api, Shape); 5] = [
+        (Api::ChatCompletions, |c| {
+            format!(r#"{{"model":"m","messages":[{{"role":"tool","tool_call_id":"t","content":{c}}}]}}"#)
+        }),
+        (Api::Responses, |c| {
+            format!(r#"{{"model":"m","input":[{{"type":"function_call_output","call_id":"t","output":{c}}}]}}"#)
+        }),
+        (Api::Messages, |c| {
+            format!(
+                r#"{{"model":"m","messages":[{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t","content":{c}}}]}}]}}"#
+            )
+        }),
+        (Api::Chat, |c| format!(r#"{{"model":"m","messages":[{{"role":"tool","tool_call_id":"t","content":{c}}}]}}"#)),
+        (Api::Converse, |c| {
+            format!(r#"{{"messages":[{{"role":"user","content":[{{"toolResult":{{"content":{c}}}}}]}}]}}"#)
+        }),
+    ];
+    for (api, body) in bodies {
+        for n in [1, 2, 30, 64, 65, 100, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 140] {
+            let content = format!("{}{}", "[".repeat(n), "]".repeat(n));
+            let bytes = body(&content);
+            // `check` panics when a reader takes a body the tree refuses.
+            let taken = check(api, bytes.as_bytes()).is_some();
+            assert_eq!(taken, n <= super::typed::MAX_RAW_DEPTH, "{api:?}, nested {n}");
+        }
+    }
+}

@@ -13,7 +13,7 @@
 //! Left to the tree: a body that is not an object, no `messages` or `messages` that is not an
 //! array of objects, content blocks that are not objects, a key given twice in the body, a
 //! message, a block, a `toolUse` or a `toolResult`, a top-level `model` (the tree's model rewrite
-//! sets it too), a tool result's content nested more than `MAX_RESULT_DEPTH` (64) levels deep.
+//! sets it too), a tool result's content nested more than `typed::MAX_RAW_DEPTH` (64) levels deep.
 
 use super::request::{declared_tools, result_content, system_texts};
 use crate::providers::body::Spans;
@@ -118,7 +118,7 @@ impl<'a> Top<'a> {
 /// A `toolResult.content`, read as the tree's `result_content` reads it, and whether it is a list
 /// of more than one block. The common one, a lone block with `text` or `json`, is read typed with
 /// both kept raw (a long `text` comes from the per-VM cache); anything else is read as a `Value`.
-/// `None` when a `Value` would not read it, or when it nests deeper than `MAX_RESULT_DEPTH`.
+/// `None` when `read_raw` would not read it.
 fn read_result(raw: &RawValue) -> Option<(String, bool)> {
     // The commonest content, one text block and nothing else, without scanning its text again:
     // the literal is read (`read_raw`'s way) from the per-VM cache, which holds it only once it
@@ -131,11 +131,11 @@ fn read_result(raw: &RawValue) -> Option<(String, bool)> {
             if !only.other {
                 // Every kept raw value is read, used or not: that is where it is checked.
                 let text = match only.text {
-                    Some(raw) => Some(read_shallow(raw)?),
+                    Some(raw) => Some(read_raw(raw)?),
                     None => None,
                 };
                 let json = match only.json {
-                    Some(raw) => Some(read_shallow(raw)?),
+                    Some(raw) => Some(read_raw(raw)?),
                     None => None,
                 };
                 match (text, json) {
@@ -148,7 +148,7 @@ fn read_result(raw: &RawValue) -> Option<(String, bool)> {
             }
         }
     }
-    match read_shallow(raw)? {
+    match read_raw(raw)? {
         Read::Text(text) => Some((text, false)),
         Read::Json(value) => {
             let multi = matches!(&value, Value::Array(blocks) if blocks.len() > 1);
@@ -169,31 +169,6 @@ fn lone_text_literal(content: &str) -> Option<&str> {
     let rest = rest.strip_prefix("\"text\"")?.trim_start_matches(WS).strip_prefix(':')?.trim_start_matches(WS);
     let literal = rest.strip_suffix(']')?.trim_end_matches(WS).strip_suffix('}')?.trim_end_matches(WS);
     literal.starts_with('"').then_some(literal)
-}
-
-/// Most nesting of lists and objects read in a tool result's content apart from the body. The
-/// body is read whole with serde_json's depth limit (128), a kept raw value is not (its scan has
-/// no limit) and its own read starts at depth 0 again: past this, the content's place in the body
-/// (7 levels deep) may put it beyond the limit the tree reads with, so it is left to the tree.
-const MAX_RESULT_DEPTH: usize = 64;
-
-/// `read_raw`, `None` too for a value nested deeper than `MAX_RESULT_DEPTH`.
-fn read_shallow(raw: &RawValue) -> Option<Read> {
-    let read = read_raw(raw)?;
-    match &read {
-        Read::Json(value) if depth(value) > MAX_RESULT_DEPTH => None,
-        _ => Some(read),
-    }
-}
-
-/// The nesting of lists and objects in `value` (a scalar: 0).
-fn depth(value: &Value) -> usize {
-    let inner = match value {
-        Value::Array(items) => items.iter().map(depth).max(),
-        Value::Object(fields) => fields.values().map(depth).max(),
-        _ => return 0,
-    };
-    inner.unwrap_or(0).saturating_add(1)
 }
 
 #[derive(Default)]
