@@ -118,9 +118,12 @@ impl Body {
     /// (the caller edits the tree instead).
     pub fn set_string_in_place(&mut self, pointer: &str, text: &str) -> bool {
         let Held::Bytes(held) = &mut self.held else { return false };
-        let Some(range) = held.spans.values.iter().find(|(p, _, _)| p == pointer).map(|(_, r, _)| r.clone()) else {
+        let Some((_, range, multi)) = held.spans.values.iter_mut().find(|(p, _, _)| p == pointer) else {
             return false;
         };
+        // The value is one text now, as on a tree after the same edit.
+        *multi = false;
+        let range = range.clone();
         let value = if held.spans.text_block_results { text_block_list(text) } else { string_literal(text) };
         held.replace(range, value);
         self.changed = true;

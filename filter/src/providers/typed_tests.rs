@@ -33,6 +33,7 @@ pub fn check(api: Api, bytes: &[u8]) -> Option<Request> {
             edit_result(api, &mut in_place, &result.pointer, &text),
             edit_result(api, &mut tree, &result.pointer, &text)
         );
+        assert_eq!(in_place.is_multi_block(&result.pointer), tree.is_multi_block(&result.pointer), "after the edit");
     }
     assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"));
     assert_eq!(in_place.set_model("gpt-edited"), tree.set_model("gpt-edited"), "a second, equal rewrite");
