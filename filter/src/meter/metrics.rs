@@ -65,6 +65,11 @@ impl Labels {
         Labels(Rc::from(out))
     }
 
+    /// Whether `other` is these labels, shared (not only equal).
+    pub fn same(&self, other: &Labels) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The encoded labels (`tag=.=value;.;` each).
     pub fn as_str(&self) -> &str {
         &self.0
