@@ -4,6 +4,9 @@
 //     scripts/wasm_profile.cjs MODULE.wasm PLUGIN_CONFIG.json REQUEST.json RESPONSE_FILE N [STREAM]
 //   python3 scripts/wasm_profile_summary.py DIR/*.cpuprofile
 //
+// Function names come from the module's name section, which `make wasm` leaves out: build the
+// module to profile with `WARDEN_WASM_NAMES=1 WARDEN_WASM_OUT=/tmp/named.wasm scripts/build-wasm.sh`.
+//
 // A minimal proxy-wasm host (ABI 0.2.1): it configures the module like Envoy does, then drives N
 // exchanges through the same callbacks Envoy makes (context create, request headers and body,
 // response headers and body, log, done, delete). The response body is RESPONSE_FILE's bytes,
