@@ -60,6 +60,22 @@ pub fn damage(bytes: &mut Vec<u8>, cuts: &[(proptest::sample::Index, usize, &str
     }
 }
 
+/// Up to three cuts for `damage`.
+pub fn arb_cuts() -> impl proptest::strategy::Strategy<Value = Vec<(proptest::sample::Index, usize, &'static str)>> {
+    use proptest::prelude::*;
+    proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4)
+}
+
+/// `value` (an object) with the keys of `extra` (when an object) it does not have yet.
+pub fn with_extra(mut value: Value, extra: Value) -> Value {
+    if let (Value::Object(extra), Some(obj)) = (extra, value.as_object_mut()) {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    value
+}
+
 /// What `damage` inserts: JSON's structural bytes, escapes, odd numbers and keys.
 pub const DAMAGE: &[&str] = &[
     "\"",

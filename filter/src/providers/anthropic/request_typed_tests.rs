@@ -1,7 +1,7 @@
 use super::read;
 use crate::providers::body::Body;
 use crate::providers::edit_result;
-use crate::providers::typed_tests::{damage, DAMAGE};
+use crate::providers::typed_tests::{arb_cuts, damage, with_extra};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
 use proptest::prelude::*;
@@ -104,14 +104,9 @@ fn arb_block() -> impl Strategy<Value = Value> {
                 (true, Value::Object(obj)) => Value::String(Value::Object(obj).to_string().repeat(20)),
                 (_, content) => content,
             };
-            let mut block = json!({"type": kind, "id": "toolu_1", "tool_use_id": "toolu_1", "name": "list_files",
+            let block = json!({"type": kind, "id": "toolu_1", "tool_use_id": "toolu_1", "name": "list_files",
                                 "content": content, "input": input, "text": "t"});
-            if let (Value::Object(extra), Some(block)) = (extra, block.as_object_mut()) {
-                for (k, v) in extra {
-                    block.entry(k).or_insert(v);
-                }
-            }
-            block
+            with_extra(block, extra)
         },
     )
 }
@@ -143,7 +138,7 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         stream in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(stream)).unwrap();
         damage(&mut bytes, &cuts);

@@ -1,7 +1,7 @@
 use super::read;
 use crate::providers::body::Body;
 use crate::providers::edit_result;
-use crate::providers::typed_tests::{damage, DAMAGE};
+use crate::providers::typed_tests::{arb_cuts, damage, with_extra};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
 use proptest::prelude::*;
@@ -212,19 +212,14 @@ fn arb_block() -> impl Strategy<Value = Value> {
             if status {
                 tool_result["status"] = json!("error");
             }
-            let mut block = match kind {
+            let block = match kind {
                 "text" => json!({"text": "t"}),
                 "toolUse" => json!({"toolUse": tool_use}),
                 "toolResult" => json!({"toolResult": tool_result}),
                 "both" => json!({"text": "t", "toolUse": tool_use, "toolResult": tool_result}),
                 _ => json!({"reasoningContent": {"reasoningText": {"text": "r"}}}),
             };
-            if let (Value::Object(extra), Some(block)) = (extra, block.as_object_mut()) {
-                for (k, v) in extra {
-                    block.entry(k).or_insert(v);
-                }
-            }
-            block
+            with_extra(block, extra)
         },
     )
 }
@@ -258,7 +253,7 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         model_id in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(model_id)).unwrap();
         damage(&mut bytes, &cuts);

@@ -1,7 +1,7 @@
 use super::read;
 use crate::providers::body::Body;
 use crate::providers::edit_result;
-use crate::providers::typed_tests::{damage, DAMAGE};
+use crate::providers::typed_tests::{arb_cuts, damage, with_extra};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
 use proptest::prelude::*;
@@ -215,13 +215,8 @@ fn arb_message() -> impl Strategy<Value = Value> {
                 if let Some(calls) = calls {
                     obj.insert("tool_calls".into(), calls);
                 }
-                if let Value::Object(extra) = extra {
-                    for (k, v) in extra {
-                        obj.entry(k).or_insert(v);
-                    }
-                }
             }
-            msg
+            with_extra(msg, extra)
         },
     )
 }
@@ -256,7 +251,7 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         stream in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(stream)).unwrap();
         damage(&mut bytes, &cuts);
@@ -266,7 +261,7 @@ proptest! {
     #[test]
     fn damaged_recordings_are_read_as_the_tree_reads_them(
         which in any::<proptest::sample::Index>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         static RECORDED: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
         let mut bytes = serde_json::to_vec(which.get(RECORDED.get_or_init(recorded))).unwrap();

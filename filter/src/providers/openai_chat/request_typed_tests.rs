@@ -1,6 +1,6 @@
 use super::read;
 use crate::providers::body::{Body, UsageChunk};
-use crate::providers::typed_tests::{damage, DAMAGE};
+use crate::providers::typed_tests::{arb_cuts, damage, with_extra};
 use crate::providers::{edit_result, prepare_upstream};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
@@ -159,13 +159,8 @@ fn arb_message() -> impl Strategy<Value = Value> {
                 (true, Value::Object(obj)) => Value::String(Value::Object(obj).to_string().repeat(20)),
                 (_, content) => content,
             };
-            let mut msg = json!({"role": role, "content": content, "tool_call_id": "call_1", "tool_calls": calls});
-            if let (Value::Object(extra), Some(msg)) = (extra, msg.as_object_mut()) {
-                for (k, v) in extra {
-                    msg.entry(k).or_insert(v);
-                }
-            }
-            msg
+            let msg = json!({"role": role, "content": content, "tool_call_id": "call_1", "tool_calls": calls});
+            with_extra(msg, extra)
         },
     )
 }
@@ -192,7 +187,7 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         stream in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(json!(stream))).unwrap();
         damage(&mut bytes, &cuts);

@@ -1,7 +1,7 @@
 use super::read;
 use crate::providers::body::Body;
 use crate::providers::edit_result;
-use crate::providers::typed_tests::{damage, DAMAGE};
+use crate::providers::typed_tests::{arb_cuts, damage, with_extra};
 use crate::testutil::{arb_wire_json, cassette_request, read_json};
 use crate::view::Api;
 use proptest::prelude::*;
@@ -120,14 +120,9 @@ fn arb_item() -> impl Strategy<Value = Value> {
                 (true, Value::Object(obj)) => Value::String(Value::Object(obj).to_string().repeat(20)),
                 (_, content) => content,
             };
-            let mut item = json!({"type": kind, "role": role, "call_id": "call_1", "name": "list_files",
+            let item = json!({"type": kind, "role": role, "call_id": "call_1", "name": "list_files",
                                   "content": content.clone(), "output": content, "arguments": arguments});
-            if let (Value::Object(extra), Some(item)) = (extra, item.as_object_mut()) {
-                for (k, v) in extra {
-                    item.entry(k).or_insert(v);
-                }
-            }
-            item
+            with_extra(item, extra)
         },
     )
 }
@@ -151,7 +146,7 @@ proptest! {
     #[test]
     fn damaged_bodies_are_read_as_the_tree_reads_them(
         stream in any::<bool>(),
-        cuts in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4),
+        cuts in arb_cuts(),
     ) {
         let mut bytes = serde_json::to_vec(&agent_body(stream)).unwrap();
         damage(&mut bytes, &cuts);
