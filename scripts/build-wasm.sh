@@ -27,6 +27,10 @@ dest="${WARDEN_WASM_OUT:-dist/warden.wasm}"
 # copy them into their memory (tools/passive-data, docs/efficiency.md). The name section is left
 # out (~2 MiB of Envoy's memory, used only for a trap's backtrace); WARDEN_WASM_NAMES=1 keeps it.
 cargo build --locked -q -p warden-passive-data
-names=(); [ "${WARDEN_WASM_NAMES:-0}" = 1 ] && names=(--keep-names)
-target/debug/warden-passive-data "${names[@]}" "$out" "$dest"
+# The functions requests run come first, in the order they first run (filter/wasm-order.txt, made
+# by scripts/wasm-order.sh; WARDEN_WASM_ORDER=none leaves walrus's order, largest first).
+args=(); [ "${WARDEN_WASM_NAMES:-0}" = 1 ] && args=(--keep-names)
+order="${WARDEN_WASM_ORDER:-filter/wasm-order.txt}"
+[ "$order" != none ] && args+=(--order "$order")
+target/debug/warden-passive-data "${args[@]}" "$out" "$dest"
 echo "==> $dest ($(stat -c %s "$dest") bytes, toolchain: $mode)"

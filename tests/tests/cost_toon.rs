@@ -153,7 +153,8 @@ fn toon_leaves_requests_without_json_results_alone() {
 /// The module these tests run carries the tokenizer tables in a passive data segment (built by
 /// scripts/build-wasm.sh through tools/passive-data): VMs that never count tokens get no copy,
 /// and the TOON tests above prove the VMs that do still build the tokenizer from it. It has no name
-/// section either (Envoy would keep it in every copy of the module: docs/efficiency.md §4).
+/// section either (Envoy would keep it in every copy of the module: docs/efficiency.md §4), and
+/// its functions are in the order requests first run them (§6).
 #[test]
 fn the_module_keeps_the_tokenizer_tables_out_of_every_vms_memory() {
     let path = warden_e2e::stack::wasm_path();
@@ -164,4 +165,25 @@ fn the_module_keeps_the_tokenizer_tables_out_of_every_vms_memory() {
     assert!(matches!(layout.passive.as_slice(), [n] if *n > 3_000_000), "passive segments: {:?}", layout.passive);
     assert!(layout.active_bytes < 1_000_000, "active data: {} bytes", layout.active_bytes);
     assert!(!layout.named_functions, "the module carries a name section");
+    // The functions requests run come first (filter/wasm-order.txt): the request callbacks, whose
+    // exported names every toolchain keeps, are among the first sixth of the defined functions.
+    let defined: Vec<_> =
+        module.funcs.iter().filter(|f| matches!(f.kind, walrus::FunctionKind::Local(_))).map(|f| f.id()).collect();
+    for callback in [
+        "proxy_on_context_create",
+        "proxy_on_request_headers",
+        "proxy_on_request_body",
+        "proxy_on_response_body",
+        "proxy_on_log",
+    ] {
+        let place = module.exports.iter().find_map(|e| match e.item {
+            walrus::ExportItem::Function(f) if e.name == callback => defined.iter().position(|d| *d == f),
+            _ => None,
+        });
+        assert!(
+            matches!(place, Some(p) if p < defined.len() / 6),
+            "{callback} is function {place:?} of {}: the module was built without its function order",
+            defined.len()
+        );
+    }
 }

@@ -20,6 +20,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use walrus::{ConstExpr, DataKind, ExportItem, FunctionKind, Module, ValType};
 
+pub mod order;
+
 /// What precedes a table to move in the module's data.
 pub const MARKER: &[u8; 16] = b"warden-passive\0\x01";
 
@@ -150,20 +152,30 @@ pub fn layout(module: &Module) -> Layout {
     layout
 }
 
-/// Reads `input`, moves its marked table and writes `output`; the result is parsed again, which
-/// validates it. Without `keep_names` the output has no name section: Envoy keeps the module's
-/// bytes in several copies and proxy-wasm a map of every function's name per VM, for backtraces
-/// of a trap only (a panic's message and place are logged by the panic hook either way), which
-/// cost ~2 MiB of resident memory per Envoy (docs/efficiency.md §4).
-pub fn run(input: &std::path::Path, output: &std::path::Path, keep_names: bool) -> Result<Option<Moved>> {
+/// What `run` did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Done {
+    pub moved: Option<Moved>,
+    /// Functions placed first by the order file.
+    pub ordered: usize,
+}
+
+/// Reads `input`, moves its marked table, puts the functions `order` names first (`order`
+/// module) and writes `output`; the result is parsed again, which validates it. Without
+/// `keep_names` the output has no name section: Envoy keeps the module's bytes in several copies
+/// and proxy-wasm a map of every function's name per VM, for backtraces of a trap only (a panic's
+/// message and place are logged by the panic hook either way), which cost ~2 MiB of resident
+/// memory per Envoy (docs/efficiency.md §4).
+pub fn run(input: &std::path::Path, output: &std::path::Path, keep_names: bool, order: &[String]) -> Result<Done> {
+    // Names are kept through walrus: the order file names functions.
     let mut config = walrus::ModuleConfig::new();
-    config.generate_name_section(keep_names);
+    config.generate_name_section(true);
     let mut module = config.parse_file(input).with_context(|| format!("reading {}", input.display()))?;
     let moved = transform(&mut module)?;
-    let bytes = module.emit_wasm();
+    let (bytes, ordered) = order::apply(&module.emit_wasm(), order, keep_names)?;
     Module::from_buffer(&bytes).context("the transformed module does not validate")?;
     std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
-    Ok(moved)
+    Ok(Done { moved, ordered })
 }
 
 #[cfg(test)]
@@ -257,7 +269,7 @@ mod tests {
         std::fs::write(&input, m.emit_wasm()).unwrap();
         for keep in [false, true] {
             let output = dir.join(format!("out-{keep}.wasm"));
-            assert!(run(&input, &output, keep).unwrap().is_some());
+            assert!(run(&input, &output, keep, &[]).unwrap().moved.is_some());
             let bytes = std::fs::read(&output).unwrap();
             let named = bytes.windows(b"a_named_function".len()).any(|w| w == b"a_named_function");
             assert_eq!(named, keep, "keep_names {keep}");

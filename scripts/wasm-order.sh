@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Makes filter/wasm-order.txt, the order tools/passive-data gives the module's functions (those
+# requests run first, in the order they first run; docs/efficiency.md §6): builds the module with
+# its names and without an order, runs requests through it in V8 with Envoy's compiler settings
+# (scripts/wasm_profile.cjs, the bench's requests: a 1 KB chat request, a 300-event chat stream, the
+# 32 KB agent request with policies, TOON and an optimisation rule), profiles them and lists the
+# functions seen (scripts/wasm_order.py). Needs node. Run it after large changes to the request
+# path, then `make wasm`; the file is committed, so builds do not depend on a profile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+WARDEN_WASM_NAMES=1 WARDEN_WASM_ORDER=none WARDEN_WASM_OUT="$work/named.wasm" bash scripts/build-wasm.sh >&2
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "x" * 900}]}
+tools = [{"type": "function", "function": {"name": n, "description": f"Tool {n} of the agent.",
+          "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}
+         for n in ["list_files", "search_docs", "get_weather", "read_file"]]
+messages = [{"role": "system", "content": "You are a careful coding agent. " * 20}, {"role": "user", "content": "Survey the repository."}]
+for i in range(8):
+    name = ["list_files", "search_docs"][i % 2]
+    rows = [{"name": f"file_{i}_{j}.rs", "size": 1000 + j * 37, "type": "file"} for j in range(30)]
+    messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"path": f"/src/{i}"})}}]})
+    messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": json.dumps({"files": rows})})
+agent = {"model": "gpt-4o", "messages": messages, "tools": tools}
+requests = {"chat": chat, "stream": dict(chat, stream=True), "agent": agent}
+for name, body in requests.items():
+    json.dump({"path": "/v1/openai/chat/completions", "headers": headers, "body": body}, open(f"{work}/{name}.json", "w"))
+json.dump({"default_profile": "default", "profiles": {"default": {}}}, open(f"{work}/plain-config.json", "w"))
+json.dump({"default_profile": "default", "profiles": {"default": {
+    "tool_policies": [{"tool": "read_file", "conditions": [{"key": "path", "operator": "starts_with", "value": "/etc/"}], "action": "block_always"}],
+    "result_policies": [{"tool": "list_*", "action": "mark_as_trusted"}],
+    "toon": {"enabled": True},
+    "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}},
+    open(f"{work}/agent-config.json", "w"))
+answer = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": "Done."}, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 20, "completion_tokens": 2, "total_tokens": 22}}
+open(f"{work}/answer.json", "w").write(json.dumps(answer))
+chunk = lambda delta, finish=None: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+                                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+events = [chunk({"role": "assistant", "content": ""})] + [chunk({"content": f"word{i} "}) for i in range(300)] + [chunk({}, "stop")]
+events.append({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini", "choices": [],
+               "usage": {"prompt_tokens": 20, "completion_tokens": 300, "total_tokens": 320}})
+open(f"{work}/stream.sse", "w").write("".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n")
+PY
+profile() { # name config request response count [stream]
+  node --no-liftoff --no-wasm-lazy-compilation --cpu-prof --cpu-prof-interval 10 --cpu-prof-dir="$work/prof-$1" \
+    scripts/wasm_profile.cjs "$work/named.wasm" "$work/$2" "$work/$3" "$work/$4" "$5" ${6:-} >&2
+}
+# Caches evicted between chat exchanges (as in Envoy at a gateway's rates), so every function a
+# request runs is sampled, not only the ones that dominate a warm loop.
+WASM_PROFILE_EVICT_MB=4 profile chat plain-config.json chat.json answer.json 10000
+profile stream plain-config.json stream.json stream.sse 2000 sse
+profile agent agent-config.json agent.json answer.json 3000
+python3 scripts/wasm_order.py filter/wasm-order.txt "$work/prof-chat" "$work/prof-stream" "$work/prof-agent"
