@@ -12,10 +12,10 @@
 //! what it meant.
 //!
 //! The order file names functions by their symbols in the name section. A symbol stays the same
-//! while the code changes, but not across toolchains or crate versions (a legacy-mangled Rust
-//! symbol ends in a hash, `…17h<16 hex digits>E`): a name the module does not have is matched
-//! without that hash instead, where every instance of a generic function shares it, and a name
-//! that matches nothing is ignored. A stale file costs speed, never meaning.
+//! while the code changes, but not across toolchains or crate versions (hashes, crate
+//! disambiguators, legacy or v0 mangling): a name the module does not have is matched by its
+//! demangled path instead (`key`), which every instance of a generic function may share, and a
+//! name that matches nothing is ignored. A stale file costs speed, never meaning.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,18 +23,12 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 use wasm_encoder::reencode::{self, Reencode};
 
-/// A symbol without a legacy mangling's hash.
-pub fn key(symbol: &str) -> &str {
-    let bytes = symbol.as_bytes();
-    let n = bytes.len();
-    // `…17h` + 16 hex digits + `E`: 20 bytes at the end.
-    if n > 23 && symbol.starts_with("_ZN") && bytes.ends_with(b"E") {
-        let tail = &bytes[n - 20..n - 1];
-        if tail.starts_with(b"17h") && tail[3..].iter().all(u8::is_ascii_hexdigit) {
-            return &symbol[..n - 20];
-        }
-    }
-    symbol
+/// A symbol as a path without hashes or crate disambiguators (`rustc_demangle`'s alternate form):
+/// the same function gets the same key from another toolchain or mangling scheme, as long as it
+/// is not generic (a legacy symbol names a generic's parameters, a v0 symbol its arguments).
+/// Names that are not Rust symbols are their own key.
+pub fn key(symbol: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(symbol))
 }
 
 /// The keys of an order file: one per line, blank lines and `#` comments skipped.
@@ -81,23 +75,24 @@ impl Plan {
                 _ => {}
             }
         }
-        // The file's names by symbol; those the module lacks, by symbol without its hash.
+        // The file's names by symbol; those the module lacks, by key (see `key`).
         let symbols: std::collections::HashSet<&str> = names.values().map(String::as_str).collect();
         let mut exact: HashMap<&str, usize> = HashMap::new();
-        let mut unhashed: HashMap<&str, usize> = HashMap::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
         for (i, name) in order.iter().enumerate() {
             if symbols.contains(name.as_str()) {
                 exact.entry(name.as_str()).or_insert(i);
             } else {
-                unhashed.entry(key(name)).or_insert(i);
+                by_key.entry(key(name)).or_insert(i);
             }
         }
         let mut places: Vec<(usize, u32)> = (0..defined)
             .map(|old| {
-                let rank = names
-                    .get(&(imported + old))
-                    .and_then(|n| exact.get(n.as_str()).or_else(|| unhashed.get(key(n))))
-                    .copied();
+                let rank = names.get(&(imported + old)).and_then(|n| match exact.get(n.as_str()) {
+                    Some(rank) => Some(*rank),
+                    None if by_key.is_empty() => None,
+                    None => by_key.get(&key(n)).copied(),
+                });
                 (rank.unwrap_or(usize::MAX), old)
             })
             .collect();
@@ -353,13 +348,12 @@ mod tests {
     }
 
     #[test]
-    fn keys_drop_only_a_legacy_hash() {
-        assert_eq!(key("_ZN4core3fmt5write17h0123456789abcdefE"), "_ZN4core3fmt5write");
-        assert_eq!(key("_RNvNtCs1234_4core3fmt5write"), "_RNvNtCs1234_4core3fmt5write");
+    fn keys_are_paths_without_hashes_whatever_the_mangling() {
+        assert_eq!(key("_ZN4core3fmt5write17h0123456789abcdefE"), "core::fmt::write");
+        assert_eq!(key("_ZN4core3fmt5write17hffffffffffffffffE"), "core::fmt::write");
+        assert_eq!(key("_RNvNtCs1234_4core3fmt5write"), "core::fmt::write");
+        assert_eq!(key("_RNvNtCsabcd_4core3fmt5write"), "core::fmt::write");
         assert_eq!(key("proxy_on_context_create"), "proxy_on_context_create");
-        // Not a hash: a `g`, or too short.
-        assert_eq!(key("_ZN4core3fmt5write17h0123456789abcdegE"), "_ZN4core3fmt5write17h0123456789abcdegE");
-        assert_eq!(key("_ZN17h0123456789abcdefE"), "_ZN17h0123456789abcdefE");
     }
 
     #[test]
@@ -371,7 +365,7 @@ mod tests {
     fn named_functions_come_first_in_the_files_order_and_mean_the_same() {
         let before = sample();
         let original = read(&before);
-        let order = parse_order("c\nnot in the module\n_ZN4core3fmt5write\nhost\n");
+        let order = parse_order("c\nnot in the module\n_RNvNtCs5678_4core3fmt5write\nhost\n");
         let (after, placed) = apply(&before, &order, true).unwrap();
         assert_eq!(placed, 2);
         let reordered = read(&after);
@@ -389,13 +383,15 @@ mod tests {
     }
 
     #[test]
-    fn a_symbol_is_matched_exactly_or_else_without_its_hash() {
+    fn a_symbol_is_matched_exactly_or_else_by_its_path() {
         let before = sample();
         for (order, placed) in [
             ("_ZN4core3fmt5write17h0123456789abcdefE", 1),
             // Another build's hash: the same function without it.
             ("_ZN4core3fmt5write17hffffffffffffffffE", 1),
-            // A hash-like ending on a name that is not legacy-mangled is part of the name.
+            // Another toolchain's v0 mangling of the same path.
+            ("_RNvNtCs5678_4core3fmt5write", 1),
+            // A hash-like ending on a name that is not mangled is part of the name.
             ("fmt5write17h0123456789abcdefE", 0),
         ] {
             let (after, n) = apply(&before, &parse_order(order), true).unwrap();
