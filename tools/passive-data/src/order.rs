@@ -31,7 +31,7 @@ pub fn key(symbol: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(symbol))
 }
 
-/// The keys of an order file: one per line, blank lines and `#` comments skipped.
+/// The symbols of an order file: one per line, blank lines and `#` comments skipped.
 pub fn parse_order(text: &str) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
 }
