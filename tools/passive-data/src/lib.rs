@@ -16,6 +16,9 @@
 //! two: before and after them), adds the table as a passive segment, replaces the exported
 //! function's body by `memory.init` of that segment (`dst`, `offset`, `len`), and removes the
 //! export.
+//!
+//! `run` then puts the functions requests run first (the `order` module) and drops the name
+//! section unless asked to keep it.
 
 use anyhow::{anyhow, bail, Context, Result};
 use walrus::{ConstExpr, DataKind, ExportItem, FunctionKind, Module, ValType};
