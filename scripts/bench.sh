@@ -59,43 +59,27 @@ plain_url=$(ready_field plain base_url); warden_url=$(ready_field warden base_ur
 floorfull_url=$(ready_field floorfull base_url)
 warden_admin=$(ready_field warden admin_url)
 # The agent stack: policies, TOON and optimisation on (the tokenizer is built at configure time).
-agent_config='{"default_profile": "default", "profiles": {"default": {
-  "tool_policies": [{"tool": "read_file", "conditions": [{"key": "path", "operator": "starts_with", "value": "/etc/"}], "action": "block_always"},
-                    {"tool": "get_*", "action": "allow_when_context_is_untrusted"}],
-  "result_policies": [{"tool": "list_*", "action": "mark_as_trusted"}, {"tool": "search_*", "action": "mark_as_trusted"}],
-  "toon": {"enabled": true},
-  "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}}'
+# The requests and the agent profile: scripts/bench_requests.py (shared with scripts/wasm-order.sh).
+# (Their own directory: start_stack writes each stack's options to "$work/<stack>.json".)
+mkdir -p "$work/requests" && python3 scripts/bench_requests.py "$work/requests"
+agent_config=$(cat "$work/requests/agent-config.json")
 start_stack agent '{"wasm": true, "concurrency": 1, "log_level": "info", "plugin_config": '"$agent_config"'}'
 agent_url=$(ready_field agent base_url); agent_dir=$(ready_field agent dir); agent_admin=$(ready_field agent admin_url)
 
-# A 1 KB chat request, and a streaming one whose response has 300 chunks.
+# wrk scripts: the 1 KB chat request, the streaming one whose response has 300 chunks (all at once,
+# and with the first event apart), the agent request.
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
-filler = "x" * 900
-chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": filler}]}
-stream = dict(chat, stream=True)
-# The agent request: ~32 KB, 10 declared tools, 8 JSON tool results in the history.
-tools = [{"type": "function", "function": {"name": n, "description": f"Tool {n} of the agent, with a description long enough to be realistic.",
-          "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "limit": {"type": "integer"}}, "required": ["path"]}}}
-         for n in ["list_files", "search_docs", "get_weather", "get_time", "read_file", "write_file", "send_email", "list_issues", "search_web", "get_user"]]
-messages = [{"role": "system", "content": "You are a careful coding agent. " * 20}, {"role": "user", "content": "Survey the repository and report."}]
-for i in range(8):
-    name = ["list_files", "search_docs"][i % 2]
-    rows = [{"name": f"file_{i}_{j}.rs", "size": 1000 + j * 37, "type": "file", "owner": "dev", "modified": f"2026-11-{1 + j % 28:02d}"} for j in range(30)]
-    messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"path": f"/src/{i}"})}}]})
-    messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": json.dumps({"files": rows})})
-agent = {"model": "gpt-4o", "messages": messages, "tools": tools}
-sys.stderr.write(f"agent request: {len(json.dumps(agent))} bytes\n")
-for name, body in [("chat", chat), ("agent", agent)]:
-    with open(f"{work}/{name}.json", "w") as f:
-        json.dump(body, f)
-for name, body, extra in [("chat", chat, ""), ("stream", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300"\n'),
-                          ("stream_first", stream, 'wrk.headers["x-mock-scenario"] = "pieces:300,first_apart"\n'), ("agent", agent, "")]:
+body = {name: json.load(open(f"{work}/requests/{name}.json")) for name in ["chat", "stream", "agent"]}
+sys.stderr.write(f"agent request: {len(json.dumps(body['agent']))} bytes\n")
+for name, request, extra in [("chat", "chat", ""), ("stream", "stream", 'wrk.headers["x-mock-scenario"] = "pieces:300"\n'),
+                             ("stream_first", "stream", 'wrk.headers["x-mock-scenario"] = "pieces:300,first_apart"\n'),
+                             ("agent", "agent", "")]:
     with open(f"{work}/{name}.lua", "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
                 'wrk.headers["authorization"] = "Bearer sk-bench"\n' + extra +
-                "wrk.body = " + json.dumps(json.dumps(body)) + "\n")
+                "wrk.body = " + json.dumps(json.dumps(body[request])) + "\n")
 PY
 
 # wrk prints latency percentiles with --latency; pull p50, p99 (µs) and requests/s.
@@ -145,7 +129,7 @@ for r in $(seq 1 "$rounds"); do
       url=$plain_url; [ $target = warden ] && url=$warden_url; [ $target = floor ] && url=$floor_url
       [ $target = floorfull ] && url=$floorfull_url
       read -r a b c e <<<"$(oha --no-tui --output-format json -z "${secs}s" -q "$rate" --latency-correction -c 8 \
-        -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -D "$work/chat.json" \
+        -m POST -H 'content-type: application/json' -H 'authorization: Bearer sk-bench' -D "$work/requests/chat.json" \
         "$url/v1/openai/chat/completions" | python3 scripts/oha_summary.py)"
       [ "$e" = 0 ] || { echo "non-2xx responses in $target chat at $rate RPS" >&2; exit 1; }
       qp50[$target.$rate]="${qp50[$target.$rate]:-} $a"; qp99[$target.$rate]="${qp99[$target.$rate]:-} $b"; qrps[$target.$rate]="${qrps[$target.$rate]:-} $c"

@@ -12,24 +12,15 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 WARDEN_WASM_NAMES=1 WARDEN_WASM_ORDER=none WARDEN_WASM_OUT="$work/named.wasm" bash scripts/build-wasm.sh >&2
+# The bench's requests and agent profile (scripts/bench_requests.py), as wasm_profile.cjs specs.
+python3 scripts/bench_requests.py "$work"
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
 headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
-chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "x" * 900}]}
-tools = [{"type": "function", "function": {"name": n, "description": f"Tool {n} of the agent.",
-          "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}
-         for n in ["list_files", "search_docs", "get_weather", "read_file"]]
-messages = [{"role": "system", "content": "You are a careful coding agent. " * 20}, {"role": "user", "content": "Survey the repository."}]
-for i in range(8):
-    name = ["list_files", "search_docs"][i % 2]
-    rows = [{"name": f"file_{i}_{j}.rs", "size": 1000 + j * 37, "type": "file"} for j in range(30)]
-    messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"path": f"/src/{i}"})}}]})
-    messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": json.dumps({"files": rows})})
-agent = {"model": "gpt-4o", "messages": messages, "tools": tools}
-requests = {"chat": chat, "stream": dict(chat, stream=True), "agent": agent}
-for name, body in requests.items():
-    json.dump({"path": "/v1/openai/chat/completions", "headers": headers, "body": body}, open(f"{work}/{name}.json", "w"))
+for name in ["chat", "stream", "agent"]:
+    body = json.load(open(f"{work}/{name}.json"))
+    json.dump({"path": "/v1/openai/chat/completions", "headers": headers, "body": body}, open(f"{work}/{name}-request.json", "w"))
 json.dump({"default_profile": "default", "profiles": {"default": {}}}, open(f"{work}/plain-config.json", "w"))
 # A recorded second turn (tool calls and their results) of every other API.
 fixtures = "tests/fixtures"
@@ -46,13 +37,7 @@ for name, path, headers, body in [
      "cohere/extracted/lc-cohere__langgraph_react_agent.i2.request.json"),
 ]:
     json.dump({"path": path, "headers": dict(headers, **{"content-type": "application/json"}),
-               "body": json.load(open(f"{fixtures}/{body}"))}, open(f"{work}/{name}.json", "w"))
-json.dump({"default_profile": "default", "profiles": {"default": {
-    "tool_policies": [{"tool": "read_file", "conditions": [{"key": "path", "operator": "starts_with", "value": "/etc/"}], "action": "block_always"}],
-    "result_policies": [{"tool": "list_*", "action": "mark_as_trusted"}],
-    "toon": {"enabled": True},
-    "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}},
-    open(f"{work}/agent-config.json", "w"))
+               "body": json.load(open(f"{fixtures}/{body}"))}, open(f"{work}/{name}-request.json", "w"))
 answer = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
           "choices": [{"index": 0, "message": {"role": "assistant", "content": "Done."}, "finish_reason": "stop"}],
           "usage": {"prompt_tokens": 20, "completion_tokens": 2, "total_tokens": 22}}
@@ -70,12 +55,12 @@ profile() { # name config request response-file count [stream]
 }
 # Caches evicted between chat exchanges (as in Envoy at a gateway's rates), so every function a
 # request runs is sampled, not only the ones that dominate a warm loop.
-WASM_PROFILE_EVICT_MB=4 profile chat plain-config.json chat.json "$work/answer.json" 10000
-profile stream plain-config.json stream.json "$work/stream.sse" 2000 sse
-profile agent agent-config.json agent.json "$work/answer.json" 3000
+WASM_PROFILE_EVICT_MB=4 profile chat plain-config.json chat-request.json "$work/answer.json" 10000
+profile stream plain-config.json stream-request.json "$work/stream.sse" 2000 sse
+profile agent agent-config.json agent-request.json "$work/answer.json" 3000
 f=$PWD/tests/fixtures
 api() { # name response content-type [stream]
-  WASM_PROFILE_CONTENT_TYPE=$3 profile "$1" plain-config.json "$1.json" "$2" 1000 "${4:-}"
+  WASM_PROFILE_CONTENT_TYPE=$3 profile "$1" plain-config.json "$1-request.json" "$2" 1000 "${4:-}"
 }
 api anthropic "$f/anthropic-messages/extracted/anthropic-sdk-py__runner-stream-tools.i1.response.sse" text/event-stream sse-whole
 api responses "$f/openai-responses/extracted/pydantic-ai__responses_stream.i0.response.sse" text/event-stream sse-whole

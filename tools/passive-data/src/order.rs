@@ -107,6 +107,16 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The defined functions' `items` (types, bodies), in their new order.
+    fn in_new_order<'a, T>(&self, items: &'a [T]) -> Result<Vec<&'a T>, Error> {
+        self.old_of_new
+            .iter()
+            .map(|&old| items.get(old as usize).ok_or(reencode::Error::UserError(NoSuchFunction(old))))
+            .collect()
+    }
+}
+
 #[derive(Debug)]
 struct NoSuchFunction(u32);
 
@@ -146,8 +156,7 @@ impl Reencode for Reorder<'_> {
         section: wasmparser::FunctionSectionReader<'_>,
     ) -> Result<(), Error> {
         let types = section.into_iter().collect::<Result<Vec<u32>, _>>()?;
-        for &old in &self.plan.old_of_new {
-            let ty = types.get(old as usize).ok_or(reencode::Error::UserError(NoSuchFunction(old)))?;
+        for ty in self.plan.in_new_order(&types)? {
             functions.function(self.type_index(*ty)?);
         }
         Ok(())
@@ -159,8 +168,7 @@ impl Reencode for Reorder<'_> {
         section: wasmparser::CodeSectionReader<'_>,
     ) -> Result<(), Error> {
         let bodies = section.into_iter().collect::<Result<Vec<_>, _>>()?;
-        for &old in &self.plan.old_of_new {
-            let body = bodies.get(old as usize).ok_or(reencode::Error::UserError(NoSuchFunction(old)))?;
+        for body in self.plan.in_new_order(&bodies)? {
             self.parse_function_body(code, body.clone())?;
         }
         Ok(())
