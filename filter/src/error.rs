@@ -17,10 +17,13 @@ pub enum WardenError {
     #[error("no route for {method} {path}: {hint}")]
     UnknownRoute { method: String, path: String, hint: String },
     /// A cost limit was reached (`meter::limits::check`). 402, not 429: SDKs retry 429 on their own.
-    #[error("{}", limit_message(*.scope, .scope_id, *.limit_usd, *.used_usd, *.window, .resets_at, .models))]
+    #[error("{}", limit_message(*.scope, .scope_id, *.key_is_client, *.limit_usd, *.used_usd, *.window, .resets_at, .models))]
     UsageLimitExceeded {
         scope: Scope,
         scope_id: String,
+        /// The `key` scope's id is an OAuth client's (`oauth_clients` in the keys file), not a
+        /// virtual key's.
+        key_is_client: bool,
         limit_usd: f64,
         used_usd: f64,
         window: Window,
@@ -130,9 +133,11 @@ impl WardenError {
 
 /// Says who blocked the request (so nobody files a ticket with the provider), which limit, how much
 /// was used, when it resets and what to do.
+#[allow(clippy::too_many_arguments)]
 fn limit_message(
     scope: Scope,
     scope_id: &str,
+    key_is_client: bool,
     limit_usd: f64,
     used_usd: f64,
     window: Window,
@@ -142,6 +147,7 @@ fn limit_message(
     let anonymous = scope_id == crate::meter::limits::ANONYMOUS;
     let whose = match scope {
         Scope::Profile => format!("profile '{scope_id}'"),
+        Scope::Key if key_is_client => format!("OAuth client '{scope_id}'"),
         Scope::Key => format!("virtual key '{scope_id}'"),
         _ if anonymous => format!("requests without a{} {scope} id", if scope == Scope::Agent { "n" } else { "" }),
         _ => format!("{scope} '{scope_id}'"),
@@ -159,7 +165,11 @@ fn limit_message(
         usd(limit_usd),
         window.describe(),
         usd(used_usd),
-        where_set = if scope == Scope::Key { "the key's 'limits' in the keys file" } else { "the profile's 'limits'" },
+        where_set = match scope {
+            Scope::Key if key_is_client => "the client's 'limits' under oauth_clients in the keys file",
+            Scope::Key => "the key's 'limits' in the keys file",
+            _ => "the profile's 'limits'",
+        },
     )
 }
 
@@ -174,11 +184,14 @@ fn usd(value: f64) -> String {
     format!("${text}{}", "0".repeat(2usize.saturating_sub(decimals)))
 }
 
-impl From<LimitExceeded> for WardenError {
-    fn from(e: LimitExceeded) -> WardenError {
+impl WardenError {
+    /// A reached limit as the 402 the client gets; `key_is_client` when the request's `key` scope
+    /// is an OAuth client's.
+    pub fn limit_reached(e: LimitExceeded, key_is_client: bool) -> WardenError {
         WardenError::UsageLimitExceeded {
             scope: e.scope,
             scope_id: e.scope_id,
+            key_is_client,
             limit_usd: e.limit_usd,
             used_usd: e.used_usd,
             window: e.window,
@@ -215,6 +228,7 @@ mod tests {
         WardenError::UsageLimitExceeded {
             scope,
             scope_id: scope_id.into(),
+            key_is_client: false,
             limit_usd,
             used_usd: limit_usd,
             window: Window::CalendarMonth,
@@ -245,7 +259,20 @@ mod tests {
         assert!(text.contains("requests without an agent id") && text.contains("x-warden-agent-id header"), "{text}");
         assert!(limit(Scope::Session, "s1", 1.0).to_string().contains("session 's1'"));
         let key = limit(Scope::Key, "team-a-dev", 5.0).to_string();
-        assert!(key.contains("virtual key 'team-a-dev'") && key.contains("the keys file"), "{key}");
+        assert!(
+            key.contains("virtual key 'team-a-dev'") && key.contains("the key's 'limits' in the keys file"),
+            "{key}"
+        );
+        let mut client = limit(Scope::Key, "billing-bot", 5.0);
+        if let WardenError::UsageLimitExceeded { key_is_client, .. } = &mut client {
+            *key_is_client = true;
+        }
+        let client = client.to_string();
+        assert!(
+            client.contains("for OAuth client 'billing-bot'") && client.contains("oauth_clients in the keys file"),
+            "{client}"
+        );
+        assert!(!client.contains("virtual key"), "{client}");
     }
 
     #[test]

@@ -173,7 +173,11 @@ fn a_clients_budget_is_refused_with_a_402_naming_the_client() {
     let mut f = Failures::default();
     common::check_error_shape(&mut f, "over budget", &refused, 402, Shape::OpenAi);
     f.assert_none("the client's budget");
-    assert!(refused.text().contains("'tight-bot'"), "the 402 does not name the client: {}", refused.text());
+    assert!(
+        refused.text().contains("OAuth client 'tight-bot'"),
+        "the 402 does not name the client: {}",
+        refused.text()
+    );
 }
 
 #[test]

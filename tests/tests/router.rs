@@ -485,6 +485,12 @@ fn the_model_list_names_the_configured_models_of_the_providers_the_key_maps() {
     let reply = list_models(&stack, &auth);
     assert_eq!((reply.status, reply.json()["data"].as_array().map(Vec::len)), (200, Some(0)));
     assert!(stack.mock_requests().is_empty(), "the list is the gateway's own answer");
+    // This sidecar has no `models:` block: a setting, said once per worker VM (2), not per list.
+    for _ in 0..6 {
+        assert_eq!(list_models(&stack, &auth).status, 200);
+    }
+    let said = stack.envoy_log().lines().filter(|l| l.contains("no live model lists from the sidecar")).count();
+    assert!((1..=2).contains(&said), "said {said} times in 8 lists");
 }
 
 /// An optimisation rule of the path's profile moves a routed request to another provider's model

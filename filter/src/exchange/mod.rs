@@ -550,7 +550,9 @@ impl Exchange {
             .try_for_each(|(limits, profile)| cost_limits::check_in(limits, profile, &ids, model, now_secs, counters));
         match checked {
             Ok(()) => Ok(()),
-            Err(CheckError::Exceeded(e)) => Err(e.into()),
+            Err(CheckError::Exceeded(e)) => {
+                Err(WardenError::limit_reached(e, self.key.grant().is_some_and(|g| g.oauth_client)))
+            }
             Err(CheckError::Unavailable(e)) => self.limits_unreadable(e.to_string()),
         }
     }

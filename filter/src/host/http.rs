@@ -24,7 +24,11 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
+
+/// Whether this VM has logged that the sidecar serves no live model lists (no `models:` block).
+static MODELS_UNCONFIGURED_SAID: AtomicBool = AtomicBool::new(false);
 
 enum Phase {
     /// Before the request headers.
@@ -585,7 +589,12 @@ impl Context for Filter {
                 let mut exchange = exchange;
                 let listed = sidecar::answer::<warden_proto::v1::ModelsReply>(status_code, response_size);
                 if let Err(detail) = &listed {
-                    log(LogLevel::Warn, &format!("warden: no live model lists from the sidecar: {detail}"));
+                    // A sidecar without a `models:` block is a setting, not a failure: said once
+                    // per VM, not on every `GET /models`.
+                    let setting = status_code == sidecar::FAILED_PRECONDITION;
+                    if !setting || !MODELS_UNCONFIGURED_SAID.swap(true, Ordering::Relaxed) {
+                        log(LogLevel::Warn, &format!("warden: no live model lists from the sidecar: {detail}"));
+                    }
                 }
                 exchange.models_listed(listed.ok());
                 self.decide(exchange, None)

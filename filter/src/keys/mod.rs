@@ -110,6 +110,8 @@ pub struct Grant {
     /// The grant is an OAuth client's: the client named no header, so every other auth header it
     /// sent is removed and only the gateway's credential goes upstream.
     pub sole_credential: bool,
+    /// The grant is an OAuth client's (`oauth_clients` in the keys file), not a virtual key's.
+    pub oauth_client: bool,
 }
 
 /// The virtual key in the request's auth headers, if any. `get` looks a header up by lower-case
@@ -256,7 +258,8 @@ pub fn grant(
         }
     };
     let limits = reply.limits.iter().filter_map(key_limit).collect();
-    Ok(Grant { key_id: reply.id.clone(), profile, credential, limits, sole_credential })
+    let oauth_client = matches!(subject, Subject::Client(_));
+    Ok(Grant { key_id: reply.id.clone(), profile, credential, limits, sole_credential, oauth_client })
 }
 
 /// A value that can go in a request header as is (no line break to inject another header).

@@ -78,7 +78,7 @@ fn the_real_key_goes_in_the_header_the_client_used_in_the_same_form() {
     let bearer = presented_in(&[("authorization", "Bearer wdn_a")]);
     let g = grant(&ok_reply("", Kind::ApiKey("sk-real".into())), Subject::Key(&bearer), &r, &c, 0).unwrap();
     assert_eq!(g.credential, Credential::Header { name: "authorization", value: "Bearer sk-real".into() });
-    assert_eq!((g.key_id.as_str(), g.profile.as_deref()), ("team-a-dev", None));
+    assert_eq!((g.key_id.as_str(), g.profile.as_deref(), g.oauth_client), ("team-a-dev", None, false));
     let raw = presented_in(&[("x-api-key", "wdn_a")]);
     let g = grant(&ok_reply("", Kind::ApiKey("sk-ant".into())), Subject::Key(&raw), &r, &c, 0).unwrap();
     assert_eq!(g.credential, Credential::Header { name: "x-api-key", value: "sk-ant".into() });
@@ -278,7 +278,7 @@ fn a_clients_real_key_goes_in_the_providers_own_header() {
     )
     .unwrap();
     assert_eq!(g.credential, Credential::Header { name: "x-api-key", value: "sk-ant".into() });
-    assert!(g.sole_credential);
+    assert!(g.sole_credential && g.oauth_client);
     let r = route(&c, "/v1/bedrock/model/amazon.nova-pro-v1:0/converse");
     let g = grant(&ok_reply("", Kind::Sigv4(true)), Subject::Client("bot"), &r, &c, 0).unwrap();
     assert_eq!(g.credential, Credential::Sigv4 { remove: "authorization" });

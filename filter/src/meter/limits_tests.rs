@@ -402,7 +402,7 @@ fn limit_exceeded_becomes_a_402_naming_the_reset_time() {
         resets_at_secs: T,
         models: vec!["gpt-5".into()],
     };
-    let err = crate::error::WardenError::from(e);
+    let err = crate::error::WardenError::limit_reached(e, false);
     assert_eq!(err.status(), 402);
     let crate::error::WardenError::UsageLimitExceeded { resets_at, .. } = &err else { panic!("{err:?}") };
     assert_eq!(resets_at, "2028-02-29T13:05:07Z");

@@ -69,6 +69,7 @@ fn limit_reached() -> WardenError {
     WardenError::UsageLimitExceeded {
         scope: Scope::User,
         scope_id: "alice".into(),
+        key_is_client: false,
         limit_usd: 5.0,
         used_usd: 5.25,
         window: Window::CalendarDay,
