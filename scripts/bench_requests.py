@@ -7,7 +7,10 @@ scripts/wasm-order.sh (one definition, so the function order is profiled on what
 - chat.json: a 1 KB OpenAI chat request (`gpt-4o-mini`, no tools); stream.json: the same with
   `stream: true`;
 - agent.json: the ~32 KB agent request (10 declared tools, 8 JSON tool results in the history);
-- agent-config.json: the agent stack's plugin config (policies, TOON, an optimisation rule).
+- agent-config.json: the agent stack's plugin config (policies, TOON, an optimisation rule);
+- coding-agent.json: a coding agent's ~31 KB Anthropic Messages request, most of it tool
+  declarations (20 tools of 6 described parameters, 4 tool turns), for `scripts/wasm_profile.cjs`
+  (BENCHMARKS.md, 2026-12-08).
 """
 import json
 import sys
@@ -30,6 +33,19 @@ agent_config = {"default_profile": "default", "profiles": {"default": {
     "result_policies": [{"tool": "list_*", "action": "mark_as_trusted"}, {"tool": "search_*", "action": "mark_as_trusted"}],
     "toon": {"enabled": True},
     "optimization_rules": [{"provider": "openai", "target_model": "gpt-4o-mini", "conditions": [{"max_tokens": 1000}]}]}}}
-for name, value in [("chat", chat), ("stream", dict(chat, stream=True)), ("agent", agent), ("agent-config", agent_config)]:
+coding_tools = [{"name": f"tool_{i}", "description": f"Tool {i} of a coding agent. " * 8, "input_schema": {
+    "type": "object", "required": ["field_0"], "additionalProperties": False, "properties": {
+        f"field_{j}": {"type": "string" if j % 2 else "integer",
+                       "description": f"The {j}th parameter of tool {i}: what it means, its unit and its default, as a coding agent describes it."}
+        for j in range(6)}}} for i in range(20)]
+coding_turns = [{"role": "user", "content": "Fix the failing test in src/lib.rs."}]
+for t in range(4):
+    coding_turns.append({"role": "assistant", "content": [{"type": "text", "text": "Looking."},
+                         {"type": "tool_use", "id": f"toolu_{t}", "name": "tool_1", "input": {"field_0": t, "field_1": "src/lib.rs"}}]})
+    coding_turns.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{t}", "content": "fn main() {}\n" * 40}]})
+coding_agent = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "system": "You are a coding agent. " * 80,
+                "tools": coding_tools, "messages": coding_turns}
+for name, value in [("chat", chat), ("stream", dict(chat, stream=True)), ("agent", agent), ("agent-config", agent_config),
+                    ("coding-agent", coding_agent)]:
     with open(f"{work}/{name}.json", "w") as f:
         json.dump(value, f)

@@ -54,8 +54,38 @@ pub struct ToolDecl {
     /// other kind is not a call to this tool (a client may still dispatch it by name).
     pub custom: bool,
     pub description: Option<String>,
-    /// JSON schema of the arguments, as sent.
-    pub parameters: Option<Value>,
+    /// JSON schema of the arguments, as sent (`null` too).
+    pub parameters: Option<JsonText>,
+}
+
+/// A JSON value kept as the compact text `Value::to_string` writes for it: what token counting
+/// reads of a tool's schema. The typed readers write it straight from the body
+/// (`typed::Compact`), without building the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    pub fn of(value: &Value) -> JsonText {
+        JsonText(value.to_string())
+    }
+
+    /// Compact JSON text; the caller vouches that it is what `Value::to_string` writes.
+    pub(crate) fn from_compact(text: String) -> JsonText {
+        JsonText(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.0 == "null"
+    }
+
+    /// The value again (tests, and readers that need its fields).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
 }
 
 /// A tool call made by the model, either in the request history or in a response.

@@ -390,7 +390,7 @@ pub fn tool_definitions_text(tools: &[ToolDecl]) -> String {
         }
         if let Some(parameters) = tool.parameters.as_ref().filter(|p| !p.is_null()) {
             text.push(' ');
-            text.push_str(&parameters.to_string());
+            text.push_str(parameters.as_str());
         }
     }
     text

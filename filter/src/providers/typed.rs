@@ -17,7 +17,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use crate::providers::lenient::Skip;
+use crate::providers::lenient::{Object, Skip, Text};
 
 /// `bytes` read whole as `T` (nothing but whitespace may follow); `None` for anything `T` does
 /// not take.
@@ -217,6 +217,104 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for StrOrList<T> {
     }
 }
 
+/// A value read as a tree reads it and written as the compact text `Value::to_string` gives it
+/// (`view::JsonText`), without building the tree: each scalar is written by serde_json's own
+/// serializer, objects keep their key order. An object with a key given twice (a tree keeps the
+/// last value in the first key's place) or more than `MAX_KEYS` keys fails the read, so the body
+/// is read as a tree.
+pub struct Compact(pub String);
+
+impl<'de> Deserialize<'de> for Compact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A typical tool schema's size, so most are written without growing the buffer.
+        let mut out = Vec::with_capacity(256);
+        de::DeserializeSeed::deserialize(WriteInto::new(&mut out), d)?;
+        // Only serde_json's serializer wrote it: UTF-8 by construction.
+        String::from_utf8(out).map(Compact).map_err(|_| de::Error::custom("compact JSON text"))
+    }
+}
+
+/// Writes the value it reads into the buffer, after `lead` (a separator) when there is a value.
+struct WriteInto<'o> {
+    out: &'o mut Vec<u8>,
+    lead: Option<u8>,
+}
+
+impl<'o> WriteInto<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        WriteInto { out, lead: None }
+    }
+
+    fn scalar<T: serde::Serialize + ?Sized, E: de::Error>(self, value: &T) -> Result<(), E> {
+        serde_json::to_writer(self.out, value).map_err(|_| E::custom("a value that cannot be written"))
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for WriteInto<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if let Some(byte) = self.lead {
+            self.out.push(byte);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for WriteInto<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(&v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        // As a tree keeps it: a float JSON cannot hold is null.
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.scalar(&n),
+            None => self.scalar(&()),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(&())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut lead = None;
+        while seq.next_element_seed(WriteInto { out: &mut *self.out, lead })?.is_some() {
+            lead = Some(b',');
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.out.push(b'{');
+        let mut keys = Keys::default();
+        while let Some(key) = keys.next(&mut map)? {
+            // serde_json's own marker of a raw value, which a tree reads as the JSON text it holds.
+            if key == "$serde_json::private::RawValue" {
+                return Err(de::Error::custom("serde_json's raw value marker"));
+            }
+            if keys.seen.len() > 1 {
+                self.out.push(b',');
+            }
+            WriteInto::new(&mut *self.out).scalar::<str, A::Error>(&key)?;
+            map.next_value_seed(WriteInto { out: &mut *self.out, lead: Some(b':') })?;
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
 /// `impl Deserialize` for a struct read field by field. Either `$read(&mut self, key, &mut map)`
 /// reads the value of `key` (and skips what it does not read), or the arms given, each an
 /// expression on `$this` (the struct), `$key_name` (the key) and `$map` (the `MapAccess`), read theirs and every other
@@ -267,3 +365,50 @@ macro_rules! object_reader {
     };
 }
 pub(crate) use object_reader;
+
+/// One tool declaration, or the function inside one, of any API: every key a declaration uses
+/// in one reader (one piece of code in the module for all of them), each API taking the fields its
+/// tree reader takes: Chat Completions `{type, function | custom: {name, description,
+/// parameters}}` and legacy `functions[]`, Cohere `{function: {…}}`, Anthropic `{name,
+/// description, input_schema}`, Responses `{type, name, description, parameters}`. Schemas are
+/// kept as compact JSON text. A key another API uses is read too, as strictly (a key given twice
+/// fails the read, and the body is read as a tree), and then not used.
+#[derive(Default)]
+pub struct Declaration<'a> {
+    pub kind: Text<'a>,
+    pub name: Text<'a>,
+    pub description: Text<'a>,
+    pub parameters: Option<Compact>,
+    pub input_schema: Option<Compact>,
+    pub function: Object<Box<Declaration<'a>>>,
+    pub custom: Object<Box<Declaration<'a>>>,
+}
+
+object_reader!(Declaration, "a tool object", |this, key, map| {
+    "type" => this.kind = map.next_value()?,
+    "name" => this.name = map.next_value()?,
+    "description" => this.description = map.next_value()?,
+    "parameters" => this.parameters = Some(map.next_value()?),
+    "input_schema" => this.input_schema = Some(map.next_value()?),
+    "function" => this.function = map.next_value()?,
+    "custom" => this.custom = map.next_value()?,
+});
+
+impl Declaration<'_> {
+    /// The declaration with this `schema`, as a tree reads it: a string `name` or none.
+    pub fn decl(self, custom: bool, schema: Option<Compact>) -> Option<view::ToolDecl> {
+        Some(view::ToolDecl {
+            name: self.name.0?.into_owned(),
+            custom,
+            description: self.description.0.map(Cow::into_owned),
+            parameters: schema.map(|s| view::JsonText::from_compact(s.0)),
+        })
+    }
+
+    /// A function's declaration (`{name, description, parameters}`); a custom tool (free-form
+    /// input) has no schema.
+    pub fn function_decl(mut self, custom: bool) -> Option<view::ToolDecl> {
+        let schema = if custom { None } else { self.parameters.take() };
+        self.decl(custom, schema)
+    }
+}

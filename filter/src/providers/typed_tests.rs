@@ -61,6 +61,22 @@ pub fn damage(bytes: &mut Vec<u8>, cuts: &[(proptest::sample::Index, usize, &str
 }
 
 /// Up to three cuts for `damage`.
+/// A `tools` list of one API's shape: each entry made by `shape` from a kind among `kinds` and
+/// the fields of a declaration (name, description, schema), any value in each now and then.
+pub fn arb_tools(
+    kinds: &'static [&'static str],
+    shape: fn(&str, Value, Value, Value) -> Value,
+) -> impl proptest::strategy::Strategy<Value = Value> {
+    use crate::testutil::arb_wire_json;
+    use proptest::prelude::*;
+    let entry = (proptest::sample::select(kinds), arb_wire_json(), arb_wire_json(), arb_wire_json(), any::<bool>())
+        .prop_map(move |(kind, name, description, schema, named)| {
+            let name = if named { Value::String("a_tool".into()) } else { name };
+            shape(kind, name, description, schema)
+        });
+    proptest::collection::vec(entry, 0..4).prop_map(Value::Array)
+}
+
 pub fn arb_cuts() -> impl proptest::strategy::Strategy<Value = Vec<(proptest::sample::Index, usize, &'static str)>> {
     use proptest::prelude::*;
     proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..4, proptest::sample::select(DAMAGE)), 1..4)

@@ -1,5 +1,5 @@
 use super::*;
-use crate::view::{Message, Request, Role, ToolDecl};
+use crate::view::{JsonText, Message, Request, Role, ToolDecl};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -158,7 +158,9 @@ fn request() -> Request {
             name: "get_weather".to_string(),
             custom: false,
             description: Some("Current weather for a city".to_string()),
-            parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})),
+            parameters: Some(JsonText::of(
+                &json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}),
+            )),
         }],
         ..Request::default()
     }
@@ -184,10 +186,15 @@ fn tool_definitions_read_as_name_description_and_schema_joined_by_spaces() {
             name: "get_weather".to_string(),
             custom: false,
             description: Some("Current weather".to_string()),
-            parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}}})),
+            parameters: Some(JsonText::of(&json!({"type":"object","properties":{"city":{"type":"string"}}}))),
         },
         ToolDecl { name: "ping".to_string(), custom: false, description: Some(String::new()), parameters: None },
-        ToolDecl { name: "noop".to_string(), custom: false, description: None, parameters: Some(json!({})) },
+        ToolDecl {
+            name: "noop".to_string(),
+            custom: false,
+            description: None,
+            parameters: Some(JsonText::of(&json!({}))),
+        },
     ];
     assert_eq!(
         tool_definitions_text(&tools),

@@ -1,7 +1,7 @@
 //! Anthropic Messages request (`POST /v1/messages`) → neutral view.
 
 use crate::providers::json;
-use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use crate::view::{self, JsonText, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -89,7 +89,7 @@ pub(super) fn tool_decl(tool: &Value) -> Option<ToolDecl> {
         name: json::str_at(tool, "name")?.to_string(),
         custom: false,
         description: json::str_at(tool, "description").map(str::to_string),
-        parameters: tool.get("input_schema").cloned(),
+        parameters: tool.get("input_schema").map(JsonText::of),
     })
 }
 

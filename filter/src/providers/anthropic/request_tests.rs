@@ -1,6 +1,6 @@
 use super::parse;
 use crate::testutil::read_json;
-use crate::view::Role;
+use crate::view::{JsonText, Role};
 use serde_json::{json, Value};
 
 /// The request body of interaction `i` of an anthropic-sdk-python runner snapshot.
@@ -38,7 +38,10 @@ fn recorded_tool_result_is_named_after_its_tool_use() {
     assert_eq!(req.tools.len(), 1);
     assert_eq!(req.tools[0].name, "get_weather");
     assert_eq!(req.tools[0].description.as_deref(), Some(""));
-    assert_eq!(req.tools[0].parameters.as_ref().and_then(|p| p.get("required")), Some(&json!(["location", "units"])));
+    assert_eq!(
+        req.tools[0].parameters.as_ref().map(|p| p.value()["required"].clone()),
+        Some(json!(["location", "units"]))
+    );
 }
 
 #[test]
@@ -157,7 +160,7 @@ fn server_tools_without_a_schema_keep_their_name() {
     assert_eq!(tools.len(), 2);
     assert_eq!(tools[0].name, "web_search");
     assert_eq!(tools[0].parameters, None);
-    assert_eq!(tools[1].parameters, Some(json!({"type": "object"})));
+    assert_eq!(tools[1].parameters, Some(JsonText::of(&json!({"type": "object"}))));
 }
 
 #[test]

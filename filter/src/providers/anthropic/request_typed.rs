@@ -7,12 +7,12 @@
 //! content blocks that are not objects, a key given twice in the body, a message or a block, a
 //! `modelId`.
 
-use super::request::{system_texts, tool_decl};
+use super::request::system_texts;
 use crate::providers::body::Spans;
 use crate::providers::json;
-use crate::providers::lenient::Text;
+use crate::providers::lenient::{Objects, Text};
 use crate::providers::typed::{
-    fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read, StrOrList,
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Declaration, List, Read, StrOrList,
 };
 use crate::view::{self, Message, Role, ToolCall, ToolResult};
 use serde::de;
@@ -31,7 +31,7 @@ struct Top<'a> {
     model: Option<&'a RawValue>,
     stream: Option<Value>,
     system: Option<Value>,
-    tools: Option<Value>,
+    tools: Objects<Declaration<'a>>,
     messages: Option<Vec<Msg<'a>>>,
 }
 
@@ -39,7 +39,7 @@ object_reader!(Top, "a request object", |this, key, map| {
     "model" => this.model = Some(map.next_value()?),
     "stream" => this.stream = Some(map.next_value()?),
     "system" => this.system = Some(map.next_value()?),
-    "tools" => this.tools = Some(map.next_value()?),
+    "tools" => this.tools = map.next_value()?,
     "messages" => this.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
     // The model key of another API, which the tree's model rewrite also sets.
     "modelId" => return Err(de::Error::custom("modelId")),
@@ -52,7 +52,13 @@ impl<'a> Top<'a> {
         let mut req = view::Request {
             stream: matches!(self.stream, Some(Value::Bool(true))),
             system: system_texts(self.system.as_ref()),
-            tools: self.tools.as_ref().and_then(Value::as_array).into_iter().flatten().filter_map(tool_decl).collect(),
+            // As `request::tool_decl` reads them from a tree.
+            tools: (self.tools.0.into_iter())
+                .filter_map(|mut t| {
+                    let schema = t.input_schema.take();
+                    t.decl(false, schema)
+                })
+                .collect(),
             ..view::Request::default()
         };
         read_model(bytes, self.model, &mut req, &mut spans)?;

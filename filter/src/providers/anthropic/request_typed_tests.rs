@@ -119,7 +119,9 @@ proptest! {
         model in arb_wire_json(),
         system in arb_wire_json(),
         turns in proptest::collection::vec((any::<bool>(), proptest::collection::vec(arb_block(), 0..4), arb_wire_json()), 0..4),
-        tools in arb_wire_json(),
+        tools in prop_oneof![arb_wire_json(), crate::providers::typed_tests::arb_tools(&["", "custom", "web_search_20250305"], |kind, name, description, schema| {
+            json!({"type": kind, "name": name, "description": description, "input_schema": schema})
+        })],
     ) {
         let messages: Vec<Value> = turns
             .into_iter()

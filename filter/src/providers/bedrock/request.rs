@@ -3,7 +3,7 @@
 
 use crate::providers::common;
 use crate::providers::json::{array_at, object_or_empty, replace_at, str_at};
-use crate::view::{self, Role};
+use crate::view::{self, JsonText, Role};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -109,7 +109,7 @@ fn tool_decl(tool: &Value) -> Option<view::ToolDecl> {
         name: str_at(spec, "name")?.to_string(),
         custom: false,
         description: str_at(spec, "description").map(str::to_string),
-        parameters: spec.get("inputSchema").and_then(|s| s.get("json")).cloned(),
+        parameters: spec.get("inputSchema").and_then(|s| s.get("json")).map(JsonText::of),
     })
 }
 

@@ -32,7 +32,7 @@ fn converse_stream_history_from_boto3_is_read() {
     let names: Vec<&str> = req.tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["get_capital", "get_temperature"]);
     assert_eq!(req.tools[1].description.as_deref(), Some("Get the temperature in a city."));
-    assert_eq!(req.tools[1].parameters.as_ref().unwrap()["required"], json!(["city"]));
+    assert_eq!(req.tools[1].parameters.as_ref().unwrap().value()["required"], json!(["city"]));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Cohere v2 chat request (`POST /v2/chat`) → neutral view.
 
 use crate::providers::json;
-use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use crate::view::{self, JsonText, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -119,7 +119,7 @@ pub(super) fn tool_decl(tool: &Value) -> Option<ToolDecl> {
         name: json::str_at(function, "name")?.to_string(),
         custom: false,
         description: json::str_at(function, "description").map(str::to_string),
-        parameters: function.get("parameters").cloned(),
+        parameters: function.get("parameters").map(JsonText::of),
     })
 }
 

@@ -41,7 +41,7 @@ fn recorded_agent_request_resolves_tool_results_by_call_id() {
     assert_eq!(req.tools.len(), 2);
     assert_eq!(req.tools[0].name, "web_search");
     assert!(req.tools[0].description.as_deref().unwrap().starts_with("Search the web"));
-    assert_eq!(req.tools[0].parameters.as_ref().and_then(|p| p.get("required")), Some(&json!(["query"])));
+    assert_eq!(req.tools[0].parameters.as_ref().map(|p| p.value()["required"].clone()), Some(json!(["query"])));
 }
 
 #[test]

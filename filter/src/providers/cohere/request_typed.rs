@@ -9,11 +9,13 @@
 //! `messages` or `messages` that is not an array of objects, a key given twice in the body or in a
 //! message, a `modelId`.
 
-use super::request::{call_names, result_text, tool_call, tool_decl, with_plan};
+use super::request::{call_names, result_text, tool_call, with_plan};
 use crate::providers::body::Spans;
 use crate::providers::json;
-use crate::providers::lenient::Text;
-use crate::providers::typed::{fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read};
+use crate::providers::lenient::{Objects, Text};
+use crate::providers::typed::{
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Declaration, List, Read,
+};
 use crate::view::{self, Message, Role, ToolResult};
 use serde::de;
 use serde_json::value::RawValue;
@@ -29,14 +31,14 @@ pub fn read(bytes: &[u8]) -> Option<(view::Request, Spans)> {
 struct Top<'a> {
     model: Option<&'a RawValue>,
     stream: Option<Value>,
-    tools: Option<Value>,
+    tools: Objects<Declaration<'a>>,
     messages: Option<Vec<Msg<'a>>>,
 }
 
 object_reader!(Top, "a request object", |this, key, map| {
     "model" => this.model = Some(map.next_value()?),
     "stream" => this.stream = Some(map.next_value()?),
-    "tools" => this.tools = Some(map.next_value()?),
+    "tools" => this.tools = map.next_value()?,
     "messages" => this.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
     // The model key of another API, which the tree's model rewrite also sets.
     "modelId" => return Err(de::Error::custom("modelId")),
@@ -48,7 +50,8 @@ impl<'a> Top<'a> {
         let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
         let mut req = view::Request {
             stream: matches!(self.stream, Some(Value::Bool(true))),
-            tools: self.tools.as_ref().and_then(Value::as_array).into_iter().flatten().filter_map(tool_decl).collect(),
+            // As `request::tool_decl` reads them from a tree.
+            tools: self.tools.0.into_iter().filter_map(|t| t.function.0?.function_decl(false)).collect(),
             ..view::Request::default()
         };
         read_model(bytes, self.model, &mut req, &mut spans)?;

@@ -229,7 +229,9 @@ proptest! {
         model in arb_wire_json(),
         stream in arb_wire_json(),
         messages in proptest::collection::vec(arb_message(), 0..6),
-        tools in arb_wire_json(),
+        tools in prop_oneof![arb_wire_json(), crate::providers::typed_tests::arb_tools(&["function"], |kind, name, description, schema| {
+            json!({"type": kind, "function": {"name": name, "description": description, "parameters": schema}})
+        })],
         extra in arb_wire_json(),
     ) {
         let body = json!({"model": model, "stream": stream, "messages": messages, "tools": tools, "extra": extra});

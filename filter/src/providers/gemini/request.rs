@@ -6,7 +6,7 @@ use crate::providers::common;
 use crate::providers::json::{
     array_at, bool_at, first_at, first_key, object_or_empty, pointer_token, replace_at, result_text, str_at,
 };
-use crate::view::{self, Role};
+use crate::view::{self, JsonText, Role};
 use serde_json::Value;
 
 pub fn parse(body: &Value) -> view::Request {
@@ -120,7 +120,8 @@ fn tool_decls(tools: Option<&Value>) -> Vec<view::ToolDecl> {
                 name: name.to_string(),
                 custom: false,
                 description: str_at(decl, "description").map(str::to_string),
-                parameters: first_at(decl, &["parameters", "parametersJsonSchema", "parameters_json_schema"]).cloned(),
+                parameters: first_at(decl, &["parameters", "parametersJsonSchema", "parameters_json_schema"])
+                    .map(JsonText::of),
             });
         }
     }

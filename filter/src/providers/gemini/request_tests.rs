@@ -35,7 +35,7 @@ fn snake_case_history_from_llm_gemini_is_read() {
             name: "pelican_name_generator".into(),
             custom: false,
             description: None,
-            parameters: Some(json!({"properties": {}, "type": "object"})),
+            parameters: Some(JsonText::of(&json!({"properties": {}, "type": "object"}))),
         }]
     );
 }
@@ -58,7 +58,7 @@ fn object_function_response_in_a_tool_turn_is_serialised() {
     assert_eq!(req.tools.len(), 1);
     assert_eq!(req.tools[0].name, "getWeather");
     assert_eq!(req.tools[0].description.as_deref(), Some("指定された都市の現在の天気を取得する"));
-    assert_eq!(req.tools[0].parameters.as_ref().unwrap()["required"], json!(["location"]));
+    assert_eq!(req.tools[0].parameters.as_ref().unwrap().value()["required"], json!(["location"]));
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn a_single_tool_object_and_json_schema_parameters_are_accepted() {
             name: "a".into(),
             custom: false,
             description: Some("first".into()),
-            parameters: Some(json!({"type": "object"}))
+            parameters: Some(JsonText::of(&json!({"type": "object"})))
         }]
     );
 }

@@ -2,7 +2,7 @@
 
 use crate::providers::common;
 use crate::providers::json::{self, array_at, str_at, string_at};
-use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use crate::view::{self, JsonText, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::{Map, Value};
 
 pub fn parse(body: &Value) -> view::Request {
@@ -150,7 +150,7 @@ fn function_decl(function: &Value) -> Option<ToolDecl> {
         name: string_at(function, "name")?,
         custom: false,
         description: string_at(function, "description"),
-        parameters: function.get("parameters").cloned(),
+        parameters: function.get("parameters").map(JsonText::of),
     })
 }
 

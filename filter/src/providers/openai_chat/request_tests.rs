@@ -14,7 +14,7 @@ fn multi_turn_request_resolves_tool_result_names_and_pointers() {
     assert_eq!(req.messages[0].text, "What is the capital of the UK? Use the tool, then answer.");
     assert_eq!(req.tools.len(), 1);
     assert_eq!(req.tools[0].name, "get_capital");
-    assert_eq!(req.tools[0].parameters.as_ref().unwrap()["required"], json!(["country"]));
+    assert_eq!(req.tools[0].parameters.as_ref().unwrap().value()["required"], json!(["country"]));
     assert_eq!(
         req.tool_calls,
         [ToolCall {

@@ -10,11 +10,13 @@
 //! values are then read as a string or a `Value`; skipped ones through `lenient::Skip`), so it
 //! accepts exactly the bodies the tree accepts, and gives the same view (tests compare both).
 
-use super::request::{declared_tools, read_message, Content, MessageParts};
+use super::request::{read_message, Content, MessageParts};
 use crate::providers::body::{Spans, UsageChunk};
 use crate::providers::common;
-use crate::providers::lenient::Text;
-use crate::providers::typed::{fields_start, object_reader, read_model, read_raw, read_whole, span_of, List, Read};
+use crate::providers::lenient::{Objects, Text};
+use crate::providers::typed::{
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Declaration, List, Read,
+};
 use crate::view;
 use serde::de;
 use serde_json::value::RawValue;
@@ -32,8 +34,8 @@ struct Top<'a> {
     stream: Option<Value>,
     stream_options: Option<Value>,
     messages: Option<Vec<Msg<'a>>>,
-    tools: Option<Value>,
-    functions: Option<Value>,
+    tools: Objects<Declaration<'a>>,
+    functions: Objects<Declaration<'a>>,
 }
 
 object_reader!(Top, "a request object", |this, key, map| {
@@ -41,8 +43,8 @@ object_reader!(Top, "a request object", |this, key, map| {
     "stream" => this.stream = Some(map.next_value()?),
     "stream_options" => this.stream_options = Some(map.next_value()?),
     "messages" => this.messages = Some(map.next_value::<List<Msg<'a>>>()?.0),
-    "tools" => this.tools = Some(map.next_value()?),
-    "functions" => this.functions = Some(map.next_value()?),
+    "tools" => this.tools = map.next_value()?,
+    "functions" => this.functions = map.next_value()?,
     // The model key of another API, which the tree's model rewrite also sets.
     "modelId" => return Err(de::Error::custom("modelId")),
 });
@@ -59,7 +61,15 @@ impl<'a> Top<'a> {
             Some(options) if options.get("include_usage") == Some(&Value::Bool(true)) => UsageChunk::Asked,
             Some(_) => UsageChunk::Other,
         });
-        req.tools = declared_tools(self.tools.as_ref(), self.functions.as_ref());
+        // As `request::declared_tools` reads them from a tree.
+        req.tools = (self.tools.0.into_iter())
+            .filter_map(|tool| match tool.kind.as_deref() {
+                Some("function") => tool.function.0?.function_decl(false),
+                Some("custom") => tool.custom.0?.function_decl(true),
+                _ => None,
+            })
+            .collect();
+        req.tools.extend(self.functions.0.into_iter().filter_map(|f| f.function_decl(false)));
         for (i, msg) in messages.into_iter().enumerate() {
             let role = msg.role.as_deref();
             let read = match msg.content {

@@ -150,9 +150,72 @@ fn odd_bodies_are_left_to_the_tree() {
     assert!(check(&[b"{\"messages\":[],\"x\":\"".as_slice(), &[0xff], b"\"}"].concat()).is_none());
 }
 
+/// Tools read typed give the tree's declarations, schemas written as the tree writes them; what
+/// the compact writer cannot match (a key given twice, serde_json's raw value marker) is left to
+/// the tree.
+#[test]
+fn tool_declarations_read_as_the_tree_reads_them() {
+    let schemas = [
+        r#"{"type":"object","properties":{"a":{"type":"number","minimum":-0.0,"maximum":1e3,"multipleOf":2.50}}}"#,
+        r#"{ "enum" : [ 1 , -2 , 18446744073709551615 , -9223372036854775808 , 1.5e-7 , true , null , "\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t\u0001" ] }"#,
+        r#"{"nested":[[[]],{},[{}],{"":""}],"k\u0065y":"v"}"#,
+        r#"[]"#,
+        r#""a string""#,
+        r#"null"#,
+        r#"12"#,
+    ];
+    for schema in schemas {
+        let body = format!(
+            r#"{{"messages":[],"tools":[{{"type":"function","function":{{"name":"f","description":"d","parameters":{schema}}}}},1,{{"type":"custom","custom":{{"name":"c","parameters":{schema}}}}}],"functions":[{{"name":"g","parameters":{schema}}},"x"]}}"#
+        );
+        let view = check(body.as_bytes()).unwrap_or_else(|| panic!("left to the tree: {body}"));
+        assert_eq!(view.tools.len(), 3, "{body}");
+        let tree: Value = serde_json::from_str(schema).unwrap();
+        assert_eq!(view.tools[0].parameters.as_ref().map(|p| p.as_str().to_owned()), Some(tree.to_string()));
+        assert_eq!(view.tools[1].parameters, None, "a custom tool has no schema");
+    }
+    for body in [
+        r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":1,"a":2}}}]}"#,
+        r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","name":"g"}}]}"#,
+        r#"{"messages":[],"tools":[{"type":"function","type":"custom","function":{"name":"f"}}]}"#,
+        r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{"$serde_json::private::RawValue":"[1]"}}}]}"#,
+        r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":"\ud800"}}]}"#,
+    ] {
+        assert_eq!(check(body.as_bytes()), None, "{body}");
+    }
+    // Shapes a tree drops are dropped: a tool of another type, a function without a string name,
+    // `tools` that is not a list.
+    let body = r#"{"messages":[],"tools":[{"type":"web_search"},{"type":"function","function":{"name":1}},{"type":"function","function":[]}]}"#;
+    assert_eq!(check(body.as_bytes()).map(|v| v.tools.len()), Some(0));
+    let body = r#"{"messages":[],"tools":{"type":"function","function":{"name":"f"}},"functions":null}"#;
+    assert_eq!(check(body.as_bytes()).map(|v| v.tools.len()), Some(0));
+}
+
+/// Chat Completions tools: function and custom ones, and another kind.
+fn arb_tools() -> impl Strategy<Value = Value> {
+    crate::providers::typed_tests::arb_tools(
+        &["function", "custom", "other"],
+        |kind, name, description, schema| json!({"type": kind, kind: {"name": name, "description": description, "parameters": schema}}),
+    )
+}
+
+/// An assistant's `tool_calls`: function and custom calls, and another kind, any value in each
+/// field now and then.
+fn arb_calls() -> impl Strategy<Value = Value> {
+    let kind = proptest::sample::select(&["function", "custom", "other"][..]);
+    let call = (kind, arb_wire_json(), arb_wire_json(), arb_wire_json(), any::<bool>()).prop_map(
+        |(kind, id, name, arguments, usual)| {
+            let (id, name, arguments) =
+                if usual { (json!("call_1"), json!("a_tool"), json!("{\"a\": 1}")) } else { (id, name, arguments) };
+            json!({"id": id, "type": kind, kind: {"name": name, "arguments": arguments, "input": arguments}})
+        },
+    );
+    proptest::collection::vec(call, 0..3).prop_map(Value::Array)
+}
+
 fn arb_message() -> impl Strategy<Value = Value> {
     let role = proptest::sample::select(&["system", "developer", "user", "assistant", "tool", "function", "other"][..]);
-    (role, arb_wire_json(), arb_wire_json(), arb_wire_json(), any::<bool>()).prop_map(
+    (role, arb_wire_json(), prop_oneof![arb_wire_json(), arb_calls()], arb_wire_json(), any::<bool>()).prop_map(
         |(role, content, calls, extra, long)| {
             let content = match (long, content) {
                 // A long JSON-in-JSON result, kept per VM once read.
@@ -174,10 +237,11 @@ proptest! {
         stream in arb_wire_json(),
         options in arb_wire_json(),
         messages in proptest::collection::vec(arb_message(), 0..5),
-        tools in arb_wire_json(),
+        tools in prop_oneof![arb_wire_json(), arb_tools()],
+        functions in prop_oneof![arb_wire_json(), arb_tools()],
         pretty in any::<bool>(),
     ) {
-        let body = json!({"model": model, "stream": stream, "stream_options": options, "messages": messages, "tools": tools});
+        let body = json!({"model": model, "stream": stream, "stream_options": options, "messages": messages, "tools": tools, "functions": functions});
         let bytes = if pretty { serde_json::to_vec_pretty(&body).unwrap() } else { serde_json::to_vec(&body).unwrap() };
         prop_assert!(check(&bytes).is_some());
     }

@@ -3,7 +3,7 @@
 use crate::error::WardenError;
 use crate::providers::common;
 use crate::providers::json::{self, array_at, str_at, string_at};
-use crate::view::{self, Message, Role, ToolCall, ToolDecl, ToolResult};
+use crate::view::{self, JsonText, Message, Role, ToolCall, ToolDecl, ToolResult};
 use serde_json::Value;
 
 pub fn parse(body: &Value) -> view::Request {
@@ -120,16 +120,21 @@ pub(crate) fn client_call(item: &Value) -> ToolCall {
     ToolCall { id, name, arguments }
 }
 
+/// The built-in tools the client runs (not OpenAI): declared by type, called by that name.
+pub(super) fn is_client_builtin(kind: &str) -> bool {
+    matches!(kind, "computer_use_preview" | "local_shell" | "shell" | "apply_patch")
+}
+
 pub(super) fn declared_tools(body: &Value) -> Vec<ToolDecl> {
     array_at(body, "tools")
         .iter()
         .filter_map(|tool| {
             let kind = str_at(tool, "type")?;
             let parameters = match kind {
-                "function" => tool.get("parameters").cloned(),
+                "function" => tool.get("parameters").map(JsonText::of),
                 "custom" => None,
                 // Built-in tools the client runs are declared by type and called by that name.
-                "computer_use_preview" | "local_shell" | "shell" | "apply_patch" => {
+                builtin if is_client_builtin(builtin) => {
                     return Some(ToolDecl {
                         name: kind.to_owned(),
                         custom: false,

@@ -16,7 +16,7 @@ fn function_call_output_gets_its_tool_name_and_a_pointer_that_resolves() {
     assert_eq!(req.messages[0].text, "What is the capital of France?");
     assert_eq!(req.tools.len(), 1);
     assert_eq!(req.tools[0].name, "get_capital");
-    assert_eq!(req.tools[0].parameters.as_ref().unwrap()["properties"]["country"]["type"], json!("string"));
+    assert_eq!(req.tools[0].parameters.as_ref().unwrap().value()["properties"]["country"]["type"], json!("string"));
     let call_id = "fc_67e554a1de488191af0831d35cbe082e0794405d35281ae2";
     assert_eq!(
         req.tool_calls,

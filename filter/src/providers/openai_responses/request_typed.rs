@@ -7,15 +7,15 @@
 //! twice in the body or an item, a `modelId`, and `background: true` (which [`super::request::check`]
 //! refuses: a body this reader takes never needs that check).
 
-use super::request::{client_call, declared_tools, is_client_call, OUTPUT_ITEMS};
+use super::request::{client_call, is_client_builtin, is_client_call, OUTPUT_ITEMS};
 use crate::providers::body::Spans;
 use crate::providers::common;
 use crate::providers::json;
-use crate::providers::lenient::Text;
+use crate::providers::lenient::{Objects, Text};
 use crate::providers::typed::{
-    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Read, StrOrList,
+    fields_start, object_reader, read_model, read_raw, read_whole, span_of, Declaration, Read, StrOrList,
 };
-use crate::view::{self, Message, Role, ToolResult};
+use crate::view::{self, Message, Role, ToolDecl, ToolResult};
 use serde::de;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -33,7 +33,7 @@ struct Top<'a> {
     background: Option<Value>,
     instructions: Option<&'a RawValue>,
     input: Option<StrOrList<Item<'a>>>,
-    tools: Option<Value>,
+    tools: Objects<Declaration<'a>>,
 }
 
 object_reader!(Top, "a request object", |this, key, map| {
@@ -42,7 +42,7 @@ object_reader!(Top, "a request object", |this, key, map| {
     "background" => this.background = Some(map.next_value()?),
     "instructions" => this.instructions = Some(map.next_value()?),
     "input" => this.input = Some(map.next_value()?),
-    "tools" => this.tools = Some(map.next_value()?),
+    "tools" => this.tools = map.next_value()?,
     // The model key of another API, which the tree's model rewrite also sets.
     "modelId" => return Err(de::Error::custom("modelId")),
 });
@@ -53,13 +53,9 @@ impl<'a> Top<'a> {
             return None;
         }
         let mut spans = Spans { fields_start: fields_start(bytes)?, ..Spans::default() };
-        let mut body = Map::new();
-        if let Some(tools) = self.tools {
-            body.insert("tools".to_owned(), tools);
-        }
         let mut req = view::Request {
             stream: matches!(self.stream, Some(Value::Bool(true))),
-            tools: declared_tools(&Value::Object(body)),
+            tools: self.tools.0.into_iter().filter_map(tool_decl).collect(),
             ..view::Request::default()
         };
         read_model(bytes, self.model, &mut req, &mut spans)?;
@@ -88,6 +84,20 @@ impl<'a> Top<'a> {
 /// One input item: the fields of messages, the client's calls and their outputs; the rest skipped.
 /// A call's fields are kept as values: calls are small, and [`client_call`] reads them from an
 /// object of those fields exactly as it reads the item.
+/// A `tools` entry as `request::declared_tools` reads it from a tree.
+fn tool_decl(mut tool: Declaration<'_>) -> Option<ToolDecl> {
+    let kind = tool.kind.0.take()?;
+    let schema = match kind.as_ref() {
+        "function" => tool.parameters.take(),
+        "custom" => None,
+        builtin if is_client_builtin(builtin) => {
+            return Some(ToolDecl { name: kind.into_owned(), custom: false, description: None, parameters: None });
+        }
+        _ => return None,
+    };
+    tool.decl(kind == "custom", schema)
+}
+
 #[derive(Default)]
 struct Item<'a> {
     kind: Option<Value>,

@@ -135,7 +135,10 @@ proptest! {
         model in arb_wire_json(),
         instructions in arb_wire_json(),
         items in proptest::collection::vec(arb_item(), 0..5),
-        tools in arb_wire_json(),
+        tools in prop_oneof![arb_wire_json(), crate::providers::typed_tests::arb_tools(
+            &["function", "custom", "shell", "computer_use_preview", "web_search", "other"],
+            |kind, name, description, schema| json!({"type": kind, "name": name, "description": description, "parameters": schema}),
+        )],
         background in arb_wire_json(),
     ) {
         let body = json!({"model": model, "instructions": instructions, "input": items, "tools": tools, "background": background});
