@@ -82,7 +82,8 @@ impl JsonText {
         self.0 == "null"
     }
 
-    /// The value again (tests, and readers that need its fields).
+    /// The value again (tests read its fields).
+    #[cfg(test)]
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
